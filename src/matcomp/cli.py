@@ -1,0 +1,138 @@
+"""The ``matcomp`` command line: ``matcomp data`` and ``matcomp train``.
+
+Bad input (unknown optimizer or penalty, impossible n_obs or rank, negative λ, a missing data file) gives
+one clear line on stderr and exit status 2 before any training starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .data import ProblemError, load_problem, make_problem, validate_settings
+from .io import write_json, write_with
+from .optimizers import DEFAULT_LR, OPTIMIZERS, UnknownOptimizerError
+from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
+from .train import TrainConfig, train_batch
+
+
+def trajectory_path(out: str | Path) -> Path:
+    """Where the trajectories of ``run.json`` go: ``run.trajectory.npz`` beside it."""
+    out = Path(out)
+    return out.with_name(out.stem + ".trajectory.npz")
+
+
+def save_result(result, out: str | Path) -> None:
+    """Write ``out`` (settings, runs, provenance) and its trajectory file, each atomically.
+
+    The trajectory is written first, so a finished ``out`` implies a finished trajectory.
+    """
+    traj = trajectory_path(out)
+    seeds = [r["seed"] for r in result.runs]
+    write_with(
+        traj,
+        lambda tmp: result.trajectory.save(tmp, seeds=seeds, lams=[r["lam"] for r in result.runs]),
+        ".npz",
+    )
+    write_json(
+        out,
+        {
+            "settings": result.settings,
+            "runs": result.runs,
+            "provenance": result.provenance,
+            "trajectory": traj.name,
+        },
+    )
+
+
+def _train_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a batch of cells (one per seed) and write run.json")
+    p.add_argument("--optimizer", default="adam", help=f"one of: {', '.join(OPTIMIZERS)}")
+    p.add_argument(
+        "--penalty", default="ratio", help=f"one of: {', '.join(PENALTIES)} (e.g. schatten_ratio:1/2:2/3)"
+    )
+    p.add_argument("--lam", type=float, default=0.05, help="penalty weight λ >= 0")
+    p.add_argument("--depth", type=int, default=1)
+    p.add_argument("--rank", type=int, default=5)
+    p.add_argument("--n-obs", type=int, default=2000)
+    p.add_argument("--m", type=int, default=100)
+    p.add_argument("--n", type=int, default=100)
+    p.add_argument("--no-normalize", action="store_true", help="keep W* = U Vᵀ unscaled")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument(
+        "--data",
+        nargs="+",
+        help="problem .npz files (from `matcomp data`), one per cell, instead of generating",
+    )
+    p.add_argument("--max-iters", type=int, default=500_000)
+    p.add_argument("--tol", type=float, default=1e-7)
+    p.add_argument("--lr", type=float, default=DEFAULT_LR)
+    p.add_argument("--init-std", type=float, default=1e-3)
+    p.add_argument("--width", type=int, default=None)
+    p.add_argument("--reduction", choices=["sum", "mean"], default="sum")
+    p.add_argument("--log-every", default="log:200", help="'every:K', 'log:P' or an integer K")
+    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument("--out", required=True, help="result JSON; trajectories go beside it")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _data_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("data", help="write one ground-truth problem (.npz)")
+    for name, default in (("--m", 100), ("--n", 100), ("--rank", 5), ("--n-obs", 2000), ("--seed", 0)):
+        p.add_argument(name, type=int, default=default)
+    p.add_argument("--no-normalize", action="store_true")
+    p.add_argument("--out", required=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="matcomp", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    _train_parser(sub)
+    _data_parser(sub)
+    return parser
+
+
+def _cmd_train(a: argparse.Namespace) -> None:
+    log = a.log_every if not str(a.log_every).isdigit() else f"every:{a.log_every}"
+    cfg = TrainConfig(
+        optimizer=a.optimizer, penalty=a.penalty, depth=a.depth, lr=a.lr, init_std=a.init_std, width=a.width,
+        max_iters=a.max_iters, tol=a.tol, reduction=a.reduction, log=log, device=a.device, dtype=a.dtype,
+    )  # fmt: skip
+    cfg.validate()
+    get_penalty(a.penalty)
+    if a.lam < 0:
+        raise ValueError(f"--lam must be >= 0, got {a.lam}")
+    if a.data:
+        problems = [load_problem(f) for f in a.data]
+    else:
+        validate_settings(a.m, a.n, a.rank, a.n_obs)
+        problems = [make_problem(a.m, a.n, a.rank, a.n_obs, s, not a.no_normalize) for s in a.seeds]
+    result = train_batch(problems, [a.lam] * len(problems), cfg, progress=not a.quiet)
+    save_result(result, a.out)
+    for r in result.runs:
+        print(
+            f"seed {r['seed']}: test_error={r['test_error']:.3g} effective_rank={r['effective_rank']:.2f} "
+            f"iterations={r['iterations']} ({r['stop_reason']})"
+        )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "train":
+            _cmd_train(args)
+        else:
+            validate_settings(args.m, args.n, args.rank, args.n_obs)
+            make_problem(args.m, args.n, args.rank, args.n_obs, args.seed, not args.no_normalize).save(
+                args.out
+            )
+    except (UnknownOptimizerError, UnknownPenaltyError, ProblemError, ValueError, RuntimeError) as err:
+        print(f"matcomp: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

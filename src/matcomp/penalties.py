@@ -1,0 +1,200 @@
+"""Spectral penalties R(W), as functions of the singular values.
+
+Every penalty of the paper is a *spectral* function: it depends on W only through its singular values
+σ = svdvals(W).  A penalty here is therefore a function of a batch of spectra ``sigma`` of shape
+``[..., k]`` (k = min(m, n)) returning ``[...]``.  Two consequences:
+
+* one SVD per training step serves the penalty, its gradient and the logged metrics;
+* the gradient with respect to W follows from the gradient with respect to σ (Lewis, 1995): for
+  ``R(W) = f(σ(W))`` with f absolutely symmetric, ``∇_W R = U diag(∂f/∂σ) Vᵀ``.  This is exactly what
+  autograd through ``torch.linalg.svdvals`` computes; :func:`spectral_grad` does it from an SVD already
+  at hand.
+
+Adding a penalty is one function and one :data:`PENALTIES` entry.
+
+The ratio penalty and its gradient
+----------------------------------
+For ``R(W) = ‖W‖_* / ‖W‖_F`` we have ``∂R/∂σ_i = 1/‖W‖_F − ‖W‖_* σ_i / ‖W‖_F³``, hence
+
+    ∇_W R = (1/‖W‖_F) · (U Vᵀ − (‖W‖_* / ‖W‖_F²) · W).
+
+The paper's Eq. (12) prints the prefactor of the first term as ``1/‖W‖_F²``; that is a misprint.  R is
+homogeneous of degree 0 (R(cW) = R(W)), so its gradient must be homogeneous of degree −1; the printed
+form is of degree −2 and fails a finite-difference check (see ``tests/test_penalties.py``).
+
+Quasi-norm guard
+----------------
+``‖W‖_{S_p} = (Σ σ_i^p)^{1/p}`` with p < 1 has ``∂/∂σ_i = σ_i^{p−1} (Σσ^p)^{1/p−1}``, which is
+unbounded as σ_i → 0 (and 0^{p−1} is inf, which autograd turns into NaN).  Singular values are
+therefore clamped from below at ``eps`` (:data:`QUASI_EPS`, 1e-12 relative to nothing: an absolute
+floor, far below any singular value that matters) before the power is taken.  Below the floor the
+penalty is constant in σ_i, so an exactly-zero singular value receives zero gradient — a valid choice
+of subgradient — and the value of the norm changes by at most k·eps^p.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+import torch
+
+QUASI_EPS = 1e-12
+"""Absolute floor applied to singular values before a power p < 1 (see module docstring)."""
+
+_TINY = 1e-30
+
+
+_ALIGN = 64
+
+
+def _rowwise_pow(x: torch.Tensor, exponent: float) -> torch.Tensor:
+    """``x ** exponent`` computed so that each batch row gets bit-identical results whatever the batch.
+
+    PyTorch's CPU kernels evaluate a contiguous tensor in SIMD chunks and the leftover tail with scalar
+    code, and SIMD ``pow`` (Sleef) and scalar ``std::pow`` differ in the last bit.  Which elements fall in
+    the tail depends on the batch size, and the quasi-norm dynamics amplify such differences, so a cell
+    would not be reproduced exactly by training it alone.  Padding every row to a multiple of 64 elements
+    puts each row on its own chunk boundary, so each element takes the same code path in any batch.
+    """
+    shape = x.shape
+    rows = x.reshape(-1, shape[-1] if x.dim() else 1)
+    k = rows.shape[-1]
+    pad = (-k) % _ALIGN
+    if pad:
+        rows = torch.cat([rows, rows.new_ones(rows.shape[0], pad)], dim=-1)
+    return rows.pow(exponent)[:, :k].reshape(shape)
+
+
+def _pnorm(sigma: torch.Tensor, p: float) -> torch.Tensor:
+    """Schatten-p (quasi-)norm (Σ σ^p)^{1/p} over the last axis, guarded near σ = 0."""
+    if p < 1:
+        sigma = sigma.clamp_min(QUASI_EPS)
+    total = _rowwise_pow(sigma, p).sum(-1)
+    return _rowwise_pow(total.unsqueeze(-1), 1.0 / p).squeeze(-1)
+
+
+def ratio(sigma: torch.Tensor) -> torch.Tensor:
+    """‖W‖_* / ‖W‖_F: the paper's penalty (a spectral Hoyer measure)."""
+    return sigma.sum(-1) / sigma.pow(2).sum(-1).clamp_min(_TINY).sqrt()
+
+
+def nuclear(sigma: torch.Tensor) -> torch.Tensor:
+    """‖W‖_*, the nuclear norm."""
+    return sigma.sum(-1)
+
+
+def none(sigma: torch.Tensor) -> torch.Tensor:
+    """No penalty (R = 0)."""
+    return torch.zeros(sigma.shape[:-1], dtype=sigma.dtype, device=sigma.device)
+
+
+def schatten(sigma: torch.Tensor, p: float) -> torch.Tensor:
+    """Schatten-p quasi-norm ‖W‖_{S_p} = (Σσ^p)^{1/p}."""
+    return _pnorm(sigma, p)
+
+
+def schatten_ratio(sigma: torch.Tensor, p: float, q: float) -> torch.Tensor:
+    """‖W‖_{S_p} / ‖W‖_{S_q}; the paper uses p < q (a generalisation of the ratio penalty, p=1, q=2)."""
+    return _pnorm(sigma, p) / _pnorm(sigma, q).clamp_min(_TINY)
+
+
+@dataclass(frozen=True)
+class PenaltyInfo:
+    """A registry entry: the function of σ and how many extra numeric arguments it takes."""
+
+    fn: Callable[..., torch.Tensor]
+    n_args: int
+    spectral: bool = True
+    doc: str = ""
+
+
+PENALTIES: dict[str, PenaltyInfo] = {
+    "ratio": PenaltyInfo(ratio, 0, doc="‖W‖_*/‖W‖_F"),
+    "schatten_ratio": PenaltyInfo(schatten_ratio, 2, doc="‖W‖_Sp/‖W‖_Sq, spec schatten_ratio:p:q"),
+    "nuclear": PenaltyInfo(nuclear, 0, doc="‖W‖_*"),
+    "schatten": PenaltyInfo(schatten, 1, doc="‖W‖_Sp quasi-norm, spec schatten:p"),
+    "none": PenaltyInfo(none, 0, spectral=False, doc="no penalty"),
+}
+
+
+class UnknownPenaltyError(ValueError):
+    """Raised for a penalty name or spec that the registry does not know."""
+
+
+@dataclass(frozen=True)
+class Penalty:
+    """A parsed penalty spec such as ``"ratio"`` or ``"schatten_ratio:1/2:2/3"``."""
+
+    name: str
+    args: tuple[Fraction, ...] = ()
+
+    @property
+    def spec(self) -> str:
+        return ":".join([self.name, *(str(a) for a in self.args)])
+
+    @property
+    def slug(self) -> str:
+        """A file-name-safe form of the spec (``schatten_ratio-1_2-2_3``)."""
+        return "-".join([self.name, *(str(a).replace("/", "_") for a in self.args)])
+
+    @property
+    def spectral(self) -> bool:
+        return PENALTIES[self.name].spectral
+
+    def __call__(self, sigma: torch.Tensor) -> torch.Tensor:
+        return PENALTIES[self.name].fn(sigma, *(float(a) for a in self.args))
+
+    def of_matrix(self, w: torch.Tensor) -> torch.Tensor:
+        """R(W) for a batch of matrices ``[..., m, n]`` (differentiable through ``svdvals``)."""
+        if not self.spectral:
+            return self(w.new_zeros((*w.shape[:-2], 1)))
+        return self(torch.linalg.svdvals(w))
+
+
+def parse_penalty(spec: str) -> Penalty:
+    """Parse ``name[:arg[:arg]]``; arguments may be fractions (``1/2``) or decimals.
+
+    >>> parse_penalty("schatten_ratio:1/2:2/3").args
+    (Fraction(1, 2), Fraction(2, 3))
+    """
+    if not isinstance(spec, str) or not spec:
+        raise UnknownPenaltyError(f"penalty spec must be a non-empty string, got {spec!r}")
+    name, *raw = spec.split(":")
+    if name not in PENALTIES:
+        raise UnknownPenaltyError(
+            f"unknown penalty {name!r}; valid penalties: {', '.join(sorted(PENALTIES))}"
+        )
+    info = PENALTIES[name]
+    if len(raw) != info.n_args:
+        raise UnknownPenaltyError(
+            f"penalty {name!r} takes {info.n_args} argument(s) ({info.doc}), got {len(raw)} in {spec!r}"
+        )
+    try:
+        args = tuple(Fraction(a).limit_denominator(1000) for a in raw)
+    except (ValueError, ZeroDivisionError) as err:
+        raise UnknownPenaltyError(f"bad penalty argument in {spec!r}: {err}") from None
+    if any(a <= 0 for a in args):
+        raise UnknownPenaltyError(f"penalty exponents must be positive in {spec!r}")
+    return Penalty(name, args)
+
+
+def spectral_grad(
+    penalty: Penalty, u: torch.Tensor, sigma: torch.Tensor, vh: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """R(σ) and ∇_W R = U diag(∂R/∂σ) Vᵀ from a thin SVD ``W = U diag(σ) Vh`` (batched).
+
+    Returns ``(value [...], grad [..., m, n])``.  Exact for spectral penalties (the same result as
+    autograd through ``torch.linalg.svdvals``), at the cost of one SVD that the caller already has.
+    """
+    with torch.enable_grad():
+        s = sigma.detach().requires_grad_(True)
+        value = penalty(s)
+        (dsigma,) = torch.autograd.grad(value.sum(), s)
+    return value.detach(), (u * dsigma.unsqueeze(-2)) @ vh
+
+
+def get_penalty(spec: str | Penalty) -> Penalty:
+    """Registry lookup in the spirit of ``torch.optim``: a spec string or a :class:`Penalty`."""
+    return spec if isinstance(spec, Penalty) else parse_penalty(spec)

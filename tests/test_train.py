@@ -1,0 +1,145 @@
+"""The batched trainer: batched equals unbatched, stopping, divergence, the §3.4 argument."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from matcomp.data import Problem, make_problem
+from matcomp.models import end_product, init_layers
+from matcomp.train import TrainConfig, log_points, train_batch
+
+SMALL = {"m": 24, "n": 20, "rank": 2}
+
+
+def _cfg(**kw) -> TrainConfig:
+    base = TrainConfig(optimizer="adam", penalty="ratio", depth=1, max_iters=300, tol=1e-7, log="every:50",
+                       device="cpu", dtype="float64")  # fmt: skip
+    return dataclasses.replace(base, **kw)
+
+
+def _exploding(seed: int) -> Problem:
+    """A problem whose huge entries make depth-2 GD at lr 1e-3 blow up."""
+    p = make_problem(**SMALL, n_obs=200, seed=seed)
+    return Problem(p.w_star * 1e4, p.mask, {**p.settings, "scaled": 1e4})
+
+
+def _small_target(seed: int) -> Problem:
+    """Tiny entries: the data term falls below tol=1e-4 after a few dozen steps (early stop)."""
+    p = make_problem(**SMALL, n_obs=50, seed=seed)
+    return Problem(p.w_star * 2e-3, p.mask, {**p.settings, "scaled": 2e-3})
+
+
+def _assert_run_equal(a: dict, b: dict) -> None:
+    for key in ("iterations", "stop_reason", "diverged_at", "seed", "n_obs", "rank"):
+        assert a[key] == b[key], key
+    for key in ("test_error", "test_error_unobserved", "effective_rank", "data_term", "penalty_value"):
+        np.testing.assert_allclose(a[key], b[key], rtol=1e-10, atol=1e-300, err_msg=key)
+
+
+@pytest.mark.parametrize(
+    ("optimizer", "penalty", "depth"),
+    [("adam", "ratio", 1), ("gd", "none", 2), ("gd", "ratio", 3), ("rmsprop", "schatten_ratio:1/2:2/3", 3),
+     ("adagrad", "nuclear", 2)],
+)  # fmt: skip
+def test_batched_equals_unbatched(optimizer: str, penalty: str, depth: int) -> None:
+    """Cells differing in seed, λ, n_obs and rank; one stops early; under GD at depth ≥ 2 one diverges.
+
+    (Adaptive optimizers move each weight by about lr per step, so they cannot blow up in a short run;
+    their exploding cell simply trains alongside the others.)"""
+    problems = [
+        make_problem(**SMALL, n_obs=200, seed=0),
+        make_problem(24, 20, 3, 300, seed=1),
+        _small_target(2),  # converges early
+    ]
+    lams = [0.05, 0.2, 0.0]
+    if depth > 1:
+        problems.append(_exploding(3))
+        lams.append(0.01)
+    cfg = _cfg(
+        optimizer=optimizer, penalty=penalty, depth=depth, tol=1e-4, lr=1e-2 if optimizer == "gd" else 1e-3
+    )
+    batched = train_batch(problems, lams, cfg)
+    reasons = [r["stop_reason"] for r in batched.runs]
+    assert reasons[2] == "converged" and batched.runs[2]["iterations"] < cfg.max_iters
+    if depth > 1 and optimizer == "gd":
+        assert reasons[3] == "diverged" and batched.runs[3]["diverged_at"] is not None
+    for i, (p, lam) in enumerate(zip(problems, lams)):
+        alone = train_batch([p], [lam], cfg)
+        _assert_run_equal(batched.runs[i], alone.runs[0])
+        np.testing.assert_allclose(
+            batched.trajectory.test_error[i], alone.trajectory.test_error[0], rtol=1e-10
+        )
+        np.testing.assert_allclose(
+            batched.trajectory.spectrum[i], alone.trajectory.spectrum[0], rtol=1e-9, atol=1e-12
+        )
+    # the healthy cells are untouched by the diverging one
+    assert all(np.isfinite(r["test_error"]) for r in batched.runs[:3])
+
+
+def test_same_seed_same_numbers_on_cpu_float32() -> None:
+    p = [make_problem(**SMALL, n_obs=200, seed=4)]
+    a = train_batch(p, [0.05], _cfg(dtype="float32", max_iters=100))
+    b = train_batch(p, [0.05], _cfg(dtype="float32", max_iters=100))
+    assert a.runs[0]["test_error"] == b.runs[0]["test_error"]
+    np.testing.assert_array_equal(a.trajectory.spectrum, b.trajectory.spectrum)
+
+
+def test_gd_depth1_leaves_unobserved_entries_at_init() -> None:
+    """§3.4: at depth 1 the loss gradient vanishes off Ω, so GD never moves the unobserved entries."""
+    p = make_problem(**SMALL, n_obs=150, seed=6)
+    cfg = _cfg(optimizer="gd", penalty="none", max_iters=200, lr=0.1, tol=0.0)
+    res = train_batch([p], [0.0], cfg)
+    w0 = end_product(init_layers([6], 24, 20, 1, cfg.init_std, dtype=__import__("torch").float64))[0].numpy()
+    # unobserved-entry error equals that of the initial weights: nothing moved there
+    err0 = np.sum((w0 - p.w_star)[~p.mask] ** 2) / np.sum(p.w_star[~p.mask] ** 2)
+    assert res.runs[0]["test_error_unobserved"] == pytest.approx(err0, rel=1e-12)
+    assert res.runs[0]["test_error_unobserved"] > 0.99
+    assert res.runs[0]["data_term"] < 1e-6 * np.sum(p.w_star[p.mask] ** 2)  # while Ω is fitted
+
+
+def test_adam_ratio_depth1_lowers_effective_rank() -> None:
+    p = [make_problem(30, 30, 2, 400, seed=s) for s in (0, 1)]
+    cfg = _cfg(max_iters=1500, log="none", dtype="float32")
+    pen = train_batch(p, [0.05, 0.05], cfg)
+    plain = train_batch(p, [0.0, 0.0], dataclasses.replace(cfg, penalty="none"))
+    for a, b in zip(pen.runs, plain.runs):
+        assert a["effective_rank"] < b["effective_rank"] - 2
+        assert a["test_error"] < b["test_error"]
+
+
+def test_mean_reduction_scales_gd_step() -> None:
+    """With reduction='mean' the data gradient is |Ω| times smaller: GD with lr·|Ω| matches 'sum' with lr."""
+    p = [make_problem(**SMALL, n_obs=100, seed=7)]
+    s = train_batch(p, [0.0], _cfg(optimizer="gd", penalty="none", lr=1e-3, max_iters=50, tol=0))
+    m = train_batch(
+        p, [0.0], _cfg(optimizer="gd", penalty="none", lr=1e-3 * 100, max_iters=50, tol=0, reduction="mean")
+    )
+    np.testing.assert_allclose(s.runs[0]["test_error"], m.runs[0]["test_error"], rtol=1e-9)
+    np.testing.assert_allclose(s.runs[0]["data_term"], m.runs[0]["data_term"] * 100, rtol=1e-9)
+
+
+def test_log_points_and_trajectory_shapes() -> None:
+    assert list(log_points("every:100", 300)) == [0, 100, 200, 300]
+    pts = log_points("log:20", 10_000)
+    assert pts[0] == 0 and pts[-1] == 10_000 and np.all(np.diff(pts) > 0)
+    with pytest.raises(ValueError, match="log schedule"):
+        log_points("weekly", 10)
+    res = train_batch([make_problem(**SMALL, n_obs=200, seed=0)] * 2, [0.1, 0.0], _cfg(max_iters=100))
+    t = res.trajectory
+    assert list(t.iterations) == [0, 50, 100]
+    assert t.test_error.shape == (2, 3) and t.spectrum.shape == (2, 3, 20)
+    assert res.provenance["device"] == "cpu" and res.provenance["seconds"] > 0
+    assert res.settings["optimizer"] == "adam" and res.runs[0]["stop_reason"] == "max_iters"
+
+
+def test_bad_inputs_fail_before_training() -> None:
+    p = [make_problem(**SMALL, n_obs=200, seed=0)]
+    with pytest.raises(ValueError, match="valid optimizers"):
+        train_batch(p, [0.1], _cfg(optimizer="lbfgs"))
+    with pytest.raises(ValueError, match="valid penalties"):
+        train_batch(p, [0.1], _cfg(penalty="l1"))
+    with pytest.raises(ValueError, match="λ must be"):
+        train_batch(p, [-1.0], _cfg())
