@@ -1,0 +1,21 @@
+# Reproduction of Zhao (NeurIPS 2022), "Combining Explicit and Implicit Regularization for Efficient
+# Learning in Deep Networks": data -> training cells -> aggregation -> tables, figures, claims, report.
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/train.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/report.smk"
+
+
+report: "workflow/report/workflow.rst"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

@@ -1,0 +1,178 @@
+"""The paper's quantitative claims, as data (``claims.yaml``), checked against what we measured.
+
+Each claim names a selection of cells (experiment + column filters), a metric and a criterion:
+
+* ``threshold``: every selected cell satisfies ``metric op value`` (``op``: <=, >=, <, >, ==round);
+* ``compare``: two selections ``a`` and ``b`` (matched on ``match`` columns, e.g. depth) and a relation
+  between their metrics: ``ratio_at_least`` (a/b >= value) or ``log10_within`` (|log10 a − log10 b| <= value).
+
+Verdicts: ``held``, ``not held``, ``not run`` (the cells are not part of this run's config) or
+``inconclusive`` (a quantity could not be measured, e.g. a threshold never crossed by either side).
+Iterations-to-error that were never reached are censored at the cell's iteration budget; a comparison
+that only holds thanks to censoring says so.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .io import write_with
+
+OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
+DEFAULT_CLAIMS = Path(__file__).with_name("claims.yaml")
+
+
+def load_results(tables: Sequence[str | Path]) -> pd.DataFrame:
+    frames = [pd.read_csv(t) for t in tables if Path(t).exists()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def select(df: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
+    if df.empty:
+        return df
+    mask = np.ones(len(df), dtype=bool)
+    for col, val in where.items():
+        if col not in df:
+            return df.iloc[0:0]
+        vals = val if isinstance(val, list) else [val]
+        mask &= df[col].isin(vals).to_numpy()
+    return df[mask]
+
+
+def _value(row: pd.Series, metric: str) -> tuple[float, bool]:
+    """The metric of a row, and whether it was censored (a threshold never crossed)."""
+    v = row.get(metric, math.nan)
+    if metric.startswith("iters_to_err") and (v is None or not np.isfinite(v)):
+        return float(row["max_iters"]), True
+    return float(v) if v is not None else math.nan, False
+
+
+def _fmt(x: float) -> str:
+    return "n/a" if not np.isfinite(x) else (f"{x:.3g}" if abs(x) >= 1e-3 else f"{x:.1e}")
+
+
+def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
+    sel = select(df, c["where"])
+    if sel.empty:
+        return "not run", "no such cells in this run"
+    metric, op, target = c["metric"], c["op"], c["value"]
+    ok, parts, undetermined = True, [], False
+    for _, row in sel.iterrows():
+        v, _ = _value(row, metric)
+        label = "/".join(str(row[k]) for k in ("optimizer", "penalty", "depth") if k in row) + (
+            f"/λ={row['lam']:g}" if "lam" in c["where"] else ""
+        )
+        if not np.isfinite(v):
+            undetermined = True
+            parts.append(f"{label}: n/a")
+            continue
+        hit = round(v) == target if op == "==round" else OPS[op](v, target)
+        ok &= bool(hit)
+        parts.append(f"{label}: {_fmt(v)}")
+    verdict = "inconclusive" if undetermined and ok else ("held" if ok else "not held")
+    return verdict, "; ".join(parts)
+
+
+def _compare(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
+    a, b = select(df, c["a"]), select(df, c["b"])
+    if a.empty or b.empty:
+        return "not run", "no such cells in this run"
+    match = c.get("match", [])
+    merged = a.merge(b, on=match, suffixes=("_a", "_b")) if match else a.assign(_k=1).merge(b.assign(_k=1), on="_k", suffixes=("_a", "_b"))
+    if merged.empty:
+        return "not run", "no matching pairs"
+    metric, target, rel = c["metric"], float(c["value"]), c["relation"]
+    ok, parts, inconclusive = True, [], False
+    for _, row in merged.iterrows():
+        va, ca = _value(row.rename(lambda k: k[:-2] if k.endswith("_a") else k), metric)
+        vb, cb = _value(row.rename(lambda k: k[:-2] if k.endswith("_b") else k), metric)
+        key = ",".join(f"{m}={row[m]}" for m in match)
+        if not (np.isfinite(va) and np.isfinite(vb)) or (ca and cb):
+            inconclusive = True
+            parts.append(f"{key}: n/a")
+            continue
+        if rel == "ratio_at_least":
+            r = va / vb if vb > 0 else math.inf
+            hit = r >= target
+            note = " (censored)" if (ca or cb) else ""
+            parts.append(f"{key}: {_fmt(va)}/{_fmt(vb)} = {_fmt(r)}{note}")
+        elif rel == "log10_within":
+            d = abs(math.log10(max(va, 1e-300)) - math.log10(max(vb, 1e-300)))
+            hit = d <= target
+            parts.append(f"{key}: {_fmt(va)} vs {_fmt(vb)} (Δlog10 = {d:.2f})")
+        else:
+            raise ValueError(f"unknown relation {rel!r}")
+        ok &= bool(hit)
+    verdict = "inconclusive" if inconclusive and ok else ("held" if ok else "not held")
+    return verdict, "; ".join(parts)
+
+
+CHECKS = {"threshold": _threshold, "compare": _compare}
+
+
+def evaluate(claims: list[dict[str, Any]], df: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for claim in claims:
+        checks = claim["checks"] if "checks" in claim else [claim["check"]]
+        verdicts, details = [], []
+        for chk in checks:
+            v, d = CHECKS[chk["type"]](df, chk)
+            verdicts.append(v)
+            details.append(d)
+        if "not held" in verdicts:
+            verdict = "not held"
+        elif "not run" in verdicts:
+            verdict = "not run"
+        elif "inconclusive" in verdicts:
+            verdict = "inconclusive"
+        else:
+            verdict = "held"
+        rows.append(
+            {
+                "id": claim["id"],
+                "source": claim["source"],
+                "quote": claim["quote"].strip(),
+                "paper": claim["paper"],
+                "criterion": claim["criterion"],
+                "ours": " | ".join(details),
+                "verdict": verdict,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def to_markdown(res: pd.DataFrame, scale: str) -> str:
+    counts = res["verdict"].value_counts().to_dict()
+    lines = [
+        "# Claims of Zhao (2022), checked",
+        "",
+        f"Scale: **{scale}**" + ("" if scale == "paper" else " (budgets and seeds below the paper's: verdicts are indicative)"),
+        "",
+        "Verdicts: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
+        "",
+        "| id | source | claim | paper | criterion | ours | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for _, r in res.iterrows():
+        cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], r["ours"], f"**{r['verdict']}**"]
+        lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def check_claims(
+    claims_file: str | Path, tables: Sequence[str | Path], md: str, csv: str, scale: str = "paper"
+) -> pd.DataFrame:
+    claims = yaml.safe_load(Path(claims_file).read_text())["claims"]
+    res = evaluate(claims, load_results(tables))
+    res.insert(0, "scale", scale)
+    write_with(csv, lambda t: res.to_csv(t, index=False))
+    write_with(md, lambda t: Path(t).write_text(to_markdown(res, scale)))
+    return res

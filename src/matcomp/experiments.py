@@ -1,0 +1,178 @@
+"""From the config's experiment catalogue to training cells and their cached result paths.
+
+A *cell* is one (optimizer, penalty, depth, λ, rank, n_obs) combination under shared training and data
+settings, trained for all seeds at once (one batched job, one result file).  Its path names its main
+settings and ends in a short hash of everything else it depends on, so that
+
+* a cell needed by two experiments (same settings) is one file, trained once;
+* changing any setting of a cell gives it a new path: nothing already computed is overwritten, and
+  another scale (other budgets or seeds) never reuses this one's results.
+
+λ is irrelevant without a penalty and a zero λ switches the penalty off, so both are normalised to
+``penalty="none", λ=0``: Figure 3's λ = 0 curves are Table 1's unpenalised cells.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .optimizers import check_optimizer
+from .penalties import get_penalty
+
+TRAIN_KEYS = ("lr", "init_std", "max_iters", "tol", "reduction", "log", "dtype", "width")
+DATA_KEYS = ("m", "n", "normalize")
+KINDS = ("table", "dynamics", "baselines", "movielens")
+
+
+class ConfigError(ValueError):
+    """A malformed config; the message names the offending key."""
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated recursively by ``over`` (lists and scalars replace)."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+    return out
+
+
+def effective_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Apply the named ``scale`` (``paper`` is the config as written) and drop the ``scales`` table."""
+    scale = config.get("scale", "paper")
+    scales = config.get("scales", {})
+    if scale != "paper" and scale not in scales:
+        raise ConfigError(f"config key 'scale': unknown scale {scale!r}; valid: paper, {', '.join(scales)}")
+    eff = deep_merge(config, scales.get(scale, {})) if scale != "paper" else copy.deepcopy(config)
+    eff.pop("scales", None)
+    eff["scale"] = scale
+    return eff
+
+
+def _fmt_lam(lam: float) -> str:
+    return f"{lam:g}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    optimizer: str
+    penalty: str
+    depth: int
+    lam: float
+    rank: int
+    n_obs: int
+    train: tuple[tuple[str, Any], ...]
+    data: tuple[tuple[str, Any], ...]
+    seeds: tuple[int, ...]
+    experiments: tuple[str, ...] = field(default=(), compare=False, hash=False)
+
+    @property
+    def settings_hash(self) -> str:
+        blob = json.dumps({"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds}, sort_keys=True)
+        return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+    @property
+    def path(self) -> str:
+        slug = get_penalty(self.penalty).slug
+        return (
+            f"results/cells/r{self.rank}_o{self.n_obs}/{self.optimizer}/{slug}/"
+            f"d{self.depth}/lam{_fmt_lam(self.lam)}_{self.settings_hash}.json"
+        )
+
+    def params(self) -> dict[str, Any]:
+        """Every setting the result depends on (the rule's ``params``)."""
+        return {
+            "optimizer": self.optimizer, "penalty": self.penalty, "depth": self.depth, "lam": self.lam,
+            "rank": self.rank, "n_obs": self.n_obs, "seeds": list(self.seeds),
+            "train": dict(self.train), "data": dict(self.data),
+        }  # fmt: skip
+
+    def data_paths(self) -> list[str]:
+        return [data_path(dict(self.data), self.rank, self.n_obs, s) for s in self.seeds]
+
+
+def data_path(data: dict[str, Any], rank: int, n_obs: int, seed: int) -> str:
+    norm = "" if data.get("normalize", True) else "_raw"
+    return f"results/data/m{data['m']}_n{data['n']}_r{rank}_o{n_obs}_s{seed}{norm}.npz"
+
+
+def _as_list(exp: dict[str, Any], plural: str, singular: str) -> list[Any]:
+    if plural in exp:
+        return list(exp[plural])
+    if singular in exp:
+        return [exp[singular]]
+    raise ConfigError(f"experiment needs '{plural}' or '{singular}'")
+
+
+def experiment_cells(name: str, exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
+    """The cells of one table/dynamics experiment, in grid order (optimizer, depth, penalty, λ)."""
+    train = {k: exp.get("train", {}).get(k, config["train"].get(k)) for k in TRAIN_KEYS}
+    data = {k: config["data"][k] for k in DATA_KEYS}
+    seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
+    cells = []
+    for opt in exp["optimizers"]:
+        for depth in exp["depths"]:
+            for pen in exp["penalties"]:
+                for lam in _as_list(exp, "lams", "lam"):
+                    p, lam = (pen, float(lam))
+                    if p == "none" or lam == 0:
+                        p, lam = "none", 0.0
+                    cells.append(
+                        Cell(opt, get_penalty(p).spec, int(depth), lam, int(exp["rank"]), int(exp["n_obs"]),
+                             tuple(sorted(train.items())), tuple(sorted(data.items())), seeds, (name,))
+                    )  # fmt: skip
+    return cells
+
+
+def all_cells(config: dict[str, Any]) -> dict[str, list[Cell]]:
+    """Cells per training experiment (tables and dynamics figures)."""
+    return {
+        name: experiment_cells(name, exp, config)
+        for name, exp in config["experiments"].items()
+        if exp.get("kind") in ("table", "dynamics") and exp.get("enabled", True)
+    }
+
+
+def unique_cells(config: dict[str, Any]) -> dict[str, Cell]:
+    """Every distinct cell by path, with the experiments that use it."""
+    out: dict[str, Cell] = {}
+    for name, cells in all_cells(config).items():
+        for c in cells:
+            prev = out.get(c.path)
+            exps = (*prev.experiments, name) if prev else (name,)
+            out[c.path] = Cell(**{**c.__dict__, "experiments": exps})
+    return out
+
+
+def validate_config(config: dict[str, Any]) -> None:
+    """Semantic checks the JSON schema cannot express; each error names its key."""
+    for name, exp in config.get("experiments", {}).items():
+        where = f"experiments.{name}"
+        kind = exp.get("kind")
+        if kind not in KINDS:
+            raise ConfigError(f"config key '{where}.kind': {kind!r} is not one of {', '.join(KINDS)}")
+        for i, opt in enumerate(exp.get("optimizers", [])):
+            try:
+                check_optimizer(opt)
+            except ValueError as err:
+                raise ConfigError(f"config key '{where}.optimizers[{i}]': {err}") from None
+        for i, pen in enumerate(exp.get("penalties", [])):
+            try:
+                get_penalty(pen)
+            except ValueError as err:
+                raise ConfigError(f"config key '{where}.penalties[{i}]': {err}") from None
+        for key in ("lam", "lams"):
+            vals = exp.get(key, [])
+            for v in vals if isinstance(vals, list) else [vals]:
+                if not isinstance(v, int | float) or v < 0:
+                    raise ConfigError(f"config key '{where}.{key}': λ must be a number >= 0, got {v!r}")
+        for key in ("rank", "n_obs"):
+            if key in exp and (not isinstance(exp[key], int) or exp[key] < 1):
+                raise ConfigError(f"config key '{where}.{key}': must be a positive integer, got {exp[key]!r}")
+        if "rank" in exp and "n_obs" in exp and "data" in config:
+            m, n = config["data"]["m"], config["data"]["n"]
+            if exp["rank"] > min(m, n) or exp["n_obs"] > m * n:
+                raise ConfigError(f"config key '{where}': rank {exp['rank']} / n_obs {exp['n_obs']} impossible for {m}x{n}")

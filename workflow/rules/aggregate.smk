@@ -1,0 +1,62 @@
+# Cached cells -> the paper's tables (csv/md/tex) and dynamics figures (pdf/png + a summary csv).
+
+
+rule table:
+    input:
+        cells=lambda w: cells_of(w.name),
+    output:
+        csv=report(
+            "results/tables/{name}.csv",
+            caption="../report/table.rst",
+            category="Tables",
+            subcategory="{name}",
+        ),
+        md="results/tables/{name}.md",
+        tex="results/tables/{name}.tex",
+    params:
+        experiment=lambda w: EXPERIMENTS[w.name],
+    wildcard_constraints:
+        name="|".join(experiments_of("table")) or "no-table",
+    log:
+        "logs/tables/{name}.log",
+    benchmark:
+        "benchmarks/logs/tables/{name}.tsv"
+    conda:
+        "../../envs/plots.yaml"
+    resources:
+        gpu=0,
+    script:
+        "../scripts/make_table.py"
+
+
+rule dynamics_figure:
+    input:
+        cells=lambda w: cells_of(w.name),
+    output:
+        pdf=report(
+            "figures/{name}.pdf",
+            caption="../report/dynamics.rst",
+            category="Figures",
+            subcategory="{name}",
+        ),
+        png=report(
+            "figures/{name}.png",
+            caption="../report/dynamics.rst",
+            category="Figures",
+            subcategory="{name}",
+        ),
+        csv="results/tables/{name}.csv",
+    params:
+        experiment=lambda w: EXPERIMENTS[w.name],
+    wildcard_constraints:
+        name="|".join(experiments_of("dynamics")) or "no-figure",
+    log:
+        "logs/figures/{name}.log",
+    benchmark:
+        "benchmarks/logs/figures/{name}.tsv"
+    conda:
+        "../../envs/plots.yaml"
+    resources:
+        gpu=0,
+    script:
+        "../scripts/make_figure.py"

@@ -1,0 +1,42 @@
+# The effective config, the claims check and what `snakemake --report` shows.
+
+
+rule effective_config:
+    output:
+        "results/config.effective.yaml",
+    params:
+        config=config,
+    log:
+        "logs/config.effective.log",
+    benchmark:
+        "benchmarks/logs/config.effective.tsv"
+    conda:
+        "../../envs/plots.yaml"
+    resources:
+        gpu=0,
+    script:
+        "../scripts/write_config.py"
+
+
+rule claims:
+    input:
+        tables=expand(
+            "results/tables/{name}.csv",
+            name=experiments_of("table") + experiments_of("dynamics"),
+        ),
+    output:
+        md=report("results/claims.md", caption="../report/claims.rst", category="Claims"),
+        csv="results/claims.csv",
+    params:
+        claims=str(Path(workflow.basedir) / "src/matcomp/claims.yaml"),
+        scale=config["scale"],
+    log:
+        "logs/claims.log",
+    benchmark:
+        "benchmarks/logs/claims.tsv"
+    conda:
+        "../../envs/plots.yaml"
+    resources:
+        gpu=0,
+    script:
+        "../scripts/check_claims.py"
