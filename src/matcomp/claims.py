@@ -86,7 +86,11 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
     if a.empty or b.empty:
         return "not run", "no such cells in this run"
     match = c.get("match", [])
-    merged = a.merge(b, on=match, suffixes=("_a", "_b")) if match else a.assign(_k=1).merge(b.assign(_k=1), on="_k", suffixes=("_a", "_b"))
+    merged = (
+        a.merge(b, on=match, suffixes=("_a", "_b"))
+        if match
+        else a.assign(_k=1).merge(b.assign(_k=1), on="_k", suffixes=("_a", "_b"))
+    )
     if merged.empty:
         return "not run", "no matching pairs"
     metric, target, rel = c["metric"], float(c["value"]), c["relation"]
@@ -154,7 +158,8 @@ def to_markdown(res: pd.DataFrame, scale: str) -> str:
     lines = [
         "# Claims of Zhao (2022), checked",
         "",
-        f"Scale: **{scale}**" + ("" if scale == "paper" else " (budgets and seeds below the paper's: verdicts are indicative)"),
+        f"Scale: **{scale}**"
+        + ("" if scale == "paper" else " (budgets and seeds below the paper's: verdicts are indicative)"),
         "",
         "Verdicts: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
         "",
@@ -162,7 +167,15 @@ def to_markdown(res: pd.DataFrame, scale: str) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for _, r in res.iterrows():
-        cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], r["ours"], f"**{r['verdict']}**"]
+        cells = [
+            r["id"],
+            r["source"],
+            r["quote"],
+            r["paper"],
+            r["criterion"],
+            r["ours"],
+            f"**{r['verdict']}**",
+        ]
         lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
     return "\n".join(lines) + "\n"
 

@@ -36,7 +36,11 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     """``base`` updated recursively by ``over`` (lists and scalars replace)."""
     out = copy.deepcopy(base)
     for k, v in over.items():
-        out[k] = deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+        out[k] = (
+            deep_merge(out[k], v)
+            if isinstance(v, dict) and isinstance(out.get(k), dict)
+            else copy.deepcopy(v)
+        )
     return out
 
 
@@ -58,6 +62,8 @@ def _fmt_lam(lam: float) -> str:
 
 @dataclass(frozen=True)
 class Cell:
+    """One (optimizer, penalty, depth, λ, rank, n_obs) cell under fixed training and data settings."""
+
     optimizer: str
     penalty: str
     depth: int
@@ -67,25 +73,58 @@ class Cell:
     train: tuple[tuple[str, Any], ...]
     data: tuple[tuple[str, Any], ...]
     seeds: tuple[int, ...]
-    experiments: tuple[str, ...] = field(default=(), compare=False, hash=False)
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Everything but the depth: the cells of one training job."""
+        return (
+            self.optimizer,
+            self.penalty,
+            self.lam,
+            self.rank,
+            self.n_obs,
+            self.train,
+            self.data,
+            self.seeds,
+        )
+
+
+@dataclass(frozen=True)
+class Job:
+    """The cells of one training job: one key, every depth any experiment asks for.
+
+    A job trains its depths one after the other, each depth as one batch over the seeds, and writes one
+    result file whose path names the job's settings; a cell is (job file, depth).
+    """
+
+    optimizer: str
+    penalty: str
+    lam: float
+    rank: int
+    n_obs: int
+    train: tuple[tuple[str, Any], ...]
+    data: tuple[tuple[str, Any], ...]
+    seeds: tuple[int, ...]
+    depths: tuple[int, ...]
+    experiments: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def settings_hash(self) -> str:
-        blob = json.dumps({"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds}, sort_keys=True)
+        blob = json.dumps(
+            {"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds, "depths": self.depths},
+            sort_keys=True,
+        )
         return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
     @property
     def path(self) -> str:
         slug = get_penalty(self.penalty).slug
-        return (
-            f"results/cells/r{self.rank}_o{self.n_obs}/{self.optimizer}/{slug}/"
-            f"d{self.depth}/lam{_fmt_lam(self.lam)}_{self.settings_hash}.json"
-        )
+        return f"results/cells/r{self.rank}_o{self.n_obs}/{self.optimizer}/{slug}/lam{_fmt_lam(self.lam)}_{self.settings_hash}.json"
 
     def params(self) -> dict[str, Any]:
         """Every setting the result depends on (the rule's ``params``)."""
         return {
-            "optimizer": self.optimizer, "penalty": self.penalty, "depth": self.depth, "lam": self.lam,
+            "optimizer": self.optimizer, "penalty": self.penalty, "depths": list(self.depths), "lam": self.lam,
             "rank": self.rank, "n_obs": self.n_obs, "seeds": list(self.seeds),
             "train": dict(self.train), "data": dict(self.data),
         }  # fmt: skip
@@ -107,7 +146,7 @@ def _as_list(exp: dict[str, Any], plural: str, singular: str) -> list[Any]:
     raise ConfigError(f"experiment needs '{plural}' or '{singular}'")
 
 
-def experiment_cells(name: str, exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
+def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     """The cells of one table/dynamics experiment, in grid order (optimizer, depth, penalty, λ)."""
     train = {k: exp.get("train", {}).get(k, config["train"].get(k)) for k in TRAIN_KEYS}
     data = {k: config["data"][k] for k in DATA_KEYS}
@@ -122,29 +161,39 @@ def experiment_cells(name: str, exp: dict[str, Any], config: dict[str, Any]) -> 
                         p, lam = "none", 0.0
                     cells.append(
                         Cell(opt, get_penalty(p).spec, int(depth), lam, int(exp["rank"]), int(exp["n_obs"]),
-                             tuple(sorted(train.items())), tuple(sorted(data.items())), seeds, (name,))
+                             tuple(sorted(train.items())), tuple(sorted(data.items())), seeds)
                     )  # fmt: skip
     return cells
 
 
-def all_cells(config: dict[str, Any]) -> dict[str, list[Cell]]:
-    """Cells per training experiment (tables and dynamics figures)."""
-    return {
-        name: experiment_cells(name, exp, config)
+def training_experiments(config: dict[str, Any]) -> list[str]:
+    return [
+        name
         for name, exp in config["experiments"].items()
         if exp.get("kind") in ("table", "dynamics") and exp.get("enabled", True)
-    }
+    ]
 
 
-def unique_cells(config: dict[str, Any]) -> dict[str, Cell]:
-    """Every distinct cell by path, with the experiments that use it."""
-    out: dict[str, Cell] = {}
-    for name, cells in all_cells(config).items():
-        for c in cells:
-            prev = out.get(c.path)
-            exps = (*prev.experiments, name) if prev else (name,)
-            out[c.path] = Cell(**{**c.__dict__, "experiments": exps})
-    return out
+def all_jobs(config: dict[str, Any]) -> dict[str, Job]:
+    """Every training job by result path; a cell wanted by several experiments is in one job, once."""
+    depths: dict[tuple[Any, ...], set[int]] = {}
+    users: dict[tuple[Any, ...], list[str]] = {}
+    for name in training_experiments(config):
+        for c in experiment_cells(config["experiments"][name], config):
+            depths.setdefault(c.key, set()).add(c.depth)
+            if name not in users.setdefault(c.key, []):
+                users[c.key].append(name)
+    jobs = {}
+    for key, ds in depths.items():
+        opt, pen, lam, rank, n_obs, train, data, seeds = key
+        job = Job(opt, pen, lam, rank, n_obs, train, data, seeds, tuple(sorted(ds)), tuple(users[key]))
+        jobs[job.path] = job
+    return jobs
+
+
+def experiment_jobs(config: dict[str, Any], name: str) -> list[str]:
+    """Result files an experiment reads."""
+    return [path for path, job in all_jobs(config).items() if name in job.experiments]
 
 
 def validate_config(config: dict[str, Any]) -> None:
@@ -175,4 +224,6 @@ def validate_config(config: dict[str, Any]) -> None:
         if "rank" in exp and "n_obs" in exp and "data" in config:
             m, n = config["data"]["m"], config["data"]["n"]
             if exp["rank"] > min(m, n) or exp["n_obs"] > m * n:
-                raise ConfigError(f"config key '{where}': rank {exp['rank']} / n_obs {exp['n_obs']} impossible for {m}x{n}")
+                raise ConfigError(
+                    f"config key '{where}': rank {exp['rank']} / n_obs {exp['n_obs']} impossible for {m}x{n}"
+                )

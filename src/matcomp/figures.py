@@ -16,15 +16,20 @@ import numpy as np  # noqa: E402
 
 from .io import read_json, write_with  # noqa: E402
 from .tables import summarize  # noqa: E402
+from .workflow import load_trajectory  # noqa: E402
 
 OPT_LABELS = {"gd": "GD", "adam": "Adam"}
 
 
-def load_cell(path: str | Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+def load_cells(path: str | Path, depths: Sequence[int]) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """(cell description, trajectory) for each wanted depth of a job file."""
     doc = read_json(path)
-    with np.load(Path(path).with_name(doc["trajectory"])) as z:
-        traj = {k: z[k] for k in z.files}
-    return doc, traj
+    out = []
+    for cell in doc["cells"]:
+        if cell["depth"] in depths:
+            desc = {**doc["job"], "depth": cell["depth"]}
+            out.append((desc, load_trajectory(path, cell["depth"])))
+    return out
 
 
 def _band(ax, x, y, color, style="-", label=None, log=True) -> None:  # noqa: ANN001
@@ -43,19 +48,21 @@ def dynamics_figure(
     """Draw the figure for ``experiment`` from its cells; also write the cells' summary csv."""
     rank = int(experiment["rank"])
     sig_idx = [1, rank, *experiment.get("extra_sigma", [])]
-    loaded = [load_cell(c) for c in cells]
-    optimizers = list(dict.fromkeys(d["settings"]["cell"]["optimizer"] for d, _ in loaded))
-    depths = sorted({d["settings"]["cell"]["depth"] for d, _ in loaded})
+    loaded = [c for path in cells for c in load_cells(path, experiment["depths"])]
+    optimizers = [o for o in experiment["optimizers"] if any(d["optimizer"] == o for d, _ in loaded)]
+    depths = sorted({d["depth"] for d, _ in loaded})
     hue = "depth" if len(depths) > 1 else "lam"
-    hues = sorted({d["settings"]["cell"][hue] for d, _ in loaded})
+    hues = sorted({d[hue] for d, _ in loaded})
     colors = dict(zip(hues, plt.get_cmap("tab10").colors, strict=False))
     if hue == "lam":  # the paper draws the unpenalised run in red
-        colors = {h: ("tab:red" if h == 0 else c) for h, c in zip(hues, ["tab:red", "tab:blue", "tab:green"], strict=False)}
+        colors = {
+            h: ("tab:red" if h == 0 else c)
+            for h, c in zip(hues, ["tab:red", "tab:blue", "tab:green"], strict=False)
+        }
     styles = ["-", ":", "--", "-."]
 
     fig, axes = plt.subplots(len(optimizers), 3, figsize=(13, 3.4 * len(optimizers)), squeeze=False)
-    for doc, traj in loaded:
-        cell = doc["settings"]["cell"]
+    for cell, traj in loaded:
         row = optimizers.index(cell["optimizer"])
         it = traj["iterations"]
         keep = it > 0
@@ -84,6 +91,6 @@ def dynamics_figure(
     write_with(pdf, lambda t: fig.savefig(t, format="pdf"), ".pdf")
     write_with(png, lambda t: fig.savefig(t, format="png", dpi=110), ".png")
     plt.close(fig)
-    df = summarize(cells)
+    df = summarize(cells, experiment)
     df.insert(0, "experiment", name)
     write_with(csv, lambda t: df.to_csv(t, index=False))

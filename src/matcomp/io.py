@@ -56,3 +56,12 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[str], None], suff
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path) as fh:
         return json.load(fh)
+
+
+def redirect_log(snakemake: Any) -> None:
+    """Send a Snakemake job's stdout and stderr to its ``log:`` file."""
+    import sys
+
+    if snakemake.log:
+        fh = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115 - lives as long as the job
+        sys.stdout = sys.stderr = fh

@@ -35,38 +35,49 @@ def _stats(values: list[float]) -> tuple[float, float]:
     return float(np.nanmean(arr)), float(np.nanstd(arr, ddof=1)) if np.sum(~np.isnan(arr)) > 1 else 0.0
 
 
-def cell_summary(path: str | Path) -> dict[str, Any]:
-    """One row per cell: its settings, mean/sd over seeds, stop reasons and its file (for traceability)."""
+def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
+    """One row per cell (depth) of a job file: settings, mean/sd over seeds, stop reasons, the file."""
     doc = read_json(path)
-    cell, runs = doc["settings"]["cell"], doc["runs"]
-    row: dict[str, Any] = {
-        "optimizer": cell["optimizer"],
-        "depth": cell["depth"],
-        "penalty": cell["penalty"],
-        "penalty_label": penalty_label(cell["penalty"]),
-        "lam": cell["lam"],
-        "rank": cell["rank"],
-        "n_obs": cell["n_obs"],
-        "n_seeds": len(runs),
-    }
-    for key in ("test_error", "test_error_unobserved", "effective_rank", "iterations"):
-        row[f"{key}_mean"], row[f"{key}_sd"] = _stats([r[key] for r in runs])
-    for thr in ("0.01", "0.001", "0.0001"):
-        hits = [r["iterations_to_test_error"].get(thr) for r in runs]
-        row[f"iters_to_err_{thr}"] = (
-            float(np.median(hits)) if all(h is not None for h in hits) else math.nan
-        )
-    reasons = sorted({r["stop_reason"] for r in runs})
-    row["stop_reasons"] = ";".join(reasons)
-    row["max_iters"] = cell["train"]["max_iters"]
-    row["seconds"] = doc["provenance"]["seconds"]
-    row["device"] = doc["provenance"]["device"]
-    row["file"] = str(path)
-    return row
+    job = doc["job"]
+    rows = []
+    for cell in doc["cells"]:
+        runs = cell["runs"]
+        row: dict[str, Any] = {
+            "optimizer": job["optimizer"],
+            "depth": cell["depth"],
+            "penalty": job["penalty"],
+            "penalty_label": penalty_label(job["penalty"]),
+            "lam": job["lam"],
+            "rank": job["rank"],
+            "n_obs": job["n_obs"],
+            "n_seeds": len(runs),
+        }
+        for key in ("test_error", "test_error_unobserved", "effective_rank", "iterations"):
+            row[f"{key}_mean"], row[f"{key}_sd"] = _stats([r[key] for r in runs])
+        for thr in ("0.01", "0.001", "0.0001"):
+            hits = [r["iterations_to_test_error"].get(thr) for r in runs]
+            row[f"iters_to_err_{thr}"] = (
+                float(np.median(hits)) if all(h is not None for h in hits) else math.nan
+            )
+        row["stop_reasons"] = ";".join(sorted({r["stop_reason"] for r in runs}))
+        row["max_iters"] = job["train"]["max_iters"]
+        row["seconds"] = cell["provenance"]["seconds"]
+        row["device"] = cell["provenance"]["device"]
+        row["file"] = str(path)
+        rows.append(row)
+    return rows
 
 
-def summarize(paths: Sequence[str | Path]) -> pd.DataFrame:
-    return pd.DataFrame([cell_summary(p) for p in paths])
+def summarize(paths: Sequence[str | Path], experiment: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Rows of every cell in ``paths``; with ``experiment``, only its optimizers × depths, in its order."""
+    df = pd.DataFrame([row for p in paths for row in cell_summaries(p)])
+    if experiment is not None and not df.empty:
+        df = df[df["optimizer"].isin(experiment["optimizers"]) & df["depth"].isin(experiment["depths"])]
+        order = {o: i for i, o in enumerate(experiment["optimizers"])}
+        pens = {get_penalty(p).spec: i for i, p in enumerate(experiment.get("penalties", []))}
+        df = df.assign(_o=df["optimizer"].map(order), _p=df["penalty"].map(pens).fillna(len(pens)))
+        df = df.sort_values(["_o", "depth", "_p", "lam"], kind="stable").drop(columns=["_o", "_p"])
+    return df.reset_index(drop=True)
 
 
 def fmt_err(x: float) -> str:
@@ -111,8 +122,16 @@ def to_markdown(wide: pd.DataFrame, title: str) -> str:
 def to_latex(wide: pd.DataFrame, caption: str) -> str:
     pens = list(dict.fromkeys(p for p, _ in wide.columns))
     spec = "ll" + "rr" * len(pens)
-    out = [r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}", rf"\begin{{tabular}}{{{spec}}}", r"\toprule"]
-    out.append(" & ".join(["Optimizer", "Depth"] + [rf"\multicolumn{{2}}{{c}}{{{p}}}" for p in pens]) + r" \\")
+    out = [
+        r"\begin{table}[t]",
+        r"\centering",
+        rf"\caption{{{caption}}}",
+        rf"\begin{{tabular}}{{{spec}}}",
+        r"\toprule",
+    ]
+    out.append(
+        " & ".join(["Optimizer", "Depth"] + [rf"\multicolumn{{2}}{{c}}{{{p}}}" for p in pens]) + r" \\"
+    )
     out.append(" & ".join(["", ""] + ["Err", "Rk"] * len(pens)) + r" \\")
     out.append(r"\midrule")
     for (opt, depth), row in wide.iterrows():
@@ -121,9 +140,11 @@ def to_latex(wide: pd.DataFrame, caption: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_table(name: str, cells: Sequence[str], csv: str, md: str, tex: str) -> pd.DataFrame:
-    """Summarise ``cells`` and write the long csv (with sd, unobserved error, files) and md/tex layouts."""
-    df = summarize(cells)
+def write_table(
+    name: str, experiment: dict[str, Any], jobs: Sequence[str], csv: str, md: str, tex: str
+) -> pd.DataFrame:
+    """Summarise the experiment's cells; write the long csv (sd, unobserved error, files) and md/tex layouts."""
+    df = summarize(jobs, experiment)
     df.insert(0, "experiment", name)
     wide = paper_layout(df)
     caption = f"{name}: test error (Err, mean over {int(df['n_seeds'].max())} seeds) and effective rank (Rk)"

@@ -200,7 +200,12 @@ def train_batch(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=cfg.max_iters, desc=f"{cfg.optimizer}/{penalty.spec}/d{cfg.depth} ×{b}", unit="it")
+        bar = tqdm(
+            total=cfg.max_iters,
+            desc=f"{cfg.optimizer}/{penalty.spec}/d{cfg.depth} ×{b}",
+            unit="it",
+            mininterval=10,
+        )
     t = 0
     for t in range(cfg.max_iters + 1):
         w = end_product(params)

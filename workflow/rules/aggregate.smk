@@ -3,7 +3,7 @@
 
 rule table:
     input:
-        cells=lambda w: cells_of(w.name),
+        jobs=lambda w: jobs_of(w.name),
     output:
         csv=report(
             "results/tables/{name}.csv",
@@ -13,25 +13,25 @@ rule table:
         ),
         md="results/tables/{name}.md",
         tex="results/tables/{name}.tex",
-    params:
-        experiment=lambda w: EXPERIMENTS[w.name],
-    wildcard_constraints:
-        name="|".join(experiments_of("table")) or "no-table",
     log:
         "logs/tables/{name}.log",
     benchmark:
         "benchmarks/logs/tables/{name}.tsv"
+    wildcard_constraints:
+        name="|".join(experiments_of("table")) or "no-table",
     conda:
         "../../envs/plots.yaml"
     resources:
         gpu=0,
+    params:
+        experiment=lambda w: EXPERIMENTS[w.name],
     script:
         "../scripts/make_table.py"
 
 
 rule dynamics_figure:
     input:
-        cells=lambda w: cells_of(w.name),
+        jobs=lambda w: jobs_of(w.name),
     output:
         pdf=report(
             "figures/{name}.pdf",
@@ -46,17 +46,17 @@ rule dynamics_figure:
             subcategory="{name}",
         ),
         csv="results/tables/{name}.csv",
-    params:
-        experiment=lambda w: EXPERIMENTS[w.name],
-    wildcard_constraints:
-        name="|".join(experiments_of("dynamics")) or "no-figure",
     log:
         "logs/figures/{name}.log",
     benchmark:
         "benchmarks/logs/figures/{name}.tsv"
+    wildcard_constraints:
+        name="|".join(experiments_of("dynamics")) or "no-figure",
     conda:
         "../../envs/plots.yaml"
     resources:
         gpu=0,
+    params:
+        experiment=lambda w: EXPERIMENTS[w.name],
     script:
         "../scripts/make_figure.py"

@@ -4,8 +4,6 @@
 rule effective_config:
     output:
         "results/config.effective.yaml",
-    params:
-        config=config,
     log:
         "logs/config.effective.log",
     benchmark:
@@ -14,6 +12,8 @@ rule effective_config:
         "../../envs/plots.yaml"
     resources:
         gpu=0,
+    params:
+        config=config,
     script:
         "../scripts/write_config.py"
 
@@ -25,11 +25,10 @@ rule claims:
             name=experiments_of("table") + experiments_of("dynamics"),
         ),
     output:
-        md=report("results/claims.md", caption="../report/claims.rst", category="Claims"),
+        md=report(
+            "results/claims.md", caption="../report/claims.rst", category="Claims"
+        ),
         csv="results/claims.csv",
-    params:
-        claims=str(Path(workflow.basedir) / "src/matcomp/claims.yaml"),
-        scale=config["scale"],
     log:
         "logs/claims.log",
     benchmark:
@@ -38,5 +37,8 @@ rule claims:
         "../../envs/plots.yaml"
     resources:
         gpu=0,
+    params:
+        claims=str(Path(workflow.basedir) / "src/matcomp/claims.yaml"),
+        scale=config["scale"],
     script:
         "../scripts/check_claims.py"

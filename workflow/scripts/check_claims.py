@@ -1,8 +1,14 @@
 """Evaluate the paper's claims (claims.yaml) on the produced tables."""
 
-from matcomp.workflow import redirect_log as redirect
-from matcomp.claims import check_claims
+import sys
+from pathlib import Path
 
-redirect(snakemake)  # noqa: F821
-out = snakemake.output  # noqa: F821
-check_claims(snakemake.params.claims, snakemake.input.tables, out.md, out.csv, snakemake.params.scale)  # noqa: F821
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
+
+
+from matcomp.claims import check_claims
+from matcomp.io import redirect_log
+
+redirect_log(snakemake)
+out = snakemake.output
+check_claims(snakemake.params.claims, snakemake.input.tables, out.md, out.csv, snakemake.params.scale)

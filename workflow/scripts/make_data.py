@@ -1,8 +1,14 @@
 """Write one ground-truth problem (W*, Ω)."""
 
-from matcomp.workflow import redirect_log as redirect
-from matcomp.data import make_problem
+import sys
+from pathlib import Path
 
-redirect(snakemake)  # noqa: F821
-p = snakemake.params  # noqa: F821
-make_problem(p.m, p.n, p.rank, p.n_obs, p.seed, p.normalize).save(snakemake.output[0])  # noqa: F821
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
+
+
+from matcomp.data import make_problem
+from matcomp.io import redirect_log
+
+redirect_log(snakemake)
+p = snakemake.params
+make_problem(p.m, p.n, p.rank, p.n_obs, p.seed, p.normalize).save(snakemake.output[0])

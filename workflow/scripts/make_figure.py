@@ -1,8 +1,16 @@
 """Plot a dynamics experiment (rows: optimizers; columns: error, effective rank, σ) and its summary csv."""
 
-from matcomp.workflow import redirect_log as redirect
-from matcomp.figures import dynamics_figure
+import sys
+from pathlib import Path
 
-redirect(snakemake)  # noqa: F821
-out = snakemake.output  # noqa: F821
-dynamics_figure(snakemake.wildcards.name, snakemake.params.experiment, snakemake.input.cells, out.pdf, out.png, out.csv)  # noqa: F821
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
+
+
+from matcomp.figures import dynamics_figure
+from matcomp.io import redirect_log
+
+redirect_log(snakemake)
+out = snakemake.output
+dynamics_figure(
+    snakemake.wildcards.name, snakemake.params.experiment, snakemake.input.jobs, out.pdf, out.png, out.csv
+)

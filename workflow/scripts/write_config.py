@@ -1,15 +1,21 @@
 """Write the effective config (after the named scale) of this run."""
 
-import yaml
-from matcomp.workflow import redirect_log as redirect
-from matcomp.io import write_with
+import sys
+from pathlib import Path
 
-redirect(snakemake)  # noqa: F821
+sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
+
+
+import yaml
+
+from matcomp.io import redirect_log, write_with
+
+redirect_log(snakemake)
 
 
 def _dump(tmp: str) -> None:
     with open(tmp, "w") as fh:
-        yaml.safe_dump(dict(snakemake.params.config), fh, sort_keys=False)  # noqa: F821
+        yaml.safe_dump(dict(snakemake.params.config), fh, sort_keys=False)
 
 
-write_with(snakemake.output[0], _dump)  # noqa: F821
+write_with(snakemake.output[0], _dump)

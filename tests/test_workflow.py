@@ -1,0 +1,254 @@
+"""The Snakemake workflow: DAG at paper scale, a real smoke run, partial reruns, killed jobs, bad configs.
+
+The smoke run happens once per session in a scratch working directory (``--directory``), so the checkout's
+``results/`` is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from matcomp.experiments import all_jobs, effective_config, experiment_cells
+
+ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+pytestmark = pytest.mark.workflow
+
+
+def _config(**overrides) -> dict:
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    for dotted, value in overrides.items():
+        node = cfg
+        *parents, last = dotted.split(".")
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    return cfg
+
+
+def smk(workdir: Path, *args: str, config: dict | None = None, timeout: int = 1500, check: bool = True):
+    """Run snakemake in ``workdir`` against this checkout's Snakefile (config from ``workdir/config.yaml``)."""
+    cfgfile = workdir / "config.yaml"
+    if config is not None or not cfgfile.exists():
+        cfgfile.write_text(yaml.safe_dump(config if config is not None else _config()))
+    proc = subprocess.run(
+        [*SNAKEMAKE, "--directory", str(workdir), "--configfile", str(cfgfile), *args],
+        capture_output=True, text=True, timeout=timeout, cwd=workdir,
+    )  # fmt: skip
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    return proc
+
+
+def dry_jobs(workdir: Path, *args: str, config: dict | None = None) -> dict[str, list[str]]:
+    """rule -> outputs of the jobs a dry run would execute."""
+    out = smk(workdir, "-n", "--quiet", "rules", *args, config=config).stdout
+    proc = smk(workdir, "-n", "--printshellcmds", *args, config=config)
+    jobs: dict[str, list[str]] = {}
+    rule = None
+    for line in proc.stdout.splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):", line.strip()):
+            rule = m.group(1)
+            jobs.setdefault(rule, [])
+        elif rule and line.strip().startswith("output:"):
+            jobs[rule].append(line.split("output:", 1)[1].strip())
+    assert out is not None
+    return jobs
+
+
+# ---------------------------------------------------------------- the DAG at paper scale
+
+EXPECTED_CELLS = {
+    "table1": 60,
+    "table3": 72,
+    "table4": 66,
+    "fig1": 8,
+    "fig2": 8,
+    "fig3": 4,
+    "fig6": 8,
+    "fig7": 8,
+    "fig8": 4,
+}
+
+
+def test_paper_scale_cells_per_experiment() -> None:
+    cfg = effective_config(_config())
+    for name, n in EXPECTED_CELLS.items():
+        cells = experiment_cells(cfg["experiments"][name], cfg)
+        assert len(cells) == n, name
+        assert len(set(cells)) == n, f"{name} has duplicate cells"
+    assert len(cfg["seeds"]) == 5 and cfg["train"]["max_iters"] == 500_000 and cfg["train"]["tol"] == 1e-7
+
+
+def test_paper_scale_dry_run_dag(tmp_path) -> None:
+    jobs = dry_jobs(tmp_path, config=_config())
+    cfg = effective_config(_config())
+    planned = all_jobs(cfg)
+    assert sorted(jobs["train"]) == sorted(f"{p}, {p[:-5]}.trajectory.npz" for p in planned)
+    # Each cell is trained once: the jobs' depths add up to the distinct cells of all experiments.
+    distinct = {c for name in EXPECTED_CELLS for c in experiment_cells(cfg["experiments"][name], cfg)}
+    assert sum(len(j.depths) for j in planned.values()) == len(distinct) == 234
+    # Shared cells: Table 1's unpenalised Adam/GD cells are Figure 1's depth 3 and Figure 3's λ = 0 curves.
+    gd_none = [j for j in planned.values() if j.optimizer == "gd" and j.penalty == "none" and j.rank == 5]
+    assert len(gd_none) == 1 and gd_none[0].depths == (1, 2, 3, 4, 5)
+    assert set(gd_none[0].experiments) == {"table1", "fig1", "fig3"}
+    assert len(jobs["ground_truth"]) == 10  # (rank 5, 2000) and (rank 10, 3000) × 5 seeds
+    assert sorted(jobs["table"]) == sorted(
+        f"results/tables/{t}.csv, results/tables/{t}.md, results/tables/{t}.tex"
+        for t in ("table1", "table3", "table4")
+    )
+    assert len(jobs["dynamics_figure"]) == 6
+
+
+# ---------------------------------------------------------------- a real smoke run
+
+
+@pytest.fixture(scope="session")
+def smoke(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("smoke")
+    smk(work, "--cores", "2", "--config", "scale=smoke", config=_config())
+    return work
+
+
+def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
+    cfg = effective_config(_config(scale="smoke"))
+    for name in ("table1", "table3", "table4"):
+        exp = cfg["experiments"][name]
+        df = pd.read_csv(smoke / f"results/tables/{name}.csv")
+        assert len(df) == len(exp["optimizers"]) * len(exp["depths"]) * len(exp["penalties"])
+        assert df[["test_error_mean", "effective_rank_mean"]].notna().all().all()
+        assert all((smoke / f).exists() for f in df["file"])  # every number names its cached file
+        md = (smoke / f"results/tables/{name}.md").read_text().splitlines()
+        rows = [line for line in md if line.startswith("| ") and not line.startswith("| Optimizer")]
+        assert len(rows) == len(exp["optimizers"]) * len(exp["depths"])
+        assert len(rows[0].split("|")) - 2 == 2 + 2 * len(exp["penalties"])  # Err and Rk per penalty
+        assert "\\begin{tabular}" in (smoke / f"results/tables/{name}.tex").read_text()
+    for n in (1, 2, 3, 6, 7, 8):
+        for ext in ("pdf", "png"):
+            assert (smoke / f"figures/fig{n}.{ext}").stat().st_size > 10_000
+    claims = pd.read_csv(smoke / "results/claims.csv")
+    assert set(claims["verdict"]) <= {"held", "not held", "not run", "inconclusive"}
+    assert len(claims) >= 20 and (claims["scale"] == "smoke").all()
+    eff = yaml.safe_load((smoke / "results/config.effective.yaml").read_text())
+    assert eff["scale"] == "smoke" and eff["train"]["max_iters"] == 20
+    job = json.loads(next((smoke / "results/cells").rglob("*.json")).read_text())
+    assert {"versions", "device", "seconds"} <= set(job["provenance"]) and job["cells"][0]["runs"][0][
+        "iterations"
+    ] == 20
+
+
+def test_report_builds(smoke: Path) -> None:
+    smk(smoke, "--config", "scale=smoke", "--report", "report.html")
+    html = (smoke / "report.html").read_text(errors="replace")
+    assert "fig3" in html and "table1" in html
+
+
+def test_nothing_to_do_after_smoke_run(smoke: Path) -> None:
+    assert dry_jobs(smoke, "--config", "scale=smoke") == {}
+    assert dry_jobs(smoke, "--config", "scale=smoke", "figures/fig3.pdf") == {}
+
+
+def test_changing_table1_lambda_reruns_exactly_table1(smoke: Path) -> None:
+    cfg = _config(**{"experiments.table1.lam": 0.1})
+    jobs = dry_jobs(smoke, "--config", "scale=smoke", config=cfg)
+    (smoke / "config.yaml").write_text(yaml.safe_dump(_config()))  # restore for other tests
+    new = all_jobs(effective_config({**cfg, "scale": "smoke"}))
+    table1_penalised = {p for p, j in new.items() if j.experiments == ("table1",) and j.penalty != "none"}
+    assert len(table1_penalised) == 5 * 5
+    assert {o.split(",")[0] for o in jobs.pop("train")} == table1_penalised
+    assert jobs.pop("table") == [
+        "results/tables/table1.csv, results/tables/table1.md, results/tables/table1.tex"
+    ]
+    assert set(jobs) <= {"claims", "effective_config", "all"}  # the aggregates, nothing else
+
+
+def test_one_figure_builds_only_its_inputs(tmp_path) -> None:
+    jobs = dry_jobs(tmp_path, "--config", "scale=smoke", "figures/fig3.pdf", config=_config())
+    assert set(jobs) == {"ground_truth", "train", "dynamics_figure"}
+    assert len(jobs["ground_truth"]) == 1  # smoke: one seed, rank 5, 2000 entries
+    assert len(jobs["train"]) == 4  # {GD, Adam} × {λ = 0 (the shared unpenalised job), λ = 1e-2}
+    assert jobs["dynamics_figure"][0].startswith("figures/fig3.pdf")
+
+
+def test_killed_run_leaves_nothing_that_looks_finished(tmp_path) -> None:
+    cfg = _config(scale="smoke")
+    cfg["scales"]["smoke"]["train"]["max_iters"] = 4000  # long enough to be killed mid-job
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [
+        *SNAKEMAKE,
+        "--directory",
+        str(tmp_path),
+        "--configfile",
+        str(tmp_path / "config.yaml"),
+        "--cores",
+        "1",
+        "figures/fig3.pdf",
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    cells = tmp_path / "results/cells"
+    deadline = time.time() + 600
+    while time.time() < deadline and len(list(cells.rglob("*.json"))) < 1:
+        time.sleep(0.5)
+    time.sleep(2.0)  # now inside the next training job
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = {p: p.stat().st_mtime_ns for p in cells.rglob("*.json")}
+    assert 1 <= len(finished) < 4
+    for p in finished:  # whatever exists is complete: valid JSON with its trajectory beside it
+        json.loads(p.read_text())
+        assert p.with_name(p.stem + ".trajectory.npz").exists()
+    assert not list(tmp_path.glob("figures/*"))
+    smk(tmp_path, "--cores", "2", "--rerun-incomplete", "figures/fig3.pdf", timeout=1200)
+    assert (tmp_path / "figures/fig3.pdf").exists()
+    for p, mtime in finished.items():
+        assert p.stat().st_mtime_ns == mtime, f"{p} was recomputed"
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"experiments.table1.optimizers": ["adam", "lbfgs"]}, "experiments.table1.optimizers[1]"),
+        ({"experiments.fig3.lams": [0.0, -0.01]}, "lams"),
+        ({"scale": "huge"}, "config key 'scale': unknown scale 'huge'"),
+        ({"experiments.table4.penalties": ["schatten:1/2", "hoyer"]}, "experiments.table4.penalties[1]"),
+    ],
+)
+def test_malformed_config_fails_at_parse_time(tmp_path, override: dict, message: str) -> None:
+    proc = smk(tmp_path, "-n", config=_config(**override), check=False)
+    assert proc.returncode != 0
+    assert message in proc.stderr + proc.stdout
+    assert not (tmp_path / "results").exists()
+
+
+def test_lint_and_snakefmt_clean() -> None:
+    lint = subprocess.run(
+        [*SNAKEMAKE, "--lint", "--directory", str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+    fmt = subprocess.run(
+        [shutil.which("snakefmt") or "snakefmt", "--check", "Snakefile", "workflow/rules"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
