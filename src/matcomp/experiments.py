@@ -26,6 +26,7 @@ from .penalties import get_penalty
 TRAIN_KEYS = ("lr", "init_std", "max_iters", "tol", "reduction", "log", "dtype", "width")
 DATA_KEYS = ("m", "n", "normalize")
 KINDS = ("table", "dynamics", "baselines", "movielens")
+BASELINE_METHODS = ("cp", "si", "opt")
 
 
 class ConfigError(ValueError):
@@ -147,30 +148,41 @@ def _as_list(exp: dict[str, Any], plural: str, singular: str) -> list[Any]:
 
 
 def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
-    """The cells of one table/dynamics experiment, in grid order (optimizer, depth, penalty, λ)."""
+    """The training cells of one experiment, in grid order (optimizer, depth, penalty, λ).
+
+    Tables and dynamics figures are grids; a ``baselines`` experiment trains its ``networks`` (each an
+    optimizer, penalty, λ and depth) at every point of its ``n_obs_grid``.
+    """
     train = {k: exp.get("train", {}).get(k, config["train"].get(k)) for k in TRAIN_KEYS}
     data = {k: config["data"][k] for k in DATA_KEYS}
     seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
-    cells = []
-    for opt in exp["optimizers"]:
-        for depth in exp["depths"]:
-            for pen in exp["penalties"]:
-                for lam in _as_list(exp, "lams", "lam"):
-                    p, lam = (pen, float(lam))
-                    if p == "none" or lam == 0:
-                        p, lam = "none", 0.0
-                    cells.append(
-                        Cell(opt, get_penalty(p).spec, int(depth), lam, int(exp["rank"]), int(exp["n_obs"]),
-                             tuple(sorted(train.items())), tuple(sorted(data.items())), seeds)
-                    )  # fmt: skip
-    return cells
+
+    def cell(opt: str, pen: str, depth: int, lam: float, n_obs: int) -> Cell:
+        if pen == "none" or lam == 0:
+            pen, lam = "none", 0.0
+        return Cell(opt, get_penalty(pen).spec, int(depth), float(lam), int(exp["rank"]), int(n_obs),
+                    tuple(sorted(train.items())), tuple(sorted(data.items())), seeds)  # fmt: skip
+
+    if exp.get("kind") == "baselines":
+        return [
+            cell(net["optimizer"], net.get("penalty", "none"), net["depth"], net.get("lam", 0.0), n_obs)
+            for n_obs in exp["n_obs_grid"]
+            for net in exp.get("networks", [])
+        ]
+    return [
+        cell(opt, pen, depth, lam, exp["n_obs"])
+        for opt in exp["optimizers"]
+        for depth in exp["depths"]
+        for pen in exp["penalties"]
+        for lam in _as_list(exp, "lams", "lam")
+    ]
 
 
 def training_experiments(config: dict[str, Any]) -> list[str]:
     return [
         name
         for name, exp in config["experiments"].items()
-        if exp.get("kind") in ("table", "dynamics") and exp.get("enabled", True)
+        if exp.get("kind") in ("table", "dynamics", "baselines") and exp.get("enabled", True)
     ]
 
 
@@ -208,6 +220,18 @@ def validate_config(config: dict[str, Any]) -> None:
                 check_optimizer(opt)
             except ValueError as err:
                 raise ConfigError(f"config key '{where}.optimizers[{i}]': {err}") from None
+        nets = exp.get("networks", [])
+        for i, net in enumerate(nets):
+            try:
+                check_optimizer(net.get("optimizer"))
+                get_penalty(net.get("penalty", "none"))
+            except ValueError as err:
+                raise ConfigError(f"config key '{where}.networks[{i}]': {err}") from None
+        for method in exp.get("methods") or {}:
+            if method not in BASELINE_METHODS:
+                raise ConfigError(
+                    f"config key '{where}.methods.{method}': unknown baseline; valid: {', '.join(BASELINE_METHODS)}"
+                )
         for i, pen in enumerate(exp.get("penalties", [])):
             try:
                 get_penalty(pen)
@@ -227,3 +251,59 @@ def validate_config(config: dict[str, Any]) -> None:
                 raise ConfigError(
                     f"config key '{where}': rank {exp['rank']} / n_obs {exp['n_obs']} impossible for {m}x{n}"
                 )
+
+
+@dataclass(frozen=True)
+class BaselineJob:
+    """One classic method at one (rank, n_obs), all seeds; cached like a training job."""
+
+    method: str
+    rank: int
+    n_obs: int
+    options: tuple[tuple[str, Any], ...]
+    data: tuple[tuple[str, Any], ...]
+    seeds: tuple[int, ...]
+    experiments: tuple[str, ...] = field(default=(), compare=False)
+
+    @property
+    def settings_hash(self) -> str:
+        blob = json.dumps(
+            {"options": dict(self.options), "data": dict(self.data), "seeds": self.seeds}, sort_keys=True
+        )
+        return hashlib.sha1(blob.encode()).hexdigest()[:10]
+
+    @property
+    def path(self) -> str:
+        return f"results/baselines/{self.method}/r{self.rank}_o{self.n_obs}_{self.settings_hash}.json"
+
+    def params(self) -> dict[str, Any]:
+        return {"method": self.method, "rank": self.rank, "n_obs": self.n_obs, "options": dict(self.options),
+                "data": dict(self.data), "seeds": list(self.seeds)}  # fmt: skip
+
+    def data_paths(self) -> list[str]:
+        return [data_path(dict(self.data), self.rank, self.n_obs, s) for s in self.seeds]
+
+
+def baseline_options(method: str, exp: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A method's options: the experiment's, plus the top-level ``optspace`` choice for OPT."""
+    opts = dict((exp.get("methods") or {}).get(method) or {})
+    if method == "opt":
+        opts.setdefault("implementation", config.get("optspace", "auto"))
+    return opts
+
+
+def all_baseline_jobs(config: dict[str, Any]) -> dict[str, BaselineJob]:
+    jobs: dict[str, BaselineJob] = {}
+    data = tuple(sorted((k, config["data"][k]) for k in DATA_KEYS))
+    for name, exp in config["experiments"].items():
+        if exp.get("kind") != "baselines" or not exp.get("enabled", True):
+            continue
+        seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
+        for method in exp.get("methods") or {}:
+            opts = tuple(sorted(baseline_options(method, exp, config).items()))
+            for n_obs in exp["n_obs_grid"]:
+                job = BaselineJob(method, int(exp["rank"]), int(n_obs), opts, data, seeds)
+                prev = jobs.get(job.path)
+                users = (*prev.experiments, name) if prev else (name,)
+                jobs[job.path] = BaselineJob(**{**job.__dict__, "experiments": users})
+    return jobs

@@ -12,6 +12,7 @@ sys.path.insert(
 
 from matcomp.experiments import (  # noqa: E402
     ConfigError,
+    all_baseline_jobs,
     all_jobs,
     effective_config,
     validate_config,
@@ -25,6 +26,7 @@ except ConfigError as err:
     raise ValueError(f"invalid config: {err}") from None
 
 JOBS = all_jobs(config)
+BASELINE_JOBS = all_baseline_jobs(config)
 EXPERIMENTS = config["experiments"]
 
 
@@ -61,6 +63,25 @@ def job_params(wildcards):
     return job_of(wildcards).params()
 
 
+def baseline_jobs_of(name):
+    return [path for path, job in BASELINE_JOBS.items() if name in job.experiments]
+
+
+def baseline_job(wildcards):
+    path = f"results/baselines/{wildcards.method}/r{wildcards.rank}_o{wildcards.n_obs}_{wildcards.hash}.json"
+    if path not in BASELINE_JOBS:
+        raise ValueError(f"{path} is not a baseline job of this config")
+    return BASELINE_JOBS[path]
+
+
+def baseline_data(wildcards):
+    return baseline_job(wildcards).data_paths()
+
+
+def baseline_params(wildcards):
+    return baseline_job(wildcards).params()
+
+
 def train_resources_gpu(wildcards):
     return 1 if config["device"].startswith("cuda") else 0
 
@@ -78,4 +99,7 @@ def all_targets():
     for name in experiments_of("dynamics"):
         targets += expand("figures/{name}.{ext}", name=name, ext=["pdf", "png"])
         targets.append(f"results/tables/{name}.csv")
+    for name in experiments_of("baselines"):
+        targets += expand("figures/{name}.{ext}", name=name, ext=["pdf", "png"])
+        targets += [f"results/tables/{name}.csv", f"results/tables/{name}_summary.csv"]
     return targets

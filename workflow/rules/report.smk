@@ -24,6 +24,9 @@ rule claims:
             "results/tables/{name}.csv",
             name=experiments_of("table") + experiments_of("dynamics"),
         ),
+        comparisons=expand(
+            "results/tables/{name}_summary.csv", name=experiments_of("baselines")
+        ),
     output:
         md=report(
             "results/claims.md", caption="../report/claims.rst", category="Claims"

@@ -11,4 +11,10 @@ from matcomp.io import redirect_log
 
 redirect_log(snakemake)
 out = snakemake.output
-check_claims(snakemake.params.claims, snakemake.input.tables, out.md, out.csv, snakemake.params.scale)
+check_claims(
+    snakemake.params.claims,
+    [*snakemake.input.tables, *snakemake.input.comparisons],
+    out.md,
+    out.csv,
+    snakemake.params.scale,
+)

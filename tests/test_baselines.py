@@ -1,0 +1,190 @@
+"""Baselines through their own libraries: CP (CVXPY + SCS), SI (fancyimpute), OPT (R through rpy2).
+
+R and rpy2 are expected to be installed (README's set-up); these tests run, they do not skip.
+Tolerances are from measurements on 10 seeds (see each test); the whole file takes ~15 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcomp.baselines import BASELINES, complete, run_baseline
+from matcomp.baselines import optspace as opt
+from matcomp.data import make_problem
+from matcomp.metrics import test_error
+
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # pragma: no cover - scikit-learn brings it
+    threadpool_limits = None
+
+
+@pytest.fixture(autouse=True)
+def _one_blas_thread() -> Iterator[None]:
+    # OpenBLAS with 2 threads on 2 busy cores made 100 SVDs of 60×60 take 14 s instead of 0.07 s.
+    ctx = threadpool_limits(limits=1) if threadpool_limits else contextlib.nullcontext()
+    with ctx:
+        yield
+
+
+# --- CP ---------------------------------------------------------------------------------------------
+
+
+def test_cp_recovers_rank5_from_3000_entries() -> None:
+    # seed 1: 8.7e-13 in ~3 s.  (Seed 0 at 3000 entries is a near-miss instance: the nuclear-norm
+    # minimiser itself differs from W*, relative error 7.5e-4 at any SCS eps; seeds 1-5: 5e-9..4e-5.)
+    p = make_problem(100, 100, 5, 3000, seed=1)
+    w, info = complete("cp", p.observed())
+    assert info["status"] == "ok" and info["solver"] == "SCS"
+    assert info["solver_options"]["eps_abs"] == 1e-5 and info["solver_status"] == "optimal"
+    assert info["solve_seconds"] > 0
+    assert test_error(w, p.w_star) < 1e-4
+
+
+def test_cp_does_not_recover_from_1000_entries() -> None:
+    p = make_problem(100, 100, 5, 1000, seed=1)
+    w, info = complete("cp", p.observed(), solver_options={"eps_abs": 1e-4, "eps_rel": 1e-4})
+    assert info["status"] == "ok"
+    assert test_error(w, p.w_star) > 1e-2  # measured 0.51 (seed 1), 0.62 (seed 0)
+
+
+def test_cp_solver_failure_is_recorded_not_raised() -> None:
+    p = make_problem(10, 10, 1, 40, seed=0)
+    w, info = complete("cp", p.observed(), solver="NO_SUCH_SOLVER")
+    assert info["status"] == "failed" and info["solver_status"] == "solver_error"
+    assert "NO_SUCH_SOLVER" in info["message"]
+    assert np.isnan(w).all()
+    rec = run_baseline("cp", p, solver="NO_SUCH_SOLVER")
+    assert rec["status"] == "failed" and np.isnan(rec["test_error"]) and np.isnan(rec["effective_rank"])
+
+
+# --- SI ---------------------------------------------------------------------------------------------
+
+
+def test_si_recovers_easy_instance_quietly(capsys: pytest.CaptureFixture[str]) -> None:
+    # Library defaults (λ = σ_max/50, threshold 1e-3): test error 5.4e-4..9.9e-4 over seeds 0-9.
+    p = make_problem(60, 60, 2, 1800, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a FutureWarning escaping the wrapper would fail here
+        w, info = complete("si", p.observed())
+    assert capsys.readouterr().out == ""
+    assert info["status"] == "ok" and info["implementation"] == "fancyimpute"
+    assert 0 < info["iterations"] <= 100 and info["shrinkage_value"] > 0
+    assert test_error(w, p.w_star) < 5e-3
+    np.testing.assert_array_equal(w[p.mask], p.w_star[p.mask])  # SoftImpute keeps the observed entries
+    w2, _ = complete("si", p.observed())
+    np.testing.assert_array_equal(w, w2)  # random_state makes its randomized SVD reproducible
+
+
+# --- OPT --------------------------------------------------------------------------------------------
+
+
+def test_opt_builtin_recovers_easy_instance() -> None:
+    # rank given: 5e-13..6e-11 over seeds 0-9; rank estimated: same on 8 of 10 seeds (seeds 6, 9 -> rank 1).
+    p = make_problem(60, 60, 2, 1800, seed=0)
+    w, info = complete("opt", p.observed(), implementation="builtin", rank=2)
+    assert info["implementation"] == "builtin" and info["rank"] == 2 and info["status"] == "ok"
+    assert test_error(w, p.w_star) < 1e-8
+    w, info = complete("opt", p.observed(), implementation="builtin")
+    assert info["rank"] == 2 and test_error(w, p.w_star) < 1e-8
+
+
+def test_opt_builtin_factors_agree_with_numpy_reconstruction() -> None:
+    p = make_problem(50, 70, 3, 1500, seed=2)  # not square: catches transposed conversions
+    fit = opt.optspace_fit(p.observed(), rank=3, niter=20, implementation="builtin")
+    assert fit.implementation == "builtin"
+    assert fit.x.shape == (50, 3) and fit.s.shape == (3, 3) and fit.y.shape == (70, 3)
+    assert fit.n_na == 50 * 70 - 1500
+    np.testing.assert_allclose(fit.reconstruct(), fit.w_r, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(fit.x.T @ fit.x, 50 * np.eye(3), atol=1e-8)  # X'X = n I as in the paper
+    assert np.all(np.diff(fit.dist) <= 1e-12)  # monotone descent
+    assert test_error(fit.reconstruct(), p.w_star) < 1e-4  # 2.4e-6 after these 20 iterations
+
+
+def test_nan_becomes_na_in_r() -> None:
+    ro = opt._robjects()
+    w = np.arange(12.0).reshape(3, 4)
+    w[0, 1] = w[2, 3] = np.nan
+    counts = ro.r("function(a) c(sum(is.na(a)), sum(is.nan(a)), nrow(a), ncol(a), a[2, 1])")
+    with opt._converter(ro).context():
+        raw = ro.conversion.get_conversion().py2rpy(w)
+    assert list(counts(raw)) == [2, 2, 3, 4, 4]  # plain conversion: NaN, not NA
+    r_w = opt.to_r_matrix(w)
+    assert list(counts(r_w)) == [2, 0, 3, 4, 4]  # NA_real_: is.na but not is.nan
+    with opt._converter(ro).context():
+        back = ro.conversion.get_conversion().rpy2py(r_w)
+    np.testing.assert_array_equal(np.isnan(back), np.isnan(w))
+    np.testing.assert_array_equal(back[~np.isnan(w)], w[~np.isnan(w)])
+
+
+def test_missing_roptspace_gives_documented_message(tmp_path: Path) -> None:
+    if opt.has_roptspace():
+        pytest.skip("ROptSpace is installed here; the missing-package path cannot be exercised")
+    p = make_problem(20, 20, 1, 200, seed=0)
+    with pytest.raises(opt.MissingRDependency, match="R package 'ROptSpace' is not installed") as err:
+        complete("opt", p.observed(), implementation="roptspace")
+    assert "install_roptspace" in str(err.value) and "\n" not in str(err.value)
+    rec = run_baseline("opt", p, implementation="auto", rank="true")
+    assert rec["implementation"] == "builtin" and rec["info"]["rank"] == 1
+    # No network needed: a closed local port stands in for an unreachable CRAN.
+    assert opt.install_roptspace(tmp_path / "rlib", repos="http://127.0.0.1:9") is False
+
+
+def test_missing_r_or_rpy2_is_one_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(opt, "_R_STATE", {})
+    monkeypatch.delenv("R_HOME", raising=False)
+    monkeypatch.setattr(opt.shutil, "which", lambda name: None)
+    with pytest.raises(
+        opt.MissingRDependency, match="apt-get install -y --no-install-recommends r-base-core"
+    ):
+        opt.optspace_fit(np.eye(3))
+    monkeypatch.setattr(opt.shutil, "which", lambda name: "/usr/bin/R")
+    monkeypatch.setitem(sys.modules, "rpy2.robjects", None)  # import of rpy2.robjects now fails
+    with pytest.raises(opt.MissingRDependency, match=r"pip install -e '\.\[r\]'") as err:
+        opt.optspace_fit(np.eye(3))
+    assert "\n" not in str(err.value)
+
+
+def test_r_code_ships_as_package_data() -> None:
+    assert opt.r_script_path().is_file()
+
+
+# --- registry ---------------------------------------------------------------------------------------
+
+
+def test_unknown_baseline_names_the_valid_ones() -> None:
+    assert set(BASELINES) == {"cp", "si", "opt"}
+    with pytest.raises(ValueError, match="unknown baseline 'nnm'; valid: cp, si, opt"):
+        complete("nnm", np.eye(3))
+    with pytest.raises(ValueError, match="valid: cp, si, opt"):
+        run_baseline("NNM", make_problem(5, 5, 1, 10, seed=0))
+
+
+def test_run_baseline_record_is_json_ready() -> None:
+    p = make_problem(30, 30, 2, 500, seed=3)
+    rec = run_baseline("opt", p, implementation="builtin", rank=2)
+    for key in (
+        "method",
+        "implementation",
+        "test_error",
+        "test_error_unobserved",
+        "effective_rank",
+        "singular_values",
+        "seconds",
+        "status",
+        "options",
+        "provenance",
+    ):
+        assert key in rec
+    assert rec["method"] == "opt" and rec["implementation"] == "builtin" and rec["status"] == "ok"
+    assert len(rec["singular_values"]) == 30 and 1.5 < rec["effective_rank"] < 2.5
+    assert rec["options"] == {"implementation": "builtin", "rank": 2}
+    json.dumps(rec)

@@ -1,0 +1,82 @@
+# Figures 4 and 5: classic completion methods through their own libraries, cached per (method, rank,
+# n_obs) over all seeds, sharing the ground-truth files with the networks.
+
+
+rule roptspace:
+    output:
+        "results/R/roptspace.json",
+    log:
+        "logs/R/roptspace.log",
+    benchmark:
+        "benchmarks/logs/R/roptspace.tsv"
+    conda:
+        "../../envs/r.yaml"
+    resources:
+        gpu=0,
+    params:
+        lib="results/R/library",
+        implementation=config.get("optspace", "auto"),
+    script:
+        "../scripts/install_roptspace.py"
+
+
+rule baseline:
+    input:
+        data=baseline_data,
+        roptspace=lambda w: ["results/R/roptspace.json"] if w.method == "opt" else [],
+    output:
+        "results/baselines/{method}/r{rank}_o{n_obs}_{hash}.json",
+    log:
+        "logs/baselines/{method}/r{rank}_o{n_obs}_{hash}.log",
+    benchmark:
+        "benchmarks/logs/baselines/{method}/r{rank}_o{n_obs}_{hash}.tsv"
+    wildcard_constraints:
+        method="cp|si|opt",
+        hash=r"[0-9a-f]{10}",
+    conda:
+        lambda w: (
+            "../../envs/r.yaml" if w.method == "opt" else "../../envs/baselines.yaml"
+        )
+    threads: 1
+    resources:
+        gpu=0,
+    params:
+        job=baseline_params,
+        r_lib="results/R/library",
+    script:
+        "../scripts/baseline.py"
+
+
+rule comparison_figure:
+    input:
+        training=lambda w: jobs_of(w.name),
+        baselines=lambda w: baseline_jobs_of(w.name),
+    output:
+        pdf=report(
+            "figures/{name}.pdf",
+            caption="../report/comparison.rst",
+            category="Figures",
+            subcategory="{name}",
+        ),
+        png=report(
+            "figures/{name}.png",
+            caption="../report/comparison.rst",
+            category="Figures",
+            subcategory="{name}",
+        ),
+        csv="results/tables/{name}.csv",
+        summary="results/tables/{name}_summary.csv",
+    log:
+        "logs/figures/{name}.log",
+    benchmark:
+        "benchmarks/logs/figures/{name}.tsv"
+    wildcard_constraints:
+        name="|".join(experiments_of("baselines")) or "no-comparison",
+    conda:
+        "../../envs/plots.yaml"
+    resources:
+        gpu=0,
+    params:
+        experiment=lambda w: EXPERIMENTS[w.name],
+    script:
+        "../scripts/comparison_figure.py"
