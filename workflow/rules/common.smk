@@ -83,7 +83,8 @@ def baseline_params(wildcards):
 
 
 def train_resources_gpu(wildcards):
-    return 1 if config["device"].startswith("cuda") else 0
+    """Training jobs ask for one GPU unless the config pins them to the CPU (`device: cpu`)."""
+    return 0 if config["device"] == "cpu" else 1
 
 
 def all_targets():
