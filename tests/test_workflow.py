@@ -224,6 +224,7 @@ def test_killed_run_leaves_nothing_that_looks_finished(tmp_path) -> None:
         json.loads(p.read_text())
         assert p.with_name(p.stem + ".trajectory.npz").exists()
     assert not list(tmp_path.glob("figures/*"))
+    smk(tmp_path, "--unlock")  # a SIGKILLed Snakemake leaves its lock, as after a power loss
     smk(tmp_path, "--cores", "2", "--rerun-incomplete", "figures/fig3.pdf", timeout=1200)
     assert (tmp_path / "figures/fig3.pdf").exists()
     for p, mtime in finished.items():
