@@ -1,0 +1,62 @@
+"""MovieLens100K (the paper's §4, Table 2): data, the two models, training and the table."""
+
+from .data import (
+    CONFIG_KEY,
+    ML100K_MD5,
+    ML100K_URL,
+    N_ITEMS,
+    N_RATINGS,
+    N_USERS,
+    UDATA_SHA256,
+    MovieLensDataError,
+    download_ml100k,
+    interaction_shape,
+    load_ratings,
+    make_synthetic_ml100k,
+    ratings_matrix,
+    split_ratings,
+    verify_ml100k,
+)
+from .models import DepthOneLNN, EmbeddingModel
+from .table import PAPER_RMSE, QUOTED, table2
+from .train import (
+    PAPER_BEST,
+    ROW_DEFAULTS,
+    ROWS,
+    resolve_device,
+    run_table2_row,
+    split_label,
+    train_embedding,
+    train_lnn,
+)
+
+__all__ = [
+    "CONFIG_KEY",
+    "ML100K_MD5",
+    "ML100K_URL",
+    "N_ITEMS",
+    "N_RATINGS",
+    "N_USERS",
+    "PAPER_BEST",
+    "PAPER_RMSE",
+    "QUOTED",
+    "ROWS",
+    "ROW_DEFAULTS",
+    "UDATA_SHA256",
+    "DepthOneLNN",
+    "EmbeddingModel",
+    "MovieLensDataError",
+    "download_ml100k",
+    "interaction_shape",
+    "load_ratings",
+    "make_synthetic_ml100k",
+    "ratings_matrix",
+    "resolve_device",
+    "run_table2_row",
+    "split_label",
+    "split_ratings",
+    "table2",
+    "train_embedding",
+    "train_lnn",
+    "verify_ml100k",
+]
