@@ -9,6 +9,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/train.smk"
 include: "workflow/rules/baselines.smk"
+include: "workflow/rules/movielens.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/report.smk"
 

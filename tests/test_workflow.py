@@ -263,3 +263,26 @@ def test_lint_and_snakefmt_clean() -> None:
         cwd=ROOT,
     )
     assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_table2_from_a_local_movielens_folder(tmp_path) -> None:
+    """`movielens_dir` pointing at an ml-100k-format folder (synthetic here: no network in tests)."""
+    from matcomp.movielens import make_synthetic_ml100k
+
+    make_synthetic_ml100k(tmp_path / "ml-100k", n_users=40, n_items=60, seed=0)
+    smk(tmp_path, "--cores", "2", "results/tables/table2.md", "--config", "scale=smoke",
+        f"movielens_dir={tmp_path / 'ml-100k'}", "movielens_verify=False", config=_config())  # fmt: skip
+    df = pd.read_csv(tmp_path / "results/tables/table2.csv")
+    ours = df[df["source"] == "run"]
+    assert len(ours) == 8 and ours["rmse_mean"].notna().all()  # 2 models × 4 rows, the smoke scale's 90% split
+    assert (df["source"] == "quoted").sum() > 0 and df["paper_rmse"].notna().all()
+    assert "Depth 1 LNN w. Adam+penalty" in (tmp_path / "results/tables/table2.md").read_text()
+    assert not (tmp_path / "results/movielens/ml-100k").exists()  # nothing downloaded
+
+
+def test_table2_without_data_offline_names_movielens_dir(tmp_path) -> None:
+    cfg = _config()
+    proc = smk(tmp_path, "--cores", "1", "results/movielens/ml-100k/u.data", config=cfg, check=False, timeout=300)
+    assert proc.returncode != 0
+    assert "movielens_dir" in proc.stdout + proc.stderr + "".join(p.read_text() for p in tmp_path.glob("logs/movielens/*.log"))
+    assert not (tmp_path / "results/movielens/ml-100k").exists()

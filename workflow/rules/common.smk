@@ -25,7 +25,10 @@ try:
 except ConfigError as err:
     raise ValueError(f"invalid config: {err}") from None
 
+from matcomp.movielens_jobs import data_dir, movielens_jobs  # noqa: E402
+
 JOBS = all_jobs(config)
+MOVIELENS_JOBS = movielens_jobs(config)
 BASELINE_JOBS = all_baseline_jobs(config)
 EXPERIMENTS = config["experiments"]
 
@@ -82,6 +85,27 @@ def baseline_params(wildcards):
     return baseline_job(wildcards).params()
 
 
+def movielens_data_dir():
+    return data_dir(config)
+
+
+def movielens_runs(wildcards):
+    return list(MOVIELENS_JOBS)
+
+
+def movielens_params(wildcards):
+    path = f"results/movielens/{wildcards.model}/{wildcards.row}/split{wildcards.pct}_s{wildcards.seed}_{wildcards.hash}.json"
+    if path not in MOVIELENS_JOBS:
+        raise ValueError(f"{path} is not a MovieLens job of this config")
+    return MOVIELENS_JOBS[path]
+
+
+def table2_wanted():
+    return bool(experiments_of("movielens")) and bool(
+        config.get("movielens_dir") or config.get("movielens_download")
+    )
+
+
 def train_resources_gpu(wildcards):
     """Training jobs ask for one GPU unless the config pins them to the CPU (`device: cpu`)."""
     return 0 if config["device"] == "cpu" else 1
@@ -103,4 +127,6 @@ def all_targets():
     for name in experiments_of("baselines"):
         targets += expand("figures/{name}.{ext}", name=name, ext=["pdf", "png"])
         targets += [f"results/tables/{name}.csv", f"results/tables/{name}_summary.csv"]
+    if table2_wanted():
+        targets += expand("results/tables/table2.{ext}", ext=["csv", "md", "tex"])
     return targets

@@ -27,6 +27,7 @@ rule claims:
         comparisons=expand(
             "results/tables/{name}_summary.csv", name=experiments_of("baselines")
         ),
+        movielens=["results/tables/table2.csv"] if table2_wanted() else [],
     output:
         md=report(
             "results/claims.md", caption="../report/claims.rst", category="Claims"

@@ -13,7 +13,7 @@ redirect_log(snakemake)
 out = snakemake.output
 check_claims(
     snakemake.params.claims,
-    [*snakemake.input.tables, *snakemake.input.comparisons],
+    [*snakemake.input.tables, *snakemake.input.comparisons, *snakemake.input.movielens],
     out.md,
     out.csv,
     snakemake.params.scale,

@@ -1,0 +1,70 @@
+# Table 2: MovieLens100K. The data come from `movielens_dir` or from the official zip (checksums verified).
+
+
+rule movielens_download:
+    output:
+        "results/movielens/ml-100k/u.data",
+    log:
+        "logs/movielens/download.log",
+    benchmark:
+        "benchmarks/logs/movielens/download.tsv"
+    conda:
+        "../../envs/torch.yaml"
+    resources:
+        gpu=0,
+    params:
+        dest="results/movielens/ml-100k",
+    script:
+        "../scripts/movielens_download.py"
+
+
+rule movielens_run:
+    input:
+        u_data=f"{movielens_data_dir()}/u.data",
+    output:
+        "results/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.json",
+    log:
+        "logs/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.log",
+    benchmark:
+        "benchmarks/logs/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.tsv"
+    wildcard_constraints:
+        model="lnn|embedding",
+        hash=r"[0-9a-f]{10}",
+    conda:
+        "../../envs/torch.yaml"
+    threads: 2
+    resources:
+        gpu=train_resources_gpu,
+        runtime=720,
+        mem_mb=8000,
+    params:
+        run=movielens_params,
+        device=config["device"],
+    script:
+        "../scripts/movielens_run.py"
+
+
+rule table2:
+    input:
+        runs=movielens_runs,
+    output:
+        csv=report(
+            "results/tables/table2.csv",
+            caption="../report/table2.rst",
+            category="Tables",
+            subcategory="table2",
+        ),
+        md="results/tables/table2.md",
+        tex="results/tables/table2.tex",
+    log:
+        "logs/tables/table2.log",
+    benchmark:
+        "benchmarks/logs/tables/table2.tsv"
+    conda:
+        "../../envs/plots.yaml"
+    resources:
+        gpu=0,
+    params:
+        splits=lambda w: EXPERIMENTS["table2"]["splits"],
+    script:
+        "../scripts/make_table2.py"
