@@ -279,10 +279,3 @@ def test_table2_from_a_local_movielens_folder(tmp_path) -> None:
     assert "Depth 1 LNN w. Adam+penalty" in (tmp_path / "results/tables/table2.md").read_text()
     assert not (tmp_path / "results/movielens/ml-100k").exists()  # nothing downloaded
 
-
-def test_table2_without_data_offline_names_movielens_dir(tmp_path) -> None:
-    cfg = _config()
-    proc = smk(tmp_path, "--cores", "1", "results/movielens/ml-100k/u.data", config=cfg, check=False, timeout=300)
-    assert proc.returncode != 0
-    assert "movielens_dir" in proc.stdout + proc.stderr + "".join(p.read_text() for p in tmp_path.glob("logs/movielens/*.log"))
-    assert not (tmp_path / "results/movielens/ml-100k").exists()
