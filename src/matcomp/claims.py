@@ -67,7 +67,11 @@ def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
     ok, parts, undetermined = True, [], False
     for _, row in sel.iterrows():
         v, _ = _value(row, metric)
-        keys = ("split", "model", "method", "n_obs") if "method" in c["where"] else ("optimizer", "penalty", "depth")
+        keys = (
+            ("split", "model", "method", "n_obs")
+            if "method" in c["where"]
+            else ("optimizer", "penalty", "depth")
+        )
         label = "/".join(str(row[k]) for k in keys if k in row and pd.notna(row[k])) + (
             f"/λ={row['lam']:g}" if "lam" in c["where"] else ""
         )
@@ -99,7 +103,9 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
     for _, row in merged.iterrows():
         va, ca = _value(row.rename(lambda k: k[:-2] if k.endswith("_a") else k), metric)
         vb, cb = _value(row.rename(lambda k: k[:-2] if k.endswith("_b") else k), metric)
-        key = ",".join(f"{m}={row[m]}" for m in match) + (f" {row['method_a']}" if "method_a" in row and "method" not in match else "")
+        key = ",".join(f"{m}={row[m]}" for m in match) + (
+            f" {row['method_a']}" if "method_a" in row and "method" not in match else ""
+        )
         if not (np.isfinite(va) and np.isfinite(vb)) or (ca and cb):
             inconclusive = True
             parts.append(f"{key}: n/a")

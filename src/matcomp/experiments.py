@@ -1,12 +1,14 @@
-"""From the config's experiment catalogue to training cells and their cached result paths.
+"""From the config's experiment catalogue to training cells, jobs and their cached result paths.
 
 A *cell* is one (optimizer, penalty, depth, λ, rank, n_obs) combination under shared training and data
-settings, trained for all seeds at once (one batched job, one result file).  Its path names its main
-settings and ends in a short hash of everything else it depends on, so that
+settings; its seeds train together as one batch.  A *job* holds the cells that differ only in depth (all
+the depths any experiment asks for), trained one depth after the other in one process and written to one
+result file, so that the workflow has few, fat jobs.  A job's path names its main settings and ends in a
+short hash of everything else it depends on, so that
 
-* a cell needed by two experiments (same settings) is one file, trained once;
-* changing any setting of a cell gives it a new path: nothing already computed is overwritten, and
-  another scale (other budgets or seeds) never reuses this one's results.
+* a cell needed by two experiments (same settings) is in one job, trained once;
+* changing any setting gives a new path: nothing already computed is overwritten, and another scale
+  (other budgets or seeds) never reuses this one's results.
 
 λ is irrelevant without a penalty and a zero λ switches the penalty off, so both are normalised to
 ``penalty="none", λ=0``: Figure 3's λ = 0 curves are Table 1's unpenalised cells.
@@ -61,6 +63,11 @@ def _fmt_lam(lam: float) -> str:
     return f"{lam:g}"
 
 
+def short_hash(settings: dict[str, Any]) -> str:
+    """10 hex digits identifying ``settings`` (JSON with sorted keys): the tail of a result path."""
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
 @dataclass(frozen=True)
 class Cell:
     """One (optimizer, penalty, depth, λ, rank, n_obs) cell under fixed training and data settings."""
@@ -78,16 +85,7 @@ class Cell:
     @property
     def key(self) -> tuple[Any, ...]:
         """Everything but the depth: the cells of one training job."""
-        return (
-            self.optimizer,
-            self.penalty,
-            self.lam,
-            self.rank,
-            self.n_obs,
-            self.train,
-            self.data,
-            self.seeds,
-        )
+        return tuple(v for k, v in self.__dict__.items() if k != "depth")
 
 
 @dataclass(frozen=True)
@@ -111,11 +109,9 @@ class Job:
 
     @property
     def settings_hash(self) -> str:
-        blob = json.dumps(
-            {"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds, "depths": self.depths},
-            sort_keys=True,
+        return short_hash(
+            {"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds, "depths": self.depths}
         )
-        return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
     @property
     def path(self) -> str:

@@ -3,14 +3,13 @@ seed), each a cached result file whose path names its settings (plus a hash of t
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .experiments import short_hash
 from .io import read_json, write_json, write_with
 
 DOWNLOAD_DIR = "results/movielens/ml-100k"
@@ -39,8 +38,7 @@ def movielens_jobs(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
                         run = {"model": model, "row": row, "train_frac": float(frac), "seed": int(seed),
                                "val_frac": float(exp.get("val_frac", 0.0)), **hyper,
                                "check_sha": bool(config.get("movielens_verify", True))}  # fmt: skip
-                        blob = json.dumps(run, sort_keys=True).encode()
-                        h = hashlib.sha1(blob).hexdigest()[:10]
+                        h = short_hash(run)
                         path = f"results/movielens/{model}/{row_slug(row)}/split{round(100 * frac)}_s{seed}_{h}.json"
                         jobs[path] = {**run, "experiment": name}
     return jobs
@@ -70,9 +68,7 @@ def _md(df: pd.DataFrame) -> str:
             name = f"{r['model']} {r['method']}".strip()
             paper = "" if pd.isna(r["paper_rmse"]) else f"{r['paper_rmse']:.3f}"
             ours = r["rmse"] if r["source"] == "run" else ""
-            lines.append(
-                f"| {name} | {r['uses_side_info']} | {ours} | {paper} | {r['source']} |"
-            )
+            lines.append(f"| {name} | {r['uses_side_info']} | {ours} | {paper} | {r['source']} |")
         lines.append("")
     return "\n".join(lines)
 
