@@ -12,7 +12,10 @@ from matcomp.experiments import ConfigError, deep_merge, effective_config
 from matcomp.tables import fmt_err, penalty_label
 
 
-@pytest.mark.parametrize(("x", "s"), [(4e-7, "4e-7"), (0.72, "0.72"), (7e5, "7e+5"), (1.6e3, "1.6e+3"), (1.0, "1.00"), (math.nan, "n/a")])
+@pytest.mark.parametrize(
+    ("x", "s"),
+    [(4e-7, "4e-7"), (0.72, "0.72"), (7e5, "7e+5"), (1.6e3, "1.6e+3"), (1.0, "1.00"), (math.nan, "n/a")],
+)
 def test_error_format_as_in_the_paper(x: float, s: str) -> None:
     assert fmt_err(x) == s
 
@@ -71,7 +74,11 @@ def test_claims_file_parses_and_covers_every_experiment() -> None:
 
 
 def test_scales_merge_and_unknown_scale() -> None:
-    base = {"scale": "quick", "train": {"max_iters": 10, "lr": 1}, "scales": {"quick": {"train": {"max_iters": 3}}}}
+    base = {
+        "scale": "quick",
+        "train": {"max_iters": 10, "lr": 1},
+        "scales": {"quick": {"train": {"max_iters": 3}}},
+    }
     eff = effective_config(base)
     assert eff["train"] == {"max_iters": 3, "lr": 1} and "scales" not in eff
     assert deep_merge({"a": {"b": 1, "c": [1]}}, {"a": {"c": [2]}}) == {"a": {"b": 1, "c": [2]}}

@@ -188,3 +188,16 @@ def test_run_baseline_record_is_json_ready() -> None:
     assert len(rec["singular_values"]) == 30 and 1.5 < rec["effective_rank"] < 2.5
     assert rec["options"] == {"implementation": "builtin", "rank": 2}
     json.dumps(rec)
+
+
+def test_starting_r_does_not_break_later_python_subprocesses() -> None:
+    """rpy2 exports R's LD_LIBRARY_PATH, which made child Pythons load the system libpython."""
+    import subprocess
+    import sys
+
+    from matcomp.baselines import optspace as opt
+
+    opt._robjects()
+    code = "import sys; print(any('site-packages' in p for p in sys.path))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert out.strip() == "True"

@@ -40,10 +40,16 @@ def _env_packages(env: Path) -> set[str]:
 
 
 def _third_party_imports(script: Path) -> set[str]:
-    mods = [m for m in re.findall(r"^(?:from|import) ([\w.]+)", script.read_text(), flags=re.M) if m not in ("sys", "pathlib")]
+    mods = [
+        m
+        for m in re.findall(r"^(?:from|import) ([\w.]+)", script.read_text(), flags=re.M)
+        if m not in ("sys", "pathlib")
+    ]
     code = f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r}); " + "; ".join(f"import {m}" for m in mods)
     code += "; print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120).stdout.split()
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    ).stdout.split()
     return {m for m in loaded if m in PACKAGES}
 
 
@@ -52,7 +58,16 @@ RULES = _rules()
 
 def test_every_rule_but_all_has_conda_log_and_benchmark() -> None:
     names = [name for name, _ in RULES]
-    assert {"ground_truth", "train", "table", "dynamics_figure", "baseline", "comparison_figure", "claims", "table2"} <= set(names)
+    assert {
+        "ground_truth",
+        "train",
+        "table",
+        "dynamics_figure",
+        "baseline",
+        "comparison_figure",
+        "claims",
+        "table2",
+    } <= set(names)
     for name, body in RULES:
         for directive in ("conda:", "log:", "benchmark:", "script:"):
             assert directive in body, f"rule {name} lacks {directive}"

@@ -274,8 +274,9 @@ def test_table2_from_a_local_movielens_folder(tmp_path) -> None:
         f"movielens_dir={tmp_path / 'ml-100k'}", "movielens_verify=False", config=_config())  # fmt: skip
     df = pd.read_csv(tmp_path / "results/tables/table2.csv")
     ours = df[df["source"] == "run"]
-    assert len(ours) == 8 and ours["rmse_mean"].notna().all()  # 2 models × 4 rows, the smoke scale's 90% split
+    assert (
+        len(ours) == 8 and ours["rmse_mean"].notna().all()
+    )  # 2 models × 4 rows, the smoke scale's 90% split
     assert (df["source"] == "quoted").sum() > 0 and df["paper_rmse"].notna().all()
     assert "Depth 1 LNN w. Adam+penalty" in (tmp_path / "results/tables/table2.md").read_text()
     assert not (tmp_path / "results/movielens/ml-100k").exists()  # nothing downloaded
-

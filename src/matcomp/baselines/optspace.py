@@ -80,6 +80,11 @@ def _robjects() -> Any:
         return _R_STATE["ro"]
     if not os.environ.get("R_HOME") and shutil.which("R") is None:
         raise MissingRDependency(f"OPT needs R, which is not installed (no `R` on PATH): {INSTALL_R}")
+    # Starting R through rpy2 exports R's environment (R_HOME, ..., LD_LIBRARY_PATH=/usr/lib/R/lib:
+    # /usr/lib/x86_64-linux-gnu:...) into this process.  That LD_LIBRARY_PATH makes any Python started
+    # later from here (a subprocess, a Snakemake job) load the system's libpython instead of its own and
+    # lose its site-packages.  R has its libraries loaded by then, so the variable is put back.
+    saved_ld = os.environ.get("LD_LIBRARY_PATH")
     try:
         import rpy2.robjects as ro
     except ImportError as err:
@@ -90,6 +95,11 @@ def _robjects() -> Any:
             f"OPT cannot start R through rpy2 ({msg}): {INSTALL_R}; {INSTALL_RPY2} "
             "(on R 4.2 keep rpy2-rinterface<3.6.6)"
         ) from None
+    finally:
+        if saved_ld is None:
+            os.environ.pop("LD_LIBRARY_PATH", None)
+        else:
+            os.environ["LD_LIBRARY_PATH"] = saved_ld
     ro.r["source"](str(r_script_path()))
     _R_STATE["ro"] = ro
     return ro

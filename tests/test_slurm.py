@@ -1,0 +1,318 @@
+"""The workflow on a real SLURM cluster through ``profiles/slurm`` (``pytest -m slurm``; root, Debian/Ubuntu).
+
+``tests/slurm/start_cluster.sh`` installs Debian's SLURM + munge + MariaDB/slurmdbd (apt) and starts a one-node
+cluster on localhost with one fake GPU (CPU-only torch: training falls back to the CPU under ``device: auto``);
+it is stopped by pid (``stop_cluster.sh --purge``) after the module, whatever happened. ``figures/fig3.pdf`` at
+``scale=smoke`` (1 data job, 4 training jobs, 1 figure job) is built three times:
+
+* ``local``: ``--cores 2``, the reference;
+* ``failing``: ``--workflow-profile profiles/slurm`` with ``device: cuda``: the data job succeeds, training fails
+  on the node without CUDA (matcomp's clear error), is retried once (the profile's ``retries: 1``) and reported;
+* ``rerun``: the same directory with ``device: auto``: only the training bundles and the figure are submitted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "tests" / "slurm"
+PROFILE = ROOT / "profiles" / "slurm"
+SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
+TARGET = "figures/fig3.pdf"
+ACCOUNT, PARTITION = "x", "debug"  # what start_cluster.sh creates
+RUN_TIMEOUT = 480  # seconds per snakemake run; the plugin can wait forever on a broken sacct
+SLURM_BASE = Path(os.environ.get("SLURM_BASE", "/tmp/slurm-ci"))
+DAEMONS = {  # pid file (under SLURM_BASE) -> process name
+    "run/slurmd.pid": "slurmd",
+    "run/slurmctld.pid": "slurmctld",
+    "run/slurmdbd.pid": "slurmdbd",
+    "mysql/mariadbd.pid": "mariadbd",
+    "munge/munged.pid": "munged",
+}
+SACCT_FIELDS = ("JobID", "Comment", "State", "ExitCode", "ReqTRES", "AllocTRES")
+CUDA_ERROR = "device 'cuda' requested but torch.cuda.is_available() is False"
+
+pytestmark = pytest.mark.slurm
+
+
+# ---------------------------------------------------------------- the cluster
+
+
+def _daemon_pids() -> dict[int, str]:
+    pids = {}
+    for rel, name in DAEMONS.items():
+        try:
+            pids[int((SLURM_BASE / rel).read_text().split()[0])] = name
+        except (OSError, ValueError, IndexError):
+            pass
+    return pids
+
+
+def _alive(pid: int, name: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip() == name
+    except OSError:
+        return False
+
+
+def _stop_cluster() -> None:
+    """Cancel what is left in the queue, stop the daemons by pid (stop_cluster.sh --purge), check they are gone."""
+    pids = _daemon_pids()
+    if shutil.which("squeue") and any(name == "slurmctld" for name in pids.values()):
+        left = subprocess.run(["squeue", "-h", "-o", "%A"], capture_output=True, text=True, timeout=30)
+        ids = left.stdout.split()
+        if ids:
+            subprocess.run(["scancel", *ids], capture_output=True, timeout=30)
+            deadline = time.time() + 30
+            while (
+                time.time() < deadline
+                and subprocess.run(
+                    ["squeue", "-h", "-o", "%A"], capture_output=True, text=True, timeout=30
+                ).stdout.split()
+            ):
+                time.sleep(1)
+    subprocess.run(["bash", str(SCRIPTS / "stop_cluster.sh"), "--purge"], timeout=300)
+    for pid, name in pids.items():
+        if _alive(pid, name):  # stop_cluster.sh waits 30 s and SIGKILLs; belt and braces
+            os.kill(pid, signal.SIGKILL)
+    survivors = {pid: name for pid, name in pids.items() if _alive(pid, name)}
+    assert not survivors, f"SLURM daemons still running after stop_cluster.sh: {survivors}"
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    if os.geteuid() != 0:
+        pytest.skip("needs root: start_cluster.sh installs SLURM with apt and runs slurmctld/slurmd/slurmdbd")
+    installed = all(
+        shutil.which(c) for c in ("slurmctld", "slurmd", "slurmdbd", "sbatch", "munged", "mariadbd")
+    )
+    if not installed and shutil.which("apt-get") is None:
+        pytest.skip(
+            "SLURM is not installed and there is no apt-get to install it (start_cluster.sh is for Debian)"
+        )
+    try:
+        start = subprocess.run(
+            ["bash", str(SCRIPTS / "start_cluster.sh")], capture_output=True, text=True, timeout=1500
+        )
+        assert start.returncode == 0, (
+            f"start_cluster.sh failed:\n{start.stdout[-4000:]}\n{start.stderr[-4000:]}"
+        )
+        print(start.stdout[-1500:])
+        yield _daemon_pids()
+    finally:
+        _stop_cluster()
+
+
+# ---------------------------------------------------------------- running the workflow
+
+
+@dataclass
+class Run:
+    returncode: int
+    output: str
+    seconds: float
+    run_id: str = ""  # the plugin's SLURM run ID: every sbatch of the run uses it as job name
+    jobs: tuple[dict[str, str], ...] = ()  # sacct rows of the run's submissions (allocations only)
+
+    def of(self, rule: str) -> list[dict[str, str]]:
+        return [j for j in self.jobs if _rule(j["Comment"]) == rule]
+
+
+def _rule(comment: str) -> str:
+    """The plugin's --comment: rule_<rule>_wildcards_<...> for a job, rule_<group>_<group> for a bundle."""
+    for rule in ("ground_truth", "train", "dynamics_figure"):
+        if comment.startswith(f"rule_{rule}"):
+            return rule
+    return comment
+
+
+def _write_config(work: Path, device: str) -> None:
+    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg["device"] = device
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+
+
+def _snakemake(work: Path, *args: str) -> Run:
+    cmd = [
+        "timeout", "-k", "30", str(RUN_TIMEOUT), *SNAKEMAKE,
+        "--directory", str(work), "--configfile", str(work / "config.yaml"), *args,
+        TARGET, "--config", "scale=smoke",
+    ]  # fmt: skip
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, cwd=work, capture_output=True, text=True, timeout=RUN_TIMEOUT + 60)
+    run = Run(proc.returncode, proc.stdout + proc.stderr, time.perf_counter() - t0)
+    assert run.returncode not in (124, 137), (
+        f"snakemake timed out after {RUN_TIMEOUT} s:\n{run.output[-6000:]}"
+    )
+    return run
+
+
+def _sacct(run_id: str) -> tuple[dict[str, str], ...]:
+    proc = subprocess.run(
+        ["sacct", "-n", "-P", "-X", "--starttime", "2000-01-01", "--name", run_id, "-o", ",".join(SACCT_FIELDS)],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return tuple(
+        dict(zip(SACCT_FIELDS, line.split("|"))) for line in proc.stdout.splitlines() if line.strip()
+    )
+
+
+def _job_steps(jobid: str) -> list[str]:
+    """The numbered `srun` steps inside one allocation (one per Snakemake job of a bundle)."""
+    proc = subprocess.run(
+        ["sacct", "-n", "-P", "--starttime", "2000-01-01", "-j", jobid, "-o", "JobID"],
+        capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    return [s for s in proc.stdout.split() if re.fullmatch(rf"{jobid}\.\d+", s)]
+
+
+def _slurm(work: Path) -> Run:
+    """One run through the slurm profile; only the account/partition of the test cluster and a short first
+    status check are added on the command line (--default-resources replaces the profile's list, so the
+    profile's own defaults are passed along)."""
+    profile = yaml.safe_load((PROFILE / "config.v8+.yaml").read_text())
+    defaults = {**profile["default-resources"], "slurm_account": ACCOUNT, "slurm_partition": PARTITION}
+    run = _snakemake(
+        work,
+        "--workflow-profile", str(PROFILE),
+        "--default-resources", *(f"{k}={v}" for k, v in defaults.items()),
+        "--slurm-init-seconds-before-status-checks", "5",
+    )  # fmt: skip
+    m = re.search(r"SLURM run ID: (\S+)", run.output)
+    assert m, f"not a SLURM run:\n{run.output[-6000:]}"
+    run.run_id, run.jobs = m.group(1), _sacct(m.group(1))
+    return run
+
+
+def _job_stats(output: str) -> dict[str, int]:
+    """The 'Job stats' table Snakemake prints first: rule -> number of jobs it will run."""
+    block = output.split("Job stats:", 1)[1].split("\n\n", 1)[0]
+    return {
+        m.group(1): int(m.group(2))
+        for m in re.finditer(r"^(\w+)\s+(\d+)\s*$", block, re.M)
+        if m.group(1) != "total"
+    }
+
+
+@dataclass
+class Runs:
+    local: Path
+    slurm: Path
+    failing: Run
+    rerun: Run
+    data_mtime_after_failing: dict[str, int]
+
+
+@pytest.fixture(scope="module")
+def runs(cluster, tmp_path_factory) -> Runs:
+    local, slurm = tmp_path_factory.mktemp("local"), tmp_path_factory.mktemp("slurm")
+    _write_config(local, "auto")
+    ref = _snakemake(local, "--cores", "2")
+    assert ref.returncode == 0, f"local run failed:\n{ref.output[-6000:]}"
+
+    _write_config(slurm, "cuda")
+    failing = _slurm(slurm)
+    (slurm / "snakemake.failing.txt").write_text(failing.output)
+    data = {str(p): p.stat().st_mtime_ns for p in (slurm / "results/data").glob("*.npz")}
+
+    _write_config(slurm, "auto")
+    rerun = _slurm(slurm)
+    (slurm / "snakemake.rerun.txt").write_text(rerun.output)
+    print(
+        f"local {ref.seconds:.0f} s, failing slurm run {failing.seconds:.0f} s, rerun {rerun.seconds:.0f} s"
+    )
+    return Runs(local, slurm, failing, rerun, data)
+
+
+# ---------------------------------------------------------------- what is checked
+
+
+def test_every_job_went_through_sbatch_with_gpus_only_for_training(runs: Runs) -> None:
+    failing, rerun = runs.failing, runs.rerun
+    for run in (failing, rerun):
+        submitted = set(re.findall(r"has been submitted with SLURM jobid (\d+)", run.output))
+        assert submitted == {j["JobID"] for j in run.jobs}, (submitted, run.jobs)  # sacct shows every sbatch
+        assert {_rule(j["Comment"]) for j in run.jobs} <= {"ground_truth", "train", "dynamics_figure"}, (
+            run.jobs
+        )
+        for job in run.jobs:
+            gpu = _rule(job["Comment"]) == "train"
+            for tres in ("ReqTRES", "AllocTRES"):
+                assert ("gres/gpu=1" in job[tres]) == gpu and ("gres/gpu=" in job[tres]) == gpu, job
+    # The 6 jobs of the DAG: the data job (first run), 4 training jobs in 2 bundles of 2 (the profile's
+    # group-components, each job its own srun step) and the figure (rerun), none of them run locally.
+    assert [j["State"] for j in failing.of("ground_truth")] == ["COMPLETED"]
+    bundles = rerun.of("train")
+    assert [j["State"] for j in bundles] == ["COMPLETED"] * 2, bundles
+    assert sorted(len(_job_steps(j["JobID"])) for j in bundles) == [2, 2]
+    assert rerun.output.count("(Rule: train)") == 4
+    assert [j["State"] for j in rerun.of("dynamics_figure")] == ["COMPLETED"]
+    assert "5 of 5 steps (100%) done" in rerun.output
+    assert not re.search(r"^\s*localrule ", rerun.output, re.M), "a job of the rerun ran on the login node"
+
+
+def test_outputs_equal_a_local_run(runs: Runs) -> None:
+    local, slurm = runs.local, runs.slurm
+    assert runs.rerun.returncode == 0, runs.rerun.output[-6000:]
+    for ext in ("pdf", "png"):
+        assert (slurm / f"figures/fig3.{ext}").stat().st_size > 10_000
+    cells = sorted(p.relative_to(local) for p in (local / "results/cells").rglob("*") if p.is_file())
+    assert len(cells) == 8  # 4 jobs: json + trajectory each
+    assert cells == sorted(p.relative_to(slurm) for p in (slurm / "results/cells").rglob("*") if p.is_file())
+    for rel in cells:
+        if (
+            rel.suffix == ".json"
+        ):  # per-seed numbers and settings; provenance (host, seconds, time) may differ
+            a, b = json.loads((local / rel).read_text()), json.loads((slurm / rel).read_text())
+            assert a["job"] == b["job"], rel
+            assert [(c["depth"], c["settings"], c["runs"]) for c in a["cells"]] == [
+                (c["depth"], c["settings"], c["runs"]) for c in b["cells"]
+            ], rel
+            assert b["provenance"]["device"] == "cpu"  # the fake GPU is no CUDA device
+    for rel in [*cells, *(p.relative_to(local) for p in (local / "results/data").glob("*.npz"))]:
+        if rel.suffix == ".npz":
+            with np.load(local / rel) as a, np.load(slurm / rel) as b:
+                assert sorted(a.files) == sorted(b.files), rel
+                for k in a.files:
+                    assert np.array_equal(a[k], b[k], equal_nan=True), (rel, k)
+    ta, tb = (pd.read_csv(d / "results/tables/fig3.csv").drop(columns="seconds") for d in (local, slurm))
+    pd.testing.assert_frame_equal(ta, tb)
+
+
+def test_failed_rule_is_reported_and_the_rerun_resubmits_only_what_failed(runs: Runs) -> None:
+    failing, rerun = runs.failing, runs.rerun
+    # Reported: non-zero exit, the failing group and rule, and the rule's own log with matcomp's error.
+    assert failing.returncode == 1, failing.output[-6000:]
+    assert "Error in group train" in failing.output and "Error in rule train" in failing.output
+    assert CUDA_ERROR in failing.output
+    assert "Trying to restart job" in failing.output  # retries: 1 ...
+    assert [j["State"] for j in failing.of("train")] == ["FAILED"] * 4  # ... so 2 bundles × 2 attempts
+    assert not failing.of("dynamics_figure")
+    assert not list((runs.slurm / "results/cells").rglob("*.json"))
+    # SLURM's log of a failed job is kept, with the error in it.
+    for job in failing.of("train"):
+        logs = list((runs.slurm / ".snakemake/slurm_logs").rglob(f"{job['JobID']}.log"))
+        assert len(logs) == 1 and CUDA_ERROR in logs[0].read_text(), (job, logs)
+    # The rerun: only what failed (the training jobs) and what depends on it (the figure).
+    assert _job_stats(rerun.output) == {"train": 4, "dynamics_figure": 1}
+    assert not rerun.of("ground_truth")
+    assert {_rule(j["Comment"]) for j in rerun.jobs} == {"train", "dynamics_figure"}
+    assert {str(p): p.stat().st_mtime_ns for p in (runs.slurm / "results/data").glob("*.npz")} == (
+        runs.data_mtime_after_failing
+    )
+    assert len(runs.data_mtime_after_failing) == 1
