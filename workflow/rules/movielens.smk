@@ -13,7 +13,7 @@ rule movielens_download:
     resources:
         gpu=0,
     params:
-        dest="results/movielens/ml-100k",
+        dest=lambda w, output: str(Path(output[0]).parent),
     script:
         "../scripts/movielens_download.py"
 
