@@ -102,3 +102,12 @@ def test_parse_errors_name_valid_choices() -> None:
         parse_penalty("schatten_ratio:1/2")
     assert parse_penalty("schatten_ratio:0.5:2/3").slug == "schatten_ratio-1_2-2_3"
     assert set(PENALTIES) == {"ratio", "schatten_ratio", "nuclear", "schatten", "none"}
+
+
+@pytest.mark.parametrize("name", [n for n, info in PENALTIES.items() if info.dsigma is not None])
+def test_closed_form_dsigma_matches_autograd(name: str) -> None:
+    sigma = torch.tensor(
+        [[5.0, 2.0, 0.5, 0.0], [1.0, 1.0, 1.0, 1.0]], dtype=torch.float64, requires_grad=True
+    )
+    get_penalty(name)(sigma).sum().backward()
+    torch.testing.assert_close(PENALTIES[name].dsigma(sigma.detach()), sigma.grad)

@@ -108,7 +108,11 @@ def test_paper_scale_dry_run_dag(tmp_path) -> None:
     assert len(jobs["baseline"]) == 3 * 7 * 2  # {CP, SI, OPT} × 7 n_obs × {fig4, fig5}
     assert len(jobs["comparison_figure"]) == 2
     # Shared cells: Table 1's unpenalised GD cells are also Figure 1's, Figure 3's (λ = 0) and Figure 4's.
-    gd_none = [j for j in planned.values() if j.optimizer == "gd" and j.penalty == "none" and j.rank == 5 and j.n_obs == 2000]
+    gd_none = [
+        j
+        for j in planned.values()
+        if j.optimizer == "gd" and j.penalty == "none" and j.rank == 5 and j.n_obs == 2000
+    ]
     assert len(gd_none) == 1 and gd_none[0].depths == (1, 2, 3, 4, 5)
     assert set(gd_none[0].experiments) == {"table1", "fig1", "fig3", "fig4"}  # GD:3-5 at n_obs 2000 too
     assert len(jobs["ground_truth"]) == 2 * 7 * 5  # (rank 5 and rank 10) × 7 n_obs × 5 seeds

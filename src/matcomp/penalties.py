@@ -80,6 +80,12 @@ def ratio(sigma: torch.Tensor) -> torch.Tensor:
     return sigma.sum(-1) / sigma.pow(2).sum(-1).clamp_min(_TINY).sqrt()
 
 
+def ratio_dsigma(sigma: torch.Tensor) -> torch.Tensor:
+    """∂/∂σ_i of ‖σ‖₁/‖σ‖₂: 1/‖W‖_F − ‖W‖_* σ_i/‖W‖_F³ (saves an autograd pass per step)."""
+    fro = sigma.pow(2).sum(-1, keepdim=True).clamp_min(_TINY).sqrt()
+    return 1.0 / fro - sigma.sum(-1, keepdim=True) * sigma / fro**3
+
+
 def nuclear(sigma: torch.Tensor) -> torch.Tensor:
     """‖W‖_*, the nuclear norm."""
     return sigma.sum(-1)
@@ -108,12 +114,14 @@ class PenaltyInfo:
     n_args: int
     spectral: bool = True
     doc: str = ""
+    dsigma: Callable[..., torch.Tensor] | None = None
+    """Optional closed form of ∂fn/∂σ (else autograd); tests check it against autograd."""
 
 
 PENALTIES: dict[str, PenaltyInfo] = {
-    "ratio": PenaltyInfo(ratio, 0, doc="‖W‖_*/‖W‖_F"),
+    "ratio": PenaltyInfo(ratio, 0, doc="‖W‖_*/‖W‖_F", dsigma=ratio_dsigma),
     "schatten_ratio": PenaltyInfo(schatten_ratio, 2, doc="‖W‖_Sp/‖W‖_Sq, spec schatten_ratio:p:q"),
-    "nuclear": PenaltyInfo(nuclear, 0, doc="‖W‖_*"),
+    "nuclear": PenaltyInfo(nuclear, 0, doc="‖W‖_*", dsigma=lambda sigma: torch.ones_like(sigma)),
     "schatten": PenaltyInfo(schatten, 1, doc="‖W‖_Sp quasi-norm, spec schatten:p"),
     "none": PenaltyInfo(none, 0, spectral=False, doc="no penalty"),
 }
@@ -188,10 +196,14 @@ def spectral_grad(
     Returns ``(value [...], grad [..., m, n])``.  Exact for spectral penalties (the same result as
     autograd through ``torch.linalg.svdvals``), at the cost of one SVD that the caller already has.
     """
-    with torch.enable_grad():
-        s = sigma.detach().requires_grad_(True)
-        value = penalty(s)
-        (dsigma,) = torch.autograd.grad(value.sum(), s)
+    closed_form = PENALTIES[penalty.name].dsigma
+    if closed_form is not None and not penalty.args:
+        value, dsigma = penalty(sigma), closed_form(sigma)
+    else:
+        with torch.enable_grad():
+            s = sigma.detach().requires_grad_(True)
+            value = penalty(s)
+            (dsigma,) = torch.autograd.grad(value.sum(), s)
     return value.detach(), (u * dsigma.unsqueeze(-2)) @ vh
 
 

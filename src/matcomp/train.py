@@ -14,11 +14,13 @@ One step, for every cell at once:
    parameters are restored after the optimizer step, so what is recorded for it is exactly what it would
    get trained alone (``tests/test_train.py`` checks this element by element).
 4. ∇_W L = 2 P_Ω(W − W*) (/|Ω|) + λ ∇_W R; for depth > 1 autograd carries it back to the layers
-   (``W.backward(∇_W L)``), for depth 1 it is the gradient; then the optimizer steps.
+   (``W.backward(∇_W L)``), for depth 1 it is the gradient; then the optimizer steps, and stopped cells
+   are put back to where they stopped.
 
 All the optimizers of :mod:`matcomp.optimizers` act element-wise with scalar hyper-parameters, so the
-batch is exactly B independent runs.  Stopping is decided on the device without a host sync; the loop
-checks whether any cell is still active only every ``check_every`` steps.
+batch is exactly B independent runs.  On a GPU, stopping is decided on the device without a host sync and
+the loop checks whether any cell is still active only every ``check_every`` steps; on the CPU, where such
+a check is free, it is made every step and the masking work is skipped while every cell is active.
 """
 
 from __future__ import annotations
@@ -206,51 +208,66 @@ def train_batch(
             unit="it",
             mininterval=10,
         )
+    # On the CPU a host-side check costs nothing, so the common case (every cell finite and active) skips
+    # the masking work; on a GPU the masks are always applied, to avoid a device sync per step.
+    host_checks = device.type == "cpu"
+    zero = torch.zeros((), dtype=dtype, device=device)
     t = 0
     for t in range(cfg.max_iters + 1):
         w = end_product(params)
         wd = w.detach()
-        finite_w = torch.isfinite(wd).all(-1).all(-1)
-        wsafe = torch.where(finite_w[:, None, None], wd, torch.zeros((), dtype=dtype, device=device))
+        # one reduction per cell: its sum is non-finite iff an entry is (or the cell has blown up past the
+        # dtype's range, which counts as diverged too)
+        finite_w = torch.isfinite(wd.sum((-2, -1)))
+        if host_checks and bool(finite_w.all()):
+            wsafe = wd
+        else:
+            wsafe = torch.where(finite_w[:, None, None], wd, zero)
         resid = wsafe * mask - target
         data = (resid**2).sum((-2, -1))
         if cfg.reduction == "mean":
             data = data / n_obs
         sigma, pen_value, pen_grad = spectrum(wsafe)
 
-        diverged = active & ~(finite_w & torch.isfinite(data) & torch.isfinite(pen_value))
-        converged = active & ~diverged & (data < cfg.tol)
-        stopping = diverged | converged
-        if t == cfg.max_iters:
-            stopping = active
-        code = torch.where(diverged, _DIVERGED, torch.where(converged, _CONVERGED, _MAX_ITERS))
-        reason = torch.where(stopping, code, reason)
-        stop_iter = torch.where(stopping, t, stop_iter)
-        active = active & ~stopping
+        healthy = finite_w & torch.isfinite(data) & torch.isfinite(pen_value)
+        # (on the CPU, skip the bookkeeping in the common step where no cell stops)
+        if t == cfg.max_iters or not host_checks or bool((active & (~healthy | (data < cfg.tol))).any()):
+            diverged = active & ~healthy
+            converged = active & ~diverged & (data < cfg.tol)
+            stopping = active if t == cfg.max_iters else diverged | converged
+            code = torch.where(diverged, _DIVERGED, torch.where(converged, _CONVERGED, _MAX_ITERS))
+            reason = torch.where(stopping, code, reason)
+            stop_iter = torch.where(stopping, t, stop_iter)
+            active = active & ~stopping
 
         if next_log < len(points) and t == points[next_log]:
             next_log += 1
             logs.append((t, *measure(wsafe, sigma, data, pen_value)))
         if bar is not None and t % 1000 == 0:
             bar.update(min(1000, cfg.max_iters - bar.n))
-        if t == cfg.max_iters or (t % check_every == 0 and not bool(active.any())):
+        if t == cfg.max_iters:
+            break
+        all_active = bool(active.all()) if host_checks else False
+        if (host_checks or t % check_every == 0) and not all_active and not bool(active.any()):
             break
 
+        # Stopped cells keep training in the batch but are put back after each step: an element-wise
+        # optimizer never mixes cells, so this freezes them exactly where they stopped.
         grad_w = resid * scale[:, None, None]
         if pen_grad is not None:
             grad_w = grad_w + lam[:, None, None] * pen_grad
-        keep = active[:, None, None]
-        grad_w = torch.where(keep, grad_w, torch.zeros((), dtype=dtype, device=device))
         if cfg.depth == 1:
             params[0].grad = grad_w
         else:
             opt.zero_grad(set_to_none=True)
             w.backward(grad_w)
-        before = [p.detach().clone() for p in params]
+        before = None if all_active else [p.detach().clone() for p in params]
         opt.step()
-        with torch.no_grad():
-            for p, old in zip(params, before):
-                p.copy_(torch.where(keep, p, old))
+        if before is not None:
+            keep = active[:, None, None]
+            with torch.no_grad():
+                for p, old in zip(params, before):
+                    p.copy_(torch.where(keep, p, old))
     if bar is not None:
         bar.close()
     if next_log < len(points):
