@@ -55,6 +55,11 @@ def _value(row: pd.Series, metric: str) -> tuple[float, bool]:
     return float(v) if v is not None else math.nan, False
 
 
+def _lbl(v: Any) -> str:
+    """A label part: 3.0 -> '3' (columns become float when csvs with gaps are concatenated)."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
 def _fmt(x: float) -> str:
     return "n/a" if not np.isfinite(x) else (f"{x:.3g}" if abs(x) >= 1e-3 else f"{x:.1e}")
 
@@ -72,7 +77,7 @@ def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
             if "method" in c["where"]
             else ("optimizer", "penalty", "depth")
         )
-        label = "/".join(str(row[k]) for k in keys if k in row and pd.notna(row[k])) + (
+        label = "/".join(_lbl(row[k]) for k in keys if k in row and pd.notna(row[k])) + (
             f"/λ={row['lam']:g}" if "lam" in c["where"] else ""
         )
         if not np.isfinite(v):
@@ -103,7 +108,7 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
     for _, row in merged.iterrows():
         va, ca = _value(row.rename(lambda k: k[:-2] if k.endswith("_a") else k), metric)
         vb, cb = _value(row.rename(lambda k: k[:-2] if k.endswith("_b") else k), metric)
-        key = ",".join(f"{m}={row[m]}" for m in match) + (
+        key = ",".join(f"{m}={_lbl(row[m])}" for m in match) + (
             f" {row['method_a']}" if "method_a" in row and "method" not in match else ""
         )
         if not (np.isfinite(va) and np.isfinite(vb)) or (ca and cb):
