@@ -46,16 +46,21 @@ def jobs_of(name):
     return [path for path, job in JOBS.items() if name in job.experiments]
 
 
+def lookup(jobs, path, what):
+    """The job producing ``path``; a clear error when the config has no such job."""
+    if path not in jobs:
+        raise ValueError(
+            f"{path} is not a {what} of this config (see results/config.effective.yaml)"
+        )
+    return jobs[path]
+
+
 def job_of(wildcards):
     path = (
         f"results/cells/r{wildcards.rank}_o{wildcards.n_obs}/{wildcards.optimizer}/"
         f"{wildcards.penalty}/lam{wildcards.lam}_{wildcards.hash}.json"
     )
-    if path not in JOBS:
-        raise ValueError(
-            f"{path} is not a training job of this config (see results/config.effective.yaml)"
-        )
-    return JOBS[path]
+    return lookup(JOBS, path, "training job")
 
 
 def job_data(wildcards):
@@ -72,9 +77,7 @@ def baseline_jobs_of(name):
 
 def baseline_job(wildcards):
     path = f"results/baselines/{wildcards.method}/r{wildcards.rank}_o{wildcards.n_obs}_{wildcards.hash}.json"
-    if path not in BASELINE_JOBS:
-        raise ValueError(f"{path} is not a baseline job of this config")
-    return BASELINE_JOBS[path]
+    return lookup(BASELINE_JOBS, path, "baseline job")
 
 
 def baseline_data(wildcards):
@@ -95,9 +98,7 @@ def movielens_runs(wildcards):
 
 def movielens_params(wildcards):
     path = f"results/movielens/{wildcards.model}/{wildcards.row}/split{wildcards.pct}_s{wildcards.seed}_{wildcards.hash}.json"
-    if path not in MOVIELENS_JOBS:
-        raise ValueError(f"{path} is not a MovieLens job of this config")
-    return MOVIELENS_JOBS[path]
+    return lookup(MOVIELENS_JOBS, path, "MovieLens job")
 
 
 def table2_wanted():
