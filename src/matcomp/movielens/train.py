@@ -39,6 +39,7 @@ from matcomp.metrics import effective_rank
 from matcomp.optimizers import make_optimizer
 from matcomp.penalties import get_penalty
 from matcomp.provenance import provenance
+from matcomp.train import resolve_device
 
 from .data import interaction_shape, load_ratings, split_ratings, verify_ml100k
 from .models import DepthOneLNN, EmbeddingModel
@@ -83,13 +84,6 @@ ROW_DEFAULTS: dict[tuple[str, str], dict[str, Any]] = {("lnn", "gd"): {"reductio
 """Per (model, optimizer) changes to :data:`PAPER_BEST` (a config key still wins).  Plain GD on the *sum*
 data term diverges at lr = 5e-4 on ml-100k (the bias alone has curvature 2|Ω| ≈ 1.6e5, stable only for
 lr < 1.2e-5), so the LNN's GD rows use the mean data term at the same learning rate."""
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as given."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _sync(device: torch.device) -> None:
@@ -164,7 +158,7 @@ def train_lnn(
     """
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-    dev = resolve_device(device)
+    dev = resolve_device(str(device))
     shape = shape or interaction_shape(users, items)
     info = _common(ratings, train_idx, test_idx, val_idx)
     b0 = {"zero": 0.0, "mean": info["train_mean"]}.get(bias_init, bias_init)  # type: ignore[call-overload]
@@ -271,7 +265,7 @@ def train_embedding(
     ``effective_rank`` is that of the bilinear part ``P Qᵀ`` of the interaction matrix;
     ``effective_rank_user`` / ``effective_rank_item`` those of the embedding matrices P and Q.
     """
-    dev = resolve_device(device)
+    dev = resolve_device(str(device))
     shape = shape or interaction_shape(users, items)
     info = _common(ratings, train_idx, test_idx, val_idx)
     torch.manual_seed(seed)
