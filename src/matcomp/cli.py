@@ -11,16 +11,10 @@ import sys
 from pathlib import Path
 
 from .data import ProblemError, load_problem, make_problem, validate_settings
-from .io import write_json, write_with
+from .io import trajectory_path, write_json, write_with
 from .optimizers import DEFAULT_LR, OPTIMIZERS, UnknownOptimizerError
 from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
 from .train import TrainConfig, train_batch
-
-
-def trajectory_path(out: str | Path) -> Path:
-    """Where the trajectories of ``run.json`` go: ``run.trajectory.npz`` beside it."""
-    out = Path(out)
-    return out.with_name(out.stem + ".trajectory.npz")
 
 
 def save_result(result, out: str | Path) -> None:

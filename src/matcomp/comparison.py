@@ -44,15 +44,20 @@ def run_baseline_job(
 
 def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
     """Long format: method, rank, n_obs, seed, test_error, effective_rank, seconds, implementation, file."""
+    from .experiments import normalize_penalty  # imports torch: keep it out of the baseline jobs' start-up
+
     rows = []
     nets = {
-        (n["optimizer"], _pen(n), n["depth"], _lam(n)): n["label"] for n in experiment.get("networks", [])
+        (n["optimizer"], *normalize_penalty(n.get("penalty", "none"), n.get("lam", 0.0)), n["depth"]): n[
+            "label"
+        ]
+        for n in experiment.get("networks", [])
     }
     for path in training:
         doc = read_json(path)
         job = doc["job"]
         for cell in doc["cells"]:
-            label = nets.get((job["optimizer"], job["penalty"], cell["depth"], job["lam"]))
+            label = nets.get((job["optimizer"], job["penalty"], job["lam"], cell["depth"]))
             if label is None:
                 continue
             for r in cell["runs"]:
@@ -70,17 +75,6 @@ def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequ
                          "seconds": r["seconds"], "implementation": r["implementation"], "status": r["status"],
                          "file": str(path)})  # fmt: skip
     return pd.DataFrame(rows).sort_values(["method", "n_obs", "seed"], kind="stable").reset_index(drop=True)
-
-
-def _pen(net: dict[str, Any]) -> str:
-    from .penalties import get_penalty
-
-    lam = net.get("lam", 0.0)
-    return "none" if lam == 0 else get_penalty(net.get("penalty", "none")).spec
-
-
-def _lam(net: dict[str, Any]) -> float:
-    return float(net.get("lam", 0.0)) if _pen(net) != "none" else 0.0
 
 
 def summary(df: pd.DataFrame, name: str) -> pd.DataFrame:

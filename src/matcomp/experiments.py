@@ -63,6 +63,13 @@ def _fmt_lam(lam: float) -> str:
     return f"{lam:g}"
 
 
+def normalize_penalty(penalty: str, lam: float) -> tuple[str, float]:
+    """(penalty spec, λ) with "no penalty" in one form: penalty none or λ = 0 ⇒ ("none", 0.0)."""
+    if penalty == "none" or lam == 0:
+        return "none", 0.0
+    return get_penalty(penalty).spec, float(lam)
+
+
 def short_hash(settings: dict[str, Any]) -> str:
     """10 hex digits identifying ``settings`` (JSON with sorted keys): the tail of a result path."""
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
@@ -154,9 +161,8 @@ def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
 
     def cell(opt: str, pen: str, depth: int, lam: float, n_obs: int) -> Cell:
-        if pen == "none" or lam == 0:
-            pen, lam = "none", 0.0
-        return Cell(opt, get_penalty(pen).spec, int(depth), float(lam), int(exp["rank"]), int(n_obs),
+        pen, lam = normalize_penalty(pen, lam)
+        return Cell(opt, pen, int(depth), lam, int(exp["rank"]), int(n_obs),
                     tuple(sorted(train.items())), tuple(sorted(data.items())), seeds)  # fmt: skip
 
     if exp.get("kind") == "baselines":

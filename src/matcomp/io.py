@@ -53,6 +53,12 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[str], None], suff
         writer(tmp)
 
 
+def trajectory_path(out: str | os.PathLike[str]) -> Path:
+    """Where the trajectories of a result file ``x.json`` go: ``x.trajectory.npz`` beside it."""
+    out = Path(out)
+    return out.with_name(out.stem + ".trajectory.npz")
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path) as fh:
         return json.load(fh)

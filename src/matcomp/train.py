@@ -10,9 +10,8 @@ One step, for every cell at once:
 2. For a spectral penalty, *one* thin SVD ``W = U diag(σ) Vᵀ`` gives R(σ), ∇_W R = U diag(∂R/∂σ) Vᵀ and,
    at logging points, the spectrum and the effective rank; no second SVD is taken.
 3. Stopping, per cell, before its update: D < tol ⇒ ``converged``; t = max_iters ⇒ ``max_iters``; a
-   non-finite W, D or R ⇒ ``diverged``.  A stopped cell is frozen: its gradient is zeroed and its
-   parameters are restored after the optimizer step, so what is recorded for it is exactly what it would
-   get trained alone (``tests/test_train.py`` checks this element by element).
+   non-finite W, D or R ⇒ ``diverged``.  A stopped cell is frozen: its parameters are restored after
+   every later optimizer step, so what is recorded for it is exactly what it would get trained alone (``tests/test_train.py`` checks this element by element).
 4. ∇_W L = 2 P_Ω(W − W*) (/|Ω|) + λ ∇_W R; for depth > 1 autograd carries it back to the layers
    (``W.backward(∇_W L)``), for depth 1 it is the gradient; then the optimizer steps, and stopped cells
    are put back to where they stopped.

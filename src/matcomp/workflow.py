@@ -12,14 +12,10 @@ import numpy as np
 import torch
 
 from .data import load_problem
-from .io import write_json, write_with
+from .experiments import TRAIN_KEYS
+from .io import trajectory_path, write_json, write_with
 from .provenance import provenance
 from .train import TrainConfig, train_batch
-
-
-def trajectory_file(out: str | Path) -> Path:
-    out = Path(out)
-    return out.with_name(out.stem + ".trajectory.npz")
 
 
 def train_job(
@@ -44,14 +40,14 @@ def train_job(
     for depth in job["depths"]:
         cfg = TrainConfig(
             optimizer=job["optimizer"], penalty=job["penalty"], depth=depth, device=device,
-            **{k: train[k] for k in ("lr", "init_std", "width", "max_iters", "tol", "reduction", "log", "dtype")},
+            **{k: train[k] for k in TRAIN_KEYS},
         )  # fmt: skip
         res = train_batch(problems, [job["lam"]] * len(problems), cfg, seeds=job["seeds"], progress=True)
         cells.append(
             {"depth": depth, "settings": res.settings, "runs": res.runs, "provenance": res.provenance}
         )
         arrays.update({f"d{depth}/{k}": v for k, v in asdict(res.trajectory).items()})
-    traj = trajectory_file(out)
+    traj = trajectory_path(out)
     write_with(traj, lambda tmp: np.savez_compressed(tmp, seeds=np.array(job["seeds"]), **arrays), ".npz")
     doc = {
         "job": job,
@@ -64,6 +60,6 @@ def train_job(
 
 def load_trajectory(out: str | Path, depth: int) -> dict[str, np.ndarray]:
     """The trajectory arrays of one depth of a job file."""
-    with np.load(trajectory_file(out)) as z:
+    with np.load(trajectory_path(out)) as z:
         prefix = f"d{depth}/"
         return {k[len(prefix) :]: z[k] for k in z.files if k.startswith(prefix)}
