@@ -143,3 +143,20 @@ def test_bad_inputs_fail_before_training() -> None:
         train_batch(p, [0.1], _cfg(penalty="l1"))
     with pytest.raises(ValueError, match="λ must be"):
         train_batch(p, [-1.0], _cfg())
+
+
+@pytest.mark.parametrize(("shape", "kernel"), [((32, 32), "fused"), ((37, 53), "foreach")])
+def test_fused_optimizer_is_bit_exact_across_batch_positions(shape: tuple[int, int], kernel: str) -> None:
+    """float32, 2 threads: PyTorch's fused Adam (vector loop + scalar tail) is used only where every cell
+    is a whole number of 64-byte units, and then a cell's numbers do not depend on its batch position."""
+    torch = pytest.importorskip("torch")
+    torch.set_num_threads(2)
+    problems = [make_problem(*shape, 2, 400, seed=s) for s in range(3)]
+    cfg = _cfg(dtype="float32", depth=2, max_iters=60, tol=0.0, log="every:20")
+    batched = train_batch(problems, [0.05, 0.1, 0.0], cfg)
+    assert batched.provenance["optimizer_kernel"] == kernel
+    for i, (p, lam) in enumerate(zip(problems, [0.05, 0.1, 0.0])):
+        alone = train_batch([p], [lam], cfg)
+        np.testing.assert_array_equal(batched.trajectory.test_error[i], alone.trajectory.test_error[0])
+        np.testing.assert_array_equal(batched.trajectory.spectrum[i], alone.trajectory.spectrum[0])
+        assert batched.runs[i]["test_error"] == alone.runs[0]["test_error"]
