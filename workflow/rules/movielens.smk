@@ -56,6 +56,12 @@ rule table2:
         ),
         md="results/tables/table2.md",
         tex="results/tables/table2.tex",
+        sweep=report(
+            "results/tables/table2_sweep.csv",
+            caption="../report/table2_sweep.rst",
+            category="Tables",
+            subcategory="table2",
+        ),
     log:
         "logs/tables/table2.log",
     benchmark:

@@ -10,4 +10,4 @@ from matcomp.movielens_jobs import write_table2
 
 redirect_log(snakemake)
 out = snakemake.output
-write_table2(snakemake.input.runs, snakemake.params.splits, out.csv, out.md, out.tex)
+write_table2(snakemake.input.runs, snakemake.params.splits, out.csv, out.md, out.tex, out.sweep)

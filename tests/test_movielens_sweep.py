@@ -1,0 +1,156 @@
+"""The appendix-A.1 sweep of Table 2: grid expansion, config errors, selection on validation RMSE only."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from matcomp.experiments import ConfigError
+from matcomp.movielens import make_synthetic_ml100k
+from matcomp.movielens_jobs import movielens_jobs, run_job, select_by_validation, sweep_points, write_table2
+
+BASE = {
+    "seeds": [0],
+    "movielens_verify": False,
+    "experiments": {
+        "table2": {
+            "kind": "movielens",
+            "models": ["lnn", "embedding"],
+            "rows": ["GD", "Adam+penalty"],
+            "splits": [0.9, 0.8],
+            "seeds": [0, 1],
+            "lnn": {"n_iters": 30, "eval_every": 10},
+            "embedding": {"n_epochs": 1, "dim": 4},
+            "sweep": {
+                "enabled": True,
+                "val_frac": 0.2,
+                "lnn": {"lam": [0.1, 1.5, 20.0], "lr": [1e-3, 1e-4]},
+                "embedding": {"lam": [1e-3, 1e-1], "penalize": ["user", "item"], "dim": [2, 8]},
+            },
+        }
+    },
+}
+
+
+def _config(**sweep) -> dict:
+    cfg = copy.deepcopy(BASE)
+    cfg["experiments"]["table2"]["sweep"].update(sweep)
+    return cfg
+
+
+def test_grid_points_drop_lambda_for_unpenalised_rows() -> None:
+    grid = BASE["experiments"]["table2"]["sweep"]
+    lnn_pen = sweep_points("lnn", "Adam+penalty", grid["lnn"], "w")
+    assert len(lnn_pen) == 6 and {"lam": 20.0, "lr": 1e-4} in lnn_pen
+    assert sweep_points("lnn", "GD", grid["lnn"], "w") == [{"lr": 1e-3}, {"lr": 1e-4}]  # λ axis dropped
+    emb = sweep_points("embedding", "Adam+penalty", grid["embedding"], "w")
+    assert len(emb) == 2 * 2 * 2
+    assert {"dim": 8, "lam_user": 0.0, "lam_item": 0.1} in emb and {
+        "dim": 2,
+        "lam_user": 1e-3,
+        "lam_item": 0.0,
+    } in emb
+    assert sweep_points("embedding", "Adam", grid["embedding"], "w") == [{"dim": 2}, {"dim": 8}]
+    # explicit per-embedding λ lists are crossed as given
+    both = sweep_points("embedding", "GD+penalty", {"lam_user": [0.0, 0.01], "lam_item": [0.1]}, "w")
+    assert both == [{"lam_user": 0.0, "lam_item": 0.1}, {"lam_user": 0.01, "lam_item": 0.1}]
+
+
+def test_sweep_jobs_count_and_validation_part() -> None:
+    jobs = movielens_jobs(_config())
+    # per split and seed: lnn 2 (GD: lr) + 6 (λ × lr); embedding 2 (GD: dim) + 8; × 2 splits × 2 seeds
+    assert len(jobs) == (2 + 6 + 2 + 8) * 2 * 2
+    assert {j["val_frac"] for j in jobs.values()} == {0.2}
+    assert all(j["n_iters"] == 30 for j in jobs.values() if j["model"] == "lnn")  # the row's base settings
+    off = copy.deepcopy(BASE)
+    off["experiments"]["table2"]["sweep"]["enabled"] = False
+    assert len(movielens_jobs(off)) == 2 * 2 * 2 * 2  # models × rows × splits × seeds: the paper's best only
+
+
+@pytest.mark.parametrize(
+    ("sweep", "match"),
+    [
+        ({"val_frac": 0.0}, r"'experiments.table2.sweep.val_frac'.*\(0, 1\)"),
+        (
+            {"lnn": {"lam": [0.1], "dim": [3]}},
+            r"'experiments.table2.sweep.lnn.dim': not a lnn hyper-parameter",
+        ),
+        ({"embedding": {"lam": 0.1}}, r"'experiments.table2.sweep.embedding.lam': must be a non-empty list"),
+        (
+            {"embedding": {"lam": [0.1], "penalize": ["users"]}},
+            r"penalize.*'users' is not one of user, item, both",
+        ),
+        ({"lnn": {"lam": [-1.0]}}, r"λ must be a number >= 0"),
+    ],
+)
+def test_bad_sweep_config_names_the_key(sweep: dict, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        movielens_jobs(_config(**sweep))
+
+
+def _result(model: str, row: str, frac: float, seed: int, lam: float, val: float, test: float) -> dict:
+    cfg = {"model": model, "row": row, "train_frac": frac, "seed": seed, "lam": lam, "val_frac": 0.1}
+    return {"model": model, "row": row, "train_frac": frac, "val_rmse": val, "test_rmse": test, "config": cfg}
+
+
+def test_selection_uses_validation_never_test() -> None:
+    results = [
+        # λ = 1: best validation, worse test; λ = 2: best test, worse validation; λ = 3 diverged
+        _result("lnn", "Adam+penalty", 0.9, 0, 1.0, 0.90, 1.20),
+        _result("lnn", "Adam+penalty", 0.9, 1, 1.0, 0.92, 1.10),
+        _result("lnn", "Adam+penalty", 0.9, 0, 2.0, 0.95, 0.80),
+        _result("lnn", "Adam+penalty", 0.9, 1, 2.0, 0.95, 0.82),
+        _result("lnn", "Adam+penalty", 0.9, 0, 3.0, math.nan, math.nan),
+        _result("lnn", "Adam+penalty", 0.9, 1, 3.0, math.nan, math.nan),
+        _result("lnn", "Adam", 0.9, 0, 0.0, 1.5, 1.6),  # a row with one point: selected as is
+    ]
+    chosen, grid = select_by_validation(results)
+    assert sorted(
+        (r["config"]["lam"], r["config"]["seed"]) for r in chosen if r["row"] == "Adam+penalty"
+    ) == [
+        (1.0, 0),
+        (1.0, 1),
+    ]
+    assert len(grid) == 4 and grid.selected.sum() == 2
+    sel = grid[grid.selected & (grid.row == "Adam+penalty")]
+    assert sel.val_rmse_mean.item() == pytest.approx(0.91) and sel.test_rmse_mean.item() == pytest.approx(
+        1.15
+    )
+    assert '"lam": 1.0' in sel.settings.item()
+    no_val = [dict(r, val_rmse=None) for r in results[:4]]
+    with pytest.raises(ValueError, match="val_frac > 0"):
+        select_by_validation(no_val)
+
+
+def test_sweep_end_to_end_on_synthetic_data(tmp_path: Path) -> None:
+    """Grid jobs on ml-100k-format data -> Table 2 reports each row's validation-best point."""
+    ml = make_synthetic_ml100k(tmp_path / "ml-100k", 40, 60, seed=1)
+    cfg = copy.deepcopy(BASE)
+    exp = cfg["experiments"]["table2"]
+    exp.update(models=["lnn"], rows=["Adam+penalty"], splits=[0.9], seeds=[0])
+    exp["sweep"]["lnn"] = {"lam": [1e-3, 100.0]}
+    jobs = movielens_jobs(cfg)
+    assert len(jobs) == 2
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for path, run in jobs.items():
+            run_job(run, str(ml / "u.data"), str(tmp_path / path), device="cpu")
+    finally:
+        torch.set_num_threads(n)
+    out = tmp_path / "tables"
+    df = write_table2(
+        [str(tmp_path / p) for p in jobs], [0.9], str(out / "t.csv"), str(out / "t.md"), str(out / "t.tex"),
+        str(out / "sweep.csv"),
+    )  # fmt: skip
+    grid = pd.read_csv(out / "sweep.csv")
+    assert len(grid) == 2 and grid.selected.sum() == 1
+    best = grid.loc[grid.val_rmse_mean.idxmin()]
+    assert bool(best.selected) and str(tmp_path) in best.results_of
+    row = df[(df.source == "run") & (df.model == "Depth 1 LNN") & (df.method == "w. Adam+penalty")]
+    assert row.rmse_mean.item() == pytest.approx(best.test_rmse_mean)
