@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from matcomp.metrics import effective_rank
-from matcomp.optimizers import make_optimizer
+from matcomp.optimizers import FUSED, make_optimizer
 from matcomp.penalties import get_penalty
 from matcomp.provenance import provenance
 from matcomp.train import resolve_device
@@ -165,7 +165,7 @@ def train_lnn(
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = DepthOneLNN(*shape, init_std=init_std, bias_init=float(b0), generator=gen).to(dev)
-    opt = make_optimizer(optimizer, model.parameters(), lr=lr)
+    opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
     tr, va, te = (_tensors(users, items, ratings, idx, dev) for idx in (train_idx, val_idx, test_idx))
     has_val = val_idx is not None and len(val_idx) > 0
@@ -216,6 +216,7 @@ def train_lnn(
         "seed": seed,
         "shape": list(shape),
         "checkpoint": "best validation RMSE" if has_val else "last iterate",
+        "optimizer_kernel": "fused" if optimizer in FUSED else "foreach",
     }
     return {
         "model": "lnn",
@@ -271,7 +272,7 @@ def train_embedding(
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     model = EmbeddingModel(*shape, dim=dim, generator=gen).to(dev)
-    opt = make_optimizer(optimizer, model.parameters(), lr=lr)
+    opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
     shuffle_rng = np.random.default_rng([seed, 1])
     tr, va, te = (_tensors(users, items, ratings, idx, dev) for idx in (train_idx, val_idx, test_idx))
@@ -333,6 +334,7 @@ def train_embedding(
         "seed": seed,
         "shape": list(shape),
         "checkpoint": "best validation RMSE" if has_val else "lowest training error",
+        "optimizer_kernel": "fused" if optimizer in FUSED else "foreach",
     }
     return {
         "model": "embedding",
