@@ -145,18 +145,25 @@ def test_bad_inputs_fail_before_training() -> None:
         train_batch(p, [-1.0], _cfg())
 
 
+@pytest.mark.parametrize("optimizer", ["adam", "adagrad", "gd_momentum"])
 @pytest.mark.parametrize(("shape", "kernel"), [((32, 32), "fused"), ((37, 53), "foreach")])
-def test_fused_optimizer_is_bit_exact_across_batch_positions(shape: tuple[int, int], kernel: str) -> None:
-    """float32, 2 threads: PyTorch's fused Adam (vector loop + scalar tail) is used only where every cell
-    is a whole number of 64-byte units, and then a cell's numbers do not depend on its batch position."""
+def test_fused_optimizer_is_bit_exact_across_batch_positions(
+    optimizer: str, shape: tuple[int, int], kernel: str
+) -> None:
+    """float32, 2 threads: PyTorch's fused kernels (vector loop + scalar tail) are used only where every
+    cell is a whole number of 64-byte units, and then a cell's numbers do not depend on its batch position."""
     torch = pytest.importorskip("torch")
-    torch.set_num_threads(2)
-    problems = [make_problem(*shape, 2, 400, seed=s) for s in range(3)]
-    cfg = _cfg(dtype="float32", depth=2, max_iters=60, tol=0.0, log="every:20")
-    batched = train_batch(problems, [0.05, 0.1, 0.0], cfg)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)  # the kernel splits its work between threads: exercise that too
+    try:
+        problems = [make_problem(*shape, 2, 400, seed=s) for s in range(3)]
+        cfg = _cfg(optimizer=optimizer, dtype="float32", depth=2, max_iters=60, tol=0.0, log="every:20")
+        batched = train_batch(problems, [0.05, 0.1, 0.0], cfg)
+        alone = [train_batch([p], [lam], cfg) for p, lam in zip(problems, [0.05, 0.1, 0.0])]
+    finally:
+        torch.set_num_threads(threads)
     assert batched.provenance["optimizer_kernel"] == kernel
-    for i, (p, lam) in enumerate(zip(problems, [0.05, 0.1, 0.0])):
-        alone = train_batch([p], [lam], cfg)
-        np.testing.assert_array_equal(batched.trajectory.test_error[i], alone.trajectory.test_error[0])
-        np.testing.assert_array_equal(batched.trajectory.spectrum[i], alone.trajectory.spectrum[0])
-        assert batched.runs[i]["test_error"] == alone.runs[0]["test_error"]
+    for i, single in enumerate(alone):
+        np.testing.assert_array_equal(batched.trajectory.test_error[i], single.trajectory.test_error[0])
+        np.testing.assert_array_equal(batched.trajectory.spectrum[i], single.trajectory.spectrum[0])
+        assert batched.runs[i]["test_error"] == single.runs[0]["test_error"]
