@@ -284,3 +284,18 @@ def test_table2_from_a_local_movielens_folder(tmp_path) -> None:
     assert (df["source"] == "quoted").sum() > 0 and df["paper_rmse"].notna().all()
     assert "Depth 1 LNN w. Adam+penalty" in (tmp_path / "results/tables/table2.md").read_text()
     assert not (tmp_path / "results/movielens/ml-100k").exists()  # nothing downloaded
+    grid = pd.read_csv(tmp_path / "results/tables/table2_sweep.csv")
+    assert len(grid) == 8 and grid["selected"].all()  # no sweep: one point per row, the paper's best
+    before = sorted((tmp_path / "results/movielens").rglob("*.json"))
+
+    # The A.1 sweep, trimmed: LNN λ ∈ {1e-3, 1.5} for the penalised rows, selected on validation RMSE.
+    sweep = {"enabled": True, "val_frac": 0.2, "lnn": {"lam": [1e-3, 1.5]}, "embedding": {"dim": [4]}}
+    smk(tmp_path, "--cores", "2", "results/tables/table2.md", "--config", "scale=smoke",
+        f"movielens_dir={tmp_path / 'ml-100k'}", "movielens_verify=False",
+        config=_config(**{"experiments.table2.sweep": sweep}))  # fmt: skip
+    grid = pd.read_csv(tmp_path / "results/tables/table2_sweep.csv")
+    lnn_pen = grid[(grid["model"] == "lnn") & grid["row"].str.endswith("penalty")]
+    assert len(grid) == 10 and len(lnn_pen) == 4 and lnn_pen["val_rmse_mean"].notna().all()
+    for _, rows in lnn_pen.groupby("row"):
+        assert rows.loc[rows["val_rmse_mean"].idxmin(), "selected"] and rows["selected"].sum() == 1
+    assert all(p.exists() for p in before)  # the earlier (non-sweep) results are kept
