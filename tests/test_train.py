@@ -167,3 +167,28 @@ def test_fused_optimizer_is_bit_exact_across_batch_positions(
         np.testing.assert_array_equal(batched.trajectory.test_error[i], single.trajectory.test_error[0])
         np.testing.assert_array_equal(batched.trajectory.spectrum[i], single.trajectory.spectrum[0])
         assert batched.runs[i]["test_error"] == single.runs[0]["test_error"]
+
+
+@pytest.mark.parametrize(("optimizer", "depth"), [("adam", 1), ("gd", 2)])
+def test_device_side_stopping_path_gives_the_same_numbers(optimizer: str, depth: int) -> None:
+    """The GPU's path (stopping decided on the device, masks every step, an 'any active' check every
+    ``check_every`` steps) equals the CPU's host-side fast path, early stop and divergence included."""
+    problems = [make_problem(**SMALL, n_obs=200, seed=0), _small_target(2)]
+    lams = [0.05, 0.0]
+    if depth > 1:
+        problems.append(_exploding(3))
+        lams.append(0.01)
+    cfg = _cfg(optimizer=optimizer, depth=depth, tol=1e-4, lr=1e-2 if optimizer == "gd" else 1e-3)
+    fast = train_batch(problems, lams, cfg)
+    device_side = train_batch(problems, lams, cfg, host_checks=False, check_every=7)
+    reasons = [r["stop_reason"] for r in fast.runs]
+    assert reasons[1] == "converged" and (depth == 1 or reasons[2] == "diverged")
+    for a, b in zip(fast.runs, device_side.runs, strict=True):
+        assert (a["stop_reason"], a["iterations"], a["diverged_at"]) == (
+            b["stop_reason"],
+            b["iterations"],
+            b["diverged_at"],
+        )
+        assert a["test_error"] == b["test_error"] or (np.isnan(a["test_error"]) and np.isnan(b["test_error"]))
+    np.testing.assert_array_equal(fast.trajectory.test_error, device_side.trajectory.test_error)
+    np.testing.assert_array_equal(fast.trajectory.spectrum, device_side.trajectory.spectrum)
