@@ -86,6 +86,14 @@ def test_sweep_jobs_count_and_validation_part() -> None:
             r"penalize.*'users' is not one of user, item, both",
         ),
         ({"lnn": {"lam": [-1.0]}}, r"λ must be a number >= 0"),
+        (
+            {"embedding": {"lam": [0.1], "lam_user": [0.1]}},
+            r"either lam \(with penalize\) or lam_user / lam_item",
+        ),
+        (
+            {"embedding": {"penalize": ["item"]}},
+            r"'experiments.table2.sweep.embedding.penalize': needs a 'lam' list",
+        ),
     ],
 )
 def test_bad_sweep_config_names_the_key(sweep: dict, match: str) -> None:

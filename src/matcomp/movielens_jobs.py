@@ -60,6 +60,12 @@ def sweep_points(model: str, row: str, grid: Mapping[str, Sequence[Any]], where:
     for v in grid.get("lam", []) + grid.get("lam_user", []) + grid.get("lam_item", []):
         if not isinstance(v, int | float) or v < 0 or not math.isfinite(v):
             raise ConfigError(f"config key '{where}': λ must be a number >= 0, got {v!r}")
+    if model == "embedding" and "lam" in grid and {"lam_user", "lam_item"} & set(grid):
+        raise ConfigError(
+            f"config key '{where}': give either lam (with penalize) or lam_user / lam_item, not both"
+        )
+    if "penalize" in grid and "lam" not in grid:
+        raise ConfigError(f"config key '{where}.penalize': needs a 'lam' list to apply")
     for target in grid.get("penalize", []):
         if target not in PENALIZE:
             raise ConfigError(
