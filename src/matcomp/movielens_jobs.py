@@ -44,7 +44,8 @@ def sweep_points(model: str, row: str, grid: Mapping[str, Sequence[Any]], where:
 
     ``grid`` maps hyper-parameters of the model (see :data:`matcomp.movielens.PAPER_BEST`) to lists of
     values; ``lam`` is the penalty strength, and for the embedding model ``penalize`` (``user``, ``item``,
-    ``both``) says which embedding it applies to.  Unpenalised rows drop the λ axes (their λ is 0), so a
+    ``both``; default ``user``) says which embedding it applies to (or give ``lam_user`` / ``lam_item``
+    lists, crossed as they are).  Unpenalised rows drop the λ axes (their λ is 0), so a
     grid point is never trained twice.  Errors name the config key ``where``.
     """
     from .movielens import PAPER_BEST, ROWS
