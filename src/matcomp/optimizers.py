@@ -64,6 +64,11 @@ def fused_is_batch_exact(params: Sequence[torch.Tensor]) -> bool:
     return all(p[0].numel() * p.element_size() % 64 == 0 for p in params)
 
 
+def optimizer_kernel(opt: torch.optim.Optimizer) -> str:
+    """``"fused"`` or ``"foreach"``: which PyTorch kernel ``opt`` steps with (recorded in results)."""
+    return "fused" if opt.defaults.get("fused") else "foreach"
+
+
 def make_optimizer(
     name: str,
     params: Iterable[torch.Tensor],

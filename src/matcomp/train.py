@@ -37,7 +37,14 @@ import torch
 from .data import Problem
 from .metrics import effective_rank_t, relative_error_t
 from .models import end_product, init_layers
-from .optimizers import DEFAULT_LR, FUSED, check_optimizer, fused_is_batch_exact, make_optimizer
+from .optimizers import (
+    DEFAULT_LR,
+    FUSED,
+    check_optimizer,
+    fused_is_batch_exact,
+    make_optimizer,
+    optimizer_kernel,
+)
 from .penalties import get_penalty, spectral_grad
 from .provenance import provenance
 
@@ -200,6 +207,7 @@ def train_batch(
     w_star = torch.as_tensor(np.stack([p.w_star for p in problems]), dtype=dtype, device=device)
     mask = torch.as_tensor(np.stack([p.mask for p in problems]), dtype=dtype, device=device)
     unobs = 1.0 - mask
+    neg_target = -(w_star * mask)
     n_obs = mask.sum((-2, -1))
     scale = 2.0 / n_obs if cfg.reduction == "mean" else torch.full_like(n_obs, 2.0)
     lam = torch.as_tensor(list(lams), dtype=dtype, device=device)
@@ -208,8 +216,9 @@ def train_batch(
         t.requires_grad_(True)
         for t in init_layers(seeds, m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device)
     ]
-    fused = cfg.optimizer in FUSED and fused_is_batch_exact(params)
-    opt = make_optimizer(cfg.optimizer, params, lr=cfg.lr, fused=fused)
+    opt = make_optimizer(
+        cfg.optimizer, params, lr=cfg.lr, fused=cfg.optimizer in FUSED and fused_is_batch_exact(params)
+    )
     active = torch.ones(b, dtype=torch.bool, device=device)
     reason = torch.zeros(b, dtype=torch.long, device=device)
     stop_iter = torch.full((b,), -1, dtype=torch.long, device=device)
@@ -224,6 +233,12 @@ def train_batch(
             value, grad = spectral_grad(penalty, u, s, vh)
             return s, value, grad
         return None, no_penalty, None
+
+    def data_term(wsafe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(P_Ω(W) − P_Ω(W*), D); W·mask is exact, so addcmul rounds like the subtraction."""
+        resid = torch.addcmul(neg_target, wsafe, mask)
+        data = (resid * resid).sum((-2, -1))
+        return resid, (data / n_obs if cfg.reduction == "mean" else data)
 
     def measure(wsafe: torch.Tensor, sigma: torch.Tensor | None, data: torch.Tensor, pen: torch.Tensor):
         s = sigma if sigma is not None else batched_linalg(torch.linalg.svdvals, wsafe)
@@ -245,7 +260,6 @@ def train_batch(
     # cells; on a GPU both are always applied on the device, to avoid a sync per step.
     host_checks = device.type == "cpu" if host_checks is None else host_checks
     zero = torch.zeros((), dtype=dtype, device=device)
-    neg_target = -(w_star * mask)
     scale3, lam3 = scale[:, None, None], lam[:, None, None]
     all_active = host_checks
     t = 0
@@ -259,10 +273,7 @@ def train_batch(
             wsafe = wd
         else:
             wsafe = torch.where(finite_w[:, None, None], wd, zero)
-        resid = torch.addcmul(neg_target, wsafe, mask)  # P_Ω(W) − P_Ω(W*); W·mask is exact, so no rounding
-        data = (resid * resid).sum((-2, -1))
-        if cfg.reduction == "mean":
-            data = data / n_obs
+        resid, data = data_term(wsafe)
         sigma, pen_value, pen_grad = spectrum(wsafe)
 
         # CPU fast path: one host read of (D, R) per step decides that no cell stops here
@@ -324,10 +335,7 @@ def train_batch(
         finite_w = torch.isfinite(w).all(-1).all(-1)
         wsafe = torch.where(finite_w[:, None, None], w, torch.zeros((), dtype=dtype, device=device))
         s = batched_linalg(torch.linalg.svdvals, wsafe)
-        resid = torch.addcmul(neg_target, wsafe, mask)
-        data = (resid * resid).sum((-2, -1))
-        if cfg.reduction == "mean":
-            data = data / n_obs
+        _, data = data_term(wsafe)
         final = {
             "data_term": data,
             "penalty_value": penalty(s) if penalty.spectral else torch.zeros_like(data),
@@ -374,6 +382,6 @@ def train_batch(
         seconds=seconds,
         steps_run=t,
         torch_threads=torch.get_num_threads(),
-        optimizer_kernel="fused" if fused else "foreach",
+        optimizer_kernel=optimizer_kernel(opt),
     )
     return BatchResult(settings, runs, traj, prov)
