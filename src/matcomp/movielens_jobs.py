@@ -85,11 +85,8 @@ def sweep_points(model: str, row: str, grid: Mapping[str, Sequence[Any]], where:
                 for v in grid["lam"]
             ]
     elif penalized:
-        lam_points = [
-            dict(zip(keys, vals))
-            for keys in [[k for k in ("lam_user", "lam_item") if k in grid]]
-            for vals in itertools.product(*(grid[k] for k in keys))
-        ]
+        keys = [k for k in ("lam_user", "lam_item") if k in grid]
+        lam_points = [dict(zip(keys, vals)) for vals in itertools.product(*(grid[k] for k in keys))]
     points: list[dict[str, Any]] = []
     for lam_point in lam_points:
         for vals in itertools.product(*axes.values()):
@@ -159,6 +156,8 @@ def select_by_validation(
     is selected.  Points with a diverged (non-finite) validation RMSE rank last; a sweep whose results carry
     no validation RMSE is an error (its ``val_frac`` was 0), since selecting on the test split is not allowed.
     """
+    from .movielens import split_label
+
     groups: dict[tuple[str, str, float], dict[str, list[Mapping[str, Any]]]] = {}
     for r in results:
         key = (r["model"], r["row"], float(r["train_frac"]))
@@ -176,7 +175,7 @@ def select_by_validation(
             vals = [r.get("val_rmse") for r in rs]
             rows.append(
                 {
-                    "split": f"{round(100 * frac)}%",
+                    "split": split_label(frac),
                     "model": model,
                     "row": row,
                     "settings": point,

@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from matcomp.metrics import effective_rank
-from matcomp.optimizers import FUSED, make_optimizer
+from matcomp.optimizers import make_optimizer, optimizer_kernel
 from matcomp.penalties import get_penalty
 from matcomp.provenance import provenance
 from matcomp.train import resolve_device
@@ -130,6 +130,33 @@ def _common(
     }
 
 
+Splits = tuple[torch.Tensor, torch.Tensor, torch.Tensor]
+
+
+def _prepare(
+    users: np.ndarray,
+    items: np.ndarray,
+    ratings: np.ndarray,
+    train_idx: np.ndarray,
+    val_idx: np.ndarray | None,
+    test_idx: np.ndarray,
+    shape: tuple[int, int] | None,
+    seed: int,
+    device: str | torch.device,
+) -> tuple[
+    torch.device, tuple[int, int], dict[str, Any], torch.Generator, tuple[Splits, Splits, Splits], bool
+]:
+    """What both trainers start from: device, matrix shape, split summary, the seeded generator (torch's
+    global RNG seeded too), the train/val/test ratings as tensors, and whether there is a validation part."""
+    dev = resolve_device(str(device))
+    info = _common(ratings, train_idx, test_idx, val_idx)
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    splits = tuple(_tensors(users, items, ratings, idx, dev) for idx in (train_idx, val_idx, test_idx))
+    has_val = val_idx is not None and len(val_idx) > 0
+    return dev, shape or interaction_shape(users, items), info, gen, splits, has_val  # type: ignore[return-value]
+
+
 def train_lnn(
     users: np.ndarray,
     items: np.ndarray,
@@ -158,17 +185,13 @@ def train_lnn(
     """
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-    dev = resolve_device(str(device))
-    shape = shape or interaction_shape(users, items)
-    info = _common(ratings, train_idx, test_idx, val_idx)
+    dev, shape, info, gen, (tr, va, te), has_val = _prepare(
+        users, items, ratings, train_idx, val_idx, test_idx, shape, seed, device
+    )
     b0 = {"zero": 0.0, "mean": info["train_mean"]}.get(bias_init, bias_init)  # type: ignore[call-overload]
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
     model = DepthOneLNN(*shape, init_std=init_std, bias_init=float(b0), generator=gen).to(dev)
     opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
-    tr, va, te = (_tensors(users, items, ratings, idx, dev) for idx in (train_idx, val_idx, test_idx))
-    has_val = val_idx is not None and len(val_idx) > 0
     n_obs = max(tr[0].numel(), 1)
 
     history: list[dict[str, float]] = []
@@ -216,7 +239,7 @@ def train_lnn(
         "seed": seed,
         "shape": list(shape),
         "checkpoint": "best validation RMSE" if has_val else "last iterate",
-        "optimizer_kernel": "fused" if optimizer in FUSED else "foreach",
+        "optimizer_kernel": optimizer_kernel(opt),
     }
     return {
         "model": "lnn",
@@ -266,17 +289,13 @@ def train_embedding(
     ``effective_rank`` is that of the bilinear part ``P Qᵀ`` of the interaction matrix;
     ``effective_rank_user`` / ``effective_rank_item`` those of the embedding matrices P and Q.
     """
-    dev = resolve_device(str(device))
-    shape = shape or interaction_shape(users, items)
-    info = _common(ratings, train_idx, test_idx, val_idx)
-    torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    dev, shape, info, gen, (tr, va, te), has_val = _prepare(
+        users, items, ratings, train_idx, val_idx, test_idx, shape, seed, device
+    )
     model = EmbeddingModel(*shape, dim=dim, generator=gen).to(dev)
     opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
     shuffle_rng = np.random.default_rng([seed, 1])
-    tr, va, te = (_tensors(users, items, ratings, idx, dev) for idx in (train_idx, val_idx, test_idx))
-    has_val = val_idx is not None and len(val_idx) > 0
     n_train = tr[0].numel()
 
     history: list[dict[str, float]] = []
@@ -334,7 +353,7 @@ def train_embedding(
         "seed": seed,
         "shape": list(shape),
         "checkpoint": "best validation RMSE" if has_val else "lowest training error",
-        "optimizer_kernel": "fused" if optimizer in FUSED else "foreach",
+        "optimizer_kernel": optimizer_kernel(opt),
     }
     return {
         "model": "embedding",
