@@ -80,6 +80,7 @@ def test_batched_equals_unbatched(optimizer: str, penalty: str, depth: int) -> N
 
 
 def test_same_seed_same_numbers_on_cpu_float32() -> None:
+    """Exact by construction on any CPU: the same process runs the same inputs through the same kernels."""
     p = [make_problem(**SMALL, n_obs=200, seed=4)]
     a = train_batch(p, [0.05], _cfg(dtype="float32", max_iters=100))
     b = train_batch(p, [0.05], _cfg(dtype="float32", max_iters=100))
@@ -200,7 +201,9 @@ def test_optimizer_kernels_across_batch_positions(
 @pytest.mark.parametrize(("optimizer", "depth"), [("adam", 1), ("gd", 2)])
 def test_device_side_stopping_path_gives_the_same_numbers(optimizer: str, depth: int) -> None:
     """The GPU's path (stopping decided on the device, masks every step, an 'any active' check every
-    ``check_every`` steps) equals the CPU's host-side fast path, early stop and divergence included."""
+    ``check_every`` steps) equals the CPU's host-side fast path, early stop and divergence included.  Exact by
+    construction on any CPU: the same batch (same alignment, same kernels), and the masking it adds is a
+    ``torch.where`` that copies values unchanged while a cell is active."""
     problems = [make_problem(**SMALL, n_obs=200, seed=0), _small_target(2)]
     lams = [0.05, 0.0]
     if depth > 1:
