@@ -68,6 +68,12 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--log-every", default="log:200", help="'every:K', 'log:P' or an integer K")
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    p.add_argument(
+        "--spectral",
+        choices=["auto", "svd", "polar"],
+        default="auto",
+        help="penalty gradient route: svd, polar (matmul-only; ratio, nuclear) or auto (polar on CUDA)",
+    )
     p.add_argument("--out", required=True, help="result JSON; trajectories go beside it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -93,6 +99,7 @@ def _cmd_train(a: argparse.Namespace) -> None:
     cfg = TrainConfig(
         optimizer=a.optimizer, penalty=a.penalty, depth=a.depth, lr=a.lr, init_std=a.init_std, width=a.width,
         max_iters=a.max_iters, tol=a.tol, reduction=a.reduction, log=log, device=a.device, dtype=a.dtype,
+        spectral=a.spectral,
     )  # fmt: skip
     cfg.validate()
     get_penalty(a.penalty)

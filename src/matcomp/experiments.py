@@ -25,7 +25,7 @@ from typing import Any
 from .optimizers import check_optimizer
 from .penalties import get_penalty
 
-TRAIN_KEYS = ("lr", "init_std", "max_iters", "tol", "reduction", "log", "dtype", "width")
+TRAIN_KEYS = ("lr", "init_std", "max_iters", "tol", "reduction", "log", "dtype", "width", "spectral")
 DATA_KEYS = ("m", "n", "normalize")
 KINDS = ("table", "dynamics", "baselines", "movielens")
 BASELINE_METHODS = ("cp", "si", "opt")
@@ -210,6 +210,22 @@ def experiment_jobs(config: dict[str, Any], name: str) -> list[str]:
     return [path for path, job in all_jobs(config).items() if name in job.experiments]
 
 
+def _check_spectral(config: dict[str, Any], exp: dict[str, Any], where: str) -> None:
+    """``spectral: polar`` only with penalties that have a polar form (ratio, nuclear, none)."""
+    import torch
+
+    from .spectral import resolve_route
+
+    route = exp.get("train", {}).get("spectral", config.get("train", {}).get("spectral", "auto"))
+    pens = [*exp.get("penalties", []), *(net.get("penalty", "none") for net in exp.get("networks", []))]
+    for pen in pens:
+        try:
+            resolve_route(route, get_penalty(pen), torch.device("cpu"))
+        except ValueError as err:
+            key = f"{where}.train.spectral" if "spectral" in exp.get("train", {}) else "train.spectral"
+            raise ConfigError(f"config key '{key}' (with {where}): {err}") from None
+
+
 def validate_config(config: dict[str, Any]) -> None:
     """Semantic checks the JSON schema cannot express; each error names its key."""
     for name, exp in config.get("experiments", {}).items():
@@ -239,6 +255,7 @@ def validate_config(config: dict[str, Any]) -> None:
                 get_penalty(pen)
             except ValueError as err:
                 raise ConfigError(f"config key '{where}.penalties[{i}]': {err}") from None
+        _check_spectral(config, exp, where)
         for key in ("lam", "lams"):
             vals = exp.get(key, [])
             for v in vals if isinstance(vals, list) else [vals]:

@@ -86,6 +86,23 @@ def ratio_dsigma(sigma: torch.Tensor) -> torch.Tensor:
     return 1.0 / fro - sigma.sum(-1, keepdim=True) * sigma / fro**3
 
 
+def ratio_polar(
+    q: torch.Tensor, w: torch.Tensor, nuc: torch.Tensor, fro: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """‖W‖_*/‖W‖_F and its gradient (Q − (‖W‖_*/‖W‖_F²)·W)/‖W‖_F from the polar factor Q."""
+    fro = fro.clamp_min(_TINY)
+    value = nuc / fro
+    grad = (q - (value / fro)[..., None, None] * w) / fro[..., None, None]
+    return value, grad
+
+
+def nuclear_polar(
+    q: torch.Tensor, w: torch.Tensor, nuc: torch.Tensor, fro: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """‖W‖_* = ⟨Q, W⟩ and its gradient Q."""
+    return nuc, q
+
+
 def nuclear(sigma: torch.Tensor) -> torch.Tensor:
     """‖W‖_*, the nuclear norm."""
     return sigma.sum(-1)
@@ -116,12 +133,18 @@ class PenaltyInfo:
     doc: str = ""
     dsigma: Callable[..., torch.Tensor] | None = None
     """Optional closed form of ∂fn/∂σ (else autograd); tests check it against autograd."""
+    polar: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None
+    """Optional (value, ∇_W) from the polar factor Q and the norms: ``polar(q, w, nuclear, fro)``, for
+    penalties that depend on W only through Q, ‖W‖_* and ‖W‖_F (the matmul-only route of
+    :mod:`matcomp.spectral`); tests check it against the SVD route."""
 
 
 PENALTIES: dict[str, PenaltyInfo] = {
-    "ratio": PenaltyInfo(ratio, 0, doc="‖W‖_*/‖W‖_F", dsigma=ratio_dsigma),
+    "ratio": PenaltyInfo(ratio, 0, doc="‖W‖_*/‖W‖_F", dsigma=ratio_dsigma, polar=ratio_polar),
     "schatten_ratio": PenaltyInfo(schatten_ratio, 2, doc="‖W‖_Sp/‖W‖_Sq, spec schatten_ratio:p:q"),
-    "nuclear": PenaltyInfo(nuclear, 0, doc="‖W‖_*", dsigma=lambda sigma: torch.ones_like(sigma)),
+    "nuclear": PenaltyInfo(
+        nuclear, 0, doc="‖W‖_*", dsigma=lambda sigma: torch.ones_like(sigma), polar=nuclear_polar
+    ),
     "schatten": PenaltyInfo(schatten, 1, doc="‖W‖_Sp quasi-norm, spec schatten:p"),
     "none": PenaltyInfo(none, 0, spectral=False, doc="no penalty"),
 }

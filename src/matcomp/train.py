@@ -3,18 +3,21 @@
 Cells of a batch may differ in seed, λ, n_obs and rank (anything carried by their data); they share the
 optimizer, its learning rate, the penalty, the depth, the width, the loss reduction and the stopping rule.
 
-One step, for every cell at once:
+One step, for every cell at once (each part is a named piece below):
 
 1. W = W_N ⋯ W_1; data term ``D = ‖P_Ω(W) − P_Ω(W*)‖²`` (``reduction="sum"``, the paper's Eq. 1) or that
-   divided by |Ω| (``"mean"``, as in Arora et al.'s code).
-2. For a spectral penalty, *one* thin SVD ``W = U diag(σ) Vᵀ`` gives R(σ), ∇_W R = U diag(∂R/∂σ) Vᵀ and,
-   at logging points, the spectrum and the effective rank; no second SVD is taken.
-3. Stopping, per cell, before its update: D < tol ⇒ ``converged``; t = max_iters ⇒ ``max_iters``; a
-   non-finite W, D or R ⇒ ``diverged``.  A stopped cell is frozen: its parameters are restored after
-   every later optimizer step, so what is recorded for it is exactly what it would get trained alone (``tests/test_train.py`` checks this element by element).
+   divided by |Ω| (``"mean"``, as in Arora et al.'s code) (:class:`Targets`).
+2. The penalty's value and gradient by the job's spectral route (:class:`SpectralStep`,
+   :mod:`matcomp.spectral`): one thin SVD (``svd``: R(σ), ``U diag(∂R/∂σ) Vᵀ`` and the spectrum for the
+   logs) or one polar factor from matrix products (``polar``, ratio and nuclear only; singular values are
+   then computed only at logging points and for the final result).
+3. Stopping, per cell, before its update (:class:`Stopping`): D < tol ⇒ ``converged``; t = max_iters ⇒
+   ``max_iters``; a non-finite W, D or R ⇒ ``diverged``.  A stopped cell is frozen: its parameters are
+   restored after every later optimizer step, so what is recorded for it is exactly what it would get
+   trained alone (``tests/test_train.py`` checks this element by element).
 4. ∇_W L = 2 P_Ω(W − W*) (/|Ω|) + λ ∇_W R; for depth > 1 autograd carries it back to the layers
    (``W.backward(∇_W L)``), for depth 1 it is the gradient; then the optimizer steps, and stopped cells
-   are put back to where they stopped.
+   are put back to where they stopped (:func:`apply_step`).
 
 All the optimizers of :mod:`matcomp.optimizers` act element-wise with scalar hyper-parameters, so the
 batch is exactly B independent runs.  On a GPU, stopping is decided on the device without a host sync and
@@ -45,8 +48,9 @@ from .optimizers import (
     make_optimizer,
     optimizer_kernel,
 )
-from .penalties import get_penalty, spectral_grad
+from .penalties import Penalty, get_penalty, spectral_grad
 from .provenance import provenance
+from .spectral import ROUTES, gpu_is_faster, polar_value_and_grad, resolve_route, route_record
 
 STOP_REASONS = ("running", "converged", "max_iters", "diverged")
 _RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED = range(4)
@@ -72,6 +76,8 @@ class TrainConfig:
     log: str = "log:200"
     device: str = "auto"
     dtype: str = "float32"
+    spectral: str = "auto"
+    """route of the penalty's gradient: ``svd``, ``polar`` (matmul-only; ratio, nuclear) or ``auto``"""
 
     def validate(self) -> None:
         """Raise ValueError (one line naming the setting) before any work."""
@@ -88,6 +94,9 @@ class TrainConfig:
         if self.max_iters < 0 or self.lr <= 0 or self.init_std <= 0 or self.tol < 0:
             raise ValueError("max_iters, tol must be >= 0 and lr, init_std > 0")
         log_points(self.log, self.max_iters)
+        if self.spectral not in ROUTES:
+            raise ValueError(f"spectral must be one of {', '.join(ROUTES)}, got {self.spectral!r}")
+        resolve_route(self.spectral, get_penalty(self.penalty), torch.device("cpu"))
 
 
 _POOLS: dict[int, ThreadPoolExecutor] = {}
@@ -100,7 +109,8 @@ def batched_linalg(fn: Callable[[torch.Tensor], Any], w: torch.Tensor) -> Any:
     small (100×100) SVD gets slower, not faster (1.3–1.5 ms instead of 0.9 ms here).  On the CPU, with
     ``torch.get_num_threads() > 1`` and a batch, the batch is split into that many chunks that run
     concurrently (LAPACK releases the GIL); every matrix is still decomposed by the same routine on its own,
-    so the result is bit-identical to ``fn(w)``.
+    so the result is bit-identical to ``fn(w)`` where the matrices are whole 64-byte units (100×100
+    float32: every chunk then starts at the alignment the matrix has in the whole batch).
     """
     threads = torch.get_num_threads()
     if w.device.type != "cpu" or threads < 2 or w.shape[0] < 2:
@@ -117,10 +127,16 @@ def _svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return torch.linalg.svd(w, full_matrices=False)
 
 
-def resolve_device(device: str) -> torch.device:
-    """``auto`` is CUDA when available, else CPU; asking for CUDA without one is an error."""
+def resolve_device(device: str, penalty: Penalty | None = None, spectral: str = "auto") -> torch.device:
+    """``auto`` is CUDA when available and the job is faster there, else CPU; CUDA without one is an error.
+
+    With a ``penalty``, ``auto`` keeps a job on the CPU when its spectral route would be the SVD on the
+    GPU (:func:`matcomp.spectral.gpu_is_faster`): cuSOLVER's batched SVD of 100×100 matrices is slower
+    than the host's LAPACK, so such a job would run slower on the GPU.
+    """
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        on_gpu = torch.cuda.is_available() and (penalty is None or gpu_is_faster(penalty, spectral))
+        return torch.device("cuda" if on_gpu else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False; use --device cpu")
     return torch.device(device)
@@ -175,6 +191,250 @@ def _first_crossings(iters: np.ndarray, err: np.ndarray) -> dict[str, int | None
     return out
 
 
+@dataclass
+class Targets:
+    """The batch's data on the device: W*, Ω and what the data term and the metrics need."""
+
+    w_star: torch.Tensor
+    mask: torch.Tensor
+    unobs: torch.Tensor
+    neg_target: torch.Tensor
+    n_obs: torch.Tensor
+    grad_scale: torch.Tensor
+    """2 (sum) or 2/|Ω| (mean), shaped [B, 1, 1]"""
+    lam: torch.Tensor
+    """λ per cell, shaped [B, 1, 1]"""
+    mean: bool
+
+    @classmethod
+    def of(
+        cls, problems: Sequence[Problem], lams: Sequence[float], cfg: TrainConfig, device, dtype
+    ) -> Targets:
+        w_star = torch.as_tensor(np.stack([p.w_star for p in problems]), dtype=dtype, device=device)
+        mask = torch.as_tensor(np.stack([p.mask for p in problems]), dtype=dtype, device=device)
+        n_obs = mask.sum((-2, -1))
+        mean = cfg.reduction == "mean"
+        scale = 2.0 / n_obs if mean else torch.full_like(n_obs, 2.0)
+        lam = torch.as_tensor(list(lams), dtype=dtype, device=device)
+        return cls(
+            w_star, mask, 1.0 - mask, -(w_star * mask), n_obs, scale[:, None, None], lam[:, None, None], mean
+        )
+
+    def data_term(self, wsafe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(P_Ω(W) − P_Ω(W*), D); W·mask is exact, so addcmul rounds like the subtraction."""
+        resid = torch.addcmul(self.neg_target, wsafe, self.mask)
+        data = (resid * resid).sum((-2, -1))
+        return resid, (data / self.n_obs if self.mean else data)
+
+    def grad(self, resid: torch.Tensor, pen_grad: torch.Tensor | None) -> torch.Tensor:
+        """∇_W L = 2 P_Ω(W − W*) (/|Ω|) + λ ∇_W R."""
+        grad_w = resid * self.grad_scale
+        return grad_w if pen_grad is None else grad_w + self.lam * pen_grad
+
+    def errors(self, wsafe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Test error over all entries and over the unobserved ones."""
+        return relative_error_t(wsafe, self.w_star), relative_error_t(wsafe, self.w_star, self.unobs)
+
+
+def svdvals(w: torch.Tensor) -> torch.Tensor:
+    """Singular values for the metrics: LAPACK on the host for a CUDA batch (one copy each way).
+
+    cuSOLVER loops over a batch of matrices larger than 32×32 (3.8 ms per 100×100 matrix on an H200);
+    the host's LAPACK, split over its threads by :func:`batched_linalg`, is several times faster.  Only
+    logging points and final results call this, so the copy's sync is paid there only.
+    """
+    if w.device.type == "cpu":
+        return batched_linalg(torch.linalg.svdvals, w)
+    return batched_linalg(torch.linalg.svdvals, w.cpu()).to(w.device)
+
+
+class SpectralStep:
+    """The penalty's (σ or None, value, gradient or None) for a batch of W, by the job's spectral route."""
+
+    def __init__(self, penalty: Penalty, route: str, batch: int, dtype: torch.dtype, device: torch.device):
+        self.penalty, self.route = penalty, route
+        self.zero = torch.zeros(batch, dtype=dtype, device=device)
+
+    def __call__(self, w: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+        if self.route == "svd":
+            u, s, vh = batched_linalg(_svd, w)
+            value, grad = spectral_grad(self.penalty, u, s, vh)
+            return s, value, grad
+        if self.route == "polar":
+            value, grad = polar_value_and_grad(self.penalty, w)
+            return None, value, grad
+        return None, self.zero, None
+
+    def final_value(self, sigma: torch.Tensor) -> torch.Tensor:
+        """R at the final weights, from their singular values (the same formula for every route)."""
+        return self.penalty(sigma) if self.penalty.spectral else torch.zeros_like(sigma[..., 0])
+
+
+class Stopping:
+    """Per-cell stop reasons and iterations; which cells still train."""
+
+    def __init__(self, batch: int, cfg: TrainConfig, device: torch.device, host_checks: bool):
+        self.cfg, self.host_checks = cfg, host_checks
+        self.active = torch.ones(batch, dtype=torch.bool, device=device)
+        self.reason = torch.zeros(batch, dtype=torch.long, device=device)
+        self.stop_iter = torch.full((batch,), -1, dtype=torch.long, device=device)
+        # CPU fast path: while this holds, the host has seen every cell active (no masking needed)
+        self.all_active = host_checks
+
+    def nobody_stops(self, t: int, data: torch.Tensor, pen: torch.Tensor) -> bool:
+        """CPU fast path: one host read of (D, R) shows that every cell is finite and above tol."""
+        if not self.all_active or t >= self.cfg.max_iters:
+            return False
+        dr = torch.stack((data, pen)).numpy()
+        return bool(np.isfinite(dr).all() and (dr[0] >= self.cfg.tol).all())
+
+    def update(self, t: int, finite_w: torch.Tensor, data: torch.Tensor, pen: torch.Tensor) -> None:
+        if self.nobody_stops(t, data, pen):
+            return
+        healthy = finite_w & torch.isfinite(data) & torch.isfinite(pen)
+        diverged = self.active & ~healthy
+        converged = self.active & ~diverged & (data < self.cfg.tol)
+        stopping = self.active if t == self.cfg.max_iters else diverged | converged
+        code = torch.where(diverged, _DIVERGED, torch.where(converged, _CONVERGED, _MAX_ITERS))
+        self.reason = torch.where(stopping, code, self.reason)
+        self.stop_iter = torch.where(stopping, t, self.stop_iter)
+        self.active = self.active & ~stopping
+        if self.host_checks:
+            self.all_active = bool(self.active.all())
+
+    def all_stopped(self, t: int, check_every: int) -> bool:
+        """Whether every cell has stopped (on a GPU asked only every ``check_every`` steps: it syncs)."""
+        if self.all_active or not (self.host_checks or t % check_every == 0):
+            return False
+        return not bool(self.active.any())
+
+
+def finite_part(wd: torch.Tensor, host_checks: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    """(W with non-finite cells zeroed, which cells are finite).
+
+    One reduction per cell: its sum is non-finite iff an entry is (or the cell has blown up past the
+    dtype's range, which counts as diverged too).
+    """
+    finite_w = torch.isfinite(wd.sum((-2, -1)))
+    if host_checks and bool(finite_w.all()):
+        return wd, finite_w
+    return torch.where(
+        finite_w[:, None, None], wd, torch.zeros((), dtype=wd.dtype, device=wd.device)
+    ), finite_w
+
+
+def apply_step(
+    params: list[torch.Tensor],
+    opt: torch.optim.Optimizer,
+    w: torch.Tensor,
+    grad_w: torch.Tensor,
+    stop: Stopping,
+) -> None:
+    """One optimizer step from ∇_W L; stopped cells are put back where they stopped.
+
+    Stopped cells keep training in the batch but are restored after the step: an element-wise optimizer
+    never mixes cells, so this freezes them exactly where they stopped.
+    """
+    if len(params) == 1:
+        params[0].grad = grad_w
+    else:
+        opt.zero_grad(set_to_none=True)
+        w.backward(grad_w)
+    before = None if stop.all_active else [p.detach().clone() for p in params]
+    opt.step()
+    if before is not None:
+        keep = stop.active[:, None, None]
+        with torch.no_grad():
+            for p, old in zip(params, before):
+                p.copy_(torch.where(keep, p, old))
+
+
+def _progress_bar(cfg: TrainConfig, penalty: Penalty, batch: int, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    desc = f"{cfg.optimizer}/{penalty.spec}/d{cfg.depth} ×{batch}"
+    return tqdm(total=cfg.max_iters, desc=desc, unit="it", mininterval=10)
+
+
+LOGGED = ("data_term", "penalty", "test_error", "test_error_unobserved", "effective_rank", "spectrum")
+
+
+def _log_entry(targets: Targets, wsafe, sigma, data, pen) -> tuple[torch.Tensor, ...]:
+    s = sigma if sigma is not None else svdvals(wsafe)
+    return (data, pen, *targets.errors(wsafe), effective_rank_t(s), s)
+
+
+def _trajectory(logs: list[tuple]) -> Trajectory:
+    arrays = {
+        name: np.stack([entry[i].detach().cpu().double().numpy() for entry in logs], axis=1)
+        for i, name in enumerate(LOGGED, start=1)
+    }
+    return Trajectory(iterations=np.array([entry[0] for entry in logs]), **arrays)
+
+
+def _final_metrics(
+    params, targets: Targets, spectral: SpectralStep
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Each cell's metrics at its stopping point (its frozen parameters), its spectrum, and finiteness."""
+    with torch.no_grad():
+        w = end_product(params)
+        finite_w = torch.isfinite(w).all(-1).all(-1)
+        wsafe = torch.where(finite_w[:, None, None], w, torch.zeros((), dtype=w.dtype, device=w.device))
+        s = svdvals(wsafe)
+        _, data = targets.data_term(wsafe)
+        err, err_unobs = targets.errors(wsafe)
+        final = {
+            "data_term": data,
+            "penalty_value": spectral.final_value(s),
+            "test_error": err,
+            "test_error_unobserved": err_unobs,
+            "effective_rank": effective_rank_t(s),
+        }
+        final = {k: v.cpu().double().numpy() for k, v in final.items()}
+        return final, s.cpu().double().numpy(), finite_w.cpu().numpy()
+
+
+def _runs(
+    problems, lams, seeds, final, s_np, finite_np, stop: Stopping, traj: Trajectory
+) -> list[dict[str, Any]]:
+    reason_np, stop_np = stop.reason.cpu().numpy(), stop.stop_iter.cpu().numpy()
+    runs = []
+    for i, prob in enumerate(problems):
+        diverged = reason_np[i] == _DIVERGED
+        runs.append(
+            {
+                "seed": seeds[i],
+                "lam": float(lams[i]),
+                "rank": int(prob.settings.get("rank", -1)),
+                "n_obs": prob.n_obs,
+                "data": prob.settings,
+                **{
+                    k: (float("nan") if diverged and not finite_np[i] else float(v[i]))
+                    for k, v in final.items()
+                },
+                "singular_values": s_np[i].tolist() if finite_np[i] else None,
+                "iterations": int(stop_np[i]),
+                "stop_reason": STOP_REASONS[int(reason_np[i])],
+                "diverged_at": int(stop_np[i]) if diverged else None,
+                "iterations_to_test_error": _first_crossings(traj.iterations, traj.test_error[i]),
+            }
+        )
+    return runs
+
+
+def _check_batch(problems: Sequence[Problem], lams: Sequence[float]) -> tuple[int, int]:
+    if len(problems) == 0 or len(problems) != len(lams):
+        raise ValueError("need one λ per problem and at least one problem")
+    if any(lam < 0 or not math.isfinite(lam) for lam in lams):
+        raise ValueError(f"λ must be finite and >= 0, got {list(lams)}")
+    shapes = {p.shape for p in problems}
+    if len(shapes) != 1:
+        raise ValueError(f"all problems of a batch must have one shape, got {shapes}")
+    return shapes.pop()
+
+
 def train_batch(
     problems: Sequence[Problem],
     lams: Sequence[float],
@@ -191,189 +451,55 @@ def train_batch(
     device-side path, which gives the same numbers (tested on the CPU).
     """
     cfg.validate()
-    if len(problems) == 0 or len(problems) != len(lams):
-        raise ValueError("need one λ per problem and at least one problem")
-    if any(lam < 0 or not math.isfinite(lam) for lam in lams):
-        raise ValueError(f"λ must be finite and >= 0, got {list(lams)}")
-    shapes = {p.shape for p in problems}
-    if len(shapes) != 1:
-        raise ValueError(f"all problems of a batch must have one shape, got {shapes}")
-    (m, n), b = shapes.pop(), len(problems)
+    m, n = _check_batch(problems, lams)
+    b = len(problems)
     seeds = [int(p.settings.get("seed", i)) for i, p in enumerate(problems)] if seeds is None else list(seeds)
-    device, dtype = resolve_device(cfg.device), DTYPES[cfg.dtype]
     penalty = get_penalty(cfg.penalty)
+    device, dtype = resolve_device(cfg.device, penalty, cfg.spectral), DTYPES[cfg.dtype]
+    route = resolve_route(cfg.spectral, penalty, device)
     t_start = time.perf_counter()
 
-    w_star = torch.as_tensor(np.stack([p.w_star for p in problems]), dtype=dtype, device=device)
-    mask = torch.as_tensor(np.stack([p.mask for p in problems]), dtype=dtype, device=device)
-    unobs = 1.0 - mask
-    neg_target = -(w_star * mask)
-    n_obs = mask.sum((-2, -1))
-    scale = 2.0 / n_obs if cfg.reduction == "mean" else torch.full_like(n_obs, 2.0)
-    lam = torch.as_tensor(list(lams), dtype=dtype, device=device)
-
-    params = [
-        t.requires_grad_(True)
-        for t in init_layers(seeds, m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device)
-    ]
-    opt = make_optimizer(
-        cfg.optimizer, params, lr=cfg.lr, fused=cfg.optimizer in FUSED and fused_is_batch_exact(params)
-    )
-    active = torch.ones(b, dtype=torch.bool, device=device)
-    reason = torch.zeros(b, dtype=torch.long, device=device)
-    stop_iter = torch.full((b,), -1, dtype=torch.long, device=device)
-    points = log_points(cfg.log, cfg.max_iters)
-    next_log, logs = 0, []
-
-    no_penalty = torch.zeros(b, dtype=dtype, device=device)
-
-    def spectrum(w: torch.Tensor):
-        if penalty.spectral:
-            u, s, vh = batched_linalg(_svd, w)
-            value, grad = spectral_grad(penalty, u, s, vh)
-            return s, value, grad
-        return None, no_penalty, None
-
-    def data_term(wsafe: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(P_Ω(W) − P_Ω(W*), D); W·mask is exact, so addcmul rounds like the subtraction."""
-        resid = torch.addcmul(neg_target, wsafe, mask)
-        data = (resid * resid).sum((-2, -1))
-        return resid, (data / n_obs if cfg.reduction == "mean" else data)
-
-    def measure(wsafe: torch.Tensor, sigma: torch.Tensor | None, data: torch.Tensor, pen: torch.Tensor):
-        s = sigma if sigma is not None else batched_linalg(torch.linalg.svdvals, wsafe)
-        err, err_unobs = relative_error_t(wsafe, w_star), relative_error_t(wsafe, w_star, unobs)
-        return data, pen, err, err_unobs, effective_rank_t(s), s
-
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(
-            total=cfg.max_iters,
-            desc=f"{cfg.optimizer}/{penalty.spec}/d{cfg.depth} ×{b}",
-            unit="it",
-            mininterval=10,
-        )
+    targets = Targets.of(problems, lams, cfg, device, dtype)
+    spectral = SpectralStep(penalty, route, b, dtype, device)
+    layers = init_layers(seeds, m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device)
+    params = [t.requires_grad_(True) for t in layers]
+    fused = cfg.optimizer in FUSED and fused_is_batch_exact(params)
+    opt = make_optimizer(cfg.optimizer, params, lr=cfg.lr, fused=fused)
     # On the CPU a host-side check costs nothing, so the common step (every cell active, finite and above
     # tol) is recognised on the host and skips the stopping bookkeeping and the masking that freezes stopped
     # cells; on a GPU both are always applied on the device, to avoid a sync per step.
     host_checks = device.type == "cpu" if host_checks is None else host_checks
-    zero = torch.zeros((), dtype=dtype, device=device)
-    scale3, lam3 = scale[:, None, None], lam[:, None, None]
-    all_active = host_checks
+    stop = Stopping(b, cfg, device, host_checks)
+    points = log_points(cfg.log, cfg.max_iters)
+    next_log, logs = 0, []
+    bar = _progress_bar(cfg, penalty, b, progress)
     t = 0
     for t in range(cfg.max_iters + 1):
         w = end_product(params)
-        wd = w.detach()
-        # one reduction per cell: its sum is non-finite iff an entry is (or the cell has blown up past the
-        # dtype's range, which counts as diverged too)
-        finite_w = torch.isfinite(wd.sum((-2, -1)))
-        if host_checks and bool(finite_w.all()):
-            wsafe = wd
-        else:
-            wsafe = torch.where(finite_w[:, None, None], wd, zero)
-        resid, data = data_term(wsafe)
-        sigma, pen_value, pen_grad = spectrum(wsafe)
-
-        # CPU fast path: one host read of (D, R) per step decides that no cell stops here
-        common = False
-        if all_active and t < cfg.max_iters:
-            dr = torch.stack((data, pen_value)).numpy()
-            common = bool(np.isfinite(dr).all() and (dr[0] >= cfg.tol).all())
-        if not common:
-            healthy = finite_w & torch.isfinite(data) & torch.isfinite(pen_value)
-            diverged = active & ~healthy
-            converged = active & ~diverged & (data < cfg.tol)
-            stopping = active if t == cfg.max_iters else diverged | converged
-            code = torch.where(diverged, _DIVERGED, torch.where(converged, _CONVERGED, _MAX_ITERS))
-            reason = torch.where(stopping, code, reason)
-            stop_iter = torch.where(stopping, t, stop_iter)
-            active = active & ~stopping
-            if host_checks:
-                all_active = bool(active.all())
-
+        wsafe, finite_w = finite_part(w.detach(), host_checks)
+        resid, data = targets.data_term(wsafe)
+        sigma, pen_value, pen_grad = spectral(wsafe)
+        stop.update(t, finite_w, data, pen_value)
         if next_log < len(points) and t == points[next_log]:
             next_log += 1
-            logs.append((t, *measure(wsafe, sigma, data, pen_value)))
+            logs.append((t, *_log_entry(targets, wsafe, sigma, data, pen_value)))
         if bar is not None and t % 1000 == 0:
             bar.update(min(1000, cfg.max_iters - bar.n))
-        if t == cfg.max_iters:
+        if t == cfg.max_iters or stop.all_stopped(t, check_every):
             break
-        if (host_checks or t % check_every == 0) and not all_active and not bool(active.any()):
-            break
-
-        # Stopped cells keep training in the batch but are put back after each step: an element-wise
-        # optimizer never mixes cells, so this freezes them exactly where they stopped.
-        grad_w = resid * scale3
-        if pen_grad is not None:
-            grad_w = grad_w + lam3 * pen_grad
-        if cfg.depth == 1:
-            params[0].grad = grad_w
-        else:
-            opt.zero_grad(set_to_none=True)
-            w.backward(grad_w)
-        before = None if all_active else [p.detach().clone() for p in params]
-        opt.step()
-        if before is not None:
-            keep = active[:, None, None]
-            with torch.no_grad():
-                for p, old in zip(params, before):
-                    p.copy_(torch.where(keep, p, old))
+        apply_step(params, opt, w, targets.grad(resid, pen_grad), stop)
     if bar is not None:
         bar.close()
     if next_log < len(points):
         # Every cell stopped early and is frozen: the remaining log points all see its final state,
         # exactly as they would inside a larger batch that was still running.
-        frozen = measure(wsafe, sigma, data, pen_value)
+        frozen = _log_entry(targets, wsafe, sigma, data, pen_value)
         logs.extend((int(p), *frozen) for p in points[next_log:])
     seconds = time.perf_counter() - t_start
 
-    # Metrics of each cell at its stopping point (its frozen parameters).
-    with torch.no_grad():
-        w = end_product(params)
-        finite_w = torch.isfinite(w).all(-1).all(-1)
-        wsafe = torch.where(finite_w[:, None, None], w, torch.zeros((), dtype=dtype, device=device))
-        s = batched_linalg(torch.linalg.svdvals, wsafe)
-        _, data = data_term(wsafe)
-        final = {
-            "data_term": data,
-            "penalty_value": penalty(s) if penalty.spectral else torch.zeros_like(data),
-            "test_error": relative_error_t(wsafe, w_star),
-            "test_error_unobserved": relative_error_t(wsafe, w_star, unobs),
-            "effective_rank": effective_rank_t(s),
-        }
-        final = {k: v.cpu().double().numpy() for k, v in final.items()}
-        s_np = s.cpu().double().numpy()
-        reason_np, stop_np, finite_np = reason.cpu().numpy(), stop_iter.cpu().numpy(), finite_w.cpu().numpy()
-
-    traj = Trajectory(
-        iterations=np.array([x[0] for x in logs]),
-        **{
-            name: np.stack([x[i].detach().cpu().double().numpy() for x in logs], axis=1)
-            for i, name in enumerate(
-                ["data_term", "penalty", "test_error", "test_error_unobserved", "effective_rank", "spectrum"],
-                start=1,
-            )
-        },
-    )
-    runs = []
-    for i, prob in enumerate(problems):
-        diverged = reason_np[i] == _DIVERGED
-        run = {
-            "seed": seeds[i],
-            "lam": float(lams[i]),
-            "rank": int(prob.settings.get("rank", -1)),
-            "n_obs": prob.n_obs,
-            "data": prob.settings,
-            **{k: (float("nan") if diverged and not finite_np[i] else float(v[i])) for k, v in final.items()},
-            "singular_values": s_np[i].tolist() if finite_np[i] else None,
-            "iterations": int(stop_np[i]),
-            "stop_reason": STOP_REASONS[int(reason_np[i])],
-            "diverged_at": int(stop_np[i]) if diverged else None,
-            "iterations_to_test_error": _first_crossings(traj.iterations, traj.test_error[i]),
-        }
-        runs.append(run)
+    final, s_np, finite_np = _final_metrics(params, targets, spectral)
+    traj = _trajectory(logs)
+    runs = _runs(problems, lams, seeds, final, s_np, finite_np, stop, traj)
     settings = {**asdict(cfg), "penalty": penalty.spec, "device": str(device), "batch_size": b}
     prov = provenance(
         device=str(device),
@@ -383,5 +509,6 @@ def train_batch(
         steps_run=t,
         torch_threads=torch.get_num_threads(),
         optimizer_kernel=optimizer_kernel(opt),
+        spectral_route=route_record(route, dtype),
     )
     return BatchResult(settings, runs, traj, prov)

@@ -1,0 +1,160 @@
+"""Spectral routes: how a training step gets a spectral penalty's value and gradient.
+
+``svd``
+    One thin SVD ``W = U diag(σ) Vᵀ`` per step; R(σ) and ``∇R = U diag(∂R/∂σ) Vᵀ`` (Lewis' formula,
+    :func:`matcomp.penalties.spectral_grad`).  Exact for every penalty; the singular values come for free.
+``polar``
+    Matrix products only.  The ratio penalty and the nuclear norm depend on W only through its polar
+    factor ``Q = U Vᵀ`` and two norms: ``N = ‖W‖_* = ⟨Q, W⟩``, ``F = ‖W‖_F``, ``∇N = Q``,
+    ``∇(N/F) = (Q − (N/F²)·W)/F``.  Q comes from a scaled Newton–Schulz iteration (:func:`polar_factor`),
+    batched over cells; no singular values are computed except where a metric needs them (log points and
+    the final result).  Penalties that need the singular values themselves (the Schatten quasi-norms,
+    σ^(p−1)) have no polar form and always take the SVD route.
+``auto``
+    ``polar`` on a CUDA device for penalties that have a polar form (batched 100×100 SVDs loop over
+    cuSOLVER there: 3.8 ms per matrix on an H200, while a batched product of 1 000 such matrices takes
+    0.1 ms), ``svd`` on the CPU (MKL's SVD of a 100×100 matrix, ~0.9 ms, is faster than the ~46 products
+    of the polar iteration; ``benchmarks/README.md`` has both numbers).
+
+The iteration
+-------------
+Newton–Schulz, ``X ← 1.5X − 0.5·X XᵀX`` from ``X₀ = W/‖W‖_F``, maps every singular value x ∈ (0, 1] of X
+through ``f(x) = 1.5x − 0.5x³``, which converges to 1 but only multiplies a small x by 1.5 per step: a
+singular value 10⁻⁸ of ‖W‖_F needs 50 steps (100 products).  The scaled variant (Chen & Chow's choice of
+scaling; the derivation is two lines) applies f to ``α_k X``: if every singular value lies in
+``[ℓ_k, 1]``, the α that maps both ends of the interval to the same value, ``f(α ℓ_k) = f(α)``, is
+``α_k = √(3 / (1 + ℓ_k + ℓ_k²))``; all of ``[ℓ_k, 1]`` then lands in ``[ℓ_{k+1}, 1]`` with
+``ℓ_{k+1} = f(α_k ℓ_k)``, and a small value is multiplied by ``1.5·√3 ≈ 2.6`` per step.  From ``ℓ₀`` (the
+*floor*: singular values below ``ℓ₀·‖W‖_F`` are only partly resolved) the schedule is fixed in advance
+(:func:`polar_schedule`): 23 steps for ℓ₀ = 10⁻⁸ to bring the interval to within 10⁻⁷ of 1, against 50
+unscaled; a last unscaled steps polish rounding.  Every map is an odd polynomial, so a zero singular value
+stays zero: on the null space Q is 0, which is a valid subgradient of ‖W‖_* there (the SVD route puts an
+arbitrary unit direction there instead).  ``benchmarks/polar_accuracy.py`` measures Q and ‖W‖_* against a
+float64 SVD on training-like spectra.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+from typing import TYPE_CHECKING
+
+import torch
+
+if TYPE_CHECKING:
+    from .penalties import Penalty
+
+ROUTES = ("svd", "polar", "auto")
+
+POLAR_FLOOR = {torch.float32: 1e-8, torch.float64: 1e-12}
+"""ℓ₀ by dtype: singular values below ``ℓ₀·‖W‖_F`` are not fully resolved by the polar route."""
+
+POLAR_TOL = {torch.float32: 1e-7, torch.float64: 1e-14}
+"""The schedule stops scaling once the guaranteed interval is within this of 1."""
+
+POLISH_STEPS = 2
+"""Unscaled Newton–Schulz steps after the scaled schedule (they remove the schedule's rounding)."""
+
+
+@cache
+def polar_schedule(floor: float, tol: float, polish: int = POLISH_STEPS) -> tuple[float, ...]:
+    """The scalings α_k of the scaled Newton–Schulz iteration from ``[floor, 1]`` to within ``tol`` of 1."""
+    if not 0 < floor < 1 or not 0 < tol < 1:
+        raise ValueError(f"polar floor and tol must lie in (0, 1), got {floor}, {tol}")
+    lower, alphas = floor, []
+    while 1 - lower > tol and len(alphas) < 200:
+        alpha = math.sqrt(3 / (1 + lower + lower * lower))
+        alphas.append(alpha)
+        y = alpha * lower
+        lower = 1.5 * y - 0.5 * y**3
+    return tuple(alphas) + (1.0,) * polish
+
+
+def polar_steps(dtype: torch.dtype) -> int:
+    """How many Newton–Schulz steps (two batched products each) one polar factor costs in ``dtype``."""
+    return len(polar_schedule(POLAR_FLOOR[dtype], POLAR_TOL[dtype]))
+
+
+def polar_factor(w: torch.Tensor, fro: torch.Tensor | None = None) -> torch.Tensor:
+    """The polar factor Q = U Vᵀ of a batch ``[..., m, n]`` by the scaled Newton–Schulz iteration.
+
+    Works on the smaller Gram matrix (``XᵀX`` when m ≥ n, else ``XXᵀ``), so a 944×1683 matrix costs
+    products with a 944×944 Gram.  ``fro`` (‖W‖_F per matrix) may be passed when already at hand.
+    A zero matrix gives Q = 0.
+    """
+    alphas = polar_schedule(POLAR_FLOOR[w.dtype], POLAR_TOL[w.dtype])
+    if fro is None:
+        fro = torch.linalg.matrix_norm(w)
+    shape = w.shape
+    x = (w / fro.clamp_min(torch.finfo(w.dtype).tiny)[..., None, None]).reshape(-1, *shape[-2:])
+    tall = shape[-2] >= shape[-1]
+    for alpha in alphas:
+        # f(αx) = 1.5αx − 0.5α³·x xᵀx: one Gram product, one fused multiply-add of the batch
+        if tall:
+            x = torch.baddbmm(x, x, x.mT @ x, beta=1.5 * alpha, alpha=-0.5 * alpha**3)
+        else:
+            x = torch.baddbmm(x, x @ x.mT, x, beta=1.5 * alpha, alpha=-0.5 * alpha**3)
+    return x.reshape(shape)
+
+
+def has_polar_form(penalty: Penalty) -> bool:
+    """Whether ``penalty``'s value and gradient follow from Q, ‖W‖_* and ‖W‖_F (its registry entry)."""
+    from .penalties import PENALTIES
+
+    return PENALTIES[penalty.name].polar is not None and not penalty.args
+
+
+def resolve_route(route: str, penalty: Penalty, device: torch.device) -> str:
+    """``svd`` or ``polar`` for one job: ``auto`` takes ``polar`` on CUDA where the penalty has a polar form.
+
+    Asking for ``polar`` with a penalty that has none is an error naming the penalties that do.
+    """
+    if route not in ROUTES:
+        raise ValueError(f"spectral must be one of {', '.join(ROUTES)}, got {route!r}")
+    if not penalty.spectral:
+        return "none"
+    if route == "polar" and not has_polar_form(penalty):
+        from .penalties import PENALTIES
+
+        names = sorted(k for k, v in PENALTIES.items() if v.polar is not None)
+        raise ValueError(
+            f"spectral: polar needs a penalty with a polar form ({', '.join(names)}); "
+            f"{penalty.spec!r} needs its singular values: use spectral: svd or auto"
+        )
+    if route == "auto":
+        return "polar" if device.type == "cuda" and has_polar_form(penalty) else "svd"
+    return route
+
+
+def polar_value_and_grad(penalty: Penalty, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """R(W) and ∇_W R for a penalty with a polar form, from one polar factor (no SVD)."""
+    from .penalties import PENALTIES
+
+    fro = torch.linalg.matrix_norm(w)
+    q = polar_factor(w, fro)
+    nuc = (q * w).sum((-2, -1))
+    return PENALTIES[penalty.name].polar(q, w, nuc, fro)
+
+
+def gpu_is_faster(penalty: Penalty, route: str = "auto") -> bool:
+    """Whether a job with this penalty and requested route runs faster on a GPU than on the host's CPU.
+
+    True where every step is matrix products (no penalty, or a polar-form penalty on the polar route);
+    False where the step needs an SVD (Schatten penalties, or ``spectral: svd``).
+    """
+    if not penalty.spectral:
+        return True
+    return route != "svd" and has_polar_form(penalty)
+
+
+def route_record(route: str, dtype: torch.dtype) -> dict[str, object]:
+    """What a result records about the route that made it (with the polar schedule where it ran)."""
+    record: dict[str, object] = {"route": route}
+    if route == "polar":
+        record.update(
+            floor=POLAR_FLOOR[dtype],
+            tol=POLAR_TOL[dtype],
+            steps=polar_steps(dtype),
+            iteration="scaled Newton-Schulz",
+        )
+    return record
