@@ -1,0 +1,151 @@
+"""The polar route: Q and the penalties' gradients against the SVD, route selection, a short training run."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from matcomp.data import make_problem
+from matcomp.penalties import get_penalty, spectral_grad
+from matcomp.spectral import (
+    gpu_is_faster,
+    polar_factor,
+    polar_schedule,
+    polar_value_and_grad,
+    resolve_route,
+)
+from matcomp.train import TrainConfig, train_batch
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+import polar_accuracy  # noqa: E402
+
+
+def _random(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed), dtype=torch.float64)
+
+
+@pytest.mark.parametrize("shape", [(3, 30, 30), (2, 40, 25), (2, 25, 40)])
+def test_polar_factor_matches_the_svd_in_float64(shape: tuple[int, int, int]) -> None:
+    """Tall, wide and square: Q = U Vᵀ of the thin SVD, and Q has orthonormal columns (or rows)."""
+    w = _random(shape)
+    u, _, vh = torch.linalg.svd(w, full_matrices=False)
+    q = polar_factor(w)
+    np.testing.assert_allclose(q.numpy(), (u @ vh).numpy(), atol=1e-10)
+    k = min(shape[1:])
+    gram = q.mT @ q if shape[1] >= shape[2] else q @ q.mT
+    np.testing.assert_allclose(gram.numpy(), np.broadcast_to(np.eye(k), gram.shape), atol=1e-10)
+
+
+def test_polar_factor_of_rank_deficient_and_zero_matrices() -> None:
+    """An odd polynomial keeps zero singular values at zero: Q = U_r V_rᵀ, a valid subgradient of ‖W‖_*.
+
+    (A block-diagonal W with an exact zero block, so the zero singular values are exactly zero; singular
+    values at rounding level are amplified by at most 2.6 per step and stay partly resolved.)"""
+    a = _random((3, 3), 1)
+    w = torch.zeros(2, 20, 20, dtype=torch.float64)
+    w[0, 4:7, 10:13] = a
+    q = polar_factor(w)
+    u, s, vh = torch.linalg.svd(a)
+    expect = torch.zeros(20, 20, dtype=torch.float64)
+    expect[4:7, 10:13] = u @ vh
+    np.testing.assert_allclose(q[0].numpy(), expect.numpy(), atol=1e-12)
+    assert torch.equal(q[1], torch.zeros(20, 20, dtype=torch.float64))
+    np.testing.assert_allclose(float((q[0] * w[0]).sum()), float(s.sum()), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["ratio", "nuclear"])
+def test_polar_value_and_grad_equal_the_svd_route_in_float64(name: str) -> None:
+    penalty = get_penalty(name)
+    w = _random((4, 30, 24), 3)
+    value, grad = polar_value_and_grad(penalty, w)
+    ref_value, ref_grad = spectral_grad(penalty, *torch.linalg.svd(w, full_matrices=False))
+    np.testing.assert_allclose(value.numpy(), ref_value.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(grad.numpy(), ref_grad.numpy(), atol=1e-12)
+
+
+def test_polar_route_resolves_small_singular_values_as_well_as_the_float32_svd() -> None:
+    """On training-like float32 spectra (rank 5 + a tail 1e-4 and 1e-6 of σ₁: the small singular values
+    the penalty pushes on), the polar factor and the ratio gradient are no further from the float64 SVD's
+    than the float32 SVD's own are; where the spectrum is well resolved (tail 1e-2) both are within 1e-3
+    (benchmarks/polar_accuracy.md has the full table: there the polar route's error is up to 5× the SVD's,
+    both ~κ·eps)."""
+    for tail in (1e-4, 1e-6):
+        w = polar_accuracy.matrices(polar_accuracy.spectrum(5, tail, False, False), 4, seed=5).float()
+        e = polar_accuracy.errors(w)
+        assert e["polar_q"] <= e["svd_q"] and e["polar_grad"] <= e["svd_grad"], (tail, e)
+        assert e["polar_nuc"] <= max(e["svd_nuc"], 1e-6), (tail, e)
+    w = polar_accuracy.matrices(polar_accuracy.spectrum(5, 1e-2, False, False), 4, seed=5).float()
+    e = polar_accuracy.errors(w)
+    assert e["polar_q"] < 1e-3 and e["svd_q"] < 1e-3 and e["polar_nuc"] < 1e-6, e
+
+
+def test_schedule_is_the_scaled_newton_schulz_recurrence() -> None:
+    """α_k maps both ends of [ℓ_k, 1] to one value; far fewer steps than unscaled Newton–Schulz."""
+    alphas = polar_schedule(1e-8, 1e-7, polish=0)
+    lower = 1e-8
+    for alpha in alphas:
+        f = lambda x, a=alpha: 1.5 * a * x - 0.5 * (a * x) ** 3  # noqa: E731
+        assert f(lower) == pytest.approx(f(1.0), rel=1e-9)
+        lower = f(lower)
+    assert 1 - lower <= 1e-7 and len(alphas) == 23
+    x, plain = 1e-8, 0
+    while 1 - x > 1e-7:
+        x, plain = 1.5 * x - 0.5 * x**3, plain + 1
+    assert plain == 50
+
+
+def test_route_selection_and_errors() -> None:
+    ratio, schatten, none = get_penalty("ratio"), get_penalty("schatten:1/2"), get_penalty("none")
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_route("auto", ratio, cpu) == "svd" and resolve_route("auto", ratio, cuda) == "polar"
+    assert resolve_route("auto", schatten, cuda) == "svd" and resolve_route("auto", none, cuda) == "none"
+    assert resolve_route("polar", ratio, cpu) == "polar"
+    with pytest.raises(ValueError, match="polar form"):
+        resolve_route("polar", schatten, cpu)
+    with pytest.raises(ValueError, match="spectral must be"):
+        TrainConfig(spectral="qr").validate()
+    assert gpu_is_faster(ratio) and gpu_is_faster(none)
+    assert not gpu_is_faster(schatten) and not gpu_is_faster(ratio, "svd")
+
+
+def test_short_training_run_polar_equals_svd_in_float64() -> None:
+    """Adam + ratio, depth 2, float64, 300 steps, with an early stop: the routes give the same run."""
+    problems = [make_problem(24, 20, 2, 200, seed=s) for s in (0, 1)]
+    cfg = TrainConfig(optimizer="adam", penalty="ratio", depth=2, max_iters=300, log="every:50", device="cpu",
+                      dtype="float64", tol=1e-7)  # fmt: skip
+    svd = train_batch(problems, [0.05, 0.1], dataclasses.replace(cfg, spectral="svd"))
+    polar = train_batch(problems, [0.05, 0.1], dataclasses.replace(cfg, spectral="polar"))
+    assert polar.provenance["spectral_route"]["route"] == "polar"
+    assert svd.provenance["spectral_route"] == {"route": "svd"}
+    for a, b in zip(svd.runs, polar.runs, strict=True):
+        assert (a["iterations"], a["stop_reason"]) == (b["iterations"], b["stop_reason"])
+        np.testing.assert_allclose(a["test_error"], b["test_error"], rtol=1e-7)
+        np.testing.assert_allclose(a["effective_rank"], b["effective_rank"], rtol=1e-7)
+    np.testing.assert_allclose(svd.trajectory.test_error, polar.trajectory.test_error, rtol=1e-7)
+
+
+@pytest.mark.parametrize(("optimizer", "penalty", "depth"), [("adam", "ratio", 1), ("adagrad", "nuclear", 2)])
+def test_polar_route_batched_equals_unbatched(optimizer: str, penalty: str, depth: int) -> None:
+    """One polar call over the batch: each cell (differing in seed, λ, n_obs, rank; one stops early) gets
+    what it gets alone."""
+    small = make_problem(24, 20, 2, 50, seed=2)
+    early = type(small)(small.w_star * 2e-3, small.mask, {**small.settings, "scaled": 2e-3})
+    problems = [make_problem(24, 20, 2, 200, seed=0), make_problem(24, 20, 3, 300, seed=1), early]
+    lams = [0.05, 0.2, 0.0]
+    cfg = TrainConfig(optimizer=optimizer, penalty=penalty, depth=depth, max_iters=300, tol=1e-4, log="every:50",
+                      device="cpu", dtype="float64", spectral="polar")  # fmt: skip
+    batched = train_batch(problems, lams, cfg)
+    assert batched.runs[2]["stop_reason"] == "converged"
+    for i, (p, lam) in enumerate(zip(problems, lams)):
+        alone = train_batch([p], [lam], cfg).runs[0]
+        assert (batched.runs[i]["iterations"], batched.runs[i]["stop_reason"]) == (
+            alone["iterations"],
+            alone["stop_reason"],
+        )
+        np.testing.assert_allclose(batched.runs[i]["test_error"], alone["test_error"], rtol=1e-10)
+        np.testing.assert_allclose(batched.runs[i]["effective_rank"], alone["effective_rank"], rtol=1e-10)
