@@ -14,11 +14,15 @@ ROOT = Path(__file__).resolve().parents[1]
 # import name -> conda-forge (or pip) package name
 PACKAGES = {
     "torch": "pytorch", "numpy": "numpy", "scipy": "scipy", "pandas": "pandas", "matplotlib": "matplotlib-base",
-    "yaml": "pyyaml", "tqdm": "tqdm", "cvxpy": "cvxpy", "scs": "scs", "fancyimpute": "fancyimpute",
-    "sklearn": "scikit-learn", "rpy2": "rpy2",
+    "seaborn": "seaborn-base", "yaml": "pyyaml", "tqdm": "tqdm", "cvxpy": "cvxpy", "scs": "scs",
+    "fancyimpute": "fancyimpute", "sklearn": "scikit-learn", "rpy2": "rpy2",
 }  # fmt: skip
 # what a rule's script imports lazily (inside functions), per env it may run in
-LAZY = {("baseline", "baselines.yaml"): {"cvxpy", "fancyimpute", "sklearn"}, ("baseline", "r.yaml"): {"rpy2"}}
+LAZY = {
+    ("baseline", "baselines.yaml"): {"cvxpy", "fancyimpute", "sklearn"},
+    ("baseline", "r.yaml"): {"rpy2"},
+    ("comparison_figure", "plots.yaml"): {"matplotlib", "seaborn"},
+}
 
 
 def _rules() -> list[tuple[str, str]]:

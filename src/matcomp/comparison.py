@@ -7,15 +7,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from .data import load_problem
 from .io import read_json, write_json, write_with
+from .style import METHOD_COLORS, method_color
 
 METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT"}
-COLORS = {"Adam:1+R": "tab:red", "GD:3": "tab:blue", "GD:4": "tab:cyan", "GD:5": "tab:purple",
-          "CP": "tab:green", "OPT": "tab:orange", "SI": "tab:brown"}  # fmt: skip
+COLORS = METHOD_COLORS  # one colour per method label, the same in every figure (matcomp.style)
 
 
 def run_baseline_job(
@@ -88,38 +87,53 @@ def summary(df: pd.DataFrame, name: str) -> pd.DataFrame:
     return out
 
 
-def comparison_figure(
-    name: str, experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str],
-    pdf: str, png: str, csv: str, summary_csv: str,
-) -> None:  # fmt: skip
+def plot_order(experiment: dict[str, Any], df: pd.DataFrame) -> list[str]:
+    """The method labels drawn, in the experiment's ``plot`` order (default: every method in ``df``)."""
+    wanted = [METHOD_LABELS.get(m, m) for m in experiment.get("plot", list(dict.fromkeys(df["method"])))]
+    present = set(df["method"])
+    return [m for m in dict.fromkeys(wanted) if m in present]
+
+
+def draw_comparison(df: pd.DataFrame, order: Sequence[str], rank: int, title: str) -> Any:
+    """Test error (log) and effective rank over n_obs, one seaborn line per method: mean over seeds ± one
+    standard deviation (on the log axis both are taken of the logarithm). Returns the matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .style import set_theme
+
+    set_theme()
+    data = df[df["method"].isin(order)].copy()
+    data["test_error"] = data["test_error"].where(data["test_error"] > 0)  # log axis
+    fig, (ax_err, ax_rk) = plt.subplots(1, 2, figsize=(12, 4))
+    ax_err.set_yscale("log")  # before drawing: seaborn then aggregates in log space
+    kw = {"x": "n_obs", "hue": "method", "hue_order": list(order), "errorbar": "sd", "marker": "o",
+          "markersize": 4, "palette": {m: method_color(m) for m in order}}  # fmt: skip
+    sns.lineplot(data, y="test_error", ax=ax_err, legend=False, **kw)
+    sns.lineplot(data, y="effective_rank", ax=ax_rk, **kw)
+    ax_err.set(xlabel="observed entries", ylabel="test error")
+    ax_rk.set(xlabel="observed entries", ylabel="effective rank")
+    ax_rk.axhline(rank, color="grey", ls="--", lw=0.8)
+    sns.move_legend(ax_rk, "upper left", bbox_to_anchor=(1.02, 1), fontsize=8, title=None, frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_figure(
+    name: str, experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str],
+    pdf: str, png: str, csv: str, summary_csv: str,
+) -> None:  # fmt: skip
+    import matplotlib.pyplot as plt
 
     df = collect(experiment, training, baselines)
     summ = summary(df, name)
-    fig, (ax_err, ax_rk) = plt.subplots(1, 2, figsize=(11, 4))
-    for method in experiment.get("plot", list(dict.fromkeys(df["method"]))):
-        label = METHOD_LABELS.get(method, method)
-        sub = df[df["method"] == label]
-        if sub.empty:
-            continue
-        g = sub.groupby("n_obs")
-        x = np.array(sorted(g.groups))
-        for ax, col, log in ((ax_err, "test_error", True), (ax_rk, "effective_rank", False)):
-            mean = g[col].mean().loc[x].to_numpy()
-            se = (g[col].std().fillna(0) / np.sqrt(g[col].count())).loc[x].to_numpy()
-            color = COLORS.get(label)
-            ax.plot(x, mean, "o-", color=color, label=label, ms=3)
-            lo = np.maximum(mean - se, mean * 1e-3) if log else mean - se
-            ax.fill_between(x, lo, mean + se, color=color, alpha=0.2, lw=0)
-    ax_err.set(yscale="log", xlabel="observed entries", ylabel="test error")
-    ax_rk.set(xlabel="observed entries", ylabel="effective rank")
-    ax_rk.axhline(int(experiment["rank"]), color="grey", ls="--", lw=0.8)
-    ax_err.legend(fontsize=8)
-    fig.suptitle(experiment.get("caption", name))
-    fig.tight_layout()
+    fig = draw_comparison(
+        df, plot_order(experiment, df), int(experiment["rank"]), experiment.get("caption", name)
+    )
     write_with(pdf, lambda t: fig.savefig(t, format="pdf"), ".pdf")
     write_with(png, lambda t: fig.savefig(t, format="png", dpi=110), ".png")
     plt.close(fig)

@@ -1,0 +1,73 @@
+"""One look for every figure: the seaborn theme, one palette, one colour per method, depth and λ.
+
+Colours mean the same thing in every figure: a network of depth k in Figures 1-2 and 6-7 has the colour of
+``GD:k`` in Figures 4-5, the penalised depth-1 network (``Adam:1+R``; λ > 0 in Figures 3 and 8) is red and
+the unpenalised one grey. A label without a colour of its own gets a deterministic one: a darker shade of
+the method it starts with (``OPT (published)`` → OPT's orange), else one picked by a hash of the label.
+
+Only :func:`set_theme` imports seaborn: the colours are plain data, importable where seaborn is not
+installed (the baseline jobs import :mod:`matcomp.comparison`).
+"""
+
+from __future__ import annotations
+
+import re
+import zlib
+from collections.abc import Iterable
+
+# seaborn's "colorblind" palette, in its order
+PALETTE = ["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9"]  # fmt: skip
+_BLUE, _ORANGE, _GREEN, _RED, _PURPLE, _BROWN, _PINK, _GREY, _YELLOW, _CYAN = PALETTE
+# seaborn's "dark" palette: colours for labels that have none of their own
+_FALLBACK = ["#001c7f", "#b1400d", "#12711c", "#8c0800", "#591e71", "#592f0d", "#a23582", "#3c3c3c", "#b8850a", "#006374"]  # fmt: skip
+
+DEPTH_COLORS: dict[int, str] = {1: _RED, 2: _FALLBACK[8], 3: _BLUE, 4: _CYAN, 5: _PURPLE}  # 2: dark yellow
+UNPENALISED = _GREY
+PENALISED = [_RED, _ORANGE, _GREEN, _BROWN]  # λ > 0, in increasing order of λ
+METHOD_COLORS: dict[str, str] = {
+    "Adam:1+R": _RED,
+    "GD:3": DEPTH_COLORS[3],
+    "GD:4": DEPTH_COLORS[4],
+    "GD:5": DEPTH_COLORS[5],
+    "CP": _GREEN,
+    "OPT": _ORANGE,
+    "SI": _BROWN,
+}
+# seaborn `dashes` for σ_1, σ_r and any further singular value: solid, dotted, dashed, dash-dot
+DASHES: list[str | tuple[float, ...]] = ["", (1, 1.5), (4, 1.5), (4, 1.5, 1, 1.5)]
+
+
+def set_theme() -> None:
+    """The theme every figure is drawn in (seaborn's whitegrid, the palette above)."""
+    import seaborn as sns
+
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE, font_scale=0.8)
+
+
+def _shade(color: str, factor: float = 0.6) -> str:
+    rgb = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    return "#" + "".join(f"{round(c * factor):02x}" for c in rgb)
+
+
+def method_color(label: str) -> str:
+    """The colour of a method label, the same in every figure."""
+    if label in METHOD_COLORS:
+        return METHOD_COLORS[label]
+    bases = [k for k in METHOD_COLORS if re.match(re.escape(k) + r"(?![\w.])", label)]
+    if bases:
+        return _shade(METHOD_COLORS[max(bases, key=len)])
+    return _FALLBACK[zlib.crc32(label.encode()) % len(_FALLBACK)]
+
+
+def depth_color(depth: int) -> str:
+    return DEPTH_COLORS.get(depth) or method_color(f"depth {depth}")
+
+
+def lam_colors(lams: Iterable[float]) -> dict[float, str]:
+    """λ = 0 grey, the positive λs red, orange, green, brown in increasing order."""
+    values = sorted(set(lams))
+    positive = [x for x in values if x > 0]
+    out = {0.0: UNPENALISED} if 0 in values else {}
+    for i, lam in enumerate(positive):
+        out[lam] = PENALISED[i] if i < len(PENALISED) else method_color(f"λ = {lam:g}")
+    return out

@@ -1,0 +1,98 @@
+"""Figures through seaborn: one palette, method colours shared across figures, sd bands over seeds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_hex
+
+import matcomp.figures as figures
+from matcomp.comparison import COLORS, draw_comparison
+from matcomp.style import DEPTH_COLORS, METHOD_COLORS, PALETTE, UNPENALISED, lam_colors, method_color
+
+matplotlib.use("Agg")
+SEEDS = [0, 1, 2]
+
+
+def test_method_colours_are_shared_and_deterministic() -> None:
+    assert COLORS is METHOD_COLORS  # comparison's mapping is the style module's
+    for d in (3, 4, 5):
+        assert method_color(f"GD:{d}") == DEPTH_COLORS[d]  # GD:k in Figures 4-5 = depth k in Figures 1-2
+    assert method_color("Adam:1+R") == lam_colors([0.0, 0.01])[0.01]  # the penalised depth-1 network
+    assert lam_colors([0, 1e-2])[0] == UNPENALISED
+    published = method_color("OPT (published)")  # a new label: a shade of the method it names
+    assert published not in PALETTE and published == method_color("OPT (published)")
+    assert method_color("GD:30") != method_color("GD:3")
+    assert method_color("something new") == method_color("something new")
+
+
+def _trajectory(rng: np.random.Generator, n_seeds: int = 3) -> dict[str, np.ndarray]:
+    it = np.array([0, 1, 10, 100, 1000])
+    t = it[None, :] * rng.uniform(0.5, 1.5, (n_seeds, 1))
+    err = 1 / (1 + t / 50)
+    err[0, -1] = 0.0  # exactly zero on a log axis: dropped, not -inf
+    spec = np.stack([1e-3 * (1 + t) / (k + 1) for k in range(6)], axis=-1)
+    return {"iterations": it, "test_error": err, "effective_rank": 5 + 50 / (1 + t), "spectrum": spec}
+
+
+def test_trajectory_frame_is_long_format() -> None:
+    rng = np.random.default_rng(0)
+    cell = {"optimizer": "adam", "depth": 2, "lam": 0.0, "seeds": SEEDS}
+    df = figures.trajectory_frame([(cell, _trajectory(rng))], [1, 5])
+    assert set(df["quantity"]) == {"test error", "effective rank", "σ_1", "σ_5"}
+    assert len(df) == 4 * 3 * 4  # quantities × seeds × iterations > 0
+    assert sorted(df["seed"].unique()) == SEEDS and (df["iteration"] > 0).all()
+    err = df[df["quantity"] == "test error"]
+    assert err["value"].isna().sum() == 1
+
+
+@pytest.mark.parametrize("depths", [[2, 3], [1]])
+def test_dynamics_figure_draws_sd_bands(tmp_path: Path, monkeypatch, depths: list[int]) -> None:  # noqa: ANN001
+    rng = np.random.default_rng(1)
+    lams = [0.0] if len(depths) > 1 else [0.0, 0.01]
+
+    def load_cells(path: str, wanted: list[int]) -> list:
+        return [
+            ({"optimizer": path, "depth": d, "lam": lam, "seeds": SEEDS}, _trajectory(rng))
+            for d in wanted
+            for lam in lams
+        ]
+
+    drawn = {}
+    monkeypatch.setattr(figures, "load_cells", load_cells)
+    monkeypatch.setattr(figures, "summarize", lambda cells, exp: pd.DataFrame({"cell": cells}))
+    monkeypatch.setattr(figures.plt, "close", lambda fig: drawn.setdefault("fig", fig))
+    exp = {"rank": 5, "depths": depths, "optimizers": ["gd", "adam"], "caption": "test"}
+    out = {ext: str(tmp_path / f"fig.{ext}") for ext in ("pdf", "png", "csv")}
+    figures.dynamics_figure("figX", exp, ["gd", "adam"], out["pdf"], out["png"], out["csv"])
+    assert all(Path(p).stat().st_size > 0 for p in out.values())
+    axes = drawn["fig"].axes
+    assert len(axes) == 6
+    n_curves = len(depths) * len(lams)
+    for ax in axes:
+        assert sum(isinstance(c, PolyCollection) for c in ax.collections) >= n_curves  # one band per curve
+    colours = {to_hex(line.get_color()) for line in axes[0].get_lines()}
+    want = {DEPTH_COLORS[d] for d in depths} if len(depths) > 1 else set(lam_colors(lams).values())
+    assert colours == want
+
+
+def test_comparison_figure_colours_and_order() -> None:
+    rng = np.random.default_rng(2)
+    rows = [
+        {"method": m, "n_obs": n, "seed": s, "test_error": rng.uniform(1e-6, 1e-2), "effective_rank": 5.0 + s}
+        for m in ("Adam:1+R", "GD:3", "CP", "OPT (published)")
+        for n in (1000, 2000)
+        for s in SEEDS
+    ]
+    order = ["Adam:1+R", "CP", "OPT (published)"]
+    fig = draw_comparison(pd.DataFrame(rows), order, 5, "test")
+    ax_err, ax_rk = fig.axes
+    assert ax_err.get_yscale() == "log"
+    assert [t.get_text() for t in ax_rk.get_legend().get_texts()] == order
+    assert [to_hex(line.get_color()) for line in ax_err.get_lines()] == [method_color(m) for m in order]
+    assert sum(isinstance(c, PolyCollection) for c in ax_rk.collections) == len(order)
