@@ -1,4 +1,5 @@
-"""The appendix-A.1 sweep of Table 2: grid expansion, config errors, selection on validation RMSE only."""
+"""The appendix-A.1 sweep of Table 2: grid expansion, config errors, selection per checkpoint reading (on
+validation RMSE; on test RMSE only for the `test` reading)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ import pytest
 import torch
 
 from matcomp.experiments import ConfigError
-from matcomp.movielens import make_synthetic_ml100k
-from matcomp.movielens_jobs import movielens_jobs, run_job, select_by_validation, sweep_points, write_table2
+from matcomp.movielens import make_synthetic_ml100k, table2
+from matcomp.movielens_jobs import movielens_jobs, run_job, select_by_reading, sweep_points, write_table2
 
 BASE = {
     "seeds": [0],
@@ -101,38 +102,76 @@ def test_bad_sweep_config_names_the_key(sweep: dict, match: str) -> None:
         movielens_jobs(_config(**sweep))
 
 
+def test_checkpoint_setting_reaches_every_job_and_is_checked() -> None:
+    off = copy.deepcopy(BASE)
+    exp = off["experiments"]["table2"]
+    exp["sweep"]["enabled"] = False
+    exp.update(checkpoint="test")
+    assert {j["checkpoint"] for j in movielens_jobs(off).values()} == {"test"}
+    exp.update(checkpoint="validation", val_frac=0.0)
+    with pytest.raises(ConfigError, match=r"'experiments.table2.checkpoint': 'validation' needs .*val_frac"):
+        movielens_jobs(off)
+    exp.update(checkpoint="best", val_frac=0.1)
+    with pytest.raises(ConfigError, match=r"'experiments.table2.checkpoint': 'best' is not one of"):
+        movielens_jobs(off)
+
+
 def _result(model: str, row: str, frac: float, seed: int, lam: float, val: float, test: float) -> dict:
+    """A result whose every reading has the given validation and test RMSE, except ``last`` (worse on both)."""
     cfg = {"model": model, "row": row, "train_frac": frac, "seed": seed, "lam": lam, "val_frac": 0.1}
-    return {"model": model, "row": row, "train_frac": frac, "val_rmse": val, "test_rmse": test, "config": cfg}
+    reading = {"point": 5, "unit": "epoch", "val_rmse": val, "test_rmse": test, "train_rmse": 0.5}
+    readings = {r: dict(reading) for r in ("train", "validation", "test")}
+    readings["last"] = {**reading, "point": 9, "val_rmse": val + 0.5, "test_rmse": test + 0.5}
+    return {"model": model, "row": row, "train_frac": frac, "config": cfg, "readings": readings,
+            "checkpoint": "validation", "n_train": 900, "n_val": 100}  # fmt: skip
+
+
+RESULTS = [
+    # λ = 1: best validation, worse test; λ = 2: best test, worse validation; λ = 3 diverged
+    _result("lnn", "Adam+penalty", 0.9, 0, 1.0, 0.90, 1.20),
+    _result("lnn", "Adam+penalty", 0.9, 1, 1.0, 0.92, 1.10),
+    _result("lnn", "Adam+penalty", 0.9, 0, 2.0, 0.95, 0.80),
+    _result("lnn", "Adam+penalty", 0.9, 1, 2.0, 0.95, 0.82),
+    _result("lnn", "Adam+penalty", 0.9, 0, 3.0, math.nan, math.nan),
+    _result("lnn", "Adam+penalty", 0.9, 1, 3.0, math.nan, math.nan),
+    _result("lnn", "Adam", 0.9, 0, 0.0, 1.5, 1.6),  # a row with one point: selected as is
+]
+
+
+def _lams(chosen: list[dict]) -> list[tuple[float, int]]:
+    return sorted((r["config"]["lam"], r["config"]["seed"]) for r in chosen if r["row"] == "Adam+penalty")
 
 
 def test_selection_uses_validation_never_test() -> None:
-    results = [
-        # λ = 1: best validation, worse test; λ = 2: best test, worse validation; λ = 3 diverged
-        _result("lnn", "Adam+penalty", 0.9, 0, 1.0, 0.90, 1.20),
-        _result("lnn", "Adam+penalty", 0.9, 1, 1.0, 0.92, 1.10),
-        _result("lnn", "Adam+penalty", 0.9, 0, 2.0, 0.95, 0.80),
-        _result("lnn", "Adam+penalty", 0.9, 1, 2.0, 0.95, 0.82),
-        _result("lnn", "Adam+penalty", 0.9, 0, 3.0, math.nan, math.nan),
-        _result("lnn", "Adam+penalty", 0.9, 1, 3.0, math.nan, math.nan),
-        _result("lnn", "Adam", 0.9, 0, 0.0, 1.5, 1.6),  # a row with one point: selected as is
-    ]
-    chosen, grid = select_by_validation(results)
-    assert sorted(
-        (r["config"]["lam"], r["config"]["seed"]) for r in chosen if r["row"] == "Adam+penalty"
-    ) == [
-        (1.0, 0),
-        (1.0, 1),
-    ]
+    chosen, grid = select_by_reading(RESULTS, "validation")
+    for reading in ("last", "train", "validation"):
+        assert _lams(chosen[reading]) == [(1.0, 0), (1.0, 1)], reading
     assert len(grid) == 4 and grid.selected.sum() == 2
     sel = grid[grid.selected & (grid.row == "Adam+penalty")]
-    assert sel.val_rmse_mean.item() == pytest.approx(0.91) and sel.test_rmse_mean.item() == pytest.approx(
-        1.15
-    )
+    assert sel.val_rmse_mean.item() == pytest.approx(0.91)
+    assert sel.test_rmse_mean.item() == pytest.approx(1.15)
+    assert sel.test_rmse_mean_last.item() == pytest.approx(1.65) and sel.checkpoint.item() == "validation"
     assert '"lam": 1.0' in sel.settings.item()
-    no_val = [dict(r, val_rmse=None) for r in results[:4]]
+    no_val = [dict(r, readings={**r["readings"], "validation": None}) for r in RESULTS[:4]]
     with pytest.raises(ValueError, match="val_frac > 0"):
-        select_by_validation(no_val)
+        select_by_reading(no_val, "validation")
+
+
+def test_the_test_reading_selects_on_test_and_says_so() -> None:
+    """The sweep's selection follows the reading: only the `test` column picks its grid point on the test RMSE."""
+    chosen, grid = select_by_reading(RESULTS, "test")
+    assert _lams(chosen["test"]) == [(2.0, 0), (2.0, 1)]
+    assert _lams(chosen["validation"]) == [(1.0, 0), (1.0, 1)]
+    sel = grid[grid.selected & (grid.row == "Adam+penalty")]
+    assert (
+        '"lam": 2.0' in sel.settings.item()
+        and sel.selected_test.item()
+        and not sel.selected_validation.item()
+    )
+    df = table2(chosen, splits=[0.9], checkpoint="test")
+    cell = df[(df.model == "Depth 1 LNN") & (df.method == "w. Adam+penalty")].iloc[0]
+    assert cell.rmse_mean == pytest.approx(0.81) and cell.rmse_mean_validation == pytest.approx(1.15)
+    assert cell.checkpoint_note == "checkpoint chosen on the test set, as appendix A.1 reads; optimistic"
 
 
 def test_sweep_end_to_end_on_synthetic_data(tmp_path: Path) -> None:
@@ -162,3 +201,10 @@ def test_sweep_end_to_end_on_synthetic_data(tmp_path: Path) -> None:
     assert bool(best.selected) and str(tmp_path) in best.results_of
     row = df[(df.source == "run") & (df.model == "Depth 1 LNN") & (df.method == "w. Adam+penalty")]
     assert row.rmse_mean.item() == pytest.approx(best.test_rmse_mean)
+    # every reading is a column, each from the grid point it selects, with the step it came from
+    for reading in ("last", "train", "validation", "test"):
+        chosen = grid.loc[grid[f"selected_{reading}"]].iloc[0]
+        assert row[f"rmse_mean_{reading}"].item() == pytest.approx(chosen[f"test_rmse_mean_{reading}"])
+        assert row[f"at_{reading}"].item().startswith("step ")
+    md = (out / "t.md").read_text()
+    assert "test (optimistic)" in md and "each column reports the grid point its own reading selects" in md

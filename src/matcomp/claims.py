@@ -136,7 +136,7 @@ CHECKS = {"threshold": _threshold, "compare": _compare}
 
 def evaluate(claims: list[dict[str, Any]], df: pd.DataFrame) -> pd.DataFrame:
     rows = []
-    for claim in claims:
+    for claim in expand_readings(claims):
         checks = claim["checks"] if "checks" in claim else [claim["check"]]
         verdicts, details = [], []
         for chk in checks:
@@ -201,3 +201,79 @@ def check_claims(
     write_with(csv, lambda t: res.to_csv(t, index=False))
     write_with(md, lambda t: Path(t).write_text(to_markdown(res, scale)))
     return res
+
+
+# --- Table 2: checkpoint readings ----------------------------------------------------------------------
+# Table 2's csv holds our test RMSE under every checkpoint reading of the same runs (``rmse_mean_<reading>``,
+# ``at_<reading>``: see matcomp.movielens).  A claim with ``readings: [...]`` is judged once per reading (id
+# ``"<id> [<reading>]"``, each check's metric ``"<metric>_<reading>"``); the ``reading_match`` check names,
+# per cell, the readings under which ours comes within ``tol`` of the paper's RMSE.
+
+READING_WORDS = {
+    "last": "at the last epoch / step",
+    "train": "with the checkpoint of lowest training error",
+    "validation": "with the checkpoint chosen on the validation part of the training split",
+    "test": "with the checkpoint chosen on the test set, as appendix A.1 reads; optimistic",
+}
+
+
+def _check_under(check: dict[str, Any], reading: str) -> dict[str, Any]:
+    return {**check, "metric": f"{check['metric']}_{reading}"}
+
+
+def expand_readings(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims with ``readings`` become one claim per reading; the others pass through."""
+    out: list[dict[str, Any]] = []
+    for claim in claims:
+        if "readings" not in claim:
+            out.append(claim)
+            continue
+        base = {k: v for k, v in claim.items() if k not in ("readings", "check", "checks")}
+        checks = claim["checks"] if "checks" in claim else [claim["check"]]
+        for reading in claim["readings"]:
+            out.append(
+                {
+                    **base,
+                    "id": f"{claim['id']} [{reading}]",
+                    "criterion": f"{claim['criterion']}; reading: {READING_WORDS[reading]}",
+                    "checks": [_check_under(c, reading) for c in checks],
+                }
+            )
+    return out
+
+
+def _reading_match_cell(row: pd.Series, readings: Sequence[str], tol: float) -> tuple[str, bool | None]:
+    """One cell: its value under each reading, the readings within ``tol`` of the paper's (closest first), and
+    whether there is one (None: no value under any reading)."""
+    paper = float(row["paper_rmse"])
+    label = "/".join(_lbl(row[k]) for k in ("split", "model", "method") if k in row and pd.notna(row[k]))
+    parts, hits, seen = [], [], False
+    for reading in readings:
+        v = float(row.get(f"rmse_mean_{reading}", math.nan))
+        if not np.isfinite(v):
+            continue
+        seen = True
+        at = row.get(f"at_{reading}")
+        where = f", {at}" if isinstance(at, str) and at else ""
+        hit = abs(v - paper) <= tol
+        if hit:
+            hits.append((abs(v - paper), reading))
+        parts.append(f"{reading} {v:.3f}{where}{' ✓' if hit else ''}")
+    if not seen:
+        return f"{label}: paper {paper:.3f}; n/a", None
+    reached = " and ".join(READING_WORDS[r] for _, r in sorted(hits)) if hits else "under no reading"
+    return f"{label}: paper {paper:.3f}, reached {reached} ({'; '.join(parts)})", bool(hits)
+
+
+def _reading_match(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
+    """Every selected cell comes within ``tol`` of the paper's RMSE under at least one of ``readings``."""
+    sel = select(df, c["where"])
+    if sel.empty:
+        return "not run", "no such cells in this run"
+    cells = [_reading_match_cell(row, c["readings"], float(c["tol"])) for _, row in sel.iterrows()]
+    oks = [ok for _, ok in cells]
+    verdict = "not held" if False in oks else ("inconclusive" if None in oks else "held")
+    return verdict, "; ".join(text for text, _ in cells)
+
+
+CHECKS["reading_match"] = _reading_match

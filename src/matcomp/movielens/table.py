@@ -1,12 +1,14 @@
-"""Table 2: our eight rows per split (RMSE mean ± sd over seeds) beside the paper's values and quoted rows."""
+"""Table 2: our eight rows per split under every checkpoint reading (RMSE mean ± sd over seeds) beside the
+paper's values and the literature rows it quotes."""
 
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from .train import ROWS, split_label
+from .train import READING_NOTES, READINGS, ROWS, split_label
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -58,6 +60,7 @@ COLUMNS = [
     "model",
     "method",
     "uses_side_info",
+    "checkpoint",
     "rmse_mean",
     "rmse_sd",
     "n_seeds",
@@ -65,7 +68,13 @@ COLUMNS = [
     "paper_rmse",
     "source",
     "reference",
+    "n_train",
+    "n_val",
+    *(f"{col}_{reading}" for reading in READINGS for col in ("rmse_mean", "rmse_sd", "rmse", "at")),
+    "checkpoint_note",
 ]
+"""``rmse_*`` are the headline reading's (``checkpoint``); ``rmse_*_{reading}`` / ``at_{reading}`` every
+reading's, with the epochs / steps its checkpoints came from."""
 
 
 def _fmt(mean: float, sd: float, n: int) -> str:
@@ -74,63 +83,125 @@ def _fmt(mean: float, sd: float, n: int) -> str:
     return f"{mean:.3f}" if n == 1 or not math.isfinite(sd) else f"{mean:.3f} ± {sd:.3f}"
 
 
-def table2(results: Iterable[Mapping[str, Any]], splits: Sequence[float] = (0.9, 0.8)) -> pd.DataFrame:
+def _points(points: list[int], unit: str) -> str:
+    """``[20, 20]`` -> ``"epoch 20"``; ``[18, 22, 20]`` -> ``"epochs 18–22"``."""
+    if not points:
+        return ""
+    lo, hi = min(points), max(points)
+    return f"{unit} {lo}" if lo == hi else f"{unit}s {lo}–{hi}"
+
+
+def _reading_cells(results: Sequence[Mapping[str, Any]], reading: str) -> dict[str, Any]:
+    """Mean and sample sd of one reading's test RMSE over the seeds present, and its checkpoints' points."""
+    readings = [r["readings"].get(reading) for r in results]
+    got = [x for x in readings if x is not None]
+    vals = [float(x["test_rmse"]) for x in got]
+    n = len(vals)
+    mean = float(sum(vals) / n) if n else float("nan")
+    sd = float(statistics.stdev(vals)) if n > 1 and all(map(math.isfinite, vals)) else float("nan")
+    text = _fmt(mean, sd, n) if got or not results else "n/a (no validation part)"
+    points = [int(x["point"]) for x in got if x["point"] is not None]
+    unit = got[0]["unit"] if got else ""
+    return {"rmse_mean": mean, "rmse_sd": sd, "n": n, "rmse": text, "at": _points(points, unit)}
+
+
+def headline_checkpoint(results: Iterable[Mapping[str, Any]]) -> str:
+    """The ``checkpoint`` setting the results were run under (``last`` when there are none)."""
+    found = {str(r.get("checkpoint", "last")) for r in results}
+    if len(found) > 1:
+        raise ValueError(f"results mix checkpoint settings: {', '.join(sorted(found))}")
+    return found.pop() if found else "last"
+
+
+def table2(
+    results: Iterable[Mapping[str, Any]] | Mapping[str, Iterable[Mapping[str, Any]]],
+    splits: Sequence[float] = (0.9, 0.8),
+    checkpoint: str | None = None,
+) -> pd.DataFrame:
     """Table 2 as a DataFrame (columns :data:`COLUMNS`).
 
     For every split in ``splits`` (plus any other ``train_frac`` found in ``results``) come our 8 rows
-    (``source="run"``; RMSE mean and sample sd over the seeds present, ``"not run"`` when none), then the
-    literature rows the paper quotes for that split (``source="quoted"``, not run).  ``paper_rmse`` holds
-    the paper's value of each row.  ``results`` are :func:`~matcomp.movielens.train.run_table2_row` dicts.
+    (``source="run"``) with every checkpoint reading's test RMSE (mean and sample sd over the seeds present,
+    ``"not run"`` when none) and the epochs / steps it came from, the headline reading's (``checkpoint``;
+    default: the setting the results were run under) as ``rmse_mean`` / ``rmse_sd`` / ``rmse``; then the
+    literature rows the paper quotes for that split (``source="quoted"``, not run).  ``paper_rmse`` holds the
+    paper's value of each row.  ``results`` are :func:`~matcomp.movielens.train.run_table2_row` dicts, or a
+    mapping reading -> the results that reading's column uses (a sweep selects a grid point per reading).
     """
     import pandas as pd
 
-    results = list(results)
+    per_reading = (
+        {k: list(v) for k, v in results.items()}
+        if isinstance(results, Mapping)
+        else dict.fromkeys(READINGS, list(results))
+    )
+    everything = [r for rs in per_reading.values() for r in rs]
+    checkpoint = checkpoint or headline_checkpoint(everything)
+    if checkpoint not in READINGS:
+        raise ValueError(f"checkpoint must be one of {', '.join(READINGS)}, got {checkpoint!r}")
     labels = [split_label(f) for f in splits]
-    for r in results:
+    for r in everything:
         if split_label(r["train_frac"]) not in labels:
             labels.append(split_label(r["train_frac"]))
     rows: list[dict[str, Any]] = []
     for split in labels:
         for model, name in MODEL_NAMES.items():
             for row in ROWS:
-                vals = [
-                    float(r["test_rmse"])
-                    for r in results
-                    if r["model"] == model and r["row"] == row and split_label(r["train_frac"]) == split
-                ]
-                n = len(vals)
-                mean = float(sum(vals) / n) if n else float("nan")
-                sd = float(pd.Series(vals, dtype=float).std(ddof=1)) if n > 1 else float("nan")
-                rows.append(
-                    {
-                        "split": split,
-                        "model": name,
-                        "method": f"w. {row}",
-                        "uses_side_info": "No",
-                        "rmse_mean": mean,
-                        "rmse_sd": sd,
-                        "n_seeds": n,
-                        "rmse": _fmt(mean, sd, n),
-                        "paper_rmse": PAPER_RMSE.get((split, model, row), float("nan")),
-                        "source": "run",
-                        "reference": "this reproduction",
-                    }
-                )
-        for q_split, name, side, rmse, ref in QUOTED:
-            if q_split == split:
-                rows.append(
-                    {
-                        "split": split,
-                        "model": name,
-                        "method": "",
-                        "uses_side_info": "Yes" if side else "No",
-                        "rmse_mean": float("nan"),
-                        "rmse_sd": float("nan"),
-                        "n_seeds": 0,
-                        "rmse": "quoted",
-                        "paper_rmse": rmse,
-                        "source": "quoted",
-                        "reference": ref,
-                    }
-                )
+                rows.append(_run_row(per_reading, split, model, name, row, checkpoint))
+        rows += [_quoted_row(q) for q in QUOTED if q[0] == split]
     return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _run_row(
+    per_reading: Mapping[str, Sequence[Mapping[str, Any]]],
+    split: str,
+    model: str,
+    name: str,
+    row: str,
+    checkpoint: str,
+) -> dict[str, Any]:
+    def cell(r: Mapping[str, Any]) -> bool:
+        return r["model"] == model and r["row"] == row and split_label(r["train_frac"]) == split
+
+    out: dict[str, Any] = {}
+    for reading in READINGS:
+        c = _reading_cells([r for r in per_reading.get(reading, []) if cell(r)], reading)
+        out |= {f"{k}_{reading}": c[k] for k in ("rmse_mean", "rmse_sd", "rmse", "at")}
+        if reading == checkpoint:
+            head = c
+    mine = [r for r in per_reading.get(checkpoint, []) if cell(r)]
+    return {
+        "split": split,
+        "model": name,
+        "method": f"w. {row}",
+        "uses_side_info": "No",
+        "checkpoint": checkpoint,
+        "rmse_mean": head["rmse_mean"],
+        "rmse_sd": head["rmse_sd"],
+        "n_seeds": head["n"],
+        "rmse": head["rmse"],
+        "paper_rmse": PAPER_RMSE.get((split, model, row), float("nan")),
+        "source": "run",
+        "reference": "this reproduction",
+        "n_train": int(mine[0]["n_train"]) if mine else None,
+        "n_val": int(mine[0]["n_val"]) if mine else None,
+        **out,
+        "checkpoint_note": READING_NOTES[checkpoint],
+    }
+
+
+def _quoted_row(quoted: tuple[str, str, bool, float, str]) -> dict[str, Any]:
+    split, name, side, rmse, ref = quoted
+    return {
+        "split": split,
+        "model": name,
+        "method": "",
+        "uses_side_info": "Yes" if side else "No",
+        "rmse_mean": float("nan"),
+        "rmse_sd": float("nan"),
+        "n_seeds": 0,
+        "rmse": "quoted",
+        "paper_rmse": rmse,
+        "source": "quoted",
+        "reference": ref,
+    }

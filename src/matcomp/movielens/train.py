@@ -11,15 +11,23 @@ Choices the paper leaves open (documented here and in the result's ``settings``)
   Adam moves it by at most lr per step, and a bias stalled part-way explains the paper's Adam-only row
   (1.844).  The paper states no step count; ``n_iters`` = 20 000 because on a 300 × 500 synthetic proxy of
   ml-100k's density the penalised run first fits Ω (≈ 8k steps at lr 5e-4) and only then lowers the test
-  error, still improving at 20k.  With a validation split the iterate with the best validation RMSE
-  (checked every ``eval_every`` steps) is kept, otherwise the last one.
+  error, still improving at 20k.  The train / validation / test RMSE is recorded every ``eval_every``
+  steps (and at the last step): those are the LNN's evaluation points.
 * **Embedding model.**  Loss per minibatch = MSE of the batch + λ_user·R(P) + λ_item·R(Q) on the *whole*
   user / item embedding matrices.  The "training error" of an epoch is the mean data MSE over its
-  minibatches (what Spotlight reports); training stops when it rises ``patience`` (3) epochs in a row.
-  The checkpoint kept is the epoch with the best validation RMSE when a validation split is given,
-  otherwise the one with the lowest training error.
+  minibatches (what Spotlight reports); training stops when it rises ``patience`` (3) epochs in a row
+  (A.1's rule, in every reading).  The validation and test RMSE are recorded after every epoch.
+* **Checkpoint readings.**  A.1: "evaluated on the full test set at the end.  The best model is
+  check-pointed" -- on which split it does not say.  One run records the (train, validation, test) RMSE at
+  every evaluation point (``history``) and derives every reading of :data:`READINGS` from it
+  (:func:`choose_checkpoints`): ``last`` (the last point), ``train`` (lowest training error: the LNN's
+  training RMSE, the embedding's epoch training error), ``validation`` (lowest RMSE on the validation part
+  of the training split; the test split never takes part) and ``test`` (lowest test RMSE: the paper's text
+  read literally, optimistic).  ``checkpoint`` names the headline reading: the model's parameters at its
+  point are kept (a copy whenever its criterion improves) and give the top-level ``test_rmse``,
+  ``effective_rank`` etc.; ``readings`` holds every reading's point and RMSEs.
 * GD rows use ``torch.optim.SGD`` with the same learning rate as the Adam rows of that model.
-* Predictions are not clipped to 1…5.  Test RMSE is computed once, on the kept checkpoint.
+* Predictions are not clipped to 1…5.
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import torch
 
 from matcomp.metrics import effective_rank
 from matcomp.optimizers import make_optimizer, optimizer_kernel
-from matcomp.penalties import get_penalty
+from matcomp.penalties import Penalty, get_penalty
 from matcomp.provenance import provenance
 from matcomp.train import resolve_device
 
@@ -157,6 +165,129 @@ def _prepare(
     return dev, shape or interaction_shape(users, items), info, gen, splits, has_val  # type: ignore[return-value]
 
 
+READINGS = ("last", "train", "validation", "test")
+"""The checkpoint readings every run yields (the ``checkpoint`` setting names the headline one)."""
+
+READING_NOTES: dict[str, str] = {
+    "last": "the last epoch / step (where training ended)",
+    "train": "checkpoint with the lowest training error",
+    "validation": "checkpoint chosen on the validation part of the training split (the test split never takes part)",
+    "test": "checkpoint chosen on the test set, as appendix A.1 reads; optimistic",
+}
+"""Each reading in words, for every output that uses it."""
+
+LNN_CURVES = {"train": "train_rmse", "validation": "val_rmse", "test": "test_rmse"}
+"""Reading -> the LNN history column it minimises (its training error: the training RMSE at the point)."""
+EMBEDDING_CURVES = {"train": "train_mse", "validation": "val_rmse", "test": "test_rmse"}
+"""Reading -> the embedding history column it minimises (its training error: the epoch's mean minibatch MSE,
+the quantity the three-rises stopping rule reads)."""
+
+
+def check_checkpoint(checkpoint: str, has_val: bool) -> None:
+    """``checkpoint`` must be a reading; ``validation`` needs a validation part."""
+    if checkpoint not in READINGS:
+        raise ValueError(f"checkpoint must be one of {', '.join(READINGS)}, got {checkpoint!r}")
+    if checkpoint == "validation" and not has_val:
+        raise ValueError(
+            "checkpoint 'validation' needs a validation part of the training split: val_frac > 0"
+        )
+
+
+def _first_argmin(values: list[float]) -> int | None:
+    """Index of the first smallest finite value (None when there is none)."""
+    best, idx = math.inf, None
+    for k, v in enumerate(values):
+        if v < best:  # NaN never compares smaller
+            best, idx = v, k
+    return idx
+
+
+def choose_checkpoints(
+    history: list[dict[str, float]], point_key: str, curves: Mapping[str, str], has_val: bool
+) -> dict[str, dict[str, Any] | None]:
+    """Every reading of :data:`READINGS` from one run's evaluation points.
+
+    ``last`` is the last recorded point; ``train`` / ``validation`` / ``test`` the first point where the
+    history column ``curves[reading]`` is smallest.  Each reading: ``point`` (the ``point_key`` value: epoch
+    or step; None when the curve has no finite value), its ``train_rmse`` / ``val_rmse`` / ``test_rmse``,
+    the ``curve`` it minimised and a ``note`` in words.  ``validation`` is None without a validation part.
+    """
+    out: dict[str, dict[str, Any] | None] = {}
+    for reading in READINGS:
+        if reading == "validation" and not has_val:
+            out[reading] = None
+            continue
+        curve = curves.get(reading)
+        if reading == "last":
+            idx = len(history) - 1 if history else None
+        else:
+            idx = _first_argmin([float(h.get(curve, nan)) for h in history])  # type: ignore[arg-type]
+        row = history[idx] if idx is not None else {}
+        out[reading] = {
+            "point": int(row[point_key]) if idx is not None else None,
+            "unit": "step" if point_key == "iteration" else "epoch",
+            **{k: float(row.get(k, nan)) for k in ("train_rmse", "val_rmse", "test_rmse")},
+            "curve": curve,
+            "note": READING_NOTES[reading],
+        }
+    return out
+
+
+class _KeptState:
+    """The model's parameters at the headline reading's point: a copy whenever its criterion improves
+    (strictly, so the first argmin -- the point :func:`choose_checkpoints` picks); nothing for ``last``."""
+
+    def __init__(self, curve: str | None) -> None:
+        self.curve, self.best = curve, math.inf
+        self.state: dict[str, torch.Tensor] | None = None
+
+    def offer(self, model: torch.nn.Module, row: Mapping[str, float]) -> None:
+        if self.curve is not None and float(row.get(self.curve, nan)) < self.best:
+            self.best = float(row[self.curve])
+            self.state = copy.deepcopy(model.state_dict())
+
+    def restore(self, model: torch.nn.Module) -> bool:
+        """Load the kept parameters (True), or leave the last iterate (False)."""
+        if self.state is not None:
+            model.load_state_dict(self.state)
+        return self.state is not None
+
+
+def _eval_rmse(model: torch.nn.Module, tr: Splits, va: Splits, te: Splits, has_val: bool) -> dict[str, float]:
+    """Train / validation / test RMSE of the current parameters (validation only when there is a part)."""
+    out = {"train_rmse": _rmse(model, *tr), "test_rmse": _rmse(model, *te)}
+    if has_val:
+        out["val_rmse"] = _rmse(model, *va)
+    return out
+
+
+def lnn_penalty(pen: Penalty, weight: torch.Tensor) -> torch.Tensor:
+    """The LNN's penalty R(W) as a differentiable scalar (value and gradient: autograd through the SVD).
+
+    One small function so the route to the value and gradient can be swapped without touching the loop."""
+    return pen.of_matrix(weight)
+
+
+def _headline(
+    model: torch.nn.Module,
+    tr: Splits,
+    va: Splits,
+    te: Splits,
+    has_val: bool,
+    checkpoint: str,
+    readings: dict[str, dict[str, Any] | None],
+) -> dict[str, Any]:
+    """The result's top-level RMSEs, of the parameters at the headline reading's point, and its readings."""
+    return {
+        "checkpoint": checkpoint,
+        "checkpoint_note": READING_NOTES[checkpoint],
+        "test_rmse": _rmse(model, *te),
+        "train_rmse": _rmse(model, *tr),
+        "val_rmse": _rmse(model, *va) if has_val else None,
+        "readings": readings,
+    }
+
+
 def train_lnn(
     users: np.ndarray,
     items: np.ndarray,
@@ -175,19 +306,23 @@ def train_lnn(
     bias_init: str | float = "zero",
     reduction: str = "sum",
     eval_every: int = 100,
+    checkpoint: str = "last",
     seed: int = 0,
     device: str | torch.device = "auto",
 ) -> dict[str, Any]:
     """Train the depth-1 LNN full-batch on ``ratings[train_idx]``; return a JSON-ready result dict.
 
     ``users``/``items`` are the 1-based ids of :func:`~matcomp.movielens.data.load_ratings`; ``shape``
-    defaults to ``(max_user + 1, max_item + 1)``.  ``lam = 0`` skips the SVD altogether.
+    defaults to ``(max_user + 1, max_item + 1)``.  ``lam = 0`` skips the SVD altogether.  The evaluation
+    points are every ``eval_every`` steps and the last step; ``readings`` holds every checkpoint reading,
+    ``checkpoint`` names the headline one (see the module docstring).
     """
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
     dev, shape, info, gen, (tr, va, te), has_val = _prepare(
         users, items, ratings, train_idx, val_idx, test_idx, shape, seed, device
     )
+    check_checkpoint(checkpoint, has_val)
     b0 = {"zero": 0.0, "mean": info["train_mean"]}.get(bias_init, bias_init)  # type: ignore[call-overload]
     model = DepthOneLNN(*shape, init_std=init_std, bias_init=float(b0), generator=gen).to(dev)
     opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
@@ -195,14 +330,14 @@ def train_lnn(
     n_obs = max(tr[0].numel(), 1)
 
     history: list[dict[str, float]] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    best_val, best_it, it, diverged = math.inf, 0, 0, False
+    kept = _KeptState(LNN_CURVES.get(checkpoint))
+    it, diverged = 0, False
     _sync(dev)
     t0 = time.perf_counter()
     for it in range(1, n_iters + 1):
         opt.zero_grad(set_to_none=True)
         sse = ((model(tr[0], tr[1]) - tr[2]) ** 2).sum()
-        reg = pen.of_matrix(model.weight) if lam else torch.zeros((), device=dev)
+        reg = lnn_penalty(pen, model.weight) if lam else torch.zeros((), device=dev)
         loss = (sse if reduction == "sum" else sse / n_obs) + lam * reg
         loss.backward()
         opt.step()
@@ -213,18 +348,13 @@ def train_lnn(
                 diverged = True
                 history.append(row)
                 break
-            if has_val:
-                row["val_rmse"] = _rmse(model, *va)
-                if row["val_rmse"] < best_val:
-                    best_val, best_it = row["val_rmse"], it
-                    best_state = copy.deepcopy(model.state_dict())
+            row.update(_eval_rmse(model, tr, va, te, has_val))
             history.append(row)
+            kept.offer(model, row)
     _sync(dev)
     seconds = time.perf_counter() - t0
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    else:
-        best_it = it
+    restored = kept.restore(model)
+    readings = choose_checkpoints(history, "iteration", LNN_CURVES, has_val)
     settings = {
         "model": "lnn",
         "optimizer": optimizer,
@@ -236,25 +366,23 @@ def train_lnn(
         "bias_init": bias_init,
         "reduction": reduction,
         "eval_every": eval_every,
+        "checkpoint": checkpoint,
         "seed": seed,
         "shape": list(shape),
-        "checkpoint": "best validation RMSE" if has_val else "last iterate",
         "optimizer_kernel": optimizer_kernel(opt),
     }
     return {
         "model": "lnn",
         "optimizer": optimizer,
         "penalized": bool(lam),
-        "test_rmse": _rmse(model, *te),
-        "train_rmse": _rmse(model, *tr),
-        "val_rmse": _rmse(model, *va) if has_val else None,
+        **_headline(model, tr, va, te, has_val, checkpoint, readings),
         **info,
         "iterations": it,
-        "best_iteration": best_it,
+        "best_iteration": readings[checkpoint]["point"],  # type: ignore[index]
         "diverged": diverged,
         "seconds": seconds,
         "seconds_per_iteration": seconds / max(it, 1),
-        "effective_rank": nan if diverged and best_state is None else _spectrum_stats(model.weight),
+        "effective_rank": nan if diverged and not restored else _spectrum_stats(model.weight),
         "bias": float(model.bias.detach()),
         "seed": seed,
         "settings": settings,
@@ -281,17 +409,20 @@ def train_embedding(
     penalty: str = "ratio",
     n_epochs: int = 100,
     patience: int = 3,
+    checkpoint: str = "last",
     seed: int = 0,
     device: str | torch.device = "auto",
 ) -> dict[str, Any]:
     """Train Spotlight's explicit factorization model with shuffled minibatches; return a result dict.
 
     ``effective_rank`` is that of the bilinear part ``P Qᵀ`` of the interaction matrix;
-    ``effective_rank_user`` / ``effective_rank_item`` those of the embedding matrices P and Q.
+    ``effective_rank_user`` / ``effective_rank_item`` those of the embedding matrices P and Q, all at the
+    headline reading's checkpoint (``checkpoint``); ``readings`` holds every reading (module docstring).
     """
     dev, shape, info, gen, (tr, va, te), has_val = _prepare(
         users, items, ratings, train_idx, val_idx, test_idx, shape, seed, device
     )
+    check_checkpoint(checkpoint, has_val)
     model = EmbeddingModel(*shape, dim=dim, generator=gen).to(dev)
     opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
@@ -299,8 +430,8 @@ def train_embedding(
     n_train = tr[0].numel()
 
     history: list[dict[str, float]] = []
-    best_state: dict[str, torch.Tensor] | None = None
-    best, best_epoch, prev, rises, epoch, diverged = math.inf, 0, math.inf, 0, 0, False
+    kept = _KeptState(EMBEDDING_CURVES.get(checkpoint))
+    prev, rises, epoch, diverged = math.inf, 0, 0, False
     _sync(dev)
     t0 = time.perf_counter()
     for epoch in range(1, n_epochs + 1):
@@ -324,21 +455,17 @@ def train_embedding(
             diverged = True
             history.append(row)
             break
-        if has_val:
-            row["val_rmse"] = _rmse(model, *va)
+        row.update(_eval_rmse(model, tr, va, te, has_val))
         history.append(row)
-        criterion = row["val_rmse"] if has_val else train_err
-        if criterion < best:
-            best, best_epoch = criterion, epoch
-            best_state = copy.deepcopy(model.state_dict())
+        kept.offer(model, row)
         rises = rises + 1 if train_err > prev else 0
         prev = train_err
         if rises >= patience:
             break
     _sync(dev)
     seconds = time.perf_counter() - t0
-    if best_state is not None:
-        model.load_state_dict(best_state)
+    restored = kept.restore(model)
+    readings = choose_checkpoints(history, "epoch", EMBEDDING_CURVES, has_val)
     settings = {
         "model": "embedding",
         "optimizer": optimizer,
@@ -350,27 +477,25 @@ def train_embedding(
         "penalty": penalty,
         "n_epochs": n_epochs,
         "patience": patience,
+        "checkpoint": checkpoint,
         "seed": seed,
         "shape": list(shape),
-        "checkpoint": "best validation RMSE" if has_val else "lowest training error",
         "optimizer_kernel": optimizer_kernel(opt),
     }
     return {
         "model": "embedding",
         "optimizer": optimizer,
         "penalized": bool(lam_user or lam_item),
-        "test_rmse": _rmse(model, *te),
-        "train_rmse": _rmse(model, *tr),
-        "val_rmse": _rmse(model, *va) if has_val else None,
+        **_headline(model, tr, va, te, has_val, checkpoint, readings),
         **info,
         "epochs": epoch,
-        "best_epoch": best_epoch,
+        "best_epoch": readings[checkpoint]["point"],  # type: ignore[index]
         "iterations": epoch * math.ceil(n_train / batch_size),
         "diverged": diverged,
         "seconds": seconds,
         "seconds_per_epoch": seconds / max(epoch, 1),
         **{
-            f"effective_rank{suffix}": nan if diverged and best_state is None else _spectrum_stats(m)
+            f"effective_rank{suffix}": nan if diverged and not restored else _spectrum_stats(m)
             for suffix, m in (
                 ("", model.matrix()),
                 ("_user", model.user_embeddings.weight),
@@ -385,7 +510,7 @@ def train_embedding(
 
 
 _RUN_KEYS = {"movielens_dir", "model", "row", "optimizer", "penalized", "train_frac", "val_frac", "seed"}
-_RUN_KEYS |= {"split_seed", "device", "check_sha"}
+_RUN_KEYS |= {"split_seed", "device", "check_sha", "checkpoint"}
 
 
 def split_label(train_frac: float) -> str:
@@ -397,11 +522,13 @@ def run_table2_row(config: Mapping[str, Any]) -> dict[str, Any]:
     """Run one (model, row, split, seed) cell of Table 2 from a flat config; return the result dict.
 
     Keys: ``movielens_dir`` (required), ``model`` (``lnn``/``embedding``), ``row`` (``GD``, ``GD+penalty``,
-    ``Adam``, ``Adam+penalty``; or ``optimizer`` + ``penalized``), ``train_frac`` (0.9), ``val_frac`` (0),
-    ``seed`` (0; also the split seed unless ``split_seed``), ``device`` (``auto``), ``check_sha`` (True:
-    ``u.data`` must be the official file), and any hyper-parameter of :data:`PAPER_BEST` for the model
-    (defaults: the paper's best settings, changed by :data:`ROW_DEFAULTS`).  Unpenalised rows set every
-    λ to 0.
+    ``Adam``, ``Adam+penalty``; or ``optimizer`` + ``penalized``), ``train_frac`` (0.9), ``val_frac`` (0:
+    > 0 holds that fraction of the training split out for the ``validation`` reading, and every reading
+    then trains on the rest), ``checkpoint`` (``last``; the headline reading of :data:`READINGS` -- all of
+    them are in ``readings`` whatever it is), ``seed`` (0; also the split seed unless ``split_seed``),
+    ``device`` (``auto``), ``check_sha`` (True: ``u.data`` must be the official file), and any
+    hyper-parameter of :data:`PAPER_BEST` for the model (defaults: the paper's best settings, changed by
+    :data:`ROW_DEFAULTS`).  Unpenalised rows set every λ to 0.
     """
     model = config.get("model", "lnn")
     if model not in MODELS:
@@ -442,6 +569,7 @@ def run_table2_row(config: Mapping[str, Any]) -> dict[str, Any]:
         test_idx,
         val_idx if len(val_idx) else None,
         optimizer=optimizer,
+        checkpoint=str(config.get("checkpoint", "last")),
         seed=seed,
         device=config.get("device", "auto"),
         **hyper,
