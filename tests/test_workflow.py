@@ -105,7 +105,7 @@ def test_paper_scale_dry_run_dag(tmp_path) -> None:
         assert len(cells) == 28 and len(set(cells) & distinct) == 4
         distinct |= set(cells)
     assert sum(len(j.depths) for j in planned.values()) == len(distinct) == 234 + 2 * 24
-    assert len(jobs["baseline"]) == 3 * 7 * 2  # {CP, SI, OPT} × 7 n_obs × {fig4, fig5}
+    assert len(jobs["baseline"]) == 4 * 7 * 2  # {CP, SI, OPT, OPT (published)} × 7 n_obs × {fig4, fig5}
     assert len(jobs["comparison_figure"]) == 2
     # Shared cells: Table 1's unpenalised GD cells are also Figure 1's, Figure 3's (λ = 0) and Figure 4's.
     gd_none = [
@@ -151,9 +151,12 @@ def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
             assert (smoke / f"figures/fig{n}.{ext}").stat().st_size > 10_000
     for name in ("fig4", "fig5"):
         long = pd.read_csv(smoke / f"results/tables/{name}.csv")
-        assert set(long["method"]) == {"Adam:1+R", "GD:3", "GD:4", "GD:5", "CP", "OPT", "SI"}
+        methods = {"Adam:1+R", "GD:3", "GD:4", "GD:5", "CP", "OPT", "OPT (published)", "SI"}
+        assert set(long["method"]) == methods
         assert long["implementation"].notna().all()
-        assert "builtin" in " ".join(long["implementation"])  # no CRAN here: the builtin OptSpace ran
+        opt_impl = long.groupby("method")["implementation"].agg(set)
+        assert opt_impl["OPT"] == {"builtin-cran"}  # no CRAN here: auto falls back to ROptSpace's twin
+        assert opt_impl["OPT (published)"] == {"builtin-published"}
     claims = pd.read_csv(smoke / "results/claims.csv")
     assert set(claims["verdict"]) <= {"held", "not held", "not run", "inconclusive"}
     assert len(claims) >= 20 and (claims["scale"] == "smoke").all()

@@ -13,7 +13,9 @@ from .data import load_problem
 from .io import read_json, write_json, write_with
 from .style import METHOD_COLORS, method_color
 
-METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT"}
+# "OPT" is the paper's curve (ROptSpace, or matcomp's twin of its steps); "OPT (published)" is the published
+# algorithm (matcomp's port), drawn beside it.  Each row of the figure's csv names the implementation.
+METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT", "opt_published": "OPT (published)"}
 COLORS = METHOD_COLORS  # one colour per method label, the same in every figure (matcomp.style)
 
 
@@ -152,6 +154,6 @@ def roptspace_status(lib_dir: str, out: str, implementation: str) -> None:
     if implementation == "roptspace" and not installed:
         raise RuntimeError(
             "optspace: roptspace was asked for but ROptSpace could not be installed from CRAN; "
-            "set `optspace: builtin` (or `auto`) in config.yaml"
+            "set `optspace: builtin-cran` (or `auto`) in config.yaml"
         )
     write_json(out, {"implementation": implementation, "roptspace_installed": installed, "lib": lib_dir})

@@ -28,7 +28,7 @@ from .penalties import get_penalty
 TRAIN_KEYS = ("lr", "init_std", "max_iters", "tol", "reduction", "log", "dtype", "width", "spectral")
 DATA_KEYS = ("m", "n", "normalize")
 KINDS = ("table", "dynamics", "baselines", "movielens")
-BASELINE_METHODS = ("cp", "si", "opt")
+BASELINE_METHODS = ("cp", "si", "opt", "opt_published")
 
 
 class ConfigError(ValueError):
@@ -226,8 +226,22 @@ def _check_spectral(config: dict[str, Any], exp: dict[str, Any], where: str) -> 
             raise ConfigError(f"config key '{key}' (with {where}): {err}") from None
 
 
+def _check_optspace(key: str, implementation: Any, method: str = "opt") -> None:
+    """An OptSpace implementation valid for ``method`` (opt_published runs builtin-published only)."""
+    from .baselines.optspace import check_implementation
+
+    try:
+        check_implementation(implementation)
+    except ValueError as err:
+        raise ConfigError(f"config key '{key}': {err}") from None
+    if method == "opt_published" and implementation != "builtin-published":
+        raise ConfigError(f"config key '{key}': opt_published runs 'builtin-published' only")
+
+
 def validate_config(config: dict[str, Any]) -> None:
     """Semantic checks the JSON schema cannot express; each error names its key."""
+    if "optspace" in config:
+        _check_optspace("optspace", config["optspace"])
     for name, exp in config.get("experiments", {}).items():
         where = f"experiments.{name}"
         kind = exp.get("kind")
@@ -245,11 +259,13 @@ def validate_config(config: dict[str, Any]) -> None:
                 get_penalty(net.get("penalty", "none"))
             except ValueError as err:
                 raise ConfigError(f"config key '{where}.networks[{i}]': {err}") from None
-        for method in exp.get("methods") or {}:
+        for method, opts in (exp.get("methods") or {}).items():
             if method not in BASELINE_METHODS:
                 raise ConfigError(
                     f"config key '{where}.methods.{method}': unknown baseline; valid: {', '.join(BASELINE_METHODS)}"
                 )
+            if method in ("opt", "opt_published") and "implementation" in (opts or {}):
+                _check_optspace(f"{where}.methods.{method}.implementation", opts["implementation"], method)
         for i, pen in enumerate(exp.get("penalties", [])):
             try:
                 get_penalty(pen)
@@ -304,10 +320,16 @@ class BaselineJob:
 
 
 def baseline_options(method: str, exp: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """A method's options: the experiment's, plus the top-level ``optspace`` choice for OPT."""
+    """A method's options: the experiment's, plus the OptSpace implementation for the OPT methods.
+
+    ``opt`` (the paper's curve) takes the top-level ``optspace`` choice; ``opt_published`` always runs the
+    published algorithm (``builtin-published``).
+    """
     opts = dict((exp.get("methods") or {}).get(method) or {})
     if method == "opt":
         opts.setdefault("implementation", config.get("optspace", "auto"))
+    elif method == "opt_published":
+        opts.setdefault("implementation", "builtin-published")
     return opts
 
 

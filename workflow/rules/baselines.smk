@@ -31,11 +31,13 @@ rule baseline:
     benchmark:
         "benchmarks/logs/baselines/{method}/r{rank}_o{n_obs}_{hash}.tsv"
     wildcard_constraints:
-        method="cp|si|opt",
+        method="cp|si|opt|opt_published",
         hash=r"[0-9a-f]{10}",
     conda:
         lambda w: (
-            "../../envs/r.yaml" if w.method == "opt" else "../../envs/baselines.yaml"
+            "../../envs/r.yaml"
+            if w.method.startswith("opt")
+            else "../../envs/baselines.yaml"
         )
     threads: 1
     resources:

@@ -10,6 +10,8 @@
 # (first entry: after the spectral start), and the iteration stops once it falls below `tol`.
 # Differences from the papers, on purpose: no incoherence regulariser (rho = 0), and the step on the
 # manifold is a geodesic with Armijo backtracking started from twice the previous step.
+# matcomp calls this "builtin-published".  CRAN's ROptSpace 0.2.4 (which the paper ran) takes different
+# steps; optspace_cran.R ("builtin-cran") follows those.
 
 # Rank estimate of Keshavan & Oh (2009): argmin_i (s[i+1] + s[1] * sqrt(i / eps)) / s[i],
 # where s are the singular values of the trimmed matrix and eps = |E| / sqrt(m n).
@@ -141,25 +143,31 @@ matcomp_nan_to_na <- function(A) {
   A
 }
 
-# Pick and run an implementation; `implementation` is "auto", "roptspace" or "builtin".
+# Pick and run an implementation: "auto" (ROptSpace if installed, else builtin-cran), "roptspace",
+# "builtin-cran" (optspace_cran.R) or "builtin-published" (optspace_builtin above).
 matcomp_optspace <- function(A, ropt = NA, niter = 50, tol = 1e-6, implementation = "auto") {
   A <- matcomp_nan_to_na(A)
+  impls <- c("auto", "roptspace", "builtin-cran", "builtin-published")
+  if (!implementation %in% impls) {
+    stop(sprintf("implementation must be one of %s", paste(impls, collapse = ", ")), call. = FALSE)
+  }
   have_ropt <- requireNamespace("ROptSpace", quietly = TRUE)
   if (implementation == "roptspace" && !have_ropt) {
     stop("R package 'ROptSpace' is not installed", call. = FALSE)
   }
-  use_ropt <- implementation == "roptspace" || (implementation == "auto" && have_ropt)
-  if (use_ropt) {
+  if (implementation == "auto") implementation <- if (have_ropt) "roptspace" else "builtin-cran"
+  if (implementation == "roptspace") {
     fit <- ROptSpace::OptSpace(A, ropt = ropt, niter = niter, tol = tol, showprogress = FALSE)
     version <- as.character(utils::packageVersion("ROptSpace"))
-    impl <- "roptspace"
+  } else if (implementation == "builtin-cran") {
+    fit <- optspace_cran(A, ropt = ropt, niter = niter, tol = tol)
+    version <- "matcomp"
   } else {
     fit <- optspace_builtin(A, ropt = ropt, niter = niter, tol = tol)
-    version <- "matcomp-builtin"
-    impl <- "builtin"
+    version <- "matcomp"
   }
   list(
     X = fit$X, S = fit$S, Y = fit$Y, M = fit$X %*% fit$S %*% t(fit$Y), dist = as.numeric(fit$dist),
-    implementation = impl, version = version, n_na = sum(is.na(A))
+    implementation = implementation, version = version, n_na = sum(is.na(A))
   )
 }

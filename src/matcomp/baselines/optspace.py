@@ -2,9 +2,16 @@
 
 ``implementation``:
 
-- ``"roptspace"``: the CRAN package ROptSpace (``OptSpace(A, ropt, niter, tol)``); an error if it is absent.
-- ``"builtin"``: matcomp's own base-R implementation of the same algorithm (``matcomp/R/optspace.R``).
-- ``"auto"`` (default): ROptSpace when ``requireNamespace("ROptSpace")`` succeeds, else the builtin one.
+- ``"roptspace"``: the CRAN package ROptSpace (``OptSpace(A, ropt, niter, tol)``), the one the paper ran;
+  an error if it is absent.
+- ``"builtin-cran"``: matcomp's base-R twin of ROptSpace 0.2.4's steps (``matcomp/R/optspace_cran.R``:
+  straight-line moves, a step search that compares each trial with the previous one), written from a
+  description of that package, not from its code.  It stalls at low sample sizes as ROptSpace does.
+- ``"builtin-published"``: matcomp's base-R port of the published algorithm (``matcomp/R/optspace.R``:
+  geodesic steps with Armijo backtracking); it converges further than ROptSpace at low sample sizes.
+- ``"auto"`` (default): ROptSpace when ``requireNamespace("ROptSpace")`` succeeds, else ``builtin-cran``.
+
+``"builtin"`` (before the split) is refused with a message naming the two builtins.
 
 ROptSpace has no Debian or conda-forge package; :func:`install_roptspace` installs it from CRAN into a
 project-local library (pass that folder as ``r_lib``), and returns False where CRAN is unreachable.
@@ -30,7 +37,30 @@ from ._common import nan_matrix, observed_input
 # rpy2 tries its API mode first (which needs R's headers, r-base-dev) unless told otherwise.
 os.environ.setdefault("RPY2_CFFI_MODE", "ABI")
 
-IMPLEMENTATIONS = ("auto", "roptspace", "builtin")
+IMPLEMENTATIONS = ("auto", "roptspace", "builtin-cran", "builtin-published")
+# Sourced in this order; optspace_cran.R uses optspace.R's helpers.
+R_FILES = ("optspace.R", "optspace_cran.R")
+# What each implementation is, recorded in every result's info["notes"] (see the R files' headers).
+IMPLEMENTATION_NOTES = {
+    "roptspace": "CRAN's ROptSpace; dist as that package defines it",
+    "builtin-cran": (
+        "matcomp's twin of ROptSpace 0.2.4's steps, from a description of them: rescale by "
+        "sqrt(|E| r / ||M_E||^2), trim, spectral start, straight-line moves X + tW, Y + tZ with S re-solved by "
+        "least squares; step search from t = -0.1 halving up to 20 times against the previous trial. "
+        "Decisions: rho = 0, so (W, Z) is the Euclidean gradient of 1/2 ||P_E(XSY' - M)||^2 (no tangent "
+        "correction: zero at the least-squares S); S re-fitted by least squares before the first step; "
+        "f(t) with S fixed; dist = RMS residual over E of the rescaled matrix (data RMS sqrt(r)), tol on it"
+    ),
+    "builtin-published": (
+        "matcomp's port of the published algorithm (Keshavan, Montanari & Oh 2010; Keshavan & Oh 2009): "
+        "geodesic steps on the Grassmannians, Armijo backtracking from twice the previous step, rho = 0; "
+        "dist = ||P_E(A - XSY')||_F / ||P_E(A)||_F, tol on it"
+    ),
+}
+REMOVED_IMPLEMENTATIONS = {
+    "builtin": "'builtin' was split in two: 'builtin-cran' (ROptSpace 0.2.4's steps, what the paper ran) "
+    "and 'builtin-published' (the published algorithm, the former 'builtin')",
+}
 INSTALL_R = "apt-get install -y --no-install-recommends r-base-core"
 INSTALL_RPY2 = "pip install -e '.[r]'"
 CRAN = "https://cloud.r-project.org"
@@ -69,9 +99,19 @@ class OptSpaceFit:
 _R_STATE: dict[str, Any] = {}
 
 
-def r_script_path() -> Path:
-    """The builtin R implementation shipped as package data."""
-    return Path(str(resources.files("matcomp") / "R" / "optspace.R"))
+def r_script_path(name: str = "optspace.R") -> Path:
+    """One of the builtin R files shipped as package data (:data:`R_FILES`)."""
+    return Path(str(resources.files("matcomp") / "R" / name))
+
+
+def check_implementation(implementation: str) -> str:
+    """``implementation`` if it is one of :data:`IMPLEMENTATIONS`, else a ValueError naming them."""
+    if implementation in IMPLEMENTATIONS:
+        return implementation
+    why = REMOVED_IMPLEMENTATIONS.get(implementation, "unknown")
+    raise ValueError(
+        f"OptSpace implementation {implementation!r}: {why}; valid: {', '.join(IMPLEMENTATIONS)}"
+    )
 
 
 def _robjects() -> Any:
@@ -100,7 +140,8 @@ def _robjects() -> Any:
             os.environ.pop("LD_LIBRARY_PATH", None)
         else:
             os.environ["LD_LIBRARY_PATH"] = saved_ld
-    ro.r["source"](str(r_script_path()))
+    for name in R_FILES:
+        ro.r["source"](str(r_script_path(name)))
     _R_STATE["ro"] = ro
     return ro
 
@@ -150,10 +191,7 @@ def optspace_fit(
 
     ``rank=None`` lets OptSpace estimate the rank (``ropt = NA``); ``niter`` and ``tol`` are OptSpace's.
     """
-    if implementation not in IMPLEMENTATIONS:
-        raise ValueError(
-            f"implementation must be one of {', '.join(IMPLEMENTATIONS)}; got {implementation!r}"
-        )
+    check_implementation(implementation)
     w, mask = observed_input(w_obs, mask)
     ro = _robjects()
     _add_lib(ro, r_lib)
@@ -161,7 +199,7 @@ def optspace_fit(
         raise MissingRDependency(
             "R package 'ROptSpace' is not installed: install it with "
             "matcomp.baselines.optspace.install_roptspace(LIB) (needs CRAN) and pass r_lib=LIB, "
-            "or use implementation='auto' or 'builtin'"
+            "or use implementation='auto', 'builtin-cran' or 'builtin-published'"
         )
     ropt: Any = ro.NA_Integer if rank is None else int(rank)
     with _converter(ro).context():
@@ -216,6 +254,7 @@ def complete(
         "implementation": fit.implementation,
         "implementation_requested": implementation,
         "version": fit.version,
+        "notes": IMPLEMENTATION_NOTES[fit.implementation],
         "rank_requested": rank,
         "rank": fit.rank,
         "iterations": len(fit.dist) - 1,
