@@ -149,3 +149,26 @@ def test_polar_route_batched_equals_unbatched(optimizer: str, penalty: str, dept
         )
         np.testing.assert_allclose(batched.runs[i]["test_error"], alone["test_error"], rtol=1e-10)
         np.testing.assert_allclose(batched.runs[i]["effective_rank"], alone["effective_rank"], rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("route", "penalties"),
+    [
+        ("svd", ["ratio", "nuclear", "none", "schatten_ratio:1/2:2/3"]),
+        ("polar", ["ratio", "none", "nuclear", "ratio"]),
+    ],
+)
+def test_mixed_penalty_batch_equals_each_cell_alone(route: str, penalties: list[str]) -> None:
+    """Cells with different penalties share one batch (one SVD or one polar factor per step); each gets
+    what it gets trained alone with its own penalty."""
+    problems = [make_problem(24, 20, 2, 200 + 20 * i, seed=i) for i in range(len(penalties))]
+    lams = [0.05, 0.1, 0.0, 0.2][: len(penalties)]
+    cfg = TrainConfig(optimizer="adam", penalty="ratio", depth=2, max_iters=200, log="every:50", device="cpu",
+                      dtype="float64", spectral=route)  # fmt: skip
+    mixed = train_batch(problems, lams, cfg, penalties=penalties)
+    assert mixed.settings["penalty"] == "mixed"
+    for i, (p, lam, pen) in enumerate(zip(problems, lams, penalties)):
+        alone = train_batch([p], [lam], dataclasses.replace(cfg, penalty=pen)).runs[0]
+        assert mixed.runs[i]["penalty"] == alone["penalty"] == pen
+        for key in ("test_error", "effective_rank", "penalty_value", "data_term"):
+            np.testing.assert_allclose(mixed.runs[i][key], alone[key], rtol=1e-10, atol=1e-300, err_msg=key)

@@ -211,6 +211,18 @@ def parse_penalty(spec: str) -> Penalty:
     return Penalty(name, args)
 
 
+def spectral_dsigma(penalty: Penalty, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """R(σ) and ∂R/∂σ for a batch of spectra ``[..., k]`` (closed form where the registry has one)."""
+    closed_form = PENALTIES[penalty.name].dsigma
+    if closed_form is not None and not penalty.args:
+        return penalty(sigma), closed_form(sigma)
+    with torch.enable_grad():
+        s = sigma.detach().requires_grad_(True)
+        value = penalty(s)
+        (dsigma,) = torch.autograd.grad(value.sum(), s)
+    return value.detach(), dsigma
+
+
 def spectral_grad(
     penalty: Penalty, u: torch.Tensor, sigma: torch.Tensor, vh: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -219,14 +231,7 @@ def spectral_grad(
     Returns ``(value [...], grad [..., m, n])``.  Exact for spectral penalties (the same result as
     autograd through ``torch.linalg.svdvals``), at the cost of one SVD that the caller already has.
     """
-    closed_form = PENALTIES[penalty.name].dsigma
-    if closed_form is not None and not penalty.args:
-        value, dsigma = penalty(sigma), closed_form(sigma)
-    else:
-        with torch.enable_grad():
-            s = sigma.detach().requires_grad_(True)
-            value = penalty(s)
-            (dsigma,) = torch.autograd.grad(value.sum(), s)
+    value, dsigma = spectral_dsigma(penalty, sigma)
     return value.detach(), (u * dsigma.unsqueeze(-2)) @ vh
 
 

@@ -48,9 +48,9 @@ from .optimizers import (
     make_optimizer,
     optimizer_kernel,
 )
-from .penalties import Penalty, get_penalty, spectral_grad
+from .penalties import PENALTIES, Penalty, get_penalty, spectral_dsigma, spectral_grad
 from .provenance import provenance
-from .spectral import ROUTES, gpu_is_faster, polar_value_and_grad, resolve_route, route_record
+from .spectral import ROUTES, gpu_is_faster, polar_factor, polar_value_and_grad, resolve_route, route_record
 
 STOP_REASONS = ("running", "converged", "max_iters", "diverged")
 _RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED = range(4)
@@ -127,15 +127,15 @@ def _svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return torch.linalg.svd(w, full_matrices=False)
 
 
-def resolve_device(device: str, penalty: Penalty | None = None, spectral: str = "auto") -> torch.device:
+def resolve_device(device: str, penalties: Sequence[Penalty] = (), spectral: str = "auto") -> torch.device:
     """``auto`` is CUDA when available and the job is faster there, else CPU; CUDA without one is an error.
 
-    With a ``penalty``, ``auto`` keeps a job on the CPU when its spectral route would be the SVD on the
-    GPU (:func:`matcomp.spectral.gpu_is_faster`): cuSOLVER's batched SVD of 100×100 matrices is slower
+    With ``penalties``, ``auto`` keeps a job on the CPU when any cell's spectral route would be the SVD on
+    the GPU (:func:`matcomp.spectral.gpu_is_faster`): cuSOLVER's batched SVD of 100×100 matrices is slower
     than the host's LAPACK, so such a job would run slower on the GPU.
     """
     if device == "auto":
-        on_gpu = torch.cuda.is_available() and (penalty is None or gpu_is_faster(penalty, spectral))
+        on_gpu = torch.cuda.is_available() and all(gpu_is_faster(p, spectral) for p in penalties)
         return torch.device("cuda" if on_gpu else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False; use --device cpu")
@@ -249,25 +249,87 @@ def svdvals(w: torch.Tensor) -> torch.Tensor:
 
 
 class SpectralStep:
-    """The penalty's (σ or None, value, gradient or None) for a batch of W, by the job's spectral route."""
+    """The penalties' (σ or None, value, gradient or None) for a batch of W, by each cell's spectral route.
 
-    def __init__(self, penalty: Penalty, route: str, batch: int, dtype: torch.dtype, device: torch.device):
-        self.penalty, self.route = penalty, route
-        self.zero = torch.zeros(batch, dtype=dtype, device=device)
+    Cells may carry different penalties (a *mixed* batch, e.g. ratio, nuclear and no penalty sharing an
+    optimizer and a depth): cells on the SVD route share one batched SVD, cells on the polar route share
+    one polar factor, and each penalty's formula is applied to its own cells.  A batch of one penalty
+    takes the whole-batch path without any gathering.
+    """
+
+    def __init__(self, penalties: Sequence[Penalty], routes: dict[str, str], dtype: torch.dtype, device):
+        self.penalties = list(penalties)
+        self.zero = torch.zeros(len(penalties), dtype=dtype, device=device)
+        groups: dict[tuple[Penalty, str], list[int]] = {}
+        for i, pen in enumerate(self.penalties):
+            groups.setdefault((pen, routes[pen.spec]), []).append(i)
+        self.groups = {key: torch.tensor(idx, device=device) for key, idx in groups.items()}
+        self.whole = next(iter(groups)) if len(groups) == 1 else None
+        self.by_route = {
+            route: torch.tensor(
+                sorted(i for (_, r), idx in groups.items() if r == route for i in idx), device=device
+            )
+            for route in ("svd", "polar")
+            if any(r == route for _, r in groups)
+        }
 
     def __call__(self, w: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
-        if self.route == "svd":
+        if self.whole is not None:
+            return self._one(*self.whole, w)
+        value, grad = self.zero.clone(), torch.zeros_like(w)
+        for route, cells in self.by_route.items():
+            part = w.index_select(0, cells)
+            v, g = self._svd_part(part, cells) if route == "svd" else self._polar_part(part, cells)
+            value.index_copy_(0, cells, v)
+            grad.index_copy_(0, cells, g)
+        return None, value, grad
+
+    def _groups_of(self, route: str, cells: torch.Tensor):
+        """(penalty, rows of its cells within the route's part) for each group on ``route``."""
+        for (pen, r), idx in self.groups.items():
+            if r == route:
+                yield pen, torch.searchsorted(cells, idx)
+
+    def _svd_part(self, part: torch.Tensor, cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One SVD for the part; each penalty's ∂R/∂σ on its rows; one U diag(∂R/∂σ) Vᵀ for all (so each
+        cell's gradient is the product it gets alone)."""
+        u, s, vh = batched_linalg(_svd, part)
+        value, dsigma = torch.zeros_like(s[..., 0]), torch.zeros_like(s)
+        for pen, rows in self._groups_of("svd", cells):
+            v, d = spectral_dsigma(pen, s.index_select(0, rows))
+            value.index_copy_(0, rows, v)
+            dsigma.index_copy_(0, rows, d)
+        return value, (u * dsigma.unsqueeze(-2)) @ vh
+
+    def _polar_part(self, part: torch.Tensor, cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One polar factor for the part; each penalty's formula on its rows."""
+        fro = torch.linalg.matrix_norm(part)
+        q = polar_factor(part, fro)
+        nuc = (q * part).sum((-2, -1))
+        value, grad = torch.zeros_like(fro), torch.zeros_like(part)
+        for pen, rows in self._groups_of("polar", cells):
+            v, g = PENALTIES[pen.name].polar(*(x.index_select(0, rows) for x in (q, part, nuc, fro)))
+            value.index_copy_(0, rows, v)
+            grad.index_copy_(0, rows, g)
+        return value, grad
+
+    def _one(self, penalty: Penalty, route: str, w: torch.Tensor):
+        if route == "svd":
             u, s, vh = batched_linalg(_svd, w)
-            value, grad = spectral_grad(self.penalty, u, s, vh)
+            value, grad = spectral_grad(penalty, u, s, vh)
             return s, value, grad
-        if self.route == "polar":
-            value, grad = polar_value_and_grad(self.penalty, w)
+        if route == "polar":
+            value, grad = polar_value_and_grad(penalty, w)
             return None, value, grad
         return None, self.zero, None
 
     def final_value(self, sigma: torch.Tensor) -> torch.Tensor:
         """R at the final weights, from their singular values (the same formula for every route)."""
-        return self.penalty(sigma) if self.penalty.spectral else torch.zeros_like(sigma[..., 0])
+        value = torch.zeros_like(sigma[..., 0])
+        for (pen, _), idx in self.groups.items():
+            if pen.spectral:
+                value.index_copy_(0, idx, pen(sigma.index_select(0, idx)))
+        return value
 
 
 class Stopping:
@@ -349,12 +411,12 @@ def apply_step(
                 p.copy_(torch.where(keep, p, old))
 
 
-def _progress_bar(cfg: TrainConfig, penalty: Penalty, batch: int, enabled: bool):
+def _progress_bar(cfg: TrainConfig, penalty: str, batch: int, enabled: bool):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    desc = f"{cfg.optimizer}/{penalty.spec}/d{cfg.depth} ×{batch}"
+    desc = f"{cfg.optimizer}/{penalty}/d{cfg.depth} ×{batch}"
     return tqdm(total=cfg.max_iters, desc=desc, unit="it", mininterval=10)
 
 
@@ -443,8 +505,11 @@ def train_batch(
     progress: bool = False,
     check_every: int = 100,
     host_checks: bool | None = None,
+    penalties: Sequence[str] | None = None,
 ) -> BatchResult:
     """Train one network per problem, all at once; see the module docstring.
+
+    ``penalties`` (one spec per cell) makes a mixed batch; by default every cell has ``cfg.penalty``.
 
     ``seeds`` default to the problems' data seeds and set each cell's initial weights.  ``host_checks``
     (default: on the CPU only) selects the host-side fast path for stopping; ``False`` runs the GPU's
@@ -454,13 +519,15 @@ def train_batch(
     m, n = _check_batch(problems, lams)
     b = len(problems)
     seeds = [int(p.settings.get("seed", i)) for i, p in enumerate(problems)] if seeds is None else list(seeds)
-    penalty = get_penalty(cfg.penalty)
-    device, dtype = resolve_device(cfg.device, penalty, cfg.spectral), DTYPES[cfg.dtype]
-    route = resolve_route(cfg.spectral, penalty, device)
+    pens = [get_penalty(p) for p in ([cfg.penalty] * b if penalties is None else penalties)]
+    if len(pens) != b:
+        raise ValueError(f"need one penalty per problem, got {len(pens)} for {b}")
+    device, dtype = resolve_device(cfg.device, pens, cfg.spectral), DTYPES[cfg.dtype]
+    routes = {p.spec: resolve_route(cfg.spectral, p, device) for p in pens}
     t_start = time.perf_counter()
 
     targets = Targets.of(problems, lams, cfg, device, dtype)
-    spectral = SpectralStep(penalty, route, b, dtype, device)
+    spectral = SpectralStep(pens, routes, dtype, device)
     layers = init_layers(seeds, m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device)
     params = [t.requires_grad_(True) for t in layers]
     fused = cfg.optimizer in FUSED and fused_is_batch_exact(params)
@@ -472,7 +539,8 @@ def train_batch(
     stop = Stopping(b, cfg, device, host_checks)
     points = log_points(cfg.log, cfg.max_iters)
     next_log, logs = 0, []
-    bar = _progress_bar(cfg, penalty, b, progress)
+    label = pens[0].spec if len(routes) == 1 else "mixed"
+    bar = _progress_bar(cfg, label, b, progress)
     t = 0
     for t in range(cfg.max_iters + 1):
         w = end_product(params)
@@ -500,7 +568,9 @@ def train_batch(
     final, s_np, finite_np = _final_metrics(params, targets, spectral)
     traj = _trajectory(logs)
     runs = _runs(problems, lams, seeds, final, s_np, finite_np, stop, traj)
-    settings = {**asdict(cfg), "penalty": penalty.spec, "device": str(device), "batch_size": b}
+    for run, pen in zip(runs, pens):
+        run["penalty"] = pen.spec
+    settings = {**asdict(cfg), "penalty": label, "device": str(device), "batch_size": b}
     prov = provenance(
         device=str(device),
         device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
@@ -509,6 +579,10 @@ def train_batch(
         steps_run=t,
         torch_threads=torch.get_num_threads(),
         optimizer_kernel=optimizer_kernel(opt),
-        spectral_route=route_record(route, dtype),
+        spectral_route=(
+            route_record(routes[label], dtype)
+            if len(routes) == 1
+            else {spec: route_record(r, dtype) for spec, r in routes.items()}
+        ),
     )
     return BatchResult(settings, runs, traj, prov)
