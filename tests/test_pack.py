@@ -1,0 +1,75 @@
+"""Training several jobs as one pack (one batch per depth, mixed penalties) writes what each job gets alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from matcomp.data import make_problem
+from matcomp.io import read_json
+from matcomp.workflow import load_trajectory, train_job, train_jobs
+
+TRAIN = {"lr": 1e-3, "init_std": 1e-3, "max_iters": 100, "tol": 1e-7, "reduction": "sum", "log": "every:25",
+         "dtype": "float64", "width": None, "spectral": "auto"}  # fmt: skip
+
+
+def _job(penalty: str, lam: float, rank: int, n_obs: int, depths: list[int], seeds: list[int]) -> dict:
+    return {"optimizer": "adam", "penalty": penalty, "lam": lam, "rank": rank, "n_obs": n_obs, "seeds": seeds,
+            "depths": depths, "train": dict(TRAIN), "data": {"m": 24, "n": 20, "normalize": True}}  # fmt: skip
+
+
+def _data(tmp: Path, job: dict) -> list[str]:
+    files = []
+    for seed in job["seeds"]:
+        path = tmp / f"r{job['rank']}_o{job['n_obs']}_s{seed}.npz"
+        make_problem(24, 20, job["rank"], job["n_obs"], seed).save(path)
+        files.append(str(path))
+    return files
+
+
+def test_pack_equals_each_job_alone(tmp_path: Path) -> None:
+    jobs = [
+        _job("ratio", 0.05, 2, 200, [1, 2], [0, 1]),
+        _job("nuclear", 0.1, 3, 300, [2], [2, 3]),
+        _job("none", 0.0, 2, 250, [1, 2], [4]),
+        _job("schatten:1/2", 0.05, 2, 200, [1], [0]),
+    ]
+    files = [_data(tmp_path, job) for job in jobs]
+    packed = [str(tmp_path / f"pack{j}.json") for j in range(len(jobs))]
+    train_jobs(jobs, files, packed, device="cpu")
+    for j, job in enumerate(jobs):
+        alone = str(tmp_path / f"alone{j}.json")
+        train_job(job, files[j], alone, device="cpu")
+        a, b = read_json(packed[j]), read_json(alone)
+        assert [c["depth"] for c in a["cells"]] == job["depths"] == [c["depth"] for c in b["cells"]]
+        for ca, cb in zip(a["cells"], b["cells"], strict=True):
+            assert ca["settings"]["penalty"] == job["penalty"] and ca["settings"]["batch_size"] == len(
+                job["seeds"]
+            )
+            pack = ca["provenance"]["pack"]
+            assert (
+                pack is not None
+                and pack["batch_size"] > len(job["seeds"])
+                and cb["provenance"]["pack"] is None
+            )
+            for ra, rb in zip(ca["runs"], cb["runs"], strict=True):
+                assert (ra["seed"], ra["iterations"], ra["penalty"]) == (
+                    rb["seed"],
+                    rb["iterations"],
+                    rb["penalty"],
+                )
+                for key in ("test_error", "effective_rank", "penalty_value"):
+                    np.testing.assert_allclose(ra[key], rb[key], rtol=1e-10, atol=1e-300, err_msg=key)
+            ta, tb = load_trajectory(packed[j], ca["depth"]), load_trajectory(alone, ca["depth"])
+            assert ta.keys() == tb.keys()
+            np.testing.assert_allclose(ta["test_error"], tb["test_error"], rtol=1e-10)
+
+
+def test_pack_refuses_jobs_with_different_optimizers(tmp_path: Path) -> None:
+    a, b = _job("ratio", 0.05, 2, 200, [1], [0]), {**_job("ratio", 0.05, 2, 200, [1], [0]), "optimizer": "gd"}
+    files = [_data(tmp_path, a)] * 2
+    with pytest.raises(ValueError, match="share optimizer"):
+        train_jobs([a, b], files, [str(tmp_path / "a.json"), str(tmp_path / "b.json")], device="cpu")
+    assert not list(tmp_path.glob("*.json"))
