@@ -1,4 +1,4 @@
-"""The ``matcomp`` command line: ``matcomp data`` and ``matcomp train``.
+"""The ``matcomp`` command line: ``matcomp data``, ``matcomp train`` and ``matcomp clean --stale``.
 
 Bad input (unknown optimizer or penalty, impossible n_obs or rank, negative λ, a missing data file) gives
 one clear line on stderr and exit status 2 before any training starts.
@@ -86,11 +86,31 @@ def _data_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
 
 
+def _clean_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "clean",
+        help="list (or --delete) cached results that no job of the current config and code produces",
+        description="Results of older code or settings stay on disk beside the new ones; this lists them. "
+        "Kept: every cached file that some job of the config plans at any of its scales (or at the --scale "
+        "named), with the current package source.",
+    )
+    p.add_argument("--stale", action="store_true", required=True, help="what to clean: stale results")
+    p.add_argument("--delete", action="store_true", help="remove them (default: only list them)")
+    p.add_argument("--directory", default=".", help="the workflow's working directory (default: .)")
+    p.add_argument("--configfile", default=None, help="the config (default: DIRECTORY/config.yaml)")
+    p.add_argument(
+        "--config", nargs="+", default=[], metavar="KEY=VALUE",
+        help="overrides as for snakemake --config; scale=NAME keeps only that scale's results",
+    )  # fmt: skip
+    p.add_argument("--scale", action="append", default=[], help="keep only this scale's results (repeatable)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matcomp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     _train_parser(sub)
     _data_parser(sub)
+    _clean_parser(sub)
     return parser
 
 
@@ -119,11 +139,58 @@ def _cmd_train(a: argparse.Namespace) -> None:
         )
 
 
+def _load_config(a: argparse.Namespace) -> tuple[dict, list[str]]:
+    """The raw config with ``--config`` overrides applied, and the scales asked for."""
+    import yaml
+
+    path = Path(a.configfile) if a.configfile else Path(a.directory) / "config.yaml"
+    if not path.is_file():
+        raise ValueError(f"no config at {path}: pass --configfile")
+    config = yaml.safe_load(path.read_text()) or {}
+    scales = list(a.scale)
+    for item in a.config:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"--config {item!r}: expected KEY=VALUE")
+        if key == "scale":
+            scales.append(value)
+        else:
+            config[key] = yaml.safe_load(value)
+    return config, scales
+
+
+def _cmd_clean(a: argparse.Namespace) -> None:
+    from .experiments import ConfigError
+    from .stale import remove, stale_files
+
+    config, scales = _load_config(a)
+    root = Path(a.directory)
+    try:
+        stale = stale_files(root, config, scales)
+    except ConfigError as err:
+        raise ValueError(f"invalid config: {err}") from None
+    for rel in stale:
+        print(rel)
+    kept = ", ".join(scales) if scales else "every scale of the config"
+    if not stale:
+        print(f"no stale results ({kept})", file=sys.stderr)
+    elif a.delete:
+        freed = remove(root, stale)
+        print(f"removed {len(stale)} stale files ({freed / 1e6:.1f} MB; kept: {kept})", file=sys.stderr)
+    else:
+        size = sum((root / rel).stat().st_size for rel in stale) / 1e6
+        print(
+            f"{len(stale)} stale files ({size:.1f} MB; kept: {kept}); --delete removes them", file=sys.stderr
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "train":
             _cmd_train(args)
+        elif args.command == "clean":
+            _cmd_clean(args)
         else:
             validate_settings(args.m, args.n, args.rank, args.n_obs)
             make_problem(args.m, args.n, args.rank, args.n_obs, args.seed, not args.no_normalize).save(

@@ -8,7 +8,9 @@ short hash of everything else it depends on, so that
 
 * a cell needed by two experiments (same settings) is in one job, trained once;
 * changing any setting gives a new path: nothing already computed is overwritten, and another scale
-  (other budgets or seeds) never reuses this one's results.
+  (other budgets or seeds) never reuses this one's results;
+* the hash also covers the job's code (:mod:`matcomp.codehash`): editing what a job runs gives new paths,
+  and results of the older code stay where they are (``matcomp clean --stale`` lists them).
 
 λ is irrelevant without a penalty and a zero λ switches the penalty off, so both are normalised to
 ``penalty="none", λ=0``: Figure 3's λ = 0 curves are Table 1's unpenalised cells.
@@ -22,6 +24,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from .codehash import code_hash, code_info
 from .optimizers import check_optimizer
 from .penalties import get_penalty
 
@@ -113,12 +116,14 @@ class Job:
     seeds: tuple[int, ...]
     depths: tuple[int, ...]
     experiments: tuple[str, ...] = field(default=(), compare=False)
+    code: str = ""  # code hash of training jobs (matcomp.codehash)
 
     @property
     def settings_hash(self) -> str:
         return short_hash(
-            {"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds, "depths": self.depths}
-        )
+            {"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds, "depths": self.depths,
+             "code": self.code}
+        )  # fmt: skip
 
     @property
     def path(self) -> str:
@@ -130,16 +135,30 @@ class Job:
         return {
             "optimizer": self.optimizer, "penalty": self.penalty, "depths": list(self.depths), "lam": self.lam,
             "rank": self.rank, "n_obs": self.n_obs, "seeds": list(self.seeds),
-            "train": dict(self.train), "data": dict(self.data),
+            "train": dict(self.train), "data": dict(self.data), "code": _code_record("train", self.code),
         }  # fmt: skip
 
     def data_paths(self) -> list[str]:
         return [data_path(dict(self.data), self.rank, self.n_obs, s) for s in self.seeds]
 
 
+def _code_record(kind: str, planned: str) -> dict[str, Any]:
+    """What a job records about its code: kind, hash (the one in its path) and the files it covers."""
+    info = code_info(kind)
+    if info["hash"] != planned:
+        raise RuntimeError(f"the package source of {kind} jobs changed while planning; plan again")
+    return info
+
+
+def data_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The ground truth's settings (:data:`DATA_KEYS`) and the hash of the code that generates it."""
+    return {**{k: config["data"][k] for k in DATA_KEYS}, "code": code_hash("data")}
+
+
 def data_path(data: dict[str, Any], rank: int, n_obs: int, seed: int) -> str:
+    """A ground-truth file; its name ends in the data-generation code's hash (``data["code"]``)."""
     norm = "" if data.get("normalize", True) else "_raw"
-    return f"results/data/m{data['m']}_n{data['n']}_r{rank}_o{n_obs}_s{seed}{norm}.npz"
+    return f"results/data/m{data['m']}_n{data['n']}_r{rank}_o{n_obs}_s{seed}{norm}_{data['code']}.npz"
 
 
 def _as_list(exp: dict[str, Any], plural: str, singular: str) -> list[Any]:
@@ -157,7 +176,7 @@ def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     optimizer, penalty, λ and depth) at every point of its ``n_obs_grid``.
     """
     train = {k: exp.get("train", {}).get(k, config["train"].get(k)) for k in TRAIN_KEYS}
-    data = {k: config["data"][k] for k in DATA_KEYS}
+    data = data_settings(config)
     seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
 
     def cell(opt: str, pen: str, depth: int, lam: float, n_obs: int) -> Cell:
@@ -198,9 +217,12 @@ def all_jobs(config: dict[str, Any]) -> dict[str, Job]:
             if name not in users.setdefault(c.key, []):
                 users[c.key].append(name)
     jobs = {}
+    code = code_hash("train")
     for key, ds in depths.items():
         opt, pen, lam, rank, n_obs, train, data, seeds = key
-        job = Job(opt, pen, lam, rank, n_obs, train, data, seeds, tuple(sorted(ds)), tuple(users[key]))
+        job = Job(
+            opt, pen, lam, rank, n_obs, train, data, seeds, tuple(sorted(ds)), tuple(users[key]), code=code
+        )
         jobs[job.path] = job
     return jobs
 
@@ -299,11 +321,13 @@ class BaselineJob:
     data: tuple[tuple[str, Any], ...]
     seeds: tuple[int, ...]
     experiments: tuple[str, ...] = field(default=(), compare=False)
+    code: str = ""  # code hash of baseline jobs (matcomp.codehash)
 
     @property
     def settings_hash(self) -> str:
         blob = json.dumps(
-            {"options": dict(self.options), "data": dict(self.data), "seeds": self.seeds}, sort_keys=True
+            {"options": dict(self.options), "data": dict(self.data), "seeds": self.seeds, "code": self.code},
+            sort_keys=True,
         )
         return hashlib.sha1(blob.encode()).hexdigest()[:10]
 
@@ -313,7 +337,8 @@ class BaselineJob:
 
     def params(self) -> dict[str, Any]:
         return {"method": self.method, "rank": self.rank, "n_obs": self.n_obs, "options": dict(self.options),
-                "data": dict(self.data), "seeds": list(self.seeds)}  # fmt: skip
+                "data": dict(self.data), "seeds": list(self.seeds),
+                "code": _code_record("baseline", self.code)}  # fmt: skip
 
     def data_paths(self) -> list[str]:
         return [data_path(dict(self.data), self.rank, self.n_obs, s) for s in self.seeds]
@@ -335,7 +360,8 @@ def baseline_options(method: str, exp: dict[str, Any], config: dict[str, Any]) -
 
 def all_baseline_jobs(config: dict[str, Any]) -> dict[str, BaselineJob]:
     jobs: dict[str, BaselineJob] = {}
-    data = tuple(sorted((k, config["data"][k]) for k in DATA_KEYS))
+    data = tuple(sorted(data_settings(config).items()))
+    code = code_hash("baseline")
     for name, exp in config["experiments"].items():
         if exp.get("kind") != "baselines" or not exp.get("enabled", True):
             continue
@@ -343,7 +369,7 @@ def all_baseline_jobs(config: dict[str, Any]) -> dict[str, BaselineJob]:
         for method in exp.get("methods") or {}:
             opts = tuple(sorted(baseline_options(method, exp, config).items()))
             for n_obs in exp["n_obs_grid"]:
-                job = BaselineJob(method, int(exp["rank"]), int(n_obs), opts, data, seeds)
+                job = BaselineJob(method, int(exp["rank"]), int(n_obs), opts, data, seeds, code=code)
                 prev = jobs.get(job.path)
                 users = (*prev.experiments, name) if prev else (name,)
                 jobs[job.path] = BaselineJob(**{**job.__dict__, "experiments": users})

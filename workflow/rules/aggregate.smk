@@ -25,6 +25,7 @@ rule table:
         gpu=0,
     params:
         experiment=lambda w: EXPERIMENTS[w.name],
+        code=code_hash("table"),
     script:
         "../scripts/make_table.py"
 
@@ -58,5 +59,6 @@ rule dynamics_figure:
         gpu=0,
     params:
         experiment=lambda w: EXPERIMENTS[w.name],
+        code=code_hash("figure"),
     script:
         "../scripts/make_figure.py"

@@ -80,5 +80,6 @@ rule comparison_figure:
         gpu=0,
     params:
         experiment=lambda w: EXPERIMENTS[w.name],
+        code=code_hash("comparison"),
     script:
         "../scripts/comparison_figure.py"

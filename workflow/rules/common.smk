@@ -26,6 +26,7 @@ except ConfigError as err:
     raise ValueError(f"invalid config: {err}") from None
 
 from matcomp.movielens_jobs import data_dir, movielens_jobs  # noqa: E402
+from matcomp.codehash import code_hash, code_info  # noqa: E402
 
 JOBS = all_jobs(config)
 MOVIELENS_JOBS = movielens_jobs(config)
@@ -53,6 +54,17 @@ def lookup(jobs, path, what):
             f"{path} is not a {what} of this config (see results/config.effective.yaml)"
         )
     return jobs[path]
+
+
+def data_code(wildcards):
+    """The data job's code record; a file name must carry this checkout's data-code hash."""
+    info = code_info("data")
+    if wildcards.code != info["hash"]:
+        raise ValueError(
+            f"a ground-truth file with data-code hash {wildcards.code} was asked for, but this checkout's "
+            f"data code hashes to {info['hash']}: only current data files can be made"
+        )
+    return info
 
 
 def job_of(wildcards):

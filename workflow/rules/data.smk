@@ -1,13 +1,14 @@
-# Ground truth W* and observed set Ω, one file per (m, n, rank, n_obs, seed), shared by every method.
+# Ground truth W* and observed set Ω, one file per (m, n, rank, n_obs, seed), shared by every method; the
+# name ends in the hash of the data-generation code (matcomp.codehash), so new code never overwrites it.
 
 
 rule ground_truth:
     output:
-        "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}.npz",
+        "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz",
     log:
-        "logs/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}.log",
+        "logs/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.log",
     benchmark:
-        "benchmarks/logs/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}.tsv"
+        "benchmarks/logs/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.tsv"
     wildcard_constraints:
         m=r"\d+",
         n=r"\d+",
@@ -15,6 +16,7 @@ rule ground_truth:
         n_obs=r"\d+",
         seed=r"\d+",
         norm=r"(_raw)?",
+        code=r"[0-9a-f]{10}",
     conda:
         "../../envs/torch.yaml"
     resources:
@@ -26,5 +28,6 @@ rule ground_truth:
         n_obs=lambda w: int(w.n_obs),
         seed=lambda w: int(w.seed),
         normalize=lambda w: w.norm != "_raw",
+        code=data_code,
     script:
         "../scripts/make_data.py"

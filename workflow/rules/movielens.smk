@@ -72,5 +72,6 @@ rule table2:
         gpu=0,
     params:
         splits=lambda w: EXPERIMENTS["table2"]["splits"],
+        code=code_hash("table2"),
     script:
         "../scripts/make_table2.py"

@@ -5,8 +5,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
 
+from matcomp.codehash import verify
 from matcomp.comparison import run_baseline_job
 from matcomp.io import redirect_log
 
 redirect_log(snakemake)
+verify(snakemake.params.job["code"])
 run_baseline_job(snakemake.params.job, snakemake.input.data, snakemake.output[0], snakemake.params.r_lib)
