@@ -44,5 +44,6 @@ rule claims:
     params:
         claims=str(Path(workflow.basedir) / "src/matcomp/claims.yaml"),
         scale=config["scale"],
+        code=code_hash("claims"),
     script:
         "../scripts/check_claims.py"
