@@ -49,21 +49,37 @@ def naive_cell(problem, depth: int, penalty: str, lam: float, steps: int, log: s
 
 
 def bench(
-    batch: int, depth: int, penalty: str, steps: int, device: str, log: str, repeats: int = 1
+    batch: int,
+    depth: int,
+    penalty: str,
+    steps: int,
+    device: str,
+    log: str,
+    repeats: int = 1,
+    spectral: str = "auto",
+    with_naive: bool = True,
 ) -> tuple[float, float, str]:
     """Best of ``repeats`` alternating runs of each variant (this shared VM's timings vary by ±30 %)."""
     problems = [make_problem(seed=s) for s in range(batch)]
     lam = 0.05 if penalty != "none" else 0.0
     cfg = TrainConfig(
-        optimizer="adam", penalty=penalty, depth=depth, max_iters=steps, tol=0.0, log=log, device=device
+        optimizer="adam",
+        penalty=penalty,
+        depth=depth,
+        max_iters=steps,
+        tol=0.0,
+        log=log,
+        device=device,
+        spectral=spectral,
     )
     naive = batched = 0.0
     kernel = ""
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for p in problems:
-            naive_cell(p, depth, penalty, lam, steps, log, device)
-        naive = max(naive, batch * steps / (time.perf_counter() - t0))
+        if with_naive:
+            t0 = time.perf_counter()
+            for p in problems:
+                naive_cell(p, depth, penalty, lam, steps, log, device)
+            naive = max(naive, batch * steps / (time.perf_counter() - t0))
         t0 = time.perf_counter()
         res = train_batch(problems, [lam] * batch, cfg)
         batched = max(batched, batch * steps / (time.perf_counter() - t0))
@@ -81,6 +97,11 @@ def main() -> None:
     )
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=3, help="best of this many alternating runs per row")
+    ap.add_argument(
+        "--spectral", default="auto", choices=["auto", "svd", "polar"], help="the trainer's route"
+    )
+    ap.add_argument("--no-naive", action="store_true", help="time the batched trainer only (large B)")
+    ap.add_argument("--depths", type=int, nargs="+", default=[1, 3])
     a = ap.parse_args()
     if a.threads:
         torch.set_num_threads(a.threads)
@@ -90,17 +111,22 @@ def main() -> None:
         else platform.processor() or platform.machine()
     )
     print(f"# device={a.device} ({name}), torch {torch.__version__}, threads={torch.get_num_threads()}, "
-          f"steps={a.steps}, log={a.log}, best of {a.repeats}, 100x100, Adam, float32")  # fmt: skip
-    bench(1, 1, "ratio", 5, a.device, a.log)  # warm-up: one-time imports and allocations are not timed
+          f"steps={a.steps}, log={a.log}, best of {a.repeats}, 100x100, Adam, float32, spectral={a.spectral}")  # fmt: skip
+    bench(
+        1, 1, "ratio", 5, a.device, a.log, spectral=a.spectral
+    )  # warm-up: one-time imports and allocations are not timed
     print(
         f"{'B':>3} {'depth':>5} {'penalty':>8} {'naive c-s/s':>12} {'batched c-s/s':>14} {'speedup':>8} {'kernel':>8}"
     )
     for penalty in ("none", "ratio"):
-        for depth in (1, 3):
+        for depth in a.depths:
             for b in a.batches:
-                naive, batched, kernel = bench(b, depth, penalty, a.steps, a.device, a.log, a.repeats)
+                naive, batched, kernel = bench(
+                    b, depth, penalty, a.steps, a.device, a.log, a.repeats, a.spectral, not a.no_naive
+                )
                 print(
-                    f"{b:>3} {depth:>5} {penalty:>8} {naive:>12.0f} {batched:>14.0f} {batched / naive:>7.2f}x {kernel:>8}",
+                    f"{b:>3} {depth:>5} {penalty:>8} {naive:>12.0f} {batched:>14.0f} "
+                    f"{batched / naive if naive else float('nan'):>7.2f}x {kernel:>8}",
                     flush=True,
                 )
 

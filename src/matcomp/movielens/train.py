@@ -45,8 +45,9 @@ import torch
 
 from matcomp.metrics import effective_rank
 from matcomp.optimizers import make_optimizer, optimizer_kernel
-from matcomp.penalties import Penalty, get_penalty
+from matcomp.penalties import Penalty, get_penalty, spectral_grad
 from matcomp.provenance import provenance
+from matcomp.spectral import polar_value_and_grad, resolve_route, route_record
 from matcomp.train import resolve_device
 
 from .data import interaction_shape, load_ratings, split_ratings, verify_ml100k
@@ -72,6 +73,7 @@ PAPER_BEST: dict[str, dict[str, Any]] = {
         "bias_init": "zero",
         "reduction": "sum",
         "eval_every": 100,
+        "spectral": "auto",
     },
     "embedding": {
         "lr": 1e-3,
@@ -261,11 +263,15 @@ def _eval_rmse(model: torch.nn.Module, tr: Splits, va: Splits, te: Splits, has_v
     return out
 
 
-def lnn_penalty(pen: Penalty, weight: torch.Tensor) -> torch.Tensor:
-    """The LNN's penalty R(W) as a differentiable scalar (value and gradient: autograd through the SVD).
+def lnn_penalty(pen: Penalty, weight: torch.Tensor, route: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The LNN's penalty R(W) and ∇_W R by the spectral route (:mod:`matcomp.spectral`), both detached.
 
-    One small function so the route to the value and gradient can be swapped without touching the loop."""
-    return pen.of_matrix(weight)
+    ``svd``: one SVD of the 944×1683 matrix and Lewis' formula (what autograd through ``svdvals`` gives);
+    ``polar``: a polar factor from products with the 944×944 Gram matrix (ratio, nuclear), no SVD."""
+    w = weight.detach()
+    if route == "polar":
+        return polar_value_and_grad(pen, w)
+    return spectral_grad(pen, *torch.linalg.svd(w, full_matrices=False))
 
 
 def _headline(
@@ -306,6 +312,7 @@ def train_lnn(
     bias_init: str | float = "zero",
     reduction: str = "sum",
     eval_every: int = 100,
+    spectral: str = "auto",
     checkpoint: str = "last",
     seed: int = 0,
     device: str | torch.device = "auto",
@@ -327,6 +334,7 @@ def train_lnn(
     model = DepthOneLNN(*shape, init_std=init_std, bias_init=float(b0), generator=gen).to(dev)
     opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
+    route = resolve_route(spectral, pen, dev) if lam else "none"
     n_obs = max(tr[0].numel(), 1)
 
     history: list[dict[str, float]] = []
@@ -337,9 +345,13 @@ def train_lnn(
     for it in range(1, n_iters + 1):
         opt.zero_grad(set_to_none=True)
         sse = ((model(tr[0], tr[1]) - tr[2]) ** 2).sum()
-        reg = lnn_penalty(pen, model.weight) if lam else torch.zeros((), device=dev)
-        loss = (sse if reduction == "sum" else sse / n_obs) + lam * reg
-        loss.backward()
+        data = sse if reduction == "sum" else sse / n_obs
+        data.backward()
+        reg = torch.zeros((), device=dev)
+        if lam:
+            reg, reg_grad = lnn_penalty(pen, model.weight, route)
+            model.weight.grad.add_(reg_grad, alpha=lam)
+        loss = data.detach() + lam * reg
         opt.step()
         if it % eval_every == 0 or it == n_iters:
             row = {"iteration": it, "loss": float(loss.detach()), "train_mse": float(sse.detach()) / n_obs}
@@ -366,6 +378,7 @@ def train_lnn(
         "bias_init": bias_init,
         "reduction": reduction,
         "eval_every": eval_every,
+        "spectral": spectral,
         "checkpoint": checkpoint,
         "seed": seed,
         "shape": list(shape),
@@ -387,7 +400,9 @@ def train_lnn(
         "seed": seed,
         "settings": settings,
         "history": history,
-        "provenance": provenance(device=str(dev), dtype="float32"),
+        "provenance": provenance(
+            device=str(dev), dtype="float32", spectral_route=route_record(route, torch.float32)
+        ),
     }
 
 

@@ -1,0 +1,123 @@
+"""What `scale=paper` costs on the machine at hand: every training job timed for a few steps, extrapolated.
+
+Two arrangements of the same 133 jobs (`config.yaml`, `scale: paper`):
+
+* *per job*: each job trains each depth as one batch over its 5 seeds, on the device ``device: auto``
+  picks for it (CUDA for matmul-only jobs when a GPU is visible, the CPU for SVD-route jobs);
+* *packs* (:mod:`matcomp.packs`): the matmul-only jobs sharing an optimizer run as one mixed batch per
+  depth; SVD-route jobs stay per job on the CPU.
+
+Each distinct batch is built for real (its problems, λ, penalties, depth, optimizer) and timed for
+``--steps`` steps after ``--warmup`` (logging only at the ends, as at the paper's density of 200 points in
+5·10⁵ steps); a job's cost is (seconds per step) × its iteration budget.  GPU batches run one after
+another; CPU jobs are assumed to run ``--cpu-slots`` at a time beside them (``--threads`` threads each).
+Logging and the final metrics (one SVD per cell per log point) are not included: 200 points per cell.
+
+    python benchmarks/cost_paper.py [--steps 30] [--warmup 5] [--out benchmarks/cost_paper.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+import yaml
+
+from matcomp.data import make_problem
+from matcomp.experiments import Job, all_jobs, effective_config
+from matcomp.packs import make_packs
+from matcomp.penalties import get_penalty
+from matcomp.train import TrainConfig, resolve_device, train_batch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device: str) -> tuple[float, str]:
+    """Seconds per step of one batch holding every cell of ``jobs`` at ``depth``, and the device it ran on."""
+    members = [j for j in jobs if depth in j.depths]
+    problems, lams, pens, seeds = [], [], [], []
+    data = dict(members[0].data)
+    for job in members:
+        for seed in job.seeds:
+            problems.append(make_problem(data["m"], data["n"], job.rank, job.n_obs, seed, data["normalize"]))
+            lams.append(job.lam)
+            pens.append(job.penalty)
+            seeds.append(seed)
+    train = dict(members[0].train)
+    cfg = TrainConfig(optimizer=members[0].optimizer, penalty=pens[0], depth=depth, device=device,
+                      **{**train, "max_iters": warmup, "tol": 0.0, "log": "none"})  # fmt: skip
+    train_batch(problems, lams, cfg, seeds=seeds, penalties=pens)  # warm-up (allocations, kernels)
+    cfg = TrainConfig(**{**cfg.__dict__, "max_iters": steps})
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    res = train_batch(problems, lams, cfg, seeds=seeds, penalties=pens)
+    seconds = time.perf_counter() - t0
+    return seconds / max(steps, 1), res.settings["device"]
+
+
+def arrangement(batches: list[list[Job]], steps: int, warmup: int, device: str) -> dict[str, float]:
+    """Extrapolated hours per device for a list of batches (each a list of jobs trained together)."""
+    hours: dict[str, float] = {"cuda": 0.0, "cpu": 0.0}
+    cache: dict[tuple, tuple[float, str]] = {}
+    for jobs in batches:
+        for depth in sorted({d for j in jobs for d in j.depths}):
+            members = [j for j in jobs if depth in j.depths]
+            key = (members[0].optimizer, depth, tuple(sorted((j.penalty, len(j.seeds)) for j in members)))
+            if key not in cache:
+                cache[key] = time_batch(jobs, depth, steps, warmup, device)
+            per_step, dev = cache[key]
+            budget = max(dict(j.train)["max_iters"] for j in members)
+            hours["cuda" if dev.startswith("cuda") else "cpu"] += per_step * budget / 3600
+    return hours
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--cpu-slots", type=int, default=8, help="CPU jobs running at once beside the GPU")
+    ap.add_argument("--threads", type=int, default=2, help="torch threads of each CPU job")
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    config = effective_config(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    jobs = all_jobs(config)
+    packs = make_packs(jobs)
+    packed = {p for paths in packs.values() for p in paths}
+    per_job = arrangement([[j] for j in jobs.values()], a.steps, a.warmup, a.device)
+    in_packs = arrangement(
+        [[jobs[p] for p in paths] for paths in packs.values()] + [[jobs[p]] for p in jobs if p not in packed],
+        a.steps, a.warmup, a.device,
+    )  # fmt: skip
+    gpu = resolve_device(a.device, [get_penalty("ratio")])
+    out = {
+        "machine": torch.cuda.get_device_name() if gpu.type == "cuda" else platform.processor() or "cpu",
+        "torch": torch.__version__,
+        "steps_timed": a.steps,
+        "jobs": len(jobs),
+        "pack_count": len(packs),
+        "packed_jobs": len(packed),
+        "cpu_slots": a.cpu_slots,
+        "threads_per_cpu_job": a.threads,
+    }
+    for name, hours in (("per_job", per_job), ("packs", in_packs)):
+        cpu_wall = hours["cpu"] / a.cpu_slots
+        out[name] = {
+            "gpu_hours": round(hours["cuda"], 2),
+            "cpu_job_hours": round(hours["cpu"], 2),
+            "wall_hours_estimate": round(max(hours["cuda"], cpu_wall), 2),
+        }
+    print(json.dumps(out, indent=2))
+    if a.out:
+        Path(a.out).write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

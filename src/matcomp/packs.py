@@ -1,0 +1,69 @@
+"""Packs: training jobs that run together as one batch per depth, so that a GPU has enough cells.
+
+A job of the DAG covers one (optimizer, penalty, λ, rank, n_obs) with its seeds — 5 cells per depth at
+the paper's scale, far too few to keep a GPU busy (a step of 5 cells is launch-bound).  A *pack* is every
+job that shares an optimizer, the training settings and the matrix shape, and whose steps are matrix
+products only (no penalty, or a penalty with a polar form on the polar route): for each depth, all their
+cells train as one mixed batch (:func:`matcomp.workflow.train_jobs`) and one polar factor per step serves
+them all.  Jobs whose penalty needs an SVD (the Schatten penalties) are never packed: their device is the
+CPU, where a batch's SVDs gain nothing from sharing a call, and separate jobs use the cores in parallel.
+
+Each job keeps its own result file (its path names its settings); a pack only decides which jobs run in
+one process.  The cost, on a rerun: a pack's outputs are produced together, so when one member's
+settings change (a new path), the whole pack trains again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .experiments import Job, short_hash
+from .penalties import get_penalty
+from .spectral import gpu_is_faster
+
+
+def packable(job: Job) -> bool:
+    """Whether every step of the job is matrix products on a GPU (see the module docstring)."""
+    return gpu_is_faster(get_penalty(job.penalty), dict(job.train).get("spectral", "auto"))
+
+
+def pack_key(job: Job) -> tuple[Any, ...]:
+    """What a pack's jobs share: optimizer, training settings and data settings (the matrix shape)."""
+    return (job.optimizer, job.train, job.data)
+
+
+def make_packs(jobs: Mapping[str, Job], max_cells: int = 4096) -> dict[str, list[str]]:
+    """Pack id → the result paths of its jobs (sorted), for every packable job.
+
+    ``max_cells`` bounds the cells of one depth's batch (GPU memory: 4 096 cells of depth 5 hold about
+    6 GB of float32 weights and optimizer state); a larger group is split into several packs.
+    The id is a hash of the member paths, so it changes whenever a member does.
+    """
+    groups: dict[tuple[Any, ...], list[str]] = {}
+    for path in sorted(jobs):
+        if packable(jobs[path]):
+            groups.setdefault(pack_key(jobs[path]), []).append(path)
+    packs: dict[str, list[str]] = {}
+    for key, paths in groups.items():
+        chunk: list[str] = []
+        for path in paths:
+            if chunk and _cells(jobs, [*chunk, path]) > max_cells:
+                packs[_pack_id(key[0], chunk)] = chunk
+                chunk = []
+            chunk.append(path)
+        packs[_pack_id(key[0], chunk)] = chunk
+    return packs
+
+
+def _cells(jobs: Mapping[str, Job], paths: list[str]) -> int:
+    """The largest per-depth batch of these jobs together."""
+    per_depth: dict[int, int] = {}
+    for path in paths:
+        for depth in jobs[path].depths:
+            per_depth[depth] = per_depth.get(depth, 0) + len(jobs[path].seeds)
+    return max(per_depth.values(), default=0)
+
+
+def _pack_id(optimizer: str, paths: list[str]) -> str:
+    return f"{optimizer}_{short_hash({'jobs': paths})}"
