@@ -46,6 +46,7 @@ def run_baseline_job(
 def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
     """Long format: method, rank, n_obs, seed, test_error, effective_rank, seconds, implementation, file."""
     from .experiments import normalize_penalty  # imports torch: keep it out of the baseline jobs' start-up
+    from .tables import seed_motion
 
     rows = []
     nets = {
@@ -61,12 +62,14 @@ def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequ
             label = nets.get((job["optimizer"], job["penalty"], job["lam"], cell["depth"]))
             if label is None:
                 continue
-            for r in cell["runs"]:
+            for r, moving in zip(cell["runs"], seed_motion(path, cell), strict=True):
                 rows.append({"method": label, "rank": job["rank"], "n_obs": job["n_obs"], "seed": r["seed"],
                              "test_error": r["test_error"], "effective_rank": r["effective_rank"],
                              "seconds": cell["provenance"]["seconds"] / len(cell["runs"]),
                              "implementation": f"matcomp/torch {job['optimizer']} depth {cell['depth']}",
-                             "iterations": r["iterations"], "file": str(path)})  # fmt: skip
+                             "iterations": r["iterations"], "stop_reason": r["stop_reason"],
+                             "max_iters": job["train"]["max_iters"], "still_moving": moving,
+                             "file": str(path)})  # fmt: skip
     for path in baselines:
         doc = read_json(path)
         job = doc["job"]
@@ -85,6 +88,10 @@ def summary(df: pd.DataFrame, name: str) -> pd.DataFrame:
         effective_rank_mean=("effective_rank", "mean"), effective_rank_sd=("effective_rank", "std"),
         n_seeds=("seed", "count"), seconds_mean=("seconds", "mean"),
     ).reset_index()  # fmt: skip
+    if "still_moving" in df:  # the networks' budget and plateau, for the claims (baselines: empty)
+        from .tables import motion_columns
+
+        out = out.merge(motion_columns(df, ["method", "rank", "n_obs"]), on=["method", "rank", "n_obs"])
     out.insert(0, "experiment", name)
     return out
 

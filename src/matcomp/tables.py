@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .io import read_json, write_with
+from .io import read_json, trajectory_path, write_with
 from .penalties import get_penalty
 
 PENALTY_LABELS = {
@@ -35,8 +35,107 @@ def _stats(values: list[float]) -> tuple[float, float]:
     return float(np.nanmean(arr)), float(np.nanstd(arr, ddof=1)) if np.sum(~np.isnan(arr)) > 1 else 0.0
 
 
+PLATEAU_WINDOW = 10.0
+"""The plateau rule (:func:`still_moving`) judges the last decade of a run: the logged points in [T/10, T]."""
+PLATEAU_FITTED = 1e-2
+"""Largest final data term, as a fraction of its value at iteration 0, of a run that can count as plateaued."""
+PLATEAU_LOG10_ERR = 0.05
+"""Widest band of log10(test error) over the last decade of a plateaued run (a change under 12 %)."""
+PLATEAU_RANK = 0.5
+"""Widest band of the effective rank over that decade (less than what can move its rounding by one)."""
+
+
+def still_moving(
+    iterations: np.ndarray,
+    data_term: np.ndarray,
+    test_error: np.ndarray,
+    effective_rank: np.ndarray,
+    stop: int,
+) -> str:
+    """Why a run that was stopped by its budget at ``stop`` was still moving there; ``""`` if it had plateaued.
+
+    The plateau rule: (1) the data term at ``stop`` is at most :data:`PLATEAU_FITTED` of its value at
+    iteration 0, and over the last decade of the run (the logged points in [stop / 10, stop], at least 3)
+    (2) log10 of the test error and (3) the effective rank vary by at most :data:`PLATEAU_LOG10_ERR` and
+    :data:`PLATEAU_RANK`.  (1) is what tells a saddle from a plateau: un-penalised GD at depth ≥ 3 sits at
+    test error 1.0 with its data term at its initial value for thousands of iterations before it drops,
+    flat in every logged quantity.  Every network here can fit its observed entries (width ≥ 100, no rank
+    constraint) and the penalties weigh little next to the data term, so a run whose data term is still above
+    1 % of where it started is not at a minimum of its objective, however flat its curves.
+    """
+    upto = iterations <= stop
+    it, d, e, r = iterations[upto], data_term[upto], test_error[upto], effective_rank[upto]
+    window = it >= stop / PLATEAU_WINDOW
+    if stop < PLATEAU_WINDOW or window.sum() < 3:
+        return "too few logged points to judge"
+    if not (np.isfinite(d[[0, -1]]).all() and np.isfinite(e[window]).all() and np.isfinite(r[window]).all()):
+        return "non-finite values"
+    fitted = d[-1] / d[0] if d[0] > 0 else 0.0
+    if fitted > PLATEAU_FITTED:
+        return f"data term still at {fitted:.1%} of its start"
+    moved = float(np.ptp(np.log10(np.maximum(e[window], 1e-30))))
+    if moved > PLATEAU_LOG10_ERR:
+        return f"test error moved {moved:.2g} decades over the last 10x of iterations"
+    ranks = float(np.ptp(r[window]))
+    if ranks > PLATEAU_RANK:
+        return f"effective rank moved {ranks:.2g} over the last 10x of iterations"
+    return ""
+
+
+def seed_motion(path: str | Path, cell: dict[str, Any]) -> list[str]:
+    """Per seed of one cell (depth) of a job file: ``""`` if it converged, diverged or plateaued
+    (:func:`still_moving`), else why it was still moving when its budget ran out."""
+    runs = cell["runs"]
+    traj = trajectory_path(path)
+    if not traj.exists():
+        return ["" if r["stop_reason"] != "max_iters" else "no trajectory to judge" for r in runs]
+    with np.load(traj) as z:
+        pre = f"d{cell['depth']}/"
+        arrays = {k: z[pre + k] for k in ("iterations", "data_term", "test_error", "effective_rank")}
+    out = []
+    for i, r in enumerate(runs):
+        if r["stop_reason"] != "max_iters":
+            out.append("")
+            continue
+        out.append(
+            still_moving(
+                arrays["iterations"], arrays["data_term"][i], arrays["test_error"][i],
+                arrays["effective_rank"][i], int(r["iterations"]),
+            )
+        )  # fmt: skip
+    return out
+
+
+def motion_columns(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per group of per-seed rows with ``stop_reason``, ``max_iters`` and ``still_moving`` (:func:`seed_motion`):
+    ``stop_reasons``, ``max_iters``, ``plateaued`` and ``still_moving`` as in :func:`cell_summaries`; empty
+    for groups without them (the baselines of Figures 4-5)."""
+
+    def one(g: pd.DataFrame) -> pd.Series:
+        if g["max_iters"].isna().all():
+            return pd.Series(
+                {"stop_reasons": "", "max_iters": math.nan, "plateaued": math.nan, "still_moving": ""}
+            )
+        moving = [m for m in g["still_moving"] if isinstance(m, str) and m]
+        return pd.Series(
+            {
+                "stop_reasons": ";".join(sorted(set(g["stop_reason"].dropna()))),
+                "max_iters": g["max_iters"].max(),
+                "plateaued": not moving,
+                "still_moving": moving[0] if moving else "",
+            }
+        )
+
+    cols = ["stop_reason", "max_iters", "still_moving"]
+    return df.groupby(keys, sort=False)[cols].apply(one).reset_index()
+
+
 def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
-    """One row per cell (depth) of a job file: settings, mean/sd over seeds, stop reasons, the file."""
+    """One row per cell (depth) of a job file: settings, mean/sd over seeds, stop reasons, the file.
+
+    ``plateaued``: every seed converged, diverged or had plateaued when its budget ran out (:func:`still_moving`);
+    ``still_moving``: otherwise why the first such seed had not ("" when plateaued).
+    """
     doc = read_json(path)
     job = doc["job"]
     rows = []
@@ -61,6 +160,9 @@ def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
             )
         row["stop_reasons"] = ";".join(sorted({r["stop_reason"] for r in runs}))
         row["max_iters"] = job["train"]["max_iters"]
+        moving = [m for m in seed_motion(path, cell) if m]
+        row["plateaued"] = not moving
+        row["still_moving"] = moving[0] if moving else ""
         row["seconds"] = cell["provenance"]["seconds"]
         row["device"] = cell["provenance"]["device"]
         row["file"] = str(path)
