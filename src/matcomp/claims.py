@@ -6,10 +6,16 @@ Each claim names a selection of cells (experiment + column filters), a metric an
 * ``compare``: two selections ``a`` and ``b`` (matched on ``match`` columns, e.g. depth) and a relation
   between their metrics: ``ratio_at_least`` (a/b >= value) or ``log10_within`` (|log10 a − log10 b| <= value).
 
-Verdicts: ``held``, ``not held``, ``not run`` (the cells are not part of this run's config) or
-``inconclusive`` (a quantity could not be measured, e.g. a threshold never crossed by either side).
+Verdicts: ``held``, ``not held``, ``not reached at this budget``, ``not run`` (the cells are not part of
+this run's config) or ``inconclusive`` (a quantity could not be measured, e.g. a threshold never crossed by
+either side).  A failed check is ``not held`` only if one of its failing cells is decided: it ran the
+paper's budget, stopped by the paper's rule, diverged, or had plateaued (``plateaued`` in the tables; the
+rule is :func:`matcomp.tables.still_moving`).  Where every failing cell ran a smaller budget and was still
+moving, it is ``not reached at this budget`` and names them (:func:`budget_notes`).  The budgets come from
+:func:`claim_budgets`: this run's config and the project's config.yaml at scale ``paper``.
 Iterations-to-error that were never reached are censored at the cell's iteration budget; a comparison
-that only holds thanks to censoring says so.
+that only holds thanks to censoring says so, and one that fails on a count censored below the paper's
+budget is not reached.
 """
 
 from __future__ import annotations
@@ -64,12 +70,133 @@ def _fmt(x: float) -> str:
     return "n/a" if not np.isfinite(x) else (f"{x:.3g}" if abs(x) >= 1e-3 else f"{x:.1e}")
 
 
+# --- budgets: "not held" only where the paper's budget ran or the failing cells had stopped moving --------
+
+NOT_REACHED = "not reached at this budget"
+PRECEDENCE = ("not held", NOT_REACHED, "not run", "inconclusive", "held")
+"""A claim's verdict is the first of these that one of its checks gives."""
+VERDICT_ORDER = ("held", "not held", NOT_REACHED, "inconclusive", "not run")
+T2_BUDGETS = (("lnn", "n_iters", "steps"), ("embedding", "n_epochs", "epochs"))
+"""MovieLens: which setting of each model is its budget, and in what unit."""
+
+
+def budgets(config: dict[str, Any]) -> dict[str, Any]:
+    """Each experiment's training budget in an effective config: ``{"budget", "unit"}`` (iterations) for the
+    synthetic experiments, ``{model name: {"budget", "unit"}}`` for MovieLens (LNN steps, embedding epochs)."""
+    from .experiments import deep_merge
+
+    out: dict[str, Any] = {}
+    for name, exp in config.get("experiments", {}).items():
+        if exp.get("kind") == "movielens":
+            from .movielens.table import MODEL_NAMES
+
+            out[name] = {
+                MODEL_NAMES[m]: {"budget": exp[m][key], "unit": unit}
+                for m, key, unit in T2_BUDGETS
+                if key in exp.get(m, {})
+            }
+        else:
+            train = deep_merge(config.get("train", {}), exp.get("train", {}))
+            out[name] = {"budget": train["max_iters"], "unit": "iterations"}
+    return out
+
+
+def claim_budgets(config: dict[str, Any], config_file: str | Path) -> dict[str, Any]:
+    """``{"run": budgets of this run's effective config, "paper": those of config_file at scale paper}``."""
+    from .experiments import effective_config
+
+    raw = yaml.safe_load(Path(config_file).read_text())
+    return {"run": budgets(config), "paper": budgets(effective_config({**raw, "scale": "paper"}))}
+
+
+def _truthy(v: Any) -> bool:
+    return bool(v) if isinstance(v, bool | np.bool_) else str(v).strip().lower() == "true"
+
+
+def _cell_label(row: pd.Series) -> str:
+    method = row.get("method")
+    keys = (
+        ("split", "model", "method", "n_obs")
+        if isinstance(method, str) and method
+        else ("optimizer", "penalty", "depth")
+    )
+    label = "/".join(_lbl(row[k]) for k in keys if k in row and pd.notna(row[k]))
+    lam = row.get("lam", math.nan) if keys[0] == "optimizer" else math.nan
+    return f"{row.get('experiment', '')} {label}".strip() + (f"/λ={lam:g}" if pd.notna(lam) else "")
+
+
+def budget_notes(row: pd.Series, budget: dict[str, Any] | None) -> tuple[str, str]:
+    """``(moving, below)`` for one table row: ``below`` names the cell and its budget if it ran fewer
+    iterations (epochs, steps) than the paper's without the paper's stopping rule firing; ``moving`` does so
+    if it was, moreover, still moving (not ``plateaued``).  Both ``""`` otherwise, and for baseline solvers
+    (no ``max_iters``: they run to their own convergence).  MovieLens rows without ``max_iters`` take this
+    run's configured budget for their model, and without ``plateaued`` count as still moving."""
+    paper = (budget or {}).get("paper", {}).get(row.get("experiment"))
+    if paper is not None and "budget" not in paper:  # MovieLens: one budget per model
+        paper = paper.get(row.get("model"))
+        if pd.isna(row.get("max_iters", math.nan)):
+            row = row.copy()
+            row["max_iters"] = budget["run"].get(row["experiment"], {}).get(row["model"], {}).get("budget")
+    ran = pd.to_numeric(row.get("max_iters", math.nan), errors="coerce")
+    stops = {s for s in str(row.get("stop_reasons", "")).split(";") if s and s != "nan"}
+    if (
+        paper is None
+        or pd.isna(ran)
+        or ran >= paper["budget"]
+        or (stops and stops <= {"converged", "diverged"})
+    ):
+        return "", ""
+    below = f"{_cell_label(row)}: budget {int(ran)} of the paper's {int(paper['budget'])} {paper['unit']}"
+    if _truthy(row.get("plateaued", False)):
+        return "", below
+    why = row.get("still_moving")
+    return f"{below}, still moving ({why if isinstance(why, str) and why else 'no plateau record'})", below
+
+
+def with_budget_notes(df: pd.DataFrame, budget: dict[str, Any] | None) -> pd.DataFrame:
+    """``df`` with the columns ``_moving`` and ``_below`` of :func:`budget_notes`."""
+    if df.empty:
+        return df
+    notes = [budget_notes(row, budget) for _, row in df.iterrows()]
+    return df.assign(_moving=[m for m, _ in notes], _below=[b for _, b in notes])
+
+
+def _note(row: pd.Series, col: str) -> str:
+    v = row.get(col, "")
+    return v if isinstance(v, str) else ""
+
+
+def _failed(notes: Sequence[Sequence[str]], details: str) -> tuple[str, str]:
+    """A failed check, from the notes of each failing cell (or pair): none where it is decided, else the
+    cells that could still change it.  One decided failure is ``not held``."""
+    if all(notes):
+        named = dict.fromkeys(n for cell in notes for n in cell)
+        return NOT_REACHED, f"{details} — {NOT_REACHED}: " + "; ".join(named)
+    return "not held", details
+
+
+def _censored(note: str) -> list[str]:
+    return [f"{note}, error level never reached (censored)"] if note else []
+
+
+def _pair_notes(row: pd.Series, rel: str, va: float, vb: float, ca: bool, cb: bool, iters: bool) -> list[str]:
+    """Which sides of a failing pair could still change it: a side still moving below the paper's budget,
+    or an iteration count censored below it that could grow in the direction that would pass."""
+    notes: list[str] = []
+    for side, v, other, censored in (("a", va, vb, ca), ("b", vb, va, cb)):
+        if not iters:
+            notes += [_note(row, f"_moving_{side}")] if _note(row, f"_moving_{side}") else []
+        elif censored and (side == "a" if rel == "ratio_at_least" else v <= other):
+            notes += _censored(_note(row, f"_below_{side}"))
+    return notes
+
+
 def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
     sel = select(df, c["where"])
     if sel.empty:
         return "not run", "no such cells in this run"
     metric, op, target = c["metric"], c["op"], c["value"]
-    ok, parts, undetermined = True, [], False
+    ok, parts, undetermined, fails = True, [], False, []
     for _, row in sel.iterrows():
         v, _ = _value(row, metric)
         keys = (
@@ -86,9 +213,11 @@ def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
             continue
         hit = round(v) == target if op == "==round" else OPS[op](v, target)
         ok &= bool(hit)
+        fails += [] if hit else [[_note(row, "_moving")] if _note(row, "_moving") else []]
         parts.append(f"{label}: {_fmt(v)}")
-    verdict = "inconclusive" if undetermined and ok else ("held" if ok else "not held")
-    return verdict, "; ".join(parts)
+    if fails:
+        return _failed(fails, "; ".join(parts))
+    return ("inconclusive" if undetermined else "held"), "; ".join(parts)
 
 
 def _compare(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
@@ -104,15 +233,19 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
     if merged.empty:
         return "not run", "no matching pairs"
     metric, target, rel = c["metric"], float(c["value"]), c["relation"]
-    ok, parts, inconclusive = True, [], False
+    ok, parts, inconclusive, fails = True, [], False, []
+    iters = metric.startswith("iters_to_err")
     for _, row in merged.iterrows():
         va, ca = _value(row.rename(lambda k: k[:-2] if k.endswith("_a") else k), metric)
         vb, cb = _value(row.rename(lambda k: k[:-2] if k.endswith("_b") else k), metric)
         key = ",".join(f"{m}={_lbl(row[m])}" for m in match) + (
-            f" {row['method_a']}" if "method_a" in row and "method" not in match else ""
+            f" {row['method_a']}" if _note(row, "method_a") and "method" not in match else ""
         )
         if not (np.isfinite(va) and np.isfinite(vb)) or (ca and cb):
-            inconclusive = True
+            both = [n for s in "ab" for n in _censored(_note(row, f"_below_{s}"))] if ca and cb else []
+            if both:  # neither side reached the level, and one of them ran below the paper's budget
+                fails.append(both)
+            inconclusive |= not both
             parts.append(f"{key}: n/a")
             continue
         if rel == "ratio_at_least":
@@ -127,30 +260,39 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
         else:
             raise ValueError(f"unknown relation {rel!r}")
         ok &= bool(hit)
-    verdict = "inconclusive" if inconclusive and ok else ("held" if ok else "not held")
-    return verdict, "; ".join(parts)
+        fails += [] if hit else [_pair_notes(row, rel, va, vb, ca, cb, iters)]
+    if fails:
+        return _failed(fails, "; ".join(parts))
+    return ("inconclusive" if inconclusive else "held"), "; ".join(parts)
 
 
 CHECKS = {"threshold": _threshold, "compare": _compare}
+BUDGET_AWARE = ("threshold", "compare")
+"""Checks that apply the budget rule per failing cell; for any other, a ``not held`` is ``not reached``
+when one of its ``where`` cells was still moving below the paper's budget (:func:`_budget_fallback`)."""
 
 
-def evaluate(claims: list[dict[str, Any]], df: pd.DataFrame) -> pd.DataFrame:
+def _budget_fallback(df: pd.DataFrame, chk: dict[str, Any], verdict: str, details: str) -> tuple[str, str]:
+    if verdict != "not held" or chk["type"] in BUDGET_AWARE or "_moving" not in df:
+        return verdict, details
+    moving = [[m] for m in select(df, chk.get("where", {})).get("_moving", []) if isinstance(m, str) and m]
+    return _failed(moving, details) if moving else (verdict, details)
+
+
+def evaluate(
+    claims: list[dict[str, Any]], df: pd.DataFrame, budget: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """One row per claim; ``budget`` (:func:`claim_budgets`) enables ``not reached at this budget``."""
+    df = with_budget_notes(df, budget)
     rows = []
     for claim in expand_readings(claims):
         checks = claim["checks"] if "checks" in claim else [claim["check"]]
         verdicts, details = [], []
         for chk in checks:
-            v, d = CHECKS[chk["type"]](df, chk)
+            v, d = _budget_fallback(df, chk, *CHECKS[chk["type"]](df, chk))
             verdicts.append(v)
             details.append(d)
-        if "not held" in verdicts:
-            verdict = "not held"
-        elif "not run" in verdicts:
-            verdict = "not run"
-        elif "inconclusive" in verdicts:
-            verdict = "inconclusive"
-        else:
-            verdict = "held"
+        verdict = next(v for v in PRECEDENCE if v in [*verdicts, "held"])
         rows.append(
             {
                 "id": claim["id"],
@@ -165,15 +307,50 @@ def evaluate(claims: list[dict[str, Any]], df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def verdict_counts(res: pd.DataFrame) -> str:
+    """``held: 9, not held: 1, not reached at this budget: 17, ...``: every verdict that occurs, in a fixed order
+    (held, not held and not reached always)."""
+    counts = res["verdict"].value_counts().to_dict() if not res.empty else {}
+    order = [*VERDICT_ORDER, *sorted(set(counts) - set(VERDICT_ORDER))]
+    return ", ".join(f"{v}: {counts.get(v, 0)}" for v in order if counts.get(v) or v in VERDICT_ORDER[:3])
+
+
+def legend() -> list[str]:
+    """What the verdicts mean, with the plateau rule's numbers and its limits."""
+    from .tables import PLATEAU_FITTED, PLATEAU_LOG10_ERR, PLATEAU_RANK
+
+    return [
+        "**held**: every check holds (at this run's budget; a claim that holds here is not re-judged at the "
+        "paper's). **not held**: a check fails on a cell that is decided: it ran the paper's budget, stopped "
+        "by the paper's rule (data term < tol), diverged, or had plateaued. **not reached at this budget**: "
+        "every cell that fails a check ran a smaller budget than the paper's and was still moving when it "
+        "ran out (or never reached an error level whose iteration count decides the check); those cells are "
+        "named with their budget. Baselines (CP, SI, OPT) run to their own solver's convergence and count as "
+        "decided. MovieLens rows are judged by their configured steps (LNN) and epochs (embedding) against "
+        "the paper-scale config, and count as still moving below it.",
+        "",
+        f"Plateau rule (per seed; a cell has plateaued when all its seeds have): its data term is below "
+        f"{PLATEAU_FITTED:.0%} of its value at iteration 0, and over the last decade of iterations (the "
+        f"logged points in [T/10, T]) log10 of its test error varies by at most {PLATEAU_LOG10_ERR} and its "
+        f"effective rank by at most {PLATEAU_RANK}. The data-term condition is what tells a saddle from a "
+        "plateau: un-penalised GD at depth ≥ 3 sits at test error 1.0 with every logged quantity flat for "
+        "thousands of iterations before it drops. Limits: a run that has fitted its observed entries can "
+        "still leave a plateau later (a slow drift along the fitted set, or a saddle past the data fit), so a "
+        "**not held** from a plateaued cell below the paper's budget is a judgement, not a measurement; and a "
+        "**held** at a smaller budget could change at the paper's.",
+    ]
+
+
 def to_markdown(res: pd.DataFrame, scale: str) -> str:
-    counts = res["verdict"].value_counts().to_dict()
     lines = [
         "# Claims of Zhao (2022), checked",
         "",
         f"Scale: **{scale}**"
         + ("" if scale == "paper" else " (budgets and seeds below the paper's: verdicts are indicative)"),
         "",
-        "Verdicts: " + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
+        "Verdicts: " + verdict_counts(res),
+        "",
+        *legend(),
         "",
         "| id | source | claim | paper | criterion | ours | verdict |",
         "|---|---|---|---|---|---|---|",
@@ -193,10 +370,16 @@ def to_markdown(res: pd.DataFrame, scale: str) -> str:
 
 
 def check_claims(
-    claims_file: str | Path, tables: Sequence[str | Path], md: str, csv: str, scale: str = "paper"
+    claims_file: str | Path,
+    tables: Sequence[str | Path],
+    md: str,
+    csv: str,
+    scale: str = "paper",
+    budget: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
+    """Evaluate ``claims_file`` on ``tables``; ``budget`` (:func:`claim_budgets`) as in :func:`evaluate`."""
     claims = yaml.safe_load(Path(claims_file).read_text())["claims"]
-    res = evaluate(claims, load_results(tables))
+    res = evaluate(claims, load_results(tables), budget)
     res.insert(0, "scale", scale)
     write_with(csv, lambda t: res.to_csv(t, index=False))
     write_with(md, lambda t: Path(t).write_text(to_markdown(res, scale)))

@@ -1,4 +1,5 @@
 # The effective config, the claims check and what `snakemake --report` shows.
+from matcomp.claims import claim_budgets  # budgets: this run's and the paper's
 
 
 rule effective_config:
@@ -45,5 +46,6 @@ rule claims:
         claims=str(Path(workflow.basedir) / "src/matcomp/claims.yaml"),
         scale=config["scale"],
         code=code_hash("claims"),
+        budget=claim_budgets(config, Path(workflow.basedir) / "config.yaml"),
     script:
         "../scripts/check_claims.py"

@@ -17,4 +17,5 @@ check_claims(
     out.md,
     out.csv,
     snakemake.params.scale,
+    snakemake.params.budget,
 )

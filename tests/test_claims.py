@@ -1,0 +1,242 @@
+"""Verdicts that say what the budget allowed: ``not held`` only for decided cells, ``not reached at this
+budget`` for cells cut short while still moving; the plateau rule behind it."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from matcomp.claims import NOT_REACHED, claim_budgets, evaluate, to_markdown
+from matcomp.experiments import effective_config
+from matcomp.tables import still_moving
+
+ROOT = Path(__file__).resolve().parents[1]
+PAPER = 500_000
+BUDGET = {
+    "run": {"t": {"budget": 1500, "unit": "iterations"}},
+    "paper": {
+        "t": {"budget": PAPER, "unit": "iterations"},
+        "table2": {"Depth 1 LNN": {"budget": 20000, "unit": "steps"}},
+    },
+}
+BUDGET["run"]["table2"] = {"Depth 1 LNN": {"budget": 300, "unit": "steps"}}
+MOVING = "data term still at 100.0% of its start"
+
+
+def _row(opt: str, depth: int, err: float, rank: float, **kw: object) -> dict:
+    base = {"experiment": "t", "optimizer": opt, "penalty": "none", "depth": depth, "lam": 0.0,
+            "test_error_mean": err, "effective_rank_mean": rank, "iters_to_err_0.001": math.nan,
+            "max_iters": 1500, "stop_reasons": "max_iters", "plateaued": False, "still_moving": MOVING}  # fmt: skip
+    return {**base, **kw}
+
+
+def _table(**gd: object) -> pd.DataFrame:
+    """Adam at depth 3 recovers W* (plateaued); GD at depths 3 and 4 fails (1.0), with ``gd`` overriding."""
+    done = {"plateaued": True, "still_moving": ""}
+    return pd.DataFrame(
+        [
+            _row("adam", 3, 1e-6, 5.0, **{"iters_to_err_0.001": 300.0, **done}),
+            _row("gd", 3, 1.0, 51.1, **gd),
+            _row("gd", 4, 1.0, 43.9, **gd),
+        ]
+    )
+
+
+def _claim(*checks: dict) -> dict:
+    return {"id": "c", "source": "s", "quote": "q", "paper": "p", "criterion": "c", "checks": list(checks)}
+
+
+GD_LOW_ERR = {"type": "threshold", "where": {"experiment": "t", "optimizer": "gd"}, "metric": "test_error_mean",
+              "op": "<=", "value": 1e-3}  # fmt: skip
+GD_SLOWER = {"type": "compare", "a": {"experiment": "t", "optimizer": "gd", "depth": 3},
+             "b": {"experiment": "t", "optimizer": "adam", "depth": 3}, "match": ["depth"],
+             "metric": "iters_to_err_0.001", "relation": "ratio_at_least", "value": 10}  # fmt: skip
+
+
+def _verdict(df: pd.DataFrame, *checks: dict, budget: dict | None = BUDGET) -> tuple[str, str]:
+    res = evaluate([_claim(*checks)], df, budget)
+    return res.loc[0, "verdict"], res.loc[0, "ours"]
+
+
+def test_failing_cells_still_moving_at_a_short_budget_are_not_reached() -> None:
+    verdict, ours = _verdict(_table(), GD_LOW_ERR)
+    assert verdict == NOT_REACHED, ours
+    assert "t gd/none/3/λ=0: budget 1500 of the paper's 500000 iterations, still moving" in ours
+    assert "t gd/none/4" in ours and MOVING in ours
+
+
+def test_the_same_cells_plateaued_are_not_held() -> None:
+    assert _verdict(_table(plateaued=True, still_moving=""), GD_LOW_ERR)[0] == "not held"
+
+
+@pytest.mark.parametrize(
+    "decided",
+    [
+        {"max_iters": PAPER},  # the paper's budget, still moving
+        {"stop_reasons": "converged"},  # the paper's stopping rule fired
+        {"stop_reasons": "diverged"},
+    ],
+)
+def test_failing_cells_that_are_decided_are_not_held(decided: dict) -> None:
+    assert _verdict(_table(**decided), GD_LOW_ERR)[0] == "not held"
+
+
+def test_one_decided_failure_is_enough() -> None:
+    df = _table()
+    df.loc[2, ["plateaued", "still_moving"]] = [True, ""]  # depth 4 plateaued at 1.0, depth 3 still moving
+    assert _verdict(df, GD_LOW_ERR)[0] == "not held"
+
+
+def test_a_claim_that_holds_is_held_and_checks_combine() -> None:
+    adam_ok = {**GD_LOW_ERR, "where": {"experiment": "t", "optimizer": "adam"}}
+    rank_ok = {"type": "threshold", "where": {"experiment": "t", "optimizer": "adam"},
+               "metric": "effective_rank_mean", "op": "==round", "value": 5}  # fmt: skip
+    assert _verdict(_table(), adam_ok, rank_ok)[0] == "held"
+    assert _verdict(_table(), adam_ok, GD_LOW_ERR)[0] == NOT_REACHED
+    assert _verdict(_table(max_iters=PAPER), GD_LOW_ERR, {**GD_LOW_ERR, "value": 2.0})[0] == "not held"
+
+
+def test_without_budgets_the_verdicts_are_as_before() -> None:
+    assert _verdict(_table(), GD_LOW_ERR, budget=None)[0] == "not held"
+
+
+def test_censored_iteration_counts_from_a_short_run_are_not_reached() -> None:
+    # GD never reached 1e-3 in its 1500 iterations: 1500/300 = 5 < 10 only because the count is censored
+    verdict, ours = _verdict(_table(), GD_SLOWER)
+    assert verdict == NOT_REACHED and "never reached (censored)" in ours, ours
+    # censored at the paper's budget: a real count would only be larger, 5e5/300 >= 10 holds
+    assert _verdict(_table(max_iters=PAPER), GD_SLOWER)[0] == "held"
+    # GD reached 1e-3 at 1200 (a count does not change with more budget): decided, 4 < 10
+    assert _verdict(_table(**{"iters_to_err_0.001": 1200.0}), GD_SLOWER)[0] == "not held"
+
+
+def test_a_censored_denominator_cannot_rescue_a_ratio() -> None:
+    df = _table(**{"iters_to_err_0.001": 1200.0})
+    df.loc[0, ["iters_to_err_0.001", "plateaued", "still_moving"]] = [math.nan, False, "moving"]
+    assert _verdict(df, GD_SLOWER)[0] == "not held"  # Adam's count can only grow: the ratio only shrinks
+
+
+def test_comparisons_with_a_side_still_moving_are_not_reached() -> None:
+    # Figures 4-5: baselines (no max_iters: their own convergence) against a network cut short
+    df = pd.DataFrame(
+        [
+            {"experiment": "t", "method": "CP", "n_obs": 1000, "test_error_mean": 0.2},
+            {"experiment": "t", "method": "Adam:1+R", "n_obs": 1000, "test_error_mean": 0.73,
+             "max_iters": 1500, "stop_reasons": "max_iters", "plateaued": False, "still_moving": MOVING},
+        ]
+    )  # fmt: skip
+    beats = {"type": "compare", "a": {"experiment": "t", "method": "CP"},
+             "b": {"experiment": "t", "method": "Adam:1+R"}, "match": ["n_obs"],
+             "metric": "test_error_mean", "relation": "ratio_at_least", "value": 10}  # fmt: skip
+    verdict, ours = _verdict(df, beats)
+    assert verdict == NOT_REACHED and "t Adam:1+R/1000: budget 1500" in ours, ours
+    df.loc[1, "plateaued"] = True
+    assert _verdict(df, beats)[0] == "not held"
+
+
+def test_movielens_rows_take_the_configured_budget() -> None:
+    df = pd.DataFrame([{"experiment": "table2", "source": "run", "split": "90%", "model": "Depth 1 LNN",
+                        "method": "w. Adam+penalty", "rmse_mean": 1.4}])  # fmt: skip
+    lnn = {"type": "threshold", "where": {"experiment": "table2", "model": "Depth 1 LNN"}, "metric": "rmse_mean",
+           "op": "<=", "value": 0.95}  # fmt: skip
+    verdict, ours = _verdict(df, lnn)
+    assert verdict == NOT_REACHED and "budget 300 of the paper's 20000 steps" in ours, ours
+    full = {**BUDGET, "run": {"table2": {"Depth 1 LNN": {"budget": 20000, "unit": "steps"}}}}
+    assert _verdict(df, lnn, budget=full)[0] == "not held"
+
+
+def test_report_counts_each_verdict_and_explains_them() -> None:
+    claims = [
+        {**_claim(GD_LOW_ERR), "id": "a"},
+        {**_claim({**GD_LOW_ERR, "value": 2.0}), "id": "b"},
+        {**_claim({**GD_LOW_ERR, "where": {"experiment": "none"}}), "id": "c"},
+    ]
+    md = to_markdown(evaluate(claims, _table(), BUDGET), "quick")
+    assert f"Verdicts: held: 1, not held: 0, {NOT_REACHED}: 1, not run: 1" in md
+    assert "Plateau rule" in md and "saddle" in md
+
+
+def test_budgets_come_from_the_config_and_its_paper_scale() -> None:
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    b = claim_budgets(effective_config({**raw, "scale": "quick"}), ROOT / "config.yaml")
+    assert b["paper"]["fig1"] == {"budget": raw["train"]["max_iters"], "unit": "iterations"}
+    assert b["run"]["fig1"]["budget"] == raw["scales"]["quick"]["train"]["max_iters"]
+    assert b["run"]["fig3"]["budget"] == raw["scales"]["quick"]["experiments"]["fig3"]["train"]["max_iters"]
+    t2 = raw["experiments"]["table2"]
+    assert b["paper"]["table2"]["User-Item Embedding"] == {
+        "budget": t2["embedding"]["n_epochs"],
+        "unit": "epochs",
+    }
+    assert b["paper"]["table2"]["Depth 1 LNN"]["budget"] == t2["lnn"]["n_iters"]
+    assert b["run"]["table2"]["Depth 1 LNN"]["budget"] < t2["lnn"]["n_iters"]
+
+
+# ---------------------------------------------------------------- the plateau rule
+
+
+def _log_points(stop: int) -> np.ndarray:
+    return np.unique(np.round(np.logspace(0, np.log10(stop), 40)).astype(int))
+
+
+@pytest.mark.parametrize(
+    ("data", "err", "rank", "why"),
+    [
+        # GD at depth 3 at its starting saddle: every curve flat, data term where it started
+        (lambda t: 2016 + 0 * t, lambda t: 1.0 + 0 * t, lambda t: 56.7 + 0 * t, "data term still at 100.0%"),
+        # fitted and flat: plateaued
+        (lambda t: 2016 * np.exp(-t / 50), lambda t: 0.8 + 0.2 * np.exp(-t / 50), lambda t: 68.9 + 0 * t, ""),
+        # fitted, but the test error is still falling (a penalty at work after the fit)
+        (lambda t: 2016 * np.exp(-t / 50), lambda t: 0.8 * np.exp(-t / 500), lambda t: 5 + 0 * t, "test error"),
+        # fitted, error flat, rank still falling
+        (lambda t: 2016 * np.exp(-t / 50), lambda t: 0.8 + 0 * t, lambda t: 40 - t / 100, "effective rank"),
+    ],
+)  # fmt: skip
+def test_plateau_rule(data, err, rank, why) -> None:  # noqa: ANN001
+    t = _log_points(1500).astype(float)
+    got = still_moving(t, data(t), err(t), rank(t), 1500)
+    assert (got == "") if why == "" else got.startswith(why), got
+
+
+def test_plateau_rule_needs_points_in_the_last_decade() -> None:
+    t = np.array([0.0, 1.0, 1500.0])
+    assert "too few" in still_moving(t, np.zeros(3), np.ones(3), np.ones(3), 1500)
+
+
+def test_cell_rows_carry_the_plateau_flag(tmp_path: Path) -> None:
+    """A real (tiny) job: GD at depth 3 sits at its saddle; GD at depth 1 fits its entries and flattens."""
+    from matcomp.comparison import summary
+    from matcomp.data import make_problem
+    from matcomp.experiments import TRAIN_KEYS
+    from matcomp.tables import cell_summaries, motion_columns
+    from matcomp.train import TrainConfig
+    from matcomp.workflow import train_job
+
+    defaults = {k: getattr(TrainConfig(), k) for k in TRAIN_KEYS}
+
+    prob = make_problem(20, 20, 2, 150, 0, True)
+    data = tmp_path / "p.npz"
+    prob.save(data)
+    job = {"optimizer": "gd", "penalty": "none", "depths": [1, 3], "lam": 0.0, "rank": 2, "n_obs": 150,
+           "seeds": [0], "data": {k: prob.settings[k] for k in ("m", "n", "normalize")},
+           "train": {**defaults, "lr": 0.05, "max_iters": 300, "tol": 0.0, "reduction": "sum",
+                     "log": "log:40", "dtype": "float64"}}  # fmt: skip
+    job["data"] |= {k: prob.settings.get(k) for k in prob.settings if k not in ("rank", "n_obs", "seed")}
+    out = tmp_path / "job.json"
+    train_job(job, [str(data)], str(out), device="cpu")
+    rows = {r["depth"]: r for r in cell_summaries(out)}
+    assert rows[3]["plateaued"] is False and rows[3]["still_moving"].startswith("data term"), rows[3]
+    assert rows[1]["plateaued"] is True and rows[1]["still_moving"] == "", rows[1]
+    per_seed = pd.DataFrame(
+        [{"method": "GD:3", "n_obs": 150, "stop_reason": "max_iters", "max_iters": 300, "still_moving": "x"},
+         {"method": "CP", "n_obs": 150, "stop_reason": None, "max_iters": math.nan, "still_moving": None}]
+    )  # fmt: skip
+    cols = motion_columns(per_seed, ["method", "n_obs"]).set_index("method")
+    assert not cols.loc["GD:3", "plateaued"] and cols.loc["GD:3", "still_moving"] == "x"
+    assert pd.isna(cols.loc["CP", "max_iters"])
+    assert "still_moving" in summary(per_seed.assign(rank=2, seed=0, test_error=1.0, effective_rank=1.0,
+                                                     seconds=0.0), "t")  # fmt: skip
