@@ -33,6 +33,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's)")
     ap.add_argument("--iters", type=int, default=5, help="timed LNN steps per repeat")
     ap.add_argument("--repeats", type=int, default=3, help="repeats of each timing (median reported)")
+    ap.add_argument("--spectral", default="auto", choices=["auto", "svd", "polar"], help="LNN penalty route")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -40,11 +41,15 @@ def main() -> None:
     idx = np.random.default_rng(1).permutation(N_RATINGS)
     train90, test10 = idx[:90_000], idx[90_000:]
     shape = (N_USERS + 1, N_ITEMS + 1)
-    out: dict[str, float | int | str] = {"device": args.device, "threads": torch.get_num_threads()}
+    out: dict[str, float | int | str] = {
+        "device": args.device,
+        "threads": torch.get_num_threads(),
+        "spectral": args.spectral,
+    }
 
     # Each timing is the median over --repeats runs (the machine is shared; the spread is printed too).
     for name, lam in (("lnn_step_s_adam_penalty", 1.5), ("lnn_step_s_adam", 0.0)):
-        kw = dict(shape=shape, lam=lam, device=args.device, eval_every=10**9)
+        kw = dict(shape=shape, lam=lam, device=args.device, eval_every=10**9, spectral=args.spectral)
         train_lnn(users, items, ratings, train90, test10, n_iters=2, **kw)  # warm-up
         times = [
             train_lnn(users, items, ratings, train90, test10, n_iters=args.iters, **kw)[

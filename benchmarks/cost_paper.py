@@ -61,10 +61,14 @@ def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device:
     return seconds / max(steps, 1), res.settings["device"]
 
 
+_TIMED: dict[tuple, tuple[float, str]] = {}
+"""Seconds per step by batch composition, shared by the two arrangements (the unpacked jobs are the same)."""
+
+
 def arrangement(batches: list[list[Job]], steps: int, warmup: int, device: str) -> dict[str, float]:
     """Extrapolated hours per device for a list of batches (each a list of jobs trained together)."""
     hours: dict[str, float] = {"cuda": 0.0, "cpu": 0.0}
-    cache: dict[tuple, tuple[float, str]] = {}
+    cache = _TIMED
     for jobs in batches:
         for depth in sorted({d for j in jobs for d in j.depths}):
             members = [j for j in jobs if depth in j.depths]
