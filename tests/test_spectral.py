@@ -68,35 +68,55 @@ def test_polar_value_and_grad_equal_the_svd_route_in_float64(name: str) -> None:
     np.testing.assert_allclose(grad.numpy(), ref_grad.numpy(), atol=1e-12)
 
 
-def test_polar_route_resolves_small_singular_values_as_well_as_the_float32_svd() -> None:
-    """On training-like float32 spectra (rank 5 + a tail 1e-4 and 1e-6 of σ₁: the small singular values
-    the penalty pushes on), the polar factor and the ratio gradient are no further from the float64 SVD's
-    than the float32 SVD's own are; where the spectrum is well resolved (tail 1e-2) both are within 1e-3
-    (benchmarks/polar_accuracy.md has the full table: there the polar route's error is up to 5× the SVD's,
-    both ~κ·eps)."""
-    for tail in (1e-4, 1e-6):
+def test_polar_route_is_as_accurate_as_the_float32_svd() -> None:
+    """On training-like float32 spectra (rank 5 + a tail 1e-2, 1e-4 and 1e-6 of σ₁, the small singular
+    values the penalty pushes on), the polar factor, ‖W‖_* and the ratio gradient are no further from the
+    float64 SVD's than the float32 SVD's own are (benchmarks/polar_accuracy.md has the full table)."""
+    for tail in (1e-2, 1e-4, 1e-6):
         w = polar_accuracy.matrices(polar_accuracy.spectrum(5, tail, False, False), 4, seed=5).float()
         e = polar_accuracy.errors(w)
         assert e["polar_q"] <= e["svd_q"] and e["polar_grad"] <= e["svd_grad"], (tail, e)
-        assert e["polar_nuc"] <= max(e["svd_nuc"], 1e-6), (tail, e)
-    w = polar_accuracy.matrices(polar_accuracy.spectrum(5, 1e-2, False, False), 4, seed=5).float()
-    e = polar_accuracy.errors(w)
-    assert e["polar_q"] < 1e-3 and e["svd_q"] < 1e-3 and e["polar_nuc"] < 1e-6, e
+        assert e["polar_nuc"] <= e["svd_nuc"], (tail, e)
 
 
-def test_schedule_is_the_scaled_newton_schulz_recurrence() -> None:
-    """α_k maps both ends of [ℓ_k, 1] to one value; far fewer steps than unscaled Newton–Schulz."""
+def test_schedule_is_the_capped_scaled_newton_schulz_recurrence() -> None:
+    """α_k maps both ends of [ℓ_k, 1] to one value, capped at 1.5 (no cancellation near 1); far fewer
+    steps than unscaled Newton–Schulz."""
     alphas = polar_schedule(1e-8, 1e-7, polish=0)
     lower = 1e-8
+    f = lambda y: 1.5 * y - 0.5 * y**3  # noqa: E731
     for alpha in alphas:
-        f = lambda x, a=alpha: 1.5 * a * x - 0.5 * (a * x) ** 3  # noqa: E731
-        assert f(lower) == pytest.approx(f(1.0), rel=1e-9)
-        lower = f(lower)
-    assert 1 - lower <= 1e-7 and len(alphas) == 23
+        assert alpha <= 1.5 and f(alpha) >= 0.56
+        if alpha < 1.5:
+            assert f(alpha * lower) == pytest.approx(f(alpha), rel=1e-9)
+        lower = min(f(alpha * lower), f(alpha))
+    assert 1 - lower <= 1e-7 and len(alphas) == 26
     x, plain = 1e-8, 0
     while 1 - x > 1e-7:
         x, plain = 1.5 * x - 0.5 * x**3, plain + 1
     assert plain == 50
+
+
+@pytest.mark.parametrize("case", ["wide random", "nearly rank one"])
+def test_polar_gradient_in_float32_as_accurate_as_the_svd(case: str) -> None:
+    """Regression: uncapped Chen–Chow scaling sent singular values near 1 through f(√3) = 0 and lost
+    their directions in float32 (5 % error on a random 31×41 matrix); capped, the polar route's ratio
+    gradient is within a few times the float32 SVD's own error of the float64 SVD's."""
+    g = torch.Generator().manual_seed(0)
+    if case == "wide random":
+        w = torch.randn(3, 31, 41, generator=g, dtype=torch.float64) * 0.3
+    else:
+        w = torch.randn(3, 100, 100, generator=g, dtype=torch.float64) * 0.3
+        w = w + 30 * torch.randn(3, 100, 1, generator=g, dtype=torch.float64) @ torch.randn(
+            3, 1, 100, generator=g, dtype=torch.float64
+        )
+    w32 = w.float()
+    ratio = get_penalty("ratio")
+    _, ref = spectral_grad(ratio, *torch.linalg.svd(w32.double(), full_matrices=False))
+    _, g_svd = spectral_grad(ratio, *torch.linalg.svd(w32, full_matrices=False))
+    _, g_polar = polar_value_and_grad(ratio, w32)
+    err = lambda x: float((torch.linalg.matrix_norm(x.double() - ref) / torch.linalg.matrix_norm(ref)).max())  # noqa: E731
+    assert err(g_polar) <= 5 * max(err(g_svd), 1e-6), (err(g_polar), err(g_svd))
 
 
 def test_route_selection_and_errors() -> None:
@@ -176,8 +196,9 @@ def test_mixed_penalty_batch_equals_each_cell_alone(route: str, penalties: list[
 
 def test_movielens_lnn_polar_route_follows_the_svd_route() -> None:
     """The depth-1 LNN's ratio penalty by the polar route: the same run as by the SVD route, to float32
-    accuracy (the routes round differently, and Adam's normalised steps amplify the differences of the
-    many tiny gradient entries: measured 1.3e-4 relative after 60 steps; 2e-3 allowed)."""
+    accuracy.  A well-conditioned start (init_std 0.3): from the paper's 1e-3 the spectrum is at float32
+    resolution and Adam's normalised steps amplify the routes' rounding differences (1e-4 to 2e-3 after
+    60 steps, depending on the machine), which would test the amplification, not the route."""
     from matcomp.movielens import train_lnn
 
     rng = np.random.default_rng(0)
@@ -185,7 +206,7 @@ def test_movielens_lnn_polar_route_follows_the_svd_route() -> None:
     users, items = np.divmod(cells, 40)
     ratings = rng.integers(1, 6, 600)
     idx = rng.permutation(600)
-    kw = dict(shape=(31, 41), lam=1.5, n_iters=60, eval_every=20, device="cpu", lr=5e-3)
+    kw = dict(shape=(31, 41), lam=1.5, n_iters=60, eval_every=20, device="cpu", lr=5e-3, init_std=0.3)
     svd = train_lnn(users + 1, items + 1, ratings, idx[:500], idx[500:], spectral="svd", **kw)
     polar = train_lnn(users + 1, items + 1, ratings, idx[:500], idx[500:], spectral="polar", **kw)
     assert (
@@ -193,5 +214,5 @@ def test_movielens_lnn_polar_route_follows_the_svd_route() -> None:
     )
     assert svd["provenance"]["spectral_route"] == {"route": "svd"}
     for a, b in zip(svd["history"], polar["history"], strict=True):
-        assert a["test_rmse"] == pytest.approx(b["test_rmse"], rel=2e-3)
-        assert a["penalty"] == pytest.approx(b["penalty"], rel=2e-3)
+        assert a["test_rmse"] == pytest.approx(b["test_rmse"], rel=1e-4)
+        assert a["penalty"] == pytest.approx(b["penalty"], rel=1e-4)

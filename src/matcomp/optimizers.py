@@ -38,6 +38,8 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
 
 #: optimizers whose PyTorch class takes ``fused=True`` (CPU and CUDA kernels), with the same update rule
 FUSED: frozenset[str] = frozenset({"adam", "adam_amsgrad", "adamw", "adagrad", "gd", "gd_momentum"})
+#: of those, the ones whose fused kernel exists only on the CPU (torch 2.11: Adagrad refuses CUDA tensors)
+FUSED_CPU_ONLY: frozenset[str] = frozenset({"adagrad"})
 
 DEFAULT_LR = 1e-3
 
@@ -83,6 +85,8 @@ def make_optimizer(
     """
     check_optimizer(name)
     cls, defaults = OPTIMIZERS[name]
-    if fused and name in FUSED:
+    params = list(params)
+    on_cpu = all(p.device.type == "cpu" for p in params)
+    if fused and name in FUSED and (on_cpu or name not in FUSED_CPU_ONLY):
         overrides = {"fused": True, **overrides}
     return cls(params, lr=lr, **{**defaults, **overrides})

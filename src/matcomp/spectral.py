@@ -13,21 +13,25 @@
 ``auto``
     ``polar`` on a CUDA device for penalties that have a polar form (batched 100×100 SVDs loop over
     cuSOLVER there: 3.8 ms per matrix on an H200, while a batched product of 1 000 such matrices takes
-    0.1 ms), ``svd`` on the CPU (MKL's SVD of a 100×100 matrix, ~0.9 ms, is faster than the ~46 products
+    0.1 ms), ``svd`` on the CPU (MKL's SVD of a 100×100 matrix, ~0.9 ms, is faster than the 56 products
     of the polar iteration; ``benchmarks/README.md`` has both numbers).
 
 The iteration
 -------------
 Newton–Schulz, ``X ← 1.5X − 0.5·X XᵀX`` from ``X₀ = W/‖W‖_F``, maps every singular value x ∈ (0, 1] of X
 through ``f(x) = 1.5x − 0.5x³``, which converges to 1 but only multiplies a small x by 1.5 per step: a
-singular value 10⁻⁸ of ‖W‖_F needs 50 steps (100 products).  The scaled variant (Chen & Chow's choice of
-scaling; the derivation is two lines) applies f to ``α_k X``: if every singular value lies in
-``[ℓ_k, 1]``, the α that maps both ends of the interval to the same value, ``f(α ℓ_k) = f(α)``, is
-``α_k = √(3 / (1 + ℓ_k + ℓ_k²))``; all of ``[ℓ_k, 1]`` then lands in ``[ℓ_{k+1}, 1]`` with
-``ℓ_{k+1} = f(α_k ℓ_k)``, and a small value is multiplied by ``1.5·√3 ≈ 2.6`` per step.  From ``ℓ₀`` (the
-*floor*: singular values below ``ℓ₀·‖W‖_F`` are only partly resolved) the schedule is fixed in advance
-(:func:`polar_schedule`): 23 steps for ℓ₀ = 10⁻⁸ to bring the interval to within 10⁻⁷ of 1, against 50
-unscaled; a last unscaled steps polish rounding.  Every map is an odd polynomial, so a zero singular value
+singular value 10⁻⁸ of ‖W‖_F needs 50 steps (100 products).  The scaled variant applies f to ``α_k X``:
+if every singular value lies in ``[ℓ_k, 1]``, the α that maps both ends of the interval to the same
+value, ``f(α ℓ_k) = f(α)``, is ``α_k = √(3 / (1 + ℓ_k + ℓ_k²))`` (Chen & Chow's scaling), and a small
+value is then multiplied by ``1.5·√3 ≈ 2.6`` per step.  But that α is close to √3 while ℓ_k is small, and
+f(√3) = 0: a singular value near 1 is sent to about ℓ_k by the difference of two numbers near 2.6, so in
+floating point it keeps only ``eps/ℓ_k`` of relative accuracy — in float32 its direction is destroyed
+(a random 31×41 matrix: 5 % error in the ratio gradient).  The scaling is therefore capped,
+``α_k = min(√(3 / (1 + ℓ_k + ℓ_k²)), 1.5)``: f(1.5) = 0.5625, so no value loses more than a few ulps, and a
+small value still grows by 2.25 per step; the interval becomes ``[ℓ_{k+1}, 1]`` with
+``ℓ_{k+1} = min(f(α_k ℓ_k), f(α_k))``.  From ``ℓ₀`` (the *floor*: singular values below ``ℓ₀·‖W‖_F`` are
+only partly resolved) the schedule is fixed in advance (:func:`polar_schedule`): 26 steps for ℓ₀ = 10⁻⁸ to
+bring the interval to within 10⁻⁷ of 1, against 50 unscaled; two last unscaled steps polish rounding.  Every map is an odd polynomial, so a zero singular value
 stays zero: on the null space Q is 0, which is a valid subgradient of ‖W‖_* there (the SVD route puts an
 arbitrary unit direction there instead).  ``benchmarks/polar_accuracy.py`` measures Q and ‖W‖_* against a
 float64 SVD on training-like spectra.
@@ -52,6 +56,9 @@ POLAR_FLOOR = {torch.float32: 1e-8, torch.float64: 1e-12}
 POLAR_TOL = {torch.float32: 1e-7, torch.float64: 1e-14}
 """The schedule stops scaling once the guaranteed interval is within this of 1."""
 
+ALPHA_CAP = 1.5
+"""Largest scaling of a step: f(1.5) = 0.5625 keeps values near 1 free of cancellation (module docstring)."""
+
 POLISH_STEPS = 2
 """Unscaled Newton–Schulz steps after the scaled schedule (they remove the schedule's rounding)."""
 
@@ -63,11 +70,14 @@ def polar_schedule(floor: float, tol: float, polish: int = POLISH_STEPS) -> tupl
         raise ValueError(f"polar floor and tol must lie in (0, 1), got {floor}, {tol}")
     lower, alphas = floor, []
     while 1 - lower > tol and len(alphas) < 200:
-        alpha = math.sqrt(3 / (1 + lower + lower * lower))
+        alpha = min(math.sqrt(3 / (1 + lower + lower * lower)), ALPHA_CAP)
         alphas.append(alpha)
-        y = alpha * lower
-        lower = 1.5 * y - 0.5 * y**3
+        lower = min(_newton_schulz(alpha * lower), _newton_schulz(alpha))
     return tuple(alphas) + (1.0,) * polish
+
+
+def _newton_schulz(y: float) -> float:
+    return 1.5 * y - 0.5 * y**3
 
 
 def polar_steps(dtype: torch.dtype) -> int:
