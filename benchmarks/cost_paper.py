@@ -19,6 +19,7 @@ Logging and the final metrics (one SVD per cell per log point) are not included:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import time
@@ -51,13 +52,17 @@ def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device:
     train = dict(members[0].train)
     cfg = TrainConfig(optimizer=members[0].optimizer, penalty=pens[0], depth=depth, device=device,
                       **{**train, "max_iters": warmup, "tol": 0.0, "log": "none"})  # fmt: skip
-    train_batch(problems, lams, cfg, seeds=seeds, penalties=pens)  # warm-up (allocations, kernels)
-    cfg = TrainConfig(**{**cfg.__dict__, "max_iters": steps})
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    t0 = time.perf_counter()
-    res = train_batch(problems, lams, cfg, seeds=seeds, penalties=pens)
-    seconds = time.perf_counter() - t0
+    # Seconds per step: a run of warmup + steps minus a run of warmup (set-up and final metrics cancel).
+    timings = []
+    for n_steps in (warmup, warmup, warmup + steps):  # the first run warms up (allocations, kernels)
+        if torch.cuda.is_available():
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        res = train_batch(
+            problems, lams, dataclasses.replace(cfg, max_iters=n_steps), seeds=seeds, penalties=pens
+        )
+        timings.append(time.perf_counter() - t0)
+    seconds = max(timings[2] - timings[1], 1e-9)
     return seconds / max(steps, 1), res.settings["device"]
 
 

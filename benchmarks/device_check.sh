@@ -20,8 +20,8 @@ step "tests"
 timeout 150 python3 -m pytest -q -rs -p no:cacheprovider tests/test_cuda.py tests/test_spectral.py 2>&1 | tee "$out/pytest.txt"
 
 step "bench_train cuda"
-timeout 120 python3 benchmarks/bench_train.py --device cuda --no-naive --spectral auto --log none \
-  --steps 200 --repeats 2 --batches 5 32 256 1024 --depths 1 3 2>&1 | tee "$out/bench_train_cuda.txt"
+timeout 150 python3 benchmarks/bench_train.py --device cuda --no-naive --steady --spectral auto --log none \
+  --steps 100 --repeats 2 --batches 5 32 256 1024 --depths 1 3 2>&1 | tee "$out/bench_train_cuda.txt"
 
 step "bench_movielens cuda"
 for route in polar svd; do

@@ -73,3 +73,30 @@ def test_pack_refuses_jobs_with_different_optimizers(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="share optimizer"):
         train_jobs([a, b], files, [str(tmp_path / "a.json"), str(tmp_path / "b.json")], device="cpu")
     assert not list(tmp_path.glob("*.json"))
+
+
+@pytest.mark.workflow
+def test_workflow_trains_packs_and_matches_unpacked_jobs(tmp_path: Path) -> None:
+    """``pack_training: true`` at smoke scale, Figure 3: one ``train_pack`` job per optimizer (holding
+    every matmul-only job of that optimizer, Figure 3's and the other experiments'), its members' ``train``
+    jobs only copy, ask for no GPU, and the cell files equal those of the unpacked workflow."""
+    from test_workflow import _config, dry_jobs, smk
+
+    cfg = {**_config(), "scale": "smoke"}
+    packed, plain = tmp_path / "packed", tmp_path / "plain"
+    for folder, pack in ((packed, True), (plain, False)):
+        folder.mkdir()
+        plan = dry_jobs(folder, "--cores", "2", "figures/fig3.pdf", config={**cfg, "pack_training": pack})
+        assert ("train_pack" in plan) == pack
+        smk(folder, "--cores", "2", "figures/fig3.pdf")
+    packs = sorted(p.name.rsplit("_", 1)[0] for p in (packed / "results/packs").iterdir())
+    assert packs == ["adam", "gd"]  # one pack per optimizer of Figure 3
+    cells = sorted((plain / "results/cells").rglob("*.json"))
+    assert cells and all((packed / c.relative_to(plain)).exists() for c in cells)
+    for cell in cells:
+        a, b = read_json(packed / cell.relative_to(plain)), read_json(cell)
+        for ca, cb in zip(a["cells"], b["cells"], strict=True):
+            assert ca["provenance"]["pack"]["batch_size"] > len(a["job"]["seeds"])
+            for ra, rb in zip(ca["runs"], cb["runs"], strict=True):
+                assert (ra["iterations"], ra["stop_reason"]) == (rb["iterations"], rb["stop_reason"])
+                np.testing.assert_allclose(ra["test_error"], rb["test_error"], rtol=1e-5)

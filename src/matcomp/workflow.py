@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import asdict
@@ -102,6 +103,16 @@ def train_job(
 ) -> None:
     """Train one job: each depth as one batch over the seeds; writes ``out`` and its trajectories beside it."""
     train_jobs([job], [data_files], [out], device, threads)
+
+
+def copy_packed_job(packed: str, out: str) -> None:
+    """Put a packed job's result and trajectories (written by its pack under ``packed``) at ``out``,
+    trajectories first, each atomically; the result file's trajectory name stays right (same base name)."""
+    if Path(packed).name != Path(out).name:
+        raise ValueError(f"a packed job's file {packed} does not match its output {out}")
+    src, dst = trajectory_path(packed), trajectory_path(out)
+    write_with(dst, lambda tmp: shutil.copyfile(src, tmp), ".npz")
+    write_with(out, lambda tmp: shutil.copyfile(packed, tmp), ".json")
 
 
 def load_trajectory(out: str | Path, depth: int) -> dict[str, np.ndarray]:

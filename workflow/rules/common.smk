@@ -27,6 +27,7 @@ except ConfigError as err:
 
 from matcomp.movielens_jobs import data_dir, movielens_jobs  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
+from matcomp.packs import make_packs, packable  # noqa: E402
 
 JOBS = all_jobs(config)
 MOVIELENS_JOBS = movielens_jobs(config)
@@ -119,8 +120,75 @@ def table2_wanted():
     )
 
 
+def pack_training():
+    """Whether matmul-only jobs train in packs (``pack_training``; auto: a GPU is visible now)."""
+    setting = str(config.get("pack_training", "auto")).lower()  # --config gives "true", YAML True
+    if setting == "auto":
+        import torch
+
+        return config["device"] != "cpu" and torch.cuda.is_available()
+    return setting == "true"
+
+
+PACKS = make_packs(JOBS) if pack_training() else {}
+PACK_OF = {path: pack for pack, paths in PACKS.items() for path in paths}
+
+
+def pack_dir(pack):
+    return f"results/packs/{pack}"
+
+
+def train_input(wildcards):
+    """A packed job copies its files out of its pack's folder; any other job trains from its data."""
+    path = job_of(wildcards).path
+    if path in PACK_OF:
+        return {"pack": pack_dir(PACK_OF[path])}
+    return {"data": job_of(wildcards).data_paths()}
+
+
+def train_packed_from(wildcards):
+    path = job_of(wildcards).path
+    return f"{pack_dir(PACK_OF[path])}/{path}" if path in PACK_OF else None
+
+
+def pack_jobs(wildcards):
+    if wildcards.pack not in PACKS:
+        raise ValueError(
+            f"pack {wildcards.pack} is not planned by this config (pack_training: "
+            f"{config.get('pack_training', 'auto')})"
+        )
+    return [JOBS[path] for path in PACKS[wildcards.pack]]
+
+
+def pack_data(wildcards):
+    return sorted({f for job in pack_jobs(wildcards) for f in job.data_paths()})
+
+
+def pack_data_files(wildcards):
+    return [job.data_paths() for job in pack_jobs(wildcards)]
+
+
+def pack_params(wildcards):
+    return [job.params() for job in pack_jobs(wildcards)]
+
+
+def pack_outputs(wildcards):
+    return [job.path for job in pack_jobs(wildcards)]
+
+
 def train_resources_gpu(wildcards):
-    """Training jobs ask for one GPU unless the config pins them to the CPU (`device: cpu`)."""
+    """One GPU for a training job that runs on one: not with ``device: cpu``, not for a job whose penalty
+    needs an SVD (``device: auto`` runs it on the CPU, where it is faster), not for a packed job (it only
+    copies its files out of its pack, which has the GPU)."""
+    if config["device"] == "cpu":
+        return 0
+    job = job_of(wildcards)
+    if job.path in PACK_OF or (config["device"] == "auto" and not packable(job)):
+        return 0
+    return 1
+
+
+def pack_resources_gpu(wildcards):
     return 0 if config["device"] == "cpu" else 1
 
 
