@@ -86,12 +86,14 @@ def test_cuda_batch_equals_cpu_float64(optimizer: str, penalty: str, depth: int,
     """GPU = CPU, the same route on both, within a tolerance set from the cell's own sensitivity.
 
     The GPU's kernels round differently from the CPU's at every step, about one ulp per operation; a
-    one-ulp change of the initial weights measures how much this cell's dynamics amplify such a
-    difference (:func:`_one_ulp_sensitivity`).  The tolerance is 10× that (the early steps' differences
-    dominate; later ones have less time to grow), and never below 1e-6 relative / 1e-9 absolute (the
-    floor this test used before, which the non-amplifying cells meet with room to spare).  The two cells
-    that failed on an H200 with a fixed 1e-6 (Adam + ratio at depth 1: effective rank off by 2.1e-5;
-    RMSprop + Schatten ratio: test error off by 7.9e-5) move by 7e-5 and 4e-4 under one ulp."""
+    one-ulp change of the initial weights measures how much this cell's dynamics amplify one such
+    difference (:func:`_one_ulp_sensitivity`).  Since a difference enters at every step, the GPU run may
+    sit several times further away than that: on an H200 (2026-11-27) the largest ratio seen was 15×
+    (Adam + ratio, depth 1, polar route: a tail singular value, 4.5e-5 against 2.9e-6 under one ulp).
+    The tolerance is 100× the one-ulp movement, and never below 1e-6 relative / 1e-9 absolute (the floor
+    this test used before, which the non-amplifying cells meet with room to spare).  The two cells that
+    failed on an H200 with a fixed 1e-6 (Adam + ratio at depth 1: effective rank off by 2.1e-5; RMSprop +
+    Schatten ratio: test error off by 7.9e-5) move by 7e-5 and 4e-4 under one ulp."""
     problems, lams = _problems()
     lr = 1e-2 if optimizer == "gd" else 1e-3
     cfg = _cfg(optimizer=optimizer, penalty=penalty, depth=depth, lr=lr, spectral=spectral)
@@ -103,7 +105,7 @@ def test_cuda_batch_equals_cpu_float64(optimizer: str, penalty: str, depth: int,
         assert cpu.runs[2]["stop_reason"] == "converged"  # so the early-stop path is compared too
     moved = _one_ulp_sensitivity(problems, lams, dataclasses.replace(cfg, device="cpu"))
     floor = {"test_error": 1e-6, "effective_rank": 1e-6, "trajectory": 1e-6, "spectrum": 1e-9}
-    _assert_close(gpu, cpu, {k: max(floor[k], 10 * moved[k]) for k in floor})
+    _assert_close(gpu, cpu, {k: max(floor[k], 100 * moved[k]) for k in floor})
 
 
 def test_cuda_auto_route_is_polar_for_ratio_and_svd_device_for_schatten() -> None:
@@ -126,7 +128,7 @@ def test_cuda_batched_equals_unbatched(spectral: str) -> None:
     cfg = _cfg(device="cuda", depth=2, spectral=spectral)
     batched = train_batch(problems, lams, cfg)
     moved = _one_ulp_sensitivity(problems, lams, dataclasses.replace(cfg, device="cpu"))
-    rtol, atol = max(1e-9, 10 * moved["test_error"]), max(1e-12, 10 * moved["spectrum"])
+    rtol, atol = max(1e-9, 100 * moved["test_error"]), max(1e-12, 100 * moved["spectrum"])
     for i, (p, lam) in enumerate(zip(problems, lams)):
         alone = train_batch([p], [lam], cfg)
         assert batched.runs[i]["iterations"] == alone.runs[0]["iterations"]

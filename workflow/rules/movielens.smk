@@ -34,7 +34,7 @@ rule movielens_run:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        gpu=train_resources_gpu,
+        gpu=movielens_resources_gpu,
         runtime=720,
         mem_mb=8000,
     params:

@@ -434,6 +434,9 @@ def train_embedding(
     ``effective_rank_user`` / ``effective_rank_item`` those of the embedding matrices P and Q, all at the
     headline reading's checkpoint (``checkpoint``); ``readings`` holds every reading (module docstring).
     """
+    # device auto: the CPU.  Its minibatch steps are launch-bound on a GPU: an epoch takes 1.8 s on an
+    # H200 against 1.0 s on 2 CPU cores (benchmarks/README.md).
+    device = "cpu" if str(device) == "auto" else device
     dev, shape, info, gen, (tr, va, te), has_val = _prepare(
         users, items, ratings, train_idx, val_idx, test_idx, shape, seed, device
     )
