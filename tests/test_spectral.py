@@ -80,17 +80,17 @@ def test_polar_route_is_as_accurate_as_the_float32_svd() -> None:
 
 
 def test_schedule_is_the_capped_scaled_newton_schulz_recurrence() -> None:
-    """α_k maps both ends of [ℓ_k, 1] to one value, capped at 1.5 (no cancellation near 1); far fewer
-    steps than unscaled Newton–Schulz."""
+    """α_k maps both ends of [ℓ_k, 1] to one value, capped at 1.7 (values near 1 keep f(α) ≥ 0.09: no
+    catastrophic cancellation); far fewer steps than unscaled Newton–Schulz."""
     alphas = polar_schedule(1e-8, 1e-7, polish=0)
     lower = 1e-8
     f = lambda y: 1.5 * y - 0.5 * y**3  # noqa: E731
     for alpha in alphas:
-        assert alpha <= 1.5 and f(alpha) >= 0.56
-        if alpha < 1.5:
+        assert alpha <= 1.7 and f(alpha) >= 0.09
+        if alpha < 1.7:
             assert f(alpha * lower) == pytest.approx(f(alpha), rel=1e-9)
         lower = min(f(alpha * lower), f(alpha))
-    assert 1 - lower <= 1e-7 and len(alphas) == 26
+    assert 1 - lower <= 1e-7 and len(alphas) == 23
     x, plain = 1e-8, 0
     while 1 - x > 1e-7:
         x, plain = 1.5 * x - 0.5 * x**3, plain + 1

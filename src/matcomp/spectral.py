@@ -13,7 +13,7 @@
 ``auto``
     ``polar`` on a CUDA device for penalties that have a polar form (batched 100×100 SVDs loop over
     cuSOLVER there: 3.8 ms per matrix on an H200, while a batched product of 1 000 such matrices takes
-    0.1 ms), ``svd`` on the CPU (MKL's SVD of a 100×100 matrix, ~0.9 ms, is faster than the 56 products
+    0.1 ms), ``svd`` on the CPU (MKL's SVD of a 100×100 matrix, ~0.9 ms, is faster than the 50 products
     of the polar iteration; ``benchmarks/README.md`` has both numbers).
 
 The iteration
@@ -27,11 +27,14 @@ value is then multiplied by ``1.5·√3 ≈ 2.6`` per step.  But that α is clos
 f(√3) = 0: a singular value near 1 is sent to about ℓ_k by the difference of two numbers near 2.6, so in
 floating point it keeps only ``eps/ℓ_k`` of relative accuracy — in float32 its direction is destroyed
 (a random 31×41 matrix: 5 % error in the ratio gradient).  The scaling is therefore capped,
-``α_k = min(√(3 / (1 + ℓ_k + ℓ_k²)), 1.5)``: f(1.5) = 0.5625, so no value loses more than a few ulps, and a
-small value still grows by 2.25 per step; the interval becomes ``[ℓ_{k+1}, 1]`` with
-``ℓ_{k+1} = min(f(α_k ℓ_k), f(α_k))``.  From ``ℓ₀`` (the *floor*: singular values below ``ℓ₀·‖W‖_F`` are
-only partly resolved) the schedule is fixed in advance (:func:`polar_schedule`): 26 steps for ℓ₀ = 10⁻⁸ to
-bring the interval to within 10⁻⁷ of 1, against 50 unscaled; two last unscaled steps polish rounding.  Every map is an odd polynomial, so a zero singular value
+``α_k = min(√(3 / (1 + ℓ_k + ℓ_k²)), 1.7)``: f(1.7) ≈ 0.094, so a value near 1 loses at most ~11 ulps,
+and a small value grows by 2.55 per step; the interval becomes ``[ℓ_{k+1}, 1]`` with
+``ℓ_{k+1} = min(f(α_k ℓ_k), f(α_k))``.  (A cap of 1.5, f = 0.56, is more accurate per call but, measured,
+left Adam + ratio at depth 3 at a final test error of 2e-6 against the SVD route's 3e-7; 1.7 reaches
+the SVD route's 3e-7–6e-7: benchmarks/polar_training.md.)  From ``ℓ₀`` (the *floor*: singular values
+below ``ℓ₀·‖W‖_F`` are only partly resolved) the schedule is fixed in advance (:func:`polar_schedule`):
+23 steps for ℓ₀ = 10⁻⁸ to bring the interval to within 10⁻⁷ of 1, against 50 unscaled; two last
+unscaled steps polish rounding.  Every map is an odd polynomial, so a zero singular value
 stays zero: on the null space Q is 0, which is a valid subgradient of ‖W‖_* there (the SVD route puts an
 arbitrary unit direction there instead).  ``benchmarks/polar_accuracy.py`` measures Q and ‖W‖_* against a
 float64 SVD on training-like spectra.
@@ -56,8 +59,8 @@ POLAR_FLOOR = {torch.float32: 1e-8, torch.float64: 1e-12}
 POLAR_TOL = {torch.float32: 1e-7, torch.float64: 1e-14}
 """The schedule stops scaling once the guaranteed interval is within this of 1."""
 
-ALPHA_CAP = 1.5
-"""Largest scaling of a step: f(1.5) = 0.5625 keeps values near 1 free of cancellation (module docstring)."""
+ALPHA_CAP = 1.7
+"""Largest scaling of a step: f(1.7) ≈ 0.094 keeps values near 1 from cancelling away (module docstring)."""
 
 POLISH_STEPS = 2
 """Unscaled Newton–Schulz steps after the scaled schedule (they remove the schedule's rounding)."""
