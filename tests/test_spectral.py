@@ -131,6 +131,10 @@ def test_route_selection_and_errors() -> None:
         TrainConfig(spectral="qr").validate()
     assert gpu_is_faster(ratio) and gpu_is_faster(none)
     assert not gpu_is_faster(schatten) and not gpu_is_faster(ratio, "svd")
+    # unpenalised batches are launch-bound on a GPU below 32 cells; ratio wins from 5
+    assert (
+        not gpu_is_faster(none, batch=5) and gpu_is_faster(none, batch=32) and gpu_is_faster(ratio, batch=5)
+    )
 
 
 def test_short_training_run_polar_equals_svd_in_float64() -> None:

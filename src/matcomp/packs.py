@@ -28,6 +28,13 @@ def packable(job: Job) -> bool:
     return gpu_is_faster(get_penalty(job.penalty), dict(job.train).get("spectral", "auto"))
 
 
+def runs_on_gpu(job: Job) -> bool:
+    """Whether ``device: auto`` trains this job, alone, on a GPU when there is one (its seeds are the batch:
+    unpenalised jobs of 5 seeds stay on the CPU, see :func:`matcomp.spectral.gpu_is_faster`)."""
+    train = dict(job.train)
+    return gpu_is_faster(get_penalty(job.penalty), train.get("spectral", "auto"), len(job.seeds))
+
+
 def pack_key(job: Job) -> tuple[Any, ...]:
     """What a pack's jobs share: optimizer, training settings and data settings (the matrix shape)."""
     return (job.optimizer, job.train, job.data)

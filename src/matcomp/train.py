@@ -127,7 +127,9 @@ def _svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return torch.linalg.svd(w, full_matrices=False)
 
 
-def resolve_device(device: str, penalties: Sequence[Penalty] = (), spectral: str = "auto") -> torch.device:
+def resolve_device(
+    device: str, penalties: Sequence[Penalty] = (), spectral: str = "auto", batch: int | None = None
+) -> torch.device:
     """``auto`` is CUDA when available and the job is faster there, else CPU; CUDA without one is an error.
 
     With ``penalties``, ``auto`` keeps a job on the CPU when any cell's spectral route would be the SVD on
@@ -135,7 +137,7 @@ def resolve_device(device: str, penalties: Sequence[Penalty] = (), spectral: str
     than the host's LAPACK, so such a job would run slower on the GPU.
     """
     if device == "auto":
-        on_gpu = torch.cuda.is_available() and all(gpu_is_faster(p, spectral) for p in penalties)
+        on_gpu = torch.cuda.is_available() and all(gpu_is_faster(p, spectral, batch) for p in penalties)
         return torch.device("cuda" if on_gpu else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False; use --device cpu")
@@ -522,7 +524,7 @@ def train_batch(
     pens = [get_penalty(p) for p in ([cfg.penalty] * b if penalties is None else penalties)]
     if len(pens) != b:
         raise ValueError(f"need one penalty per problem, got {len(pens)} for {b}")
-    device, dtype = resolve_device(cfg.device, pens, cfg.spectral), DTYPES[cfg.dtype]
+    device, dtype = resolve_device(cfg.device, pens, cfg.spectral, b), DTYPES[cfg.dtype]
     routes = {p.spec: resolve_route(cfg.spectral, p, device) for p in pens}
     t_start = time.perf_counter()
 

@@ -27,7 +27,7 @@ except ConfigError as err:
 
 from matcomp.movielens_jobs import data_dir, movielens_jobs  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
-from matcomp.packs import make_packs, packable  # noqa: E402
+from matcomp.packs import make_packs, runs_on_gpu  # noqa: E402
 
 JOBS = all_jobs(config)
 MOVIELENS_JOBS = movielens_jobs(config)
@@ -183,7 +183,7 @@ def train_resources_gpu(wildcards):
     if config["device"] == "cpu":
         return 0
     job = job_of(wildcards)
-    if job.path in PACK_OF or (config["device"] == "auto" and not packable(job)):
+    if job.path in PACK_OF or (config["device"] == "auto" and not runs_on_gpu(job)):
         return 0
     return 1
 
