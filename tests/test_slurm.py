@@ -239,17 +239,25 @@ def runs(cluster, tmp_path_factory) -> Runs:
 
 
 def test_every_job_went_through_sbatch_with_gpus_only_for_training(runs: Runs) -> None:
+    """GPUs only for training. ``device: cuda`` (the failing run): every training bundle asks for one.
+    ``device: auto`` (the rerun): a bundle asks for one iff one of its jobs runs on a GPU -- the ratio jobs
+    (polar route) do, the unpenalised ones (one seed: launch-bound on a GPU) do not."""
     failing, rerun = runs.failing, runs.rerun
-    for run in (failing, rerun):
+    for run, every_train_job in ((failing, True), (rerun, False)):
         submitted = set(re.findall(r"has been submitted with SLURM jobid (\d+)", run.output))
         assert submitted == {j["JobID"] for j in run.jobs}, (submitted, run.jobs)  # sacct shows every sbatch
         assert {_rule(j["Comment"]) for j in run.jobs} <= {"ground_truth", "train", "dynamics_figure"}, (
             run.jobs
         )
+        asked = []
         for job in run.jobs:
-            gpu = _rule(job["Comment"]) == "train"
+            train = _rule(job["Comment"]) == "train"
             for tres in ("ReqTRES", "AllocTRES"):
-                assert ("gres/gpu=1" in job[tres]) == gpu and ("gres/gpu=" in job[tres]) == gpu, job
+                gpu = "gres/gpu=1" in job[tres]
+                assert ("gres/gpu=" in job[tres]) == gpu, job  # never more than one
+                assert gpu <= train and (gpu or not (train and every_train_job)), job
+            asked.append(train and "gres/gpu=1" in job["ReqTRES"])
+        assert any(asked), run.jobs  # the two ratio jobs are in at least one bundle
     # The 6 jobs of the DAG: the data job (first run), 4 training jobs in 2 bundles of 2 (the profile's
     # group-components, each job its own srun step) and the figure (rerun), none of them run locally.
     assert [j["State"] for j in failing.of("ground_truth")] == ["COMPLETED"]
