@@ -122,7 +122,8 @@ def table2_wanted():
 
 def pack_training():
     """Whether matmul-only jobs train in packs (``pack_training``; auto: a GPU is visible now)."""
-    setting = str(config.get("pack_training", "auto")).lower()  # --config gives "true", YAML True
+    # --config gives the string "true", a YAML file gives True
+    setting = str(config.get("pack_training", "auto")).lower()
     if setting == "auto":
         import torch
 
@@ -190,8 +191,11 @@ def train_resources_gpu(wildcards):
 
 def movielens_resources_gpu(wildcards):
     """The LNN runs on a GPU (its penalised step: 5.7 ms there, 0.26 s on 2 CPU cores); the embedding model
-    runs on the CPU under ``device: auto`` (an epoch: 1.8 s on an H200, 1.0 s on 2 CPU cores)."""
-    if config["device"] == "cpu" or (config["device"] == "auto" and wildcards.model == "embedding"):
+    runs on the CPU under ``device: auto`` (an epoch: 1.8 s on an H200, 1.0 s on 2 CPU cores).
+    """
+    if config["device"] == "cpu" or (
+        config["device"] == "auto" and wildcards.model == "embedding"
+    ):
         return 0
     return 1
 
