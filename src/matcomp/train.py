@@ -260,10 +260,9 @@ class SpectralStep:
     """
 
     def __init__(self, penalties: Sequence[Penalty], routes: dict[str, str], dtype: torch.dtype, device):
-        self.penalties = list(penalties)
         self.zero = torch.zeros(len(penalties), dtype=dtype, device=device)
         groups: dict[tuple[Penalty, str], list[int]] = {}
-        for i, pen in enumerate(self.penalties):
+        for i, pen in enumerate(penalties):
             groups.setdefault((pen, routes[pen.spec]), []).append(i)
         self.groups = {key: torch.tensor(idx, device=device) for key, idx in groups.items()}
         self.whole = next(iter(groups)) if len(groups) == 1 else None
@@ -274,6 +273,12 @@ class SpectralStep:
             for route in ("svd", "polar")
             if any(r == route for _, r in groups)
         }
+        # each group's rows within its route's part, found once
+        self.rows = {
+            (pen, r): torch.searchsorted(self.by_route[r], idx)
+            for (pen, r), idx in self.groups.items()
+            if r in self.by_route
+        }
 
     def __call__(self, w: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
         if self.whole is not None:
@@ -281,35 +286,33 @@ class SpectralStep:
         value, grad = self.zero.clone(), torch.zeros_like(w)
         for route, cells in self.by_route.items():
             part = w.index_select(0, cells)
-            v, g = self._svd_part(part, cells) if route == "svd" else self._polar_part(part, cells)
+            v, g = self._svd_part(part) if route == "svd" else self._polar_part(part)
             value.index_copy_(0, cells, v)
             grad.index_copy_(0, cells, g)
         return None, value, grad
 
-    def _groups_of(self, route: str, cells: torch.Tensor):
+    def _groups_of(self, route: str):
         """(penalty, rows of its cells within the route's part) for each group on ``route``."""
-        for (pen, r), idx in self.groups.items():
-            if r == route:
-                yield pen, torch.searchsorted(cells, idx)
+        return [(pen, rows) for (pen, r), rows in self.rows.items() if r == route]
 
-    def _svd_part(self, part: torch.Tensor, cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _svd_part(self, part: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One SVD for the part; each penalty's ∂R/∂σ on its rows; one U diag(∂R/∂σ) Vᵀ for all (so each
         cell's gradient is the product it gets alone)."""
         u, s, vh = batched_linalg(_svd, part)
         value, dsigma = torch.zeros_like(s[..., 0]), torch.zeros_like(s)
-        for pen, rows in self._groups_of("svd", cells):
+        for pen, rows in self._groups_of("svd"):
             v, d = spectral_dsigma(pen, s.index_select(0, rows))
             value.index_copy_(0, rows, v)
             dsigma.index_copy_(0, rows, d)
         return value, (u * dsigma.unsqueeze(-2)) @ vh
 
-    def _polar_part(self, part: torch.Tensor, cells: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _polar_part(self, part: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One polar factor for the part; each penalty's formula on its rows."""
         fro = torch.linalg.matrix_norm(part)
         q = polar_factor(part, fro)
         nuc = (q * part).sum((-2, -1))
         value, grad = torch.zeros_like(fro), torch.zeros_like(part)
-        for pen, rows in self._groups_of("polar", cells):
+        for pen, rows in self._groups_of("polar"):
             v, g = PENALTIES[pen.name].polar(*(x.index_select(0, rows) for x in (q, part, nuc, fro)))
             value.index_copy_(0, rows, v)
             grad.index_copy_(0, rows, g)
