@@ -45,14 +45,23 @@
   Q %*% h$v %*% (cos(h$d * t) * t(h$v)) + h$u %*% (sin(h$d * t) * t(h$v))
 }
 
-optspace_builtin <- function(A, ropt = NA, niter = 50, tol = 1e-6) {
+# The observed matrix as doubles, its mask E (non-NA entries) and their count; an error when nothing is observed.
+.optspace_observed <- function(A) {
   A <- as.matrix(A)
   storage.mode(A) <- "double"
-  n <- nrow(A)
-  m <- ncol(A)
   E <- !is.na(A)
   nE <- sum(E)
   if (nE == 0L) stop("OptSpace: the matrix has no observed (non-NA) entries")
+  list(A = A, E = E, nE = nE)
+}
+
+optspace_builtin <- function(A, ropt = NA, niter = 50, tol = 1e-6) {
+  obs <- .optspace_observed(A)
+  A <- obs$A
+  E <- obs$E
+  nE <- obs$nE
+  n <- nrow(A)
+  m <- ncol(A)
   idx <- which(E, arr.ind = TRUE)
   ii <- idx[, 1L]
   jj <- idx[, 2L]

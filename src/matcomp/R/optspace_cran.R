@@ -63,13 +63,12 @@
 }
 
 optspace_cran <- function(A, ropt = NA, niter = 50, tol = 1e-6) {
-  A <- as.matrix(A)
-  storage.mode(A) <- "double"
+  obs <- .optspace_observed(A)
+  A <- obs$A
+  E <- obs$E
+  nE <- obs$nE
   n <- nrow(A)
   m <- ncol(A)
-  E <- !is.na(A)
-  nE <- sum(E)
-  if (nE == 0L) stop("OptSpace: the matrix has no observed (non-NA) entries")
   ME <- A
   ME[!E] <- 0
   eps <- nE / sqrt(m * n)
