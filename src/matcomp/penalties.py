@@ -232,7 +232,7 @@ def spectral_grad(
     autograd through ``torch.linalg.svdvals``), at the cost of one SVD that the caller already has.
     """
     value, dsigma = spectral_dsigma(penalty, sigma)
-    return value.detach(), (u * dsigma.unsqueeze(-2)) @ vh
+    return value, (u * dsigma.unsqueeze(-2)) @ vh
 
 
 def get_penalty(spec: str | Penalty) -> Penalty:

@@ -139,13 +139,18 @@ def resolve_route(route: str, penalty: Penalty, device: torch.device) -> str:
     return route
 
 
+def polar_parts(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(Q, ‖W‖_* = ⟨Q, W⟩, ‖W‖_F) of a batch: what a penalty's ``polar`` function takes besides W."""
+    fro = torch.linalg.matrix_norm(w)
+    q = polar_factor(w, fro)
+    return q, (q * w).sum((-2, -1)), fro
+
+
 def polar_value_and_grad(penalty: Penalty, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """R(W) and ∇_W R for a penalty with a polar form, from one polar factor (no SVD)."""
     from .penalties import PENALTIES
 
-    fro = torch.linalg.matrix_norm(w)
-    q = polar_factor(w, fro)
-    nuc = (q * w).sum((-2, -1))
+    q, nuc, fro = polar_parts(w)
     return PENALTIES[penalty.name].polar(q, w, nuc, fro)
 
 

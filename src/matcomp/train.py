@@ -50,7 +50,7 @@ from .optimizers import (
 )
 from .penalties import PENALTIES, Penalty, get_penalty, spectral_dsigma, spectral_grad
 from .provenance import provenance
-from .spectral import ROUTES, gpu_is_faster, polar_factor, polar_value_and_grad, resolve_route, route_record
+from .spectral import ROUTES, gpu_is_faster, polar_parts, polar_value_and_grad, resolve_route, route_record
 
 STOP_REASONS = ("running", "converged", "max_iters", "diverged")
 _RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED = range(4)
@@ -308,9 +308,7 @@ class SpectralStep:
 
     def _polar_part(self, part: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One polar factor for the part; each penalty's formula on its rows."""
-        fro = torch.linalg.matrix_norm(part)
-        q = polar_factor(part, fro)
-        nuc = (q * part).sum((-2, -1))
+        q, nuc, fro = polar_parts(part)
         value, grad = torch.zeros_like(fro), torch.zeros_like(part)
         for pen, rows in self._groups_of("polar"):
             v, g = PENALTIES[pen.name].polar(*(x.index_select(0, rows) for x in (q, part, nuc, fro)))
