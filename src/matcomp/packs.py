@@ -23,16 +23,19 @@ from .penalties import get_penalty
 from .spectral import gpu_is_faster
 
 
+def _gpu_is_faster(job: Job, batch: int | None) -> bool:
+    return gpu_is_faster(get_penalty(job.penalty), dict(job.train).get("spectral", "auto"), batch)
+
+
 def packable(job: Job) -> bool:
     """Whether every step of the job is matrix products on a GPU (see the module docstring)."""
-    return gpu_is_faster(get_penalty(job.penalty), dict(job.train).get("spectral", "auto"))
+    return _gpu_is_faster(job, None)
 
 
 def runs_on_gpu(job: Job) -> bool:
     """Whether ``device: auto`` trains this job, alone, on a GPU when there is one (its seeds are the batch:
     unpenalised jobs of 5 seeds stay on the CPU, see :func:`matcomp.spectral.gpu_is_faster`)."""
-    train = dict(job.train)
-    return gpu_is_faster(get_penalty(job.penalty), train.get("spectral", "auto"), len(job.seeds))
+    return _gpu_is_faster(job, len(job.seeds))
 
 
 def pack_key(job: Job) -> tuple[Any, ...]:
