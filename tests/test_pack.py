@@ -30,11 +30,13 @@ def _data(tmp: Path, job: dict) -> list[str]:
 
 
 def test_pack_equals_each_job_alone(tmp_path: Path) -> None:
+    """Mixed penalties and optimizers (interleaved, so the trainer regroups and restores the order)."""
     jobs = [
         _job("ratio", 0.05, 2, 200, [1, 2], [0, 1]),
-        _job("nuclear", 0.1, 3, 300, [2], [2, 3]),
+        {**_job("nuclear", 0.1, 3, 300, [2], [2, 3]), "optimizer": "gd"},
         _job("none", 0.0, 2, 250, [1, 2], [4]),
-        _job("schatten:1/2", 0.05, 2, 200, [1], [0]),
+        {**_job("schatten:1/2", 0.05, 2, 200, [1], [0]), "optimizer": "rmsprop"},
+        {**_job("ratio", 0.1, 2, 200, [1], [5]), "optimizer": "gd"},
     ]
     files = [_data(tmp_path, job) for job in jobs]
     packed = [str(tmp_path / f"pack{j}.json") for j in range(len(jobs))]
@@ -48,6 +50,9 @@ def test_pack_equals_each_job_alone(tmp_path: Path) -> None:
             assert ca["settings"]["penalty"] == job["penalty"] and ca["settings"]["batch_size"] == len(
                 job["seeds"]
             )
+            assert ca["settings"]["optimizer"] == job["optimizer"]
+            for key in ("optimizer_kernel", "spectral_route"):
+                assert ca["provenance"][key] == cb["provenance"][key], key
             pack = ca["provenance"]["pack"]
             assert (
                 pack is not None
@@ -67,18 +72,19 @@ def test_pack_equals_each_job_alone(tmp_path: Path) -> None:
             np.testing.assert_allclose(ta["test_error"], tb["test_error"], rtol=1e-10)
 
 
-def test_pack_refuses_jobs_with_different_optimizers(tmp_path: Path) -> None:
-    a, b = _job("ratio", 0.05, 2, 200, [1], [0]), {**_job("ratio", 0.05, 2, 200, [1], [0]), "optimizer": "gd"}
+def test_pack_refuses_jobs_with_different_training_settings(tmp_path: Path) -> None:
+    a = _job("ratio", 0.05, 2, 200, [1], [0])
+    b = {**a, "train": {**a["train"], "lr": 1e-2}}
     files = [_data(tmp_path, a)] * 2
-    with pytest.raises(ValueError, match="share optimizer"):
+    with pytest.raises(ValueError, match="share their training settings"):
         train_jobs([a, b], files, [str(tmp_path / "a.json"), str(tmp_path / "b.json")], device="cpu")
     assert not list(tmp_path.glob("*.json"))
 
 
 @pytest.mark.workflow
 def test_workflow_trains_packs_and_matches_unpacked_jobs(tmp_path: Path) -> None:
-    """``pack_training: true`` at smoke scale, Figure 3: one ``train_pack`` job per optimizer (holding
-    every matmul-only job of that optimizer, Figure 3's and the other experiments'), its members' ``train``
+    """``pack_training: true`` at smoke scale, Figure 3: one ``train_pack`` job (holding every job of
+    Figure 3's optimizers, and of the other experiments, that runs faster on a GPU), its members' ``train``
     jobs only copy, ask for no GPU, and the cell files equal those of the unpacked workflow."""
     from test_workflow import _config, dry_jobs, smk
 
@@ -90,7 +96,7 @@ def test_workflow_trains_packs_and_matches_unpacked_jobs(tmp_path: Path) -> None
         assert ("train_pack" in plan) == pack
         smk(folder, "--cores", "2", "figures/fig3.pdf")
     packs = sorted(p.name.rsplit("_", 1)[0] for p in (packed / "results/packs").iterdir())
-    assert packs == ["adam", "gd"]  # one pack per optimizer of Figure 3
+    assert packs == ["pack"]  # every optimizer's jobs in one pack
     cells = sorted((plain / "results/cells").rglob("*.json"))
     assert cells and all((packed / c.relative_to(plain)).exists() for c in cells)
     for cell in cells:

@@ -223,3 +223,22 @@ def test_device_side_stopping_path_gives_the_same_numbers(optimizer: str, depth:
         assert a["test_error"] == b["test_error"] or (np.isnan(a["test_error"]) and np.isnan(b["test_error"]))
     np.testing.assert_array_equal(fast.trajectory.test_error, device_side.trajectory.test_error)
     np.testing.assert_array_equal(fast.trajectory.spectrum, device_side.trajectory.spectrum)
+
+
+def test_mixed_optimizers_batch_equals_each_cell_alone_float32() -> None:
+    """Cells of four optimizers interleaved in one float32 batch (each optimizer steps its own slice): every
+    cell gets exactly what it gets alone, in the caller's order.  Bit-exact because 16×16 float32 cells are
+    whole 64-byte units (see ``test_optimizer_kernels_across_batch_positions``)."""
+    names = ["adam", "gd", "adam", "adagrad", "rmsprop", "gd"]
+    problems = [make_problem(16, 16, 2, 100, seed=s) for s in range(len(names))]
+    lams = [0.05, 0.1, 0.0, 0.05, 0.2, 0.05]
+    cfg = _cfg(dtype="float32", depth=2, max_iters=60, log="every:20", lr=1e-2)
+    batched = train_batch(problems, lams, cfg, optimizers=names)
+    assert batched.settings["optimizer"] == "mixed"
+    assert set(batched.provenance["optimizer_kernel"]) == set(names)
+    for i, (p, lam, name) in enumerate(zip(problems, lams, names)):
+        alone = train_batch([p], [lam], dataclasses.replace(cfg, optimizer=name))
+        assert batched.runs[i]["optimizer"] == name and batched.runs[i]["seed"] == alone.runs[0]["seed"]
+        for key in ("test_error", "effective_rank", "penalty_value", "iterations"):
+            assert batched.runs[i][key] == alone.runs[0][key], (name, key)
+        np.testing.assert_array_equal(batched.trajectory.test_error[i], alone.trajectory.test_error[0])

@@ -2,15 +2,18 @@
 
 A job of the DAG covers one (optimizer, penalty, λ, rank, n_obs) with its seeds — 5 cells per depth at
 the paper's scale, far too few to keep a GPU busy (a step of 5 cells is launch-bound).  A *pack* is every
-job that shares an optimizer, the training settings and the matrix shape, and whose steps are matrix
-products only (no penalty, or a penalty with a polar form on the polar route): for each depth, all their
-cells train as one mixed batch (:func:`matcomp.workflow.train_jobs`) and one polar factor per step serves
-them all.  Jobs whose penalty needs an SVD (the Schatten penalties) are never packed: their device is the
-CPU, where a batch's SVDs gain nothing from sharing a call, and separate jobs use the cores in parallel.
+job that shares the training settings and the matrix shape and runs faster on a GPU
+(:func:`matcomp.spectral.gpu_is_faster`: no penalty, a penalty with a polar form on the polar route, or a
+Schatten penalty on the ``gesvda`` route): for each depth, all their cells train as one mixed batch
+(:func:`matcomp.workflow.train_jobs`) — across optimizers (each steps its own slice of the batch) and
+penalties — so one polar factor and one batched SVD per step serve them all.  Jobs that asked for
+``spectral: svd`` are never packed: their device is the CPU, where separate jobs use the cores in parallel.
 
 Each job keeps its own result file (its path names its settings); a pack only decides which jobs run in
 one process.  The cost, on a rerun: a pack's outputs are produced together, so when one member's
-settings change (a new path), the whole pack trains again.
+settings change (a new path), the whole pack trains again — at the paper's scale every synthetic
+training job of one budget is in one pack (a few GPU-hours, ``benchmarks/README.md``).
+``pack_training: false`` trains job by job instead.
 """
 
 from __future__ import annotations
@@ -39,8 +42,8 @@ def runs_on_gpu(job: Job) -> bool:
 
 
 def pack_key(job: Job) -> tuple[Any, ...]:
-    """What a pack's jobs share: optimizer, training settings and data settings (the matrix shape)."""
-    return (job.optimizer, job.train, job.data)
+    """What a pack's jobs share: training settings and data settings (the matrix shape)."""
+    return (job.train, job.data)
 
 
 def make_packs(jobs: Mapping[str, Job], max_cells: int = 4096) -> dict[str, list[str]]:
@@ -55,14 +58,14 @@ def make_packs(jobs: Mapping[str, Job], max_cells: int = 4096) -> dict[str, list
         if packable(jobs[path]):
             groups.setdefault(pack_key(jobs[path]), []).append(path)
     packs: dict[str, list[str]] = {}
-    for key, paths in groups.items():
+    for paths in groups.values():
         chunk: list[str] = []
         for path in paths:
             if chunk and _cells(jobs, [*chunk, path]) > max_cells:
-                packs[_pack_id(key[0], chunk)] = chunk
+                packs[_pack_id(chunk)] = chunk
                 chunk = []
             chunk.append(path)
-        packs[_pack_id(key[0], chunk)] = chunk
+        packs[_pack_id(chunk)] = chunk
     return packs
 
 
@@ -75,5 +78,5 @@ def _cells(jobs: Mapping[str, Job], paths: list[str]) -> int:
     return max(per_depth.values(), default=0)
 
 
-def _pack_id(optimizer: str, paths: list[str]) -> str:
-    return f"{optimizer}_{short_hash({'jobs': paths})}"
+def _pack_id(paths: list[str]) -> str:
+    return f"pack_{short_hash({'jobs': paths})}"

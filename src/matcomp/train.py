@@ -1,7 +1,9 @@
 """The batched trainer: B cells sharing (optimizer, penalty, depth) as one tensor program.
 
-Cells of a batch may differ in seed, λ, n_obs and rank (anything carried by their data); they share the
-optimizer, its learning rate, the penalty, the depth, the width, the loss reduction and the stopping rule.
+Cells of a batch may differ in seed, λ, n_obs and rank (anything carried by their data), and in a *mixed*
+batch also in penalty and optimizer (each optimizer steps its own slice of the batch,
+:class:`BatchOptimizers`); they share the learning rate, the depth, the width, the loss reduction and the
+stopping rule.
 
 One step, for every cell at once (each part is a named piece below):
 
@@ -27,6 +29,8 @@ a check is free, it is made every step and the masking work is skipped while eve
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -50,7 +54,15 @@ from .optimizers import (
 )
 from .penalties import PENALTIES, Penalty, get_penalty, spectral_dsigma, spectral_grad
 from .provenance import provenance
-from .spectral import ROUTES, gpu_is_faster, polar_parts, polar_value_and_grad, resolve_route, route_record
+from .spectral import (
+    ROUTES,
+    GraphedPolar,
+    gpu_is_faster,
+    polar_value_and_grad,
+    resolve_route,
+    route_record,
+    shifted_svd,
+)
 
 STOP_REASONS = ("running", "converged", "max_iters", "diverged")
 _RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED = range(4)
@@ -77,7 +89,8 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "float32"
     spectral: str = "auto"
-    """route of the penalty's gradient: ``svd``, ``polar`` (matmul-only; ratio, nuclear) or ``auto``"""
+    """route of the penalty's gradient: ``svd``, ``polar`` (matmul-only; ratio, nuclear), ``gesvda`` or
+    ``auto`` (:mod:`matcomp.spectral`)"""
 
     def validate(self) -> None:
         """Raise ValueError (one line naming the setting) before any work."""
@@ -125,6 +138,11 @@ def batched_linalg(fn: Callable[[torch.Tensor], Any], w: torch.Tensor) -> Any:
 
 def _svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     return torch.linalg.svd(w, full_matrices=False)
+
+
+def _decompose(route: str, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(U, σ, Vᵀ) by an SVD route: LAPACK/cuSOLVER in W's dtype (``svd``) or float64 ``gesvda``."""
+    return batched_linalg(_svd, w) if route == "svd" else shifted_svd(w)
 
 
 def resolve_device(
@@ -261,6 +279,7 @@ class SpectralStep:
 
     def __init__(self, penalties: Sequence[Penalty], routes: dict[str, str], dtype: torch.dtype, device):
         self.zero = torch.zeros(len(penalties), dtype=dtype, device=device)
+        self.polar = GraphedPolar()
         groups: dict[tuple[Penalty, str], list[int]] = {}
         for i, pen in enumerate(penalties):
             groups.setdefault((pen, routes[pen.spec]), []).append(i)
@@ -270,7 +289,7 @@ class SpectralStep:
             route: torch.tensor(
                 sorted(i for (_, r), idx in groups.items() if r == route for i in idx), device=device
             )
-            for route in ("svd", "polar")
+            for route in ("svd", "gesvda", "polar")
             if any(r == route for _, r in groups)
         }
         # each group's rows within its route's part, found once
@@ -286,7 +305,7 @@ class SpectralStep:
         value, grad = self.zero.clone(), torch.zeros_like(w)
         for route, cells in self.by_route.items():
             part = w.index_select(0, cells)
-            v, g = self._svd_part(part) if route == "svd" else self._polar_part(part)
+            v, g = self._polar_part(part) if route == "polar" else self._svd_part(part, route)
             value.index_copy_(0, cells, v)
             grad.index_copy_(0, cells, g)
         return None, value, grad
@@ -295,20 +314,20 @@ class SpectralStep:
         """(penalty, rows of its cells within the route's part) for each group on ``route``."""
         return [(pen, rows) for (pen, r), rows in self.rows.items() if r == route]
 
-    def _svd_part(self, part: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _svd_part(self, part: torch.Tensor, route: str) -> tuple[torch.Tensor, torch.Tensor]:
         """One SVD for the part; each penalty's ∂R/∂σ on its rows; one U diag(∂R/∂σ) Vᵀ for all (so each
         cell's gradient is the product it gets alone)."""
-        u, s, vh = batched_linalg(_svd, part)
+        u, s, vh = _decompose(route, part)
         value, dsigma = torch.zeros_like(s[..., 0]), torch.zeros_like(s)
-        for pen, rows in self._groups_of("svd"):
+        for pen, rows in self._groups_of(route):
             v, d = spectral_dsigma(pen, s.index_select(0, rows))
             value.index_copy_(0, rows, v)
             dsigma.index_copy_(0, rows, d)
-        return value, (u * dsigma.unsqueeze(-2)) @ vh
+        return value.to(part.dtype), ((u * dsigma.unsqueeze(-2)) @ vh).to(part.dtype)
 
     def _polar_part(self, part: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One polar factor for the part; each penalty's formula on its rows."""
-        q, nuc, fro = polar_parts(part)
+        q, nuc, fro = self.polar(part)
         value, grad = torch.zeros_like(fro), torch.zeros_like(part)
         for pen, rows in self._groups_of("polar"):
             v, g = PENALTIES[pen.name].polar(*(x.index_select(0, rows) for x in (q, part, nuc, fro)))
@@ -321,8 +340,11 @@ class SpectralStep:
             u, s, vh = batched_linalg(_svd, w)
             value, grad = spectral_grad(penalty, u, s, vh)
             return s, value, grad
+        if route == "gesvda":
+            value, grad = spectral_grad(penalty, *shifted_svd(w))
+            return None, value.to(w.dtype), grad.to(w.dtype)
         if route == "polar":
-            value, grad = polar_value_and_grad(penalty, w)
+            value, grad = polar_value_and_grad(penalty, w, self.polar)
             return None, value, grad
         return None, self.zero, None
 
@@ -388,9 +410,41 @@ def finite_part(wd: torch.Tensor, host_checks: bool) -> tuple[torch.Tensor, torc
     ), finite_w
 
 
+class BatchOptimizers:
+    """The batch's optimizers: one per run of consecutive cells that share an optimizer name.
+
+    Each optimizer steps its own slice of every layer: views ``layer.detach()[start:stop]`` share the
+    layer's storage, so the whole batch is still one tensor per layer for the forward pass and autograd,
+    while Adam's cells and SGD's cells (say) keep their own state and update rule.  A slice starts at a
+    cell boundary, so each cell is updated as it would be alone (the same kernel-exactness rule as a
+    one-optimizer batch, :func:`matcomp.optimizers.fused_is_batch_exact`, checked per slice).
+    """
+
+    def __init__(self, names: Sequence[str], params: Sequence[torch.Tensor], lr: float):
+        self.groups: list[tuple[str, int, int, list[torch.Tensor], torch.optim.Optimizer]] = []
+        start = 0
+        for name, run in itertools.groupby(names):
+            stop = start + len(list(run))
+            views = [p.detach()[start:stop] for p in params]
+            fused = name in FUSED and fused_is_batch_exact(views)
+            self.groups.append((name, start, stop, views, make_optimizer(name, views, lr=lr, fused=fused)))
+            start = stop
+
+    def step(self, grads: Sequence[torch.Tensor]) -> None:
+        for _, start, stop, views, opt in self.groups:
+            for view, grad in zip(views, grads):
+                view.grad = grad[start:stop]
+            opt.step()
+
+    def kernel(self) -> str | dict[str, str]:
+        """``fused``/``foreach`` (:func:`matcomp.optimizers.optimizer_kernel`), by optimizer when mixed."""
+        kernels = {name: optimizer_kernel(opt) for name, _, _, _, opt in self.groups}
+        return next(iter(kernels.values())) if len(kernels) == 1 else kernels
+
+
 def apply_step(
     params: list[torch.Tensor],
-    opt: torch.optim.Optimizer,
+    opt: BatchOptimizers,
     w: torch.Tensor,
     grad_w: torch.Tensor,
     stop: Stopping,
@@ -401,12 +455,14 @@ def apply_step(
     never mixes cells, so this freezes them exactly where they stopped.
     """
     if len(params) == 1:
-        params[0].grad = grad_w
+        grads = [grad_w]
     else:
-        opt.zero_grad(set_to_none=True)
+        for p in params:
+            p.grad = None
         w.backward(grad_w)
+        grads = [p.grad for p in params]
     before = None if stop.all_active else [p.detach().clone() for p in params]
-    opt.step()
+    opt.step(grads)
     if before is not None:
         keep = stop.active[:, None, None]
         with torch.no_grad():
@@ -500,6 +556,37 @@ def _check_batch(problems: Sequence[Problem], lams: Sequence[float]) -> tuple[in
     return shapes.pop()
 
 
+def _grouped(names: Sequence[str]) -> list[int]:
+    """A stable order of the cells that puts the cells of each optimizer together (first appearance first)."""
+    first = {name: i for i, name in reversed(list(enumerate(names)))}
+    return sorted(range(len(names)), key=lambda i: first[names[i]])
+
+
+def _cell_lists(
+    problems, lams, seeds, penalties, optimizers, cfg: TrainConfig
+) -> tuple[list[Problem], list[float], list[int], list[Penalty], list[str], list[int]]:
+    """Per-cell inputs, checked, in the trainer's order (cells of one optimizer together), and that order."""
+    b = len(problems)
+    seeds = [int(p.settings.get("seed", i)) for i, p in enumerate(problems)] if seeds is None else list(seeds)
+    pens = [get_penalty(p) for p in ([cfg.penalty] * b if penalties is None else penalties)]
+    opts = [cfg.optimizer] * b if optimizers is None else list(optimizers)
+    for name, values in (("penalty", pens), ("optimizer", opts), ("seed", seeds)):
+        if len(values) != b:
+            raise ValueError(f"need one {name} per problem, got {len(values)} for {b}")
+    for name in set(opts):
+        check_optimizer(name)
+    order = _grouped(opts)
+    pick = lambda xs: [xs[i] for i in order]  # noqa: E731
+    return pick(problems), pick(lams), pick(seeds), pick(pens), pick(opts), order
+
+
+def _unpermute(order: list[int], runs: list[dict[str, Any]], traj: Trajectory):
+    """Runs and trajectory back in the caller's cell order."""
+    inverse = np.argsort(order)
+    arrays = {k: (v if k == "iterations" else v[inverse]) for k, v in asdict(traj).items()}
+    return [runs[i] for i in inverse], Trajectory(**arrays)
+
+
 def train_batch(
     problems: Sequence[Problem],
     lams: Sequence[float],
@@ -509,10 +596,12 @@ def train_batch(
     check_every: int = 100,
     host_checks: bool | None = None,
     penalties: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
 ) -> BatchResult:
     """Train one network per problem, all at once; see the module docstring.
 
-    ``penalties`` (one spec per cell) makes a mixed batch; by default every cell has ``cfg.penalty``.
+    ``penalties`` (one spec per cell) and ``optimizers`` (one name per cell) make a mixed batch; by default
+    every cell has ``cfg.penalty`` and ``cfg.optimizer``.  Results come back in the order of the cells.
 
     ``seeds`` default to the problems' data seeds and set each cell's initial weights.  ``host_checks``
     (default: on the CPU only) selects the host-side fast path for stopping; ``False`` runs the GPU's
@@ -521,10 +610,7 @@ def train_batch(
     cfg.validate()
     m, n = _check_batch(problems, lams)
     b = len(problems)
-    seeds = [int(p.settings.get("seed", i)) for i, p in enumerate(problems)] if seeds is None else list(seeds)
-    pens = [get_penalty(p) for p in ([cfg.penalty] * b if penalties is None else penalties)]
-    if len(pens) != b:
-        raise ValueError(f"need one penalty per problem, got {len(pens)} for {b}")
+    problems, lams, seeds, pens, opts, order = _cell_lists(problems, lams, seeds, penalties, optimizers, cfg)
     device, dtype = resolve_device(cfg.device, pens, cfg.spectral, b), DTYPES[cfg.dtype]
     routes = {p.spec: resolve_route(cfg.spectral, p, device) for p in pens}
     t_start = time.perf_counter()
@@ -533,8 +619,7 @@ def train_batch(
     spectral = SpectralStep(pens, routes, dtype, device)
     layers = init_layers(seeds, m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device)
     params = [t.requires_grad_(True) for t in layers]
-    fused = cfg.optimizer in FUSED and fused_is_batch_exact(params)
-    opt = make_optimizer(cfg.optimizer, params, lr=cfg.lr, fused=fused)
+    opt = BatchOptimizers(opts, params, cfg.lr)
     # On the CPU a host-side check costs nothing, so the common step (every cell active, finite and above
     # tol) is recognised on the host and skips the stopping bookkeeping and the masking that freezes stopped
     # cells; on a GPU both are always applied on the device, to avoid a sync per step.
@@ -543,7 +628,8 @@ def train_batch(
     points = log_points(cfg.log, cfg.max_iters)
     next_log, logs = 0, []
     label = pens[0].spec if len(routes) == 1 else "mixed"
-    bar = _progress_bar(cfg, label, b, progress)
+    opt_label = opts[0] if len(set(opts)) == 1 else "mixed"
+    bar = _progress_bar(dataclasses.replace(cfg, optimizer=opt_label), label, b, progress)
     t = 0
     for t in range(cfg.max_iters + 1):
         w = end_product(params)
@@ -571,9 +657,17 @@ def train_batch(
     final, s_np, finite_np = _final_metrics(params, targets, spectral)
     traj = _trajectory(logs)
     runs = _runs(problems, lams, seeds, final, s_np, finite_np, stop, traj)
-    for run, pen in zip(runs, pens):
+    for run, pen, name in zip(runs, pens, opts):
         run["penalty"] = pen.spec
-    settings = {**asdict(cfg), "penalty": label, "device": str(device), "batch_size": b}
+        run["optimizer"] = name
+    runs, traj = _unpermute(order, runs, traj)
+    settings = {
+        **asdict(cfg),
+        "optimizer": opt_label,
+        "penalty": label,
+        "device": str(device),
+        "batch_size": b,
+    }
     prov = provenance(
         device=str(device),
         device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
@@ -581,7 +675,7 @@ def train_batch(
         seconds=seconds,
         steps_run=t,
         torch_threads=torch.get_num_threads(),
-        optimizer_kernel=optimizer_kernel(opt),
+        optimizer_kernel=opt.kernel(),
         spectral_route=(
             route_record(routes[label], dtype)
             if len(routes) == 1

@@ -28,15 +28,29 @@ def _check_data(job: dict[str, Any], problems: Sequence[Problem]) -> None:
 
 
 def _pack_config(jobs: Sequence[dict[str, Any]], depth: int, device: str) -> TrainConfig:
-    """The batch settings a pack's jobs share (optimizer and training settings); an error if they differ."""
-    shared = {(job["optimizer"], tuple(sorted(job["train"].items()))) for job in jobs}
+    """The batch settings a pack's jobs share (the training settings); an error if they differ.
+
+    Optimizer and penalty may differ between jobs (a mixed batch); the config names the first job's."""
+    shared = {tuple(sorted(job["train"].items())) for job in jobs}
     if len(shared) != 1:
-        raise ValueError(f"jobs trained together must share optimizer and training settings, got {shared}")
+        raise ValueError(f"jobs trained together must share their training settings, got {shared}")
     job = jobs[0]
     return TrainConfig(
         optimizer=job["optimizer"], penalty=job["penalty"], depth=depth, device=device,
         **{k: job["train"][k] for k in TRAIN_KEYS},
     )  # fmt: skip
+
+
+def _own_provenance(prov: dict[str, Any], job: dict[str, Any], pack: dict[str, int] | None) -> dict[str, Any]:
+    """A batch's provenance as one job's: its own optimizer kernel and spectral route where the batch mixed
+    several (the batch records them by optimizer and by penalty), and the pack it was trained in."""
+    kernel, route = prov["optimizer_kernel"], prov["spectral_route"]
+    return {
+        **prov,
+        "optimizer_kernel": kernel[job["optimizer"]] if isinstance(kernel, dict) else kernel,
+        "spectral_route": route.get(job["penalty"], route) if "route" not in route else route,
+        "pack": pack,
+    }
 
 
 def train_jobs(
@@ -46,9 +60,9 @@ def train_jobs(
     device: str = "auto",
     threads: int | None = None,
 ) -> None:
-    """Train several jobs (:meth:`matcomp.experiments.Job.params`) sharing an optimizer and training settings
-    together: for each depth, every cell of every job that has it is one batch (a *pack*, mixing penalties,
-    λ and n_obs), so a GPU gets enough cells to be busy.  Each job's file is what :func:`train_job` writes for
+    """Train several jobs (:meth:`matcomp.experiments.Job.params`) sharing their training settings together:
+    for each depth, every cell of every job that has it is one batch (a *pack*, mixing optimizers,
+    penalties, λ and n_obs), so a GPU gets enough cells to be busy.  Each job's file is what :func:`train_job` writes for
     it alone (the numbers equal within float rounding, tested), plus the pack it was trained in.
     """
     if threads:
@@ -69,13 +83,15 @@ def train_jobs(
             seeds=[jobs[j]["seeds"][i] for j, i in rows],
             progress=True,
             penalties=[jobs[j]["penalty"] for j, _ in rows],
+            optimizers=[jobs[j]["optimizer"] for j, _ in rows],
         )
         for j in members:
             mine = [r for r, (jj, _) in enumerate(rows) if jj == j]
-            settings = {**res.settings, "penalty": jobs[j]["penalty"], "batch_size": len(mine)}
+            settings = {**res.settings, "optimizer": jobs[j]["optimizer"], "penalty": jobs[j]["penalty"],
+                        "batch_size": len(mine)}  # fmt: skip
             pack = {"jobs": len(members), "batch_size": len(rows)} if len(members) > 1 else None
             cells[j].append({"depth": depth, "settings": settings, "runs": [res.runs[r] for r in mine],
-                             "provenance": {**res.provenance, "pack": pack}})  # fmt: skip
+                             "provenance": _own_provenance(res.provenance, jobs[j], pack)})  # fmt: skip
             traj = {k: (v if k == "iterations" else v[mine]) for k, v in asdict(res.trajectory).items()}
             arrays[j].update({f"d{depth}/{k}": v for k, v in traj.items()})
     seconds = time.perf_counter() - t0
