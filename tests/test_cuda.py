@@ -80,7 +80,8 @@ def _assert_close(a, b, tol: dict[str, float]) -> None:
     ("optimizer", "penalty", "depth", "spectral"),
     [("adam", "ratio", 1, "svd"), ("adam", "ratio", 3, "svd"), ("gd", "none", 3, "svd"),
      ("rmsprop", "schatten_ratio:1/2:2/3", 2, "svd"), ("adagrad", "nuclear", 2, "svd"),
-     ("adam", "ratio", 1, "polar"), ("adam", "ratio", 3, "polar"), ("adagrad", "nuclear", 2, "polar")],
+     ("adam", "ratio", 1, "polar"), ("adam", "ratio", 3, "polar"), ("adagrad", "nuclear", 2, "polar"),
+     ("rmsprop", "schatten_ratio:1/2:2/3", 2, "gesvda"), ("adam", "schatten:1/3", 1, "gesvda")],
 )  # fmt: skip
 def test_cuda_batch_equals_cpu_float64(optimizer: str, penalty: str, depth: int, spectral: str) -> None:
     """GPU = CPU, the same route on both, within a tolerance set from the cell's own sensitivity.
@@ -108,15 +109,80 @@ def test_cuda_batch_equals_cpu_float64(optimizer: str, penalty: str, depth: int,
     _assert_close(gpu, cpu, {k: max(floor[k], 100 * moved[k]) for k in floor})
 
 
-def test_cuda_auto_route_is_polar_for_ratio_and_svd_device_for_schatten() -> None:
-    """``device: auto`` puts a ratio job on the GPU with the polar route, a Schatten job on the CPU."""
+def test_cuda_auto_route_is_polar_for_ratio_and_gesvda_for_schatten() -> None:
+    """``device: auto`` puts a ratio job on the GPU with the polar route and a Schatten job on the GPU with
+    the gesvda route; ``spectral: svd`` keeps a Schatten job on the CPU."""
     problems, lams = _problems()
     ratio = train_batch(problems, lams, _cfg(max_iters=5, device="auto"))
     schatten = train_batch(problems, lams, _cfg(max_iters=5, device="auto", penalty="schatten:1/2"))
-    assert (
-        ratio.settings["device"].startswith("cuda") and ratio.provenance["spectral_route"]["route"] == "polar"
+    exact = train_batch(
+        problems, lams, _cfg(max_iters=5, device="auto", penalty="schatten:1/2", spectral="svd")
     )
-    assert schatten.settings["device"] == "cpu" and schatten.provenance["spectral_route"]["route"] == "svd"
+    for res, route in ((ratio, "polar"), (schatten, "gesvda")):
+        assert (
+            res.settings["device"].startswith("cuda") and res.provenance["spectral_route"]["route"] == route
+        )
+    assert exact.settings["device"] == "cpu" and exact.provenance["spectral_route"]["route"] == "svd"
+
+
+def test_cuda_graphed_polar_is_bit_identical_to_eager() -> None:
+    """The trainer replays the polar iteration as a CUDA graph: the same kernels, the same bits."""
+    from matcomp.spectral import GraphedPolar, polar_parts
+
+    graphed = GraphedPolar()
+    for b in (3, 64):
+        for seed in range(2):  # the second call replays the captured graph on new data
+            w = torch.randn(b, 100, 100, device="cuda", generator=torch.Generator("cuda").manual_seed(seed))
+            for x, y in zip(graphed(w), polar_parts(w), strict=True):
+                assert torch.equal(x, y)
+    assert all(entry is not None for entry in graphed.graphs.values())
+
+
+@pytest.mark.parametrize("tail", [1e-4, 1e-9])
+def test_cuda_gesvda_is_at_least_as_accurate_as_the_float32_svd(tail: float) -> None:
+    """cuSOLVER's gesvda on the shifted float64 matrix: a float32 W whose singular values span 10¹⁰ with an
+    exact zero (cuSOLVER refused the unshifted W at 10⁹) gets the Schatten gradients of a float64 SVD to
+    10⁻⁴, no worse than the float32 SVD (the CPU route)."""
+    from matcomp.penalties import get_penalty, spectral_grad
+    from matcomp.spectral import shifted_svd
+
+    g = torch.Generator().manual_seed(5)
+    sigma = torch.cat([torch.linspace(10, 1, 5), tail * torch.logspace(0, -1, 94), torch.zeros(1)]).double()
+    u0, _ = torch.linalg.qr(torch.randn(4, 100, 100, generator=g, dtype=torch.float64))
+    v0, _ = torch.linalg.qr(torch.randn(4, 100, 100, generator=g, dtype=torch.float64))
+    w32 = ((u0 * sigma) @ v0.mT).float()
+    ref = torch.linalg.svd(w32.double(), full_matrices=False)
+    mine = [x.cpu() for x in shifted_svd(w32.cuda())]
+    single = torch.linalg.svd(w32, full_matrices=False)
+    for spec in ("schatten:1/2", "schatten:1/3", "schatten_ratio:1/2:2/3"):
+        pen = get_penalty(spec)
+        g_ref = spectral_grad(pen, *ref)[1]
+        err = [
+            float((torch.linalg.matrix_norm(spectral_grad(pen, *(x.double() for x in usv))[1] - g_ref)
+                   / torch.linalg.matrix_norm(g_ref)).max())
+            for usv in (mine, single)
+        ]  # fmt: skip
+        assert err[0] < 1e-4 and err[0] <= err[1], (spec, err)
+
+
+def test_cuda_mixed_pack_equals_each_cell_alone() -> None:
+    """A mixed batch on the GPU (three optimizers; ratio by polar, Schatten by gesvda, no penalty) against
+    each cell alone on the GPU, within the one-ulp-sensitivity tolerance of the most sensitive cell."""
+    problems, lams = _problems()
+    names, pens = ["adam", "rmsprop", "gd"], ["ratio", "schatten_ratio:1/2:2/3", "none"]
+    cfg = _cfg(device="cuda", depth=2)
+    mixed = train_batch(problems, lams, cfg, optimizers=names, penalties=pens)
+    assert mixed.settings["device"].startswith("cuda")
+    for i, (p, lam) in enumerate(zip(problems, lams)):
+        one = dataclasses.replace(cfg, optimizer=names[i], penalty=pens[i])
+        alone = train_batch([p], [lam], one)
+        moved = _one_ulp_sensitivity([p], [lam], dataclasses.replace(one, device="cpu"))
+        assert mixed.runs[i]["iterations"] == alone.runs[0]["iterations"]
+        np.testing.assert_allclose(
+            mixed.runs[i]["test_error"],
+            alone.runs[0]["test_error"],
+            rtol=max(1e-9, 100 * moved["test_error"]),
+        )
 
 
 @pytest.mark.parametrize("spectral", ["svd", "polar"])

@@ -121,7 +121,7 @@ def table2_wanted():
 
 
 def pack_training():
-    """Whether matmul-only jobs train in packs (``pack_training``; auto: a GPU is visible now)."""
+    """Whether GPU jobs train in packs (``pack_training``; auto: a GPU is visible now)."""
     # --config gives the string "true", a YAML file gives True
     setting = str(config.get("pack_training", "auto")).lower()
     if setting == "auto":
@@ -178,9 +178,10 @@ def pack_outputs(wildcards):
 
 
 def train_resources_gpu(wildcards):
-    """One GPU for a training job that runs on one: not with ``device: cpu``, not for a job whose penalty
-    needs an SVD (``device: auto`` runs it on the CPU, where it is faster), not for a packed job (it only
-    copies its files out of its pack, which has the GPU)."""
+    """One GPU for a training job that runs on one: not with ``device: cpu``, not for a job that
+    ``device: auto`` runs on the CPU because it is faster there (``spectral: svd``; unpenalised jobs of few
+    seeds), not for a packed job (it only copies its files out of its pack, which has the GPU).
+    """
     if config["device"] == "cpu":
         return 0
     job = job_of(wildcards)

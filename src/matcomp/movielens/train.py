@@ -47,7 +47,7 @@ from matcomp.metrics import effective_rank
 from matcomp.optimizers import make_optimizer, optimizer_kernel
 from matcomp.penalties import Penalty, get_penalty, spectral_grad
 from matcomp.provenance import provenance
-from matcomp.spectral import polar_value_and_grad, resolve_route, route_record
+from matcomp.spectral import polar_value_and_grad, resolve_route, route_record, shifted_svd
 from matcomp.train import resolve_device
 
 from .data import interaction_shape, load_ratings, split_ratings, verify_ml100k
@@ -267,10 +267,14 @@ def lnn_penalty(pen: Penalty, weight: torch.Tensor, route: str) -> tuple[torch.T
     """The LNN's penalty R(W) and ∇_W R by the spectral route (:mod:`matcomp.spectral`), both detached.
 
     ``svd``: one SVD of the 944×1683 matrix and Lewis' formula (what autograd through ``svdvals`` gives);
-    ``polar``: a polar factor from products with the 944×944 Gram matrix (ratio, nuclear), no SVD."""
+    ``polar``: a polar factor from products with the 944×944 Gram matrix (ratio, nuclear), no SVD;
+    ``gesvda``: the float64 shifted SVD of :func:`matcomp.spectral.shifted_svd`."""
     w = weight.detach()
     if route == "polar":
         return polar_value_and_grad(pen, w)
+    if route == "gesvda":
+        value, grad = spectral_grad(pen, *shifted_svd(w))
+        return value.to(w.dtype), grad.to(w.dtype)
     return spectral_grad(pen, *torch.linalg.svd(w, full_matrices=False))
 
 
