@@ -105,10 +105,13 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=3, help="best of this many alternating runs per row")
     ap.add_argument(
-        "--spectral", default="auto", choices=["auto", "svd", "polar"], help="the trainer's route"
+        "--spectral", default="auto", choices=["auto", "svd", "polar", "gesvda"], help="the trainer's route"
     )
     ap.add_argument("--no-naive", action="store_true", help="time the batched trainer only (large B)")
     ap.add_argument("--depths", type=int, nargs="+", default=[1, 3])
+    ap.add_argument(
+        "--penalties", nargs="+", default=["none", "ratio"], help="penalty specs, one row set each"
+    )
     ap.add_argument(
         "--steady",
         action="store_true",
@@ -129,9 +132,9 @@ def main() -> None:
         1, 1, "ratio", 5, a.device, a.log, spectral=a.spectral
     )  # warm-up: one-time imports and allocations are not timed
     print(
-        f"{'B':>3} {'depth':>5} {'penalty':>8} {'naive c-s/s':>12} {'batched c-s/s':>14} {'speedup':>8} {'kernel':>8}"
+        f"{'B':>4} {'depth':>5} {'penalty':>12} {'naive c-s/s':>12} {'batched c-s/s':>14} {'speedup':>8} {'kernel':>8}"
     )
-    for penalty in ("none", "ratio"):
+    for penalty in a.penalties:
         for depth in a.depths:
             for b in a.batches:
                 naive, batched, kernel = bench(
@@ -147,7 +150,7 @@ def main() -> None:
                     a.steady,
                 )
                 print(
-                    f"{b:>3} {depth:>5} {penalty:>8} {naive:>12.0f} {batched:>14.0f} "
+                    f"{b:>4} {depth:>5} {penalty:>12} {naive:>12.0f} {batched:>14.0f} "
                     f"{batched / naive if naive else float('nan'):>7.2f}x {kernel:>8}",
                     flush=True,
                 )

@@ -3,11 +3,12 @@
 Two arrangements of the same 133 jobs (`config.yaml`, `scale: paper`):
 
 * *per job*: each job trains each depth as one batch over its 5 seeds, on the device ``device: auto``
-  picks for it (CUDA for matmul-only jobs when a GPU is visible, the CPU for SVD-route jobs);
-* *packs* (:mod:`matcomp.packs`): the matmul-only jobs sharing an optimizer run as one mixed batch per
-  depth; SVD-route jobs stay per job on the CPU.
+  picks for it (on a GPU machine: CUDA for every penalised job — polar route for ratio and nuclear,
+  gesvda for the Schatten penalties — and for unpenalised batches of ≥ 32 cells; the CPU otherwise);
+* *packs* (:mod:`matcomp.packs`): every job that runs faster on a GPU, across optimizers and penalties,
+  in one mixed batch per depth; the others per job on the CPU.
 
-Each distinct batch is built for real (its problems, λ, penalties, depth, optimizer) and timed for
+Each distinct batch is built for real (its problems, λ, penalties, optimizers, depth) and timed for
 ``--steps`` steps after ``--warmup`` (logging only at the ends, as at the paper's density of 200 points in
 5·10⁵ steps); a job's cost is (seconds per step) × its iteration budget.  GPU batches run one after
 another; CPU jobs are assumed to run ``--cpu-slots`` at a time beside them (``--threads`` threads each).
@@ -41,7 +42,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device: str) -> tuple[float, str]:
     """Seconds per step of one batch holding every cell of ``jobs`` at ``depth``, and the device it ran on."""
     members = [j for j in jobs if depth in j.depths]
-    problems, lams, pens, seeds = [], [], [], []
+    problems, lams, pens, seeds, opts = [], [], [], [], []
     data = dict(members[0].data)
     for job in members:
         for seed in job.seeds:
@@ -49,6 +50,7 @@ def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device:
             lams.append(job.lam)
             pens.append(job.penalty)
             seeds.append(seed)
+            opts.append(job.optimizer)
     train = dict(members[0].train)
     cfg = TrainConfig(optimizer=members[0].optimizer, penalty=pens[0], depth=depth, device=device,
                       **{**train, "max_iters": warmup, "tol": 0.0, "log": "none"})  # fmt: skip
@@ -59,8 +61,9 @@ def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device:
             torch.cuda.synchronize()
         t0 = time.perf_counter()
         res = train_batch(
-            problems, lams, dataclasses.replace(cfg, max_iters=n_steps), seeds=seeds, penalties=pens
-        )
+            problems, lams, dataclasses.replace(cfg, max_iters=n_steps), seeds=seeds, penalties=pens,
+            optimizers=opts,
+        )  # fmt: skip
         timings.append(time.perf_counter() - t0)
     seconds = max(timings[2] - timings[1], 1e-9)
     return seconds / max(steps, 1), res.settings["device"]
@@ -70,19 +73,25 @@ _TIMED: dict[tuple, tuple[float, str]] = {}
 """Seconds per step by batch composition, shared by the two arrangements (the unpacked jobs are the same)."""
 
 
-def arrangement(batches: list[list[Job]], steps: int, warmup: int, device: str) -> dict[str, float]:
-    """Extrapolated hours per device for a list of batches (each a list of jobs trained together)."""
+def arrangement(batches: list[list[Job]], steps: int, warmup: int, device: str, detail: list | None = None):
+    """Extrapolated hours per device for a list of batches (each a list of jobs trained together); each
+    batch's (depth, cells, ms per step, device, hours) is appended to ``detail``."""
     hours: dict[str, float] = {"cuda": 0.0, "cpu": 0.0}
     cache = _TIMED
     for jobs in batches:
         for depth in sorted({d for j in jobs for d in j.depths}):
             members = [j for j in jobs if depth in j.depths]
-            key = (members[0].optimizer, depth, tuple(sorted((j.penalty, len(j.seeds)) for j in members)))
+            key = (depth, tuple(sorted((j.optimizer, j.penalty, len(j.seeds)) for j in members)))
             if key not in cache:
                 cache[key] = time_batch(jobs, depth, steps, warmup, device)
             per_step, dev = cache[key]
             budget = max(dict(j.train)["max_iters"] for j in members)
             hours["cuda" if dev.startswith("cuda") else "cpu"] += per_step * budget / 3600
+            if detail is not None:
+                cells = sum(len(j.seeds) for j in members)
+                detail.append({"depth": depth, "cells": cells, "jobs": len(members), "device": dev,
+                               "ms_per_step": round(1e3 * per_step, 3),
+                               "hours": round(per_step * budget / 3600, 3)})  # fmt: skip
     return hours
 
 
@@ -94,17 +103,21 @@ def main() -> None:
     ap.add_argument("--cpu-slots", type=int, default=8, help="CPU jobs running at once beside the GPU")
     ap.add_argument("--threads", type=int, default=2, help="torch threads of each CPU job")
     ap.add_argument("--out", default=None)
+    ap.add_argument("--skip-per-job", action="store_true", help="time only the packed arrangement")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     config = effective_config(yaml.safe_load((ROOT / "config.yaml").read_text()))
     jobs = all_jobs(config)
     packs = make_packs(jobs)
     packed = {p for paths in packs.values() for p in paths}
-    per_job = arrangement([[j] for j in jobs.values()], a.steps, a.warmup, a.device)
+    detail: list[dict] = []
     in_packs = arrangement(
         [[jobs[p] for p in paths] for paths in packs.values()] + [[jobs[p]] for p in jobs if p not in packed],
-        a.steps, a.warmup, a.device,
+        a.steps, a.warmup, a.device, detail,
     )  # fmt: skip
+    per_job = (
+        None if a.skip_per_job else arrangement([[j] for j in jobs.values()], a.steps, a.warmup, a.device)
+    )
     gpu = resolve_device(a.device, [get_penalty("ratio")])
     out = {
         "machine": torch.cuda.get_device_name() if gpu.type == "cuda" else platform.processor() or "cpu",
@@ -117,12 +130,15 @@ def main() -> None:
         "threads_per_cpu_job": a.threads,
     }
     for name, hours in (("per_job", per_job), ("packs", in_packs)):
+        if hours is None:
+            continue
         cpu_wall = hours["cpu"] / a.cpu_slots
         out[name] = {
             "gpu_hours": round(hours["cuda"], 2),
             "cpu_job_hours": round(hours["cpu"], 2),
             "wall_hours_estimate": round(max(hours["cuda"], cpu_wall), 2),
         }
+    out["pack_batches"] = detail
     print(json.dumps(out, indent=2))
     if a.out:
         Path(a.out).write_text(json.dumps(out, indent=2) + "\n")

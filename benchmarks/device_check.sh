@@ -1,35 +1,48 @@
 #!/usr/bin/env bash
-# The GPU checks of this project, as one script for a lent CUDA machine (about 6-8 minutes):
-#   1. CUDA = CPU within the cells' own one-ulp sensitivity, batched = unbatched on the GPU, device/route
-#      choice of `auto`, the polar route's unit tests (tests/test_cuda.py, tests/test_spectral.py);
-#   2. cell-steps/s of the batched trainer on the GPU (polar route; unpenalised and ratio, depth 1 and 3,
-#      B = 5 ... 1024; logging at the paper's density, i.e. only at the ends of a short run);
-#   3. the MovieLens LNN step (SVD and polar routes) and Table 2's extrapolated cost;
-#   4. scale=paper's cost extrapolated from every training job timed for a few steps (per job and packed).
+# The GPU checks of this project, as one script for a lent CUDA machine (about 7-8 minutes):
+#   1. CUDA = CPU within the cells' own one-ulp sensitivity for every route (svd, polar, gesvda), batched =
+#      unbatched and mixed packs = cells alone on the GPU, the graphed polar iteration = eager, the gesvda
+#      route's accuracy, `auto`'s device/route choice (tests/test_cuda.py, tests/test_spectral.py);
+#   2. the GPU routes' accuracy tables and timings (benchmarks/gpu_routes_probe.py);
+#   3. training equivalence of the gesvda route (Schatten penalties) against the CPU SVD route: the GPU side
+#      of benchmarks/gesvda_training.py (the CPU references travel in benchmarks/gesvda_training/);
+#   4. cell-steps/s of the batched trainer on the GPU (auto route; none, ratio and a Schatten penalty,
+#      depth 1 and 3, B = 32 ... 1024; logging only at the ends of a short run);
+#   5. scale=paper's cost extrapolated from every training batch timed for a few steps (packed: one mixed
+#      batch per depth across optimizers and penalties).
 # Needs only torch, numpy, scipy, pyyaml, pytest (no Snakemake, no CVXPY): the package runs from src/.
-# Results go to ${OUT:-benchmarks/device}/.
+# Results go to ${OUT:-benchmarks/device}/; with $OUT set (the device tool: at most 8 files come back)
+# they are packed into one device_check.tgz there.
 set -uo pipefail
 out="${OUT:-benchmarks/device}"
-mkdir -p "$out"
+mkdir -p "$out/raw"
+raw="$(cd "$out/raw" && pwd)"
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}"
-nvidia-smi > "$out/nvidia-smi.txt" 2>&1 || true
+nvidia-smi > "$raw/nvidia-smi.txt" 2>&1 || true
 python3 -c "import torch; assert torch.cuda.is_available(), 'no CUDA device visible to torch'" || exit 1
-step() { echo "== $1 ($(date +%T))" | tee -a "$out/steps.txt"; }
+step() { echo "== $1 ($(date +%T))" | tee -a "$raw/steps.txt"; }
+if [ -n "${OUT:-}" ]; then  # one file back, whatever step the run ends in
+  trap 'tar -czf "$OUT/device_check.tgz" -C "$raw" . && rm -rf "$raw"' EXIT
+fi
 
 step "tests"
-timeout 150 python3 -m pytest -q -rs -p no:cacheprovider tests/test_cuda.py tests/test_spectral.py 2>&1 | tee "$out/pytest.txt"
+timeout 120 python3 -m pytest -q -rs -p no:cacheprovider tests/test_cuda.py tests/test_spectral.py 2>&1 | tee "$raw/pytest.txt" | tail -15
+
+step "gpu_routes_probe"
+timeout 60 python3 benchmarks/gpu_routes_probe.py --out "$raw/gpu_routes.md" > /dev/null 2>&1
+tail -30 "$raw/gpu_routes.md"
+
+step "gesvda_training (GPU side)"
+cp -r benchmarks/gesvda_training "$raw/gesvda_training"
+(cd benchmarks && timeout 180 python3 gesvda_training.py --candidate-device cuda --cache "$raw/gesvda_training" \
+  --out "$raw/gesvda_training.md") 2>&1 | tail -12
 
 step "bench_train cuda"
-timeout 150 python3 benchmarks/bench_train.py --device cuda --no-naive --steady --spectral auto --log none \
-  --steps 100 --repeats 2 --batches 5 32 256 1024 --depths 1 3 2>&1 | tee "$out/bench_train_cuda.txt"
-
-step "bench_movielens cuda"
-for route in polar svd; do
-  timeout 50 python3 benchmarks/bench_movielens.py --device cuda --iters 20 --repeats 2 --spectral "$route" \
-    2>&1 | tee "$out/bench_movielens_cuda_$route.txt"
-done
+timeout 100 python3 benchmarks/bench_train.py --device cuda --no-naive --steady --spectral auto --log none \
+  --steps 100 --repeats 2 --batches 32 256 1024 --depths 1 3 --penalties none ratio schatten:1/2 \
+  2>&1 | tee "$raw/bench_train_cuda.txt"
 
 step "cost_paper"
-timeout 200 python3 benchmarks/cost_paper.py --device auto --steps 30 --warmup 5 --cpu-slots 8 --threads 2 \
-  --out "$out/cost_paper.json" 2>&1 | tail -40 | tee "$out/cost_paper.txt"
+timeout 90 python3 benchmarks/cost_paper.py --device auto --steps 30 --warmup 5 --cpu-slots 8 --threads 2 \
+  --skip-per-job --out "$raw/cost_paper.json" 2>&1 | head -20
 step "done"
