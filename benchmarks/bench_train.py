@@ -105,7 +105,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--repeats", type=int, default=3, help="best of this many alternating runs per row")
     ap.add_argument(
-        "--spectral", default="auto", choices=["auto", "svd", "polar", "gesvda"], help="the trainer's route"
+        "--spectral",
+        default="auto",
+        choices=["auto", "auto-gesvda", "svd", "polar", "gesvda"],
+        help="the trainer's route",
     )
     ap.add_argument("--no-naive", action="store_true", help="time the batched trainer only (large B)")
     ap.add_argument("--depths", type=int, nargs="+", default=[1, 3])

@@ -104,9 +104,15 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2, help="torch threads of each CPU job")
     ap.add_argument("--out", default=None)
     ap.add_argument("--skip-per-job", action="store_true", help="time only the packed arrangement")
+    ap.add_argument(
+        "--spectral", default=None, help="override train.spectral of config.yaml (e.g. auto-gesvda)"
+    )
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    config = effective_config(yaml.safe_load((ROOT / "config.yaml").read_text()))
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    if a.spectral:
+        raw["train"]["spectral"] = a.spectral
+    config = effective_config(raw)
     jobs = all_jobs(config)
     packs = make_packs(jobs)
     packed = {p for paths in packs.values() for p in paths}
@@ -128,6 +134,7 @@ def main() -> None:
         "packed_jobs": len(packed),
         "cpu_slots": a.cpu_slots,
         "threads_per_cpu_job": a.threads,
+        "spectral": config["train"]["spectral"],
     }
     for name, hours in (("per_job", per_job), ("packs", in_packs)):
         if hours is None:

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
-# The GPU checks of this project, as one script for a lent CUDA machine (about 7-8 minutes):
+# The GPU checks of this project, as one script for a lent CUDA machine (about 8 minutes):
 #   1. CUDA = CPU within the cells' own one-ulp sensitivity for every route (svd, polar, gesvda), batched =
 #      unbatched and mixed packs = cells alone on the GPU, the graphed polar iteration = eager, the gesvda
 #      route's accuracy, `auto`'s device/route choice (tests/test_cuda.py, tests/test_spectral.py);
 #   2. the GPU routes' accuracy tables and timings (benchmarks/gpu_routes_probe.py);
 #   3. training equivalence of the gesvda route (Schatten penalties) against the CPU SVD route: the GPU side
 #      of benchmarks/gesvda_training.py (the CPU references travel in benchmarks/gesvda_training/);
-#   4. cell-steps/s of the batched trainer on the GPU (auto route; none, ratio and a Schatten penalty,
-#      depth 1 and 3, B = 32 ... 1024; logging only at the ends of a short run);
+#   4. cell-steps/s of the batched trainer on the GPU (auto-gesvda: polar for ratio, gesvda for a Schatten
+#      penalty; depth 1 and 3, B = 32 ... 1024; logging only at the ends of a short run);
 #   5. scale=paper's cost extrapolated from every training batch timed for a few steps (packed: one mixed
-#      batch per depth across optimizers and penalties).
+#      batch per depth across optimizers and penalties), under spectral auto (Schatten jobs on the CPU)
+#      and auto-gesvda (everything on the GPU).
 # Needs only torch, numpy, scipy, pyyaml, pytest (no Snakemake, no CVXPY): the package runs from src/.
 # Results go to ${OUT:-benchmarks/device}/; with $OUT set (the device tool: at most 8 files come back)
 # they are packed into one device_check.tgz there.
@@ -34,15 +35,17 @@ tail -30 "$raw/gpu_routes.md"
 
 step "gesvda_training (GPU side)"
 cp -r benchmarks/gesvda_training "$raw/gesvda_training"
-(cd benchmarks && timeout 180 python3 gesvda_training.py --candidate-device cuda --cache "$raw/gesvda_training" \
-  --out "$raw/gesvda_training.md") 2>&1 | tail -12
+(cd benchmarks && timeout 180 python3 gesvda_training.py --candidate-device cuda --candidate-route auto-gesvda \
+  --cache "$raw/gesvda_training" --out "$raw/gesvda_training.md") 2>&1 | tail -12
 
 step "bench_train cuda"
-timeout 100 python3 benchmarks/bench_train.py --device cuda --no-naive --steady --spectral auto --log none \
+timeout 100 python3 benchmarks/bench_train.py --device cuda --no-naive --steady --spectral auto-gesvda --log none \
   --steps 100 --repeats 2 --batches 32 256 1024 --depths 1 3 --penalties none ratio schatten:1/2 \
   2>&1 | tee "$raw/bench_train_cuda.txt"
 
 step "cost_paper"
-timeout 90 python3 benchmarks/cost_paper.py --device auto --steps 30 --warmup 5 --cpu-slots 8 --threads 2 \
-  --skip-per-job --out "$raw/cost_paper.json" 2>&1 | head -20
+for route in auto auto-gesvda; do
+  timeout 120 python3 benchmarks/cost_paper.py --device auto --steps 30 --warmup 5 --cpu-slots 8 --threads 2 \
+    --skip-per-job --spectral "$route" --out "$raw/cost_paper_$route.json" 2>&1 | head -16
+done
 step "done"

@@ -80,8 +80,7 @@ def _assert_close(a, b, tol: dict[str, float]) -> None:
     ("optimizer", "penalty", "depth", "spectral"),
     [("adam", "ratio", 1, "svd"), ("adam", "ratio", 3, "svd"), ("gd", "none", 3, "svd"),
      ("rmsprop", "schatten_ratio:1/2:2/3", 2, "svd"), ("adagrad", "nuclear", 2, "svd"),
-     ("adam", "ratio", 1, "polar"), ("adam", "ratio", 3, "polar"), ("adagrad", "nuclear", 2, "polar"),
-     ("rmsprop", "schatten_ratio:1/2:2/3", 2, "gesvda"), ("adam", "schatten:1/3", 1, "gesvda")],
+     ("adam", "ratio", 1, "polar"), ("adam", "ratio", 3, "polar"), ("adagrad", "nuclear", 2, "polar")],
 )  # fmt: skip
 def test_cuda_batch_equals_cpu_float64(optimizer: str, penalty: str, depth: int, spectral: str) -> None:
     """GPU = CPU, the same route on both, within a tolerance set from the cell's own sensitivity.
@@ -94,7 +93,12 @@ def test_cuda_batch_equals_cpu_float64(optimizer: str, penalty: str, depth: int,
     The tolerance is 100× the one-ulp movement, and never below 1e-6 relative / 1e-9 absolute (the floor
     this test used before, which the non-amplifying cells meet with room to spare).  The two cells that
     failed on an H200 with a fixed 1e-6 (Adam + ratio at depth 1: effective rank off by 2.1e-5; RMSprop +
-    Schatten ratio: test error off by 7.9e-5) move by 7e-5 and 4e-4 under one ulp."""
+    Schatten ratio: test error off by 7.9e-5) move by 7e-5 and 4e-4 under one ulp.
+
+    Not here: the gesvda route, whose CPU form (LAPACK on the same float64 matrix) is another solver than
+    cuSOLVER's approximate one, not the same computation rounded differently (on an H200 a Schatten cell
+    differed by 14 % after 200 steps against a 4 % tolerance); its checks are the accuracy test below and
+    the training comparison of benchmarks/gesvda_training.py."""
     problems, lams = _problems()
     lr = 1e-2 if optimizer == "gd" else 1e-3
     cfg = _cfg(optimizer=optimizer, penalty=penalty, depth=depth, lr=lr, spectral=spectral)
@@ -109,20 +113,20 @@ def test_cuda_batch_equals_cpu_float64(optimizer: str, penalty: str, depth: int,
     _assert_close(gpu, cpu, {k: max(floor[k], 100 * moved[k]) for k in floor})
 
 
-def test_cuda_auto_route_is_polar_for_ratio_and_gesvda_for_schatten() -> None:
-    """``device: auto`` puts a ratio job on the GPU with the polar route and a Schatten job on the GPU with
-    the gesvda route; ``spectral: svd`` keeps a Schatten job on the CPU."""
+def test_cuda_auto_routes_and_devices() -> None:
+    """``device: auto`` puts a ratio job on the GPU with the polar route and a Schatten job on the CPU with
+    the SVD route; ``spectral: auto-gesvda`` puts the Schatten job on the GPU with the gesvda route."""
     problems, lams = _problems()
     ratio = train_batch(problems, lams, _cfg(max_iters=5, device="auto"))
     schatten = train_batch(problems, lams, _cfg(max_iters=5, device="auto", penalty="schatten:1/2"))
-    exact = train_batch(
-        problems, lams, _cfg(max_iters=5, device="auto", penalty="schatten:1/2", spectral="svd")
+    opted = train_batch(
+        problems, lams, _cfg(max_iters=5, device="auto", penalty="schatten:1/2", spectral="auto-gesvda")
     )
-    for res, route in ((ratio, "polar"), (schatten, "gesvda")):
+    for res, route in ((ratio, "polar"), (opted, "gesvda")):
         assert (
             res.settings["device"].startswith("cuda") and res.provenance["spectral_route"]["route"] == route
         )
-    assert exact.settings["device"] == "cpu" and exact.provenance["spectral_route"]["route"] == "svd"
+    assert schatten.settings["device"] == "cpu" and schatten.provenance["spectral_route"]["route"] == "svd"
 
 
 def test_cuda_graphed_polar_is_bit_identical_to_eager() -> None:
@@ -140,9 +144,13 @@ def test_cuda_graphed_polar_is_bit_identical_to_eager() -> None:
 
 @pytest.mark.parametrize("tail", [1e-4, 1e-9])
 def test_cuda_gesvda_is_at_least_as_accurate_as_the_float32_svd(tail: float) -> None:
-    """cuSOLVER's gesvda on the shifted float64 matrix: a float32 W whose singular values span 10¹⁰ with an
-    exact zero (cuSOLVER refused the unshifted W at 10⁹) gets the Schatten gradients of a float64 SVD to
-    10⁻⁴, no worse than the float32 SVD (the CPU route)."""
+    """cuSOLVER's gesvda on the shifted float64 matrix, for a float32 W whose singular values span 10¹⁰ with
+    an exact zero (cuSOLVER refused the unshifted W at 10⁹): its Schatten gradients are no further from a
+    float64 SVD's than the float32 SVD's (the CPU route) are.  Both are far off here: rounding W to float32
+    turns the zero into a singular value ~1e-7·σ₁ whose σ^(p−1) dominates the gradient, and its direction
+    is rounding noise.  Measured on an H200: 0.29 against 1.04 (tail 1e-4), 0.996 against 1.002 (1e-9);
+    LAPACK on the same shifted matrix resolves it (tests/test_spectral.py: below 1e-4), cuSOLVER's
+    approximate solver does not."""
     from matcomp.penalties import get_penalty, spectral_grad
     from matcomp.spectral import shifted_svd
 
@@ -162,7 +170,7 @@ def test_cuda_gesvda_is_at_least_as_accurate_as_the_float32_svd(tail: float) -> 
                    / torch.linalg.matrix_norm(g_ref)).max())
             for usv in (mine, single)
         ]  # fmt: skip
-        assert err[0] < 1e-4 and err[0] <= err[1], (spec, err)
+        assert err[0] <= err[1], (spec, err)
 
 
 def test_cuda_mixed_pack_equals_each_cell_alone() -> None:
@@ -170,8 +178,9 @@ def test_cuda_mixed_pack_equals_each_cell_alone() -> None:
     each cell alone on the GPU, within the one-ulp-sensitivity tolerance of the most sensitive cell."""
     problems, lams = _problems()
     names, pens = ["adam", "rmsprop", "gd"], ["ratio", "schatten_ratio:1/2:2/3", "none"]
-    cfg = _cfg(device="cuda", depth=2)
+    cfg = _cfg(device="cuda", depth=2, spectral="auto-gesvda")
     mixed = train_batch(problems, lams, cfg, optimizers=names, penalties=pens)
+    assert mixed.provenance["spectral_route"]["schatten_ratio:1/2:2/3"]["route"] == "gesvda"
     assert mixed.settings["device"].startswith("cuda")
     for i, (p, lam) in enumerate(zip(problems, lams)):
         one = dataclasses.replace(cfg, optimizer=names[i], penalty=pens[i])

@@ -124,7 +124,12 @@ def test_route_selection_and_errors() -> None:
     ratio, schatten, none = get_penalty("ratio"), get_penalty("schatten:1/2"), get_penalty("none")
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert resolve_route("auto", ratio, cpu) == "svd" and resolve_route("auto", ratio, cuda) == "polar"
-    assert resolve_route("auto", schatten, cuda) == "gesvda" and resolve_route("auto", none, cuda) == "none"
+    assert resolve_route("auto", schatten, cuda) == "svd" and resolve_route("auto", none, cuda) == "none"
+    assert resolve_route("auto-gesvda", schatten, cuda) == "gesvda"
+    assert (
+        resolve_route("auto-gesvda", ratio, cuda) == "polar"
+        and resolve_route("auto-gesvda", schatten, cpu) == "svd"
+    )
     assert resolve_route("auto", schatten, cpu) == "svd" and resolve_route("gesvda", ratio, cpu) == "gesvda"
     assert resolve_route("polar", ratio, cpu) == "polar"
     with pytest.raises(ValueError, match="polar form"):
@@ -132,8 +137,10 @@ def test_route_selection_and_errors() -> None:
     with pytest.raises(ValueError, match="spectral must be"):
         TrainConfig(spectral="qr").validate()
     assert gpu_is_faster(ratio) and gpu_is_faster(none)
-    assert gpu_is_faster(schatten) and gpu_is_faster(schatten, "gesvda")
-    assert not gpu_is_faster(schatten, "svd") and not gpu_is_faster(ratio, "svd")
+    assert gpu_is_faster(schatten, "gesvda") and gpu_is_faster(schatten, "auto-gesvda")
+    assert (
+        not gpu_is_faster(schatten) and not gpu_is_faster(schatten, "svd") and not gpu_is_faster(ratio, "svd")
+    )
     # unpenalised batches are launch-bound on a GPU below 32 cells; ratio wins from 5
     assert (
         not gpu_is_faster(none, batch=5) and gpu_is_faster(none, batch=32) and gpu_is_faster(ratio, batch=5)

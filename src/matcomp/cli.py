@@ -70,10 +70,11 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     p.add_argument(
         "--spectral",
-        choices=["auto", "svd", "polar", "gesvda"],
+        choices=["auto", "auto-gesvda", "svd", "polar", "gesvda"],
         default="auto",
         help="penalty gradient route: svd, polar (matmul-only; ratio, nuclear), gesvda (float64 batched "
-        "approximate SVD, for Schatten on CUDA) or auto (CUDA: polar where possible, else gesvda; CPU: svd)",
+        "approximate SVD), auto (CUDA: polar where possible, else svd; CPU: svd) or auto-gesvda (auto, "
+        "gesvda instead of svd on CUDA)",
     )
     p.add_argument("--out", required=True, help="result JSON; trajectories go beside it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")

@@ -13,15 +13,21 @@
 ``gesvda``
     For the penalties that need singular values (the Schatten quasi-norms) on a GPU: the thin SVD of W
     from cuSOLVER's batched *approximate* SVD (``driver="gesvda"``: an eigen-decomposition of the Gram
-    matrix, truly batched: 3.7 ms for 330 matrices 100×100 on an H200, against 3.8 ms per matrix for the
+    matrix, truly batched: 4.3 ms for 330 matrices 100×100 on an H200, against 3.8 ms per matrix for the
     default driver), in float64, of the shifted matrix ``[W; δI]`` (:func:`shifted_svd`).  On the CPU the
-    same float64 computation runs through LAPACK (for tests; ``auto`` never picks it there).
+    same float64 computation runs through LAPACK (for tests).  Its gradients are at least as close to a
+    float64 SVD's as the float32 SVD's are (benchmarks/README.md), but Schatten training does not follow
+    the float32 SVD route's trajectories within their seed spread (benchmarks/gesvda_training.md), so no
+    ``auto`` picks it: it is a named reading, chosen by ``gesvda`` or ``auto-gesvda``.
 ``auto``
     ``polar`` on a CUDA device for penalties that have a polar form (batched 100×100 SVDs loop over
     cuSOLVER there: 3.8 ms per matrix on an H200, while a batched product of 1 000 such matrices takes
-    0.1 ms), ``gesvda`` on a CUDA device for the other spectral penalties, ``svd`` on the CPU (MKL's SVD of
-    a 100×100 matrix, ~0.9 ms, is faster than the 50 products of the polar iteration;
-    ``benchmarks/README.md`` has the numbers).
+    0.1 ms), ``svd`` otherwise: on the CPU (MKL's SVD of a 100×100 matrix, ~0.9 ms, is faster than the 50
+    products of the polar iteration), and for the other spectral penalties, whose jobs ``device: auto``
+    then runs on the CPU (:func:`gpu_is_faster`).
+``auto-gesvda``
+    As ``auto``, but on a CUDA device the penalties without a polar form take ``gesvda`` (their jobs then
+    run on the GPU too).
 
 The iteration
 -------------
@@ -59,7 +65,8 @@ import torch
 if TYPE_CHECKING:
     from .penalties import Penalty
 
-ROUTES = ("svd", "polar", "gesvda", "auto")
+ROUTES = ("svd", "polar", "gesvda", "auto", "auto-gesvda")
+AUTO_ROUTES = ("auto", "auto-gesvda")
 
 POLAR_FLOOR = {torch.float32: 1e-8, torch.float64: 1e-12}
 """ℓ₀ by dtype: singular values below ``ℓ₀·‖W‖_F`` are not fully resolved by the polar route."""
@@ -127,7 +134,7 @@ def has_polar_form(penalty: Penalty) -> bool:
 
 def resolve_route(route: str, penalty: Penalty, device: torch.device) -> str:
     """``svd``, ``polar`` or ``gesvda`` for one job; ``auto`` takes ``polar`` on CUDA where the penalty has
-    a polar form, ``gesvda`` on CUDA for the other spectral penalties, and ``svd`` on the CPU.
+    a polar form and ``svd`` otherwise; ``auto-gesvda`` takes ``gesvda`` instead of that ``svd`` on CUDA.
 
     Asking for ``polar`` with a penalty that has none is an error naming the penalties that do.
     """
@@ -143,16 +150,19 @@ def resolve_route(route: str, penalty: Penalty, device: torch.device) -> str:
             f"spectral: polar needs a penalty with a polar form ({', '.join(names)}); "
             f"{penalty.spec!r} needs its singular values: use spectral: svd, gesvda or auto"
         )
-    if route == "auto":
+    if route in AUTO_ROUTES:
         if device.type != "cuda":
             return "svd"
-        return "polar" if has_polar_form(penalty) else "gesvda"
+        if has_polar_form(penalty):
+            return "polar"
+        return "gesvda" if route == "auto-gesvda" else "svd"
     return route
 
 
 GESVDA_SHIFT = 1e-6
 """δ/‖W‖_F in :func:`shifted_svd`: keeps the Gram matrix's condition number below 10¹² (cuSOLVER's gesvda
-refused matrices whose singular values spanned 10⁹ (benchmarks/device/…-probe): the Gram squares that)."""
+refused matrices whose singular values spanned 10⁹, benchmarks/device/2026-11-27-h200-probe: the Gram
+squares that)."""
 
 
 def shifted_svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -259,14 +269,16 @@ GPU_MIN_BATCH_UNPENALISED = 32
 def gpu_is_faster(penalty: Penalty, route: str = "auto", batch: int | None = None) -> bool:
     """Whether a batch with this penalty and requested route runs faster on a GPU than on the host's CPU.
 
-    False where the step needs the exact SVD (``spectral: svd``: cuSOLVER loops over the batch); for a
-    spectral penalty on the ``polar`` or ``gesvda`` route (or ``auto``), True (3× at B = 5 on an H200 for
-    ratio); without a penalty, True from :data:`GPU_MIN_BATCH_UNPENALISED` cells (``batch=None``: assume
-    a large batch).
+    False where the step needs the exact SVD (``spectral: svd``, or ``auto`` for a penalty without a polar
+    form: cuSOLVER loops over the batch); True on the polar route (3× at B = 5 on an H200 for ratio) and
+    on the gesvda route (``gesvda``, ``auto-gesvda`` for the Schatten penalties); without a penalty, True
+    from :data:`GPU_MIN_BATCH_UNPENALISED` cells (``batch=None``: assume a large batch).
     """
     if not penalty.spectral:
         return batch is None or batch >= GPU_MIN_BATCH_UNPENALISED
-    return route != "svd"
+    if route == "svd":
+        return False
+    return has_polar_form(penalty) or route in ("gesvda", "auto-gesvda")
 
 
 def route_record(route: str, dtype: torch.dtype) -> dict[str, object]:

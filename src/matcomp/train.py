@@ -89,8 +89,8 @@ class TrainConfig:
     device: str = "auto"
     dtype: str = "float32"
     spectral: str = "auto"
-    """route of the penalty's gradient: ``svd``, ``polar`` (matmul-only; ratio, nuclear), ``gesvda`` or
-    ``auto`` (:mod:`matcomp.spectral`)"""
+    """route of the penalty's gradient: ``svd``, ``polar`` (matmul-only; ratio, nuclear), ``gesvda``,
+    ``auto`` or ``auto-gesvda`` (:mod:`matcomp.spectral`)"""
 
     def validate(self) -> None:
         """Raise ValueError (one line naming the setting) before any work."""

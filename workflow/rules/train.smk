@@ -4,7 +4,7 @@
 # `params`, so changing one reruns exactly the jobs that use it.
 #
 # With pack_training (matcomp.packs), the jobs that run faster on a GPU and share their training settings
-# (every optimizer and penalty, unless `spectral: svd`) train together in one `train_pack` job (one mixed
+# (every optimizer; no penalty, ratio, nuclear, and the Schatten penalties on the gesvda route) train together in one `train_pack` job (one mixed
 # batch per depth, on the GPU), which writes their files into its folder; each such job's `train` job then
 # only copies its two files into place.
 
