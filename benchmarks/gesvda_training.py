@@ -179,6 +179,38 @@ def fmt_robust(res: dict) -> str:
     return text if not d.any() else f"{d.sum()}/{len(d)} diverged; rest: {text}"
 
 
+def cached_table(refs: dict, cache: Path, steps: int) -> str:
+    """Every cached candidate of every configuration against its reference ("not run" where none is)."""
+    r0 = refs[CONFIGS[0]]
+    lines = [
+        f"# gesvda route: training equivalence ({steps} steps, float32, seeds {SEEDS})",
+        "",
+        f"Reference: each configuration alone, CPU, `spectral: svd` ({r0['device_name']}, torch {r0['torch']}, "
+        f"{r0['threads']} thread(s)). Candidates: the configurations of one depth as one mixed batch "
+        "(`penalties=`, `optimizers=`) on the device named, by the route named (gesvda on cuda: cuSOLVER's "
+        "approximate SVD; gesvda on cpu: LAPACK on the same float64 shifted matrix). Test error: mean over "
+        "seeds (min–max); Rk: mean effective rank; s: wall seconds (candidate: the whole mixed batch).",
+        "",
+        "| optimizer + penalty (λ) | depth | reference: test error | Rk | s | candidate | test error | Rk | s "
+        "| agree |",
+        "|---|---:|---|---:|---:|---|---|---:|---:|---|",
+    ]
+    for config in CONFIGS:
+        ref = refs[config]
+        optimizer, penalty, lam, depth, _, _ = config
+        found = sorted(
+            p for p in cache.glob(f"{label(config)}_*_{steps}.json") if "_reference-" not in p.name
+        )
+        head = f"| {optimizer} + {penalty} ({lam:g}) | {depth} | {fmt_robust(ref)} "
+        if not found:
+            lines.append(head + "| not run | | | | |")
+        for path in found:
+            cand = json.loads(path.read_text())
+            name = f"{cand['route']['route']} on {cand['device']} ({cand['device_name']})"
+            lines.append(head + f"| {name} | {fmt_robust(cand)} | {agree_robust(ref, cand)} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=20_000)
@@ -190,6 +222,11 @@ def main() -> None:
         "--candidate-route", default="auto", help="spectral route of the candidate (default auto)"
     )
     ap.add_argument("--reference-only", action="store_true", help="compute the CPU references only, no table")
+    ap.add_argument(
+        "--table-only",
+        action="store_true",
+        help="train nothing: one row per configuration and cached candidate (any route and device)",
+    )
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     cache = Path(a.cache)
@@ -199,6 +236,9 @@ def main() -> None:
         refs[config] = ref = reference(config, a.steps, cache)
         print(f"reference {label(config)}: {fmt_robust(ref)} | {ref['stop_reason']}", flush=True)
     if a.reference_only:
+        return
+    if a.table_only:
+        Path(a.out).write_text(cached_table(refs, cache, a.steps))
         return
     cands = {}
     for depth in sorted({c[3] for c in CONFIGS}):

@@ -1,4 +1,4 @@
-"""The batched trainer: B cells sharing (optimizer, penalty, depth) as one tensor program.
+"""The batched trainer: B cells of one depth as one tensor program.
 
 Cells of a batch may differ in seed, λ, n_obs and rank (anything carried by their data), and in a *mixed*
 batch also in penalty and optimizer (each optimizer steps its own slice of the batch,
@@ -29,7 +29,6 @@ a check is free, it is made every step and the masking work is skipped while eve
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import math
 import time
@@ -422,18 +421,21 @@ class BatchOptimizers:
 
     def __init__(self, names: Sequence[str], params: Sequence[torch.Tensor], lr: float):
         self.groups: list[tuple[str, int, int, list[torch.Tensor], torch.optim.Optimizer]] = []
+        runs = [(name, len(list(run))) for name, run in itertools.groupby(names)]
         start = 0
-        for name, run in itertools.groupby(names):
-            stop = start + len(list(run))
-            views = [p.detach()[start:stop] for p in params]
+        for name, count in runs:
+            stop = start + count
+            # one optimizer: the layers themselves (no slicing per step); several: a slice of each
+            views = list(params) if len(runs) == 1 else [p.detach()[start:stop] for p in params]
             fused = name in FUSED and fused_is_batch_exact(views)
             self.groups.append((name, start, stop, views, make_optimizer(name, views, lr=lr, fused=fused)))
             start = stop
+        self.whole = len(runs) == 1
 
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         for _, start, stop, views, opt in self.groups:
             for view, grad in zip(views, grads):
-                view.grad = grad[start:stop]
+                view.grad = grad if self.whole else grad[start:stop]
             opt.step()
 
     def kernel(self) -> str | dict[str, str]:
@@ -470,12 +472,12 @@ def apply_step(
                 p.copy_(torch.where(keep, p, old))
 
 
-def _progress_bar(cfg: TrainConfig, penalty: str, batch: int, enabled: bool):
+def _progress_bar(cfg: TrainConfig, optimizer: str, penalty: str, batch: int, enabled: bool):
     if not enabled:
         return None
     from tqdm.auto import tqdm
 
-    desc = f"{cfg.optimizer}/{penalty}/d{cfg.depth} ×{batch}"
+    desc = f"{optimizer}/{penalty}/d{cfg.depth} ×{batch}"
     return tqdm(total=cfg.max_iters, desc=desc, unit="it", mininterval=10)
 
 
@@ -629,7 +631,7 @@ def train_batch(
     next_log, logs = 0, []
     label = pens[0].spec if len(routes) == 1 else "mixed"
     opt_label = opts[0] if len(set(opts)) == 1 else "mixed"
-    bar = _progress_bar(dataclasses.replace(cfg, optimizer=opt_label), label, b, progress)
+    bar = _progress_bar(cfg, opt_label, label, b, progress)
     t = 0
     for t in range(cfg.max_iters + 1):
         w = end_product(params)
