@@ -4,16 +4,17 @@ A job of the DAG covers one (optimizer, penalty, λ, rank, n_obs) with its seeds
 the paper's scale, far too few to keep a GPU busy (a step of 5 cells is launch-bound).  A *pack* is every
 job that shares the training settings and the matrix shape and runs faster on a GPU
 (:func:`matcomp.spectral.gpu_is_faster`: no penalty, a penalty with a polar form on the polar route, or a
-Schatten penalty on the ``gesvda`` route, which only ``spectral: gesvda`` or ``auto-gesvda`` selects): for each depth, all their cells train as one mixed batch
-(:func:`matcomp.workflow.train_jobs`) — across optimizers (each steps its own slice of the batch) and
-penalties — so one polar factor and one batched SVD per step serve them all.  Jobs whose step needs the
-exact SVD (the Schatten penalties under ``auto``, anything under ``svd``) are never packed: their device is
-the CPU, where separate jobs use the cores in parallel.
+Schatten penalty on the ``gesvda`` route, which only ``spectral: gesvda`` or ``auto-gesvda`` selects):
+for each depth, all their cells train as one mixed batch (:func:`matcomp.workflow.train_jobs`), across
+optimizers (each steps its own slice of the batch) and penalties, so one polar factor and one batched SVD
+per step serve them all.  Jobs whose step needs the exact SVD (the Schatten penalties under ``auto``,
+anything under ``svd``) are never packed: their device is the CPU, where separate jobs use the cores in
+parallel.
 
 Each job keeps its own result file (its path names its settings); a pack only decides which jobs run in
 one process.  The cost, on a rerun: a pack's outputs are produced together, so when one member's
-settings change (a new path), the whole pack trains again — at the paper's scale every synthetic
-training job of one budget is in one pack (a few GPU-hours, ``benchmarks/README.md``).
+settings change (a new path), the whole pack trains again; at the paper's scale under ``auto`` that is
+all 67 jobs without a Schatten penalty, ~1.3 hours on an H200 (``benchmarks/README.md``).
 ``pack_training: false`` trains job by job instead.
 """
 

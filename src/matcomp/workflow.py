@@ -62,8 +62,9 @@ def train_jobs(
 ) -> None:
     """Train several jobs (:meth:`matcomp.experiments.Job.params`) sharing their training settings together:
     for each depth, every cell of every job that has it is one batch (a *pack*, mixing optimizers,
-    penalties, λ and n_obs), so a GPU gets enough cells to be busy.  Each job's file is what :func:`train_job` writes for
-    it alone (the numbers equal within float rounding, tested), plus the pack it was trained in.
+    penalties, λ and n_obs), so a GPU gets enough cells to be busy.  Each job's file is what
+    :func:`train_job` writes for it alone (the numbers equal within float rounding, tested), plus the pack
+    it was trained in.
     """
     if threads:
         torch.set_num_threads(threads)
