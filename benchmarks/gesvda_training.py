@@ -4,8 +4,8 @@ The reference: each configuration (optimizer + penalty, λ, depth, rank, n_obs) 
 ``spectral: svd``, 3 seeds as one batch, float32, ``--steps`` steps (default 20 000).  The candidate: all
 configurations of one depth as ONE mixed batch (``train_batch(..., penalties=[...], optimizers=[...])``, a
 penalty and an optimizer per cell) on ``--candidate-device`` (default cuda) with ``spectral:
---candidate-route`` (default auto, which on CUDA takes gesvda for the Schatten penalties).  The table gives
-each side's final test error (mean, min–max over seeds) and effective rank, and whether they agree by
+--candidate-route`` (default auto-gesvda, which on CUDA takes gesvda for the Schatten penalties).  The
+table gives each side's final test error (mean, min–max over seeds) and effective rank, and whether they agree by
 ``polar_training.agree`` (both ≤ 1e-6, or the difference of their seed means within the larger of their
 seed-to-seed spreads, in log10 for the error); a seed that diverged must have diverged on both sides, and
 the rest are compared.  Runs are cached in ``--cache``, one JSON per configuration and side (the
@@ -13,7 +13,7 @@ candidate's file name holds the route it ran and the device), so the candidate c
 and the table be written anywhere.
 
     python benchmarks/gesvda_training.py [--steps 20000] [--reference-only] [--candidate-device cuda]
-        [--candidate-route auto] [--threads 1] [--cache benchmarks/gesvda_training]
+        [--candidate-route auto-gesvda] [--threads 1] [--table-only] [--cache benchmarks/gesvda_training]
         [--out benchmarks/gesvda_training.md]
 """
 
@@ -31,7 +31,7 @@ from polar_training import agree, fmt  # benchmarks/ is on sys.path when this sc
 
 from matcomp.data import make_problem
 from matcomp.penalties import get_penalty
-from matcomp.spectral import resolve_route
+from matcomp.spectral import resolve_route, route_entry
 from matcomp.train import TrainConfig, train_batch
 
 N_OBS = 2000  # config.yaml: table3/table4 (and table1), λ = 0.05, rank 5
@@ -104,18 +104,14 @@ def reference(config: tuple, steps: int, cache: Path) -> dict:
     return out
 
 
-def route_of(record: dict, penalty: str) -> dict:
-    """A config's route record: a batch of one penalty records one, a mixed batch one per penalty spec."""
-    return record if "route" in record else record[get_penalty(penalty).spec]
-
-
-def candidate(configs: list[tuple], steps: int, cache: Path, device: str, route: str) -> list[dict]:
-    """Configurations of one depth as one mixed batch on ``device``; results cached per configuration."""
+def candidate(configs: list[tuple], steps: int, cache: Path, device: str, route: str) -> None:
+    """Configurations of one depth as one mixed batch on ``device``, unless every one is cached already;
+    results cached per configuration."""
     dev = torch.device(device)
     planned = [resolve_route(route, get_penalty(c[1]), dev) for c in configs]
     paths = [cache_path(cache, c, r, dev.type, steps) for c, r in zip(configs, planned)]
     if all(p.exists() for p in paths):
-        return [json.loads(p.read_text()) for p in paths]
+        return
     depth = {c[3] for c in configs}
     assert len(depth) == 1, depth
     problems, lams, penalties, optimizers = [], [], [], []
@@ -131,9 +127,8 @@ def candidate(configs: list[tuple], steps: int, cache: Path, device: str, route:
                       optimizers=optimizers)  # fmt: skip
     seconds = time.perf_counter() - t0
     env = environment(dev)
-    outs = []
     for i, (c, want) in enumerate(zip(configs, planned)):
-        record = route_of(res.provenance["spectral_route"], c[1])
+        record = route_entry(res.provenance["spectral_route"], get_penalty(c[1]).spec)
         ran = record["route"]
         if ran != want:
             print(f"note: {label(c)} ran route {ran!r}, planned {want!r}", flush=True)
@@ -146,8 +141,6 @@ def candidate(configs: list[tuple], steps: int, cache: Path, device: str, route:
             **env,
         }
         cache_path(cache, c, ran, dev.type, steps).write_text(json.dumps(out))
-        outs.append(out)
-    return outs
 
 
 def diverged(res: dict) -> np.ndarray:
@@ -219,7 +212,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--candidate-device", default="cuda", choices=["cuda", "cpu"])
     ap.add_argument(
-        "--candidate-route", default="auto", help="spectral route of the candidate (default auto)"
+        "--candidate-route", default="auto-gesvda", help="spectral route of the candidate (gesvda on CUDA)"
     )
     ap.add_argument("--reference-only", action="store_true", help="compute the CPU references only, no table")
     ap.add_argument(
@@ -237,38 +230,11 @@ def main() -> None:
         print(f"reference {label(config)}: {fmt_robust(ref)} | {ref['stop_reason']}", flush=True)
     if a.reference_only:
         return
-    if a.table_only:
-        Path(a.out).write_text(cached_table(refs, cache, a.steps))
-        return
-    cands = {}
-    for depth in sorted({c[3] for c in CONFIGS}):
-        group = [c for c in CONFIGS if c[3] == depth]
-        cands.update(zip(group, candidate(group, a.steps, cache, a.candidate_device, a.candidate_route)))
-    c0, r0 = cands[CONFIGS[0]], refs[CONFIGS[0]]
-    lines = [
-        f"# gesvda route: training equivalence ({a.steps} steps, float32, seeds {SEEDS})",
-        "",
-        f"Reference: each configuration alone, CPU, `spectral: svd` ({r0['device_name']}, torch {r0['torch']}, "
-        f"{r0['threads']} thread(s)). Candidate: the configurations of one depth as one mixed batch "
-        f"(`penalties=`, `optimizers=`), {c0['device']} ({c0['device_name']}, torch {c0['torch']}), "
-        f"`spectral: {a.candidate_route}`. Test error: mean over seeds (min–max); Rk: mean effective rank; "
-        "s: wall seconds (candidate: the whole mixed batch of that depth). A seed that diverged must diverge "
-        "on both sides (counted as agreeing only then); the other seeds are compared.",
-        "",
-        "| optimizer + penalty (λ) | depth | rank | n_obs | reference: test error | Rk | s "
-        "| candidate route | candidate: test error | Rk | s | agree |",
-        "|---|---:|---:|---:|---|---:|---:|---|---|---:|---:|---|",
-    ]
-    for config in CONFIGS:
-        ref, cand = refs[config], cands[config]
-        optimizer, penalty, lam, depth, rank, n_obs = config
-        row = (
-            f"| {optimizer} + {penalty} ({lam:g}) | {depth} | {rank} | {n_obs} | {fmt_robust(ref)} "
-            f"| {cand['route']['route']} | {fmt_robust(cand)} | {agree_robust(ref, cand)} |"
-        )
-        print(row, flush=True)
-        lines.append(row)
-    Path(a.out).write_text("\n".join(lines) + "\n")
+    if not a.table_only:
+        for depth in sorted({c[3] for c in CONFIGS}):
+            group = [c for c in CONFIGS if c[3] == depth]
+            candidate(group, a.steps, cache, a.candidate_device, a.candidate_route)
+    Path(a.out).write_text(cached_table(refs, cache, a.steps))
 
 
 if __name__ == "__main__":

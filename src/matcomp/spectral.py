@@ -281,6 +281,12 @@ def gpu_is_faster(penalty: Penalty, route: str = "auto", batch: int | None = Non
     return has_polar_form(penalty) or route in ("gesvda", "auto-gesvda")
 
 
+def route_entry(record: dict, spec: str) -> dict:
+    """One penalty's route record from a batch's ``spectral_route``: a batch of one penalty records one
+    route, a mixed batch one per penalty spec."""
+    return record if "route" in record else record[spec]
+
+
 def route_record(route: str, dtype: torch.dtype) -> dict[str, object]:
     """What a result records about the route that made it (with the polar schedule where it ran)."""
     record: dict[str, object] = {"route": route}

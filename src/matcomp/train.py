@@ -335,13 +335,11 @@ class SpectralStep:
         return value, grad
 
     def _one(self, penalty: Penalty, route: str, w: torch.Tensor):
-        if route == "svd":
-            u, s, vh = batched_linalg(_svd, w)
+        if route in ("svd", "gesvda"):
+            u, s, vh = _decompose(route, w)
             value, grad = spectral_grad(penalty, u, s, vh)
-            return s, value, grad
-        if route == "gesvda":
-            value, grad = spectral_grad(penalty, *shifted_svd(w))
-            return None, value.to(w.dtype), grad.to(w.dtype)
+            # the svd route's σ serve the logs; gesvda's are float64 and unordered, so the logs take svdvals
+            return (s if route == "svd" else None), value.to(w.dtype), grad.to(w.dtype)
         if route == "polar":
             value, grad = polar_value_and_grad(penalty, w, self.polar)
             return None, value, grad

@@ -16,6 +16,7 @@ from .data import Problem, load_problem
 from .experiments import TRAIN_KEYS
 from .io import trajectory_path, write_json, write_with
 from .provenance import provenance
+from .spectral import route_entry
 from .train import TrainConfig, train_batch
 
 
@@ -48,7 +49,7 @@ def _own_provenance(prov: dict[str, Any], job: dict[str, Any], pack: dict[str, i
     return {
         **prov,
         "optimizer_kernel": kernel[job["optimizer"]] if isinstance(kernel, dict) else kernel,
-        "spectral_route": route.get(job["penalty"], route) if "route" not in route else route,
+        "spectral_route": route_entry(route, job["penalty"]),
         "pack": pack,
     }
 
