@@ -5,7 +5,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from matcomp.penalties import PENALTIES, UnknownPenaltyError, get_penalty, parse_penalty, spectral_grad
+from matcomp.penalties import (
+    PENALTIES,
+    UnknownPenaltyError,
+    get_penalty,
+    parse_penalty,
+    spectral_dsigma,
+    spectral_grad,
+)
 
 torch.set_default_dtype(torch.float64)
 
@@ -104,10 +111,39 @@ def test_parse_errors_name_valid_choices() -> None:
     assert set(PENALTIES) == {"ratio", "schatten_ratio", "nuclear", "schatten", "none"}
 
 
-@pytest.mark.parametrize("name", [n for n, info in PENALTIES.items() if info.dsigma is not None])
-def test_closed_form_dsigma_matches_autograd(name: str) -> None:
+CLOSED_FORMS = ["ratio", "nuclear", "schatten:1/2", "schatten:1/3", "schatten:2/3", "schatten:3/2",
+                "schatten_ratio:1/2:2/3", "schatten_ratio:1/3:1/2", "schatten_ratio:1/3:2/3", "schatten_ratio:1:2"]  # fmt: skip
+
+
+def test_every_closed_form_is_checked() -> None:
+    assert {get_penalty(s).name for s in CLOSED_FORMS} == {n for n, i in PENALTIES.items() if i.dsigma}
+
+
+@pytest.mark.parametrize("spec", CLOSED_FORMS)
+def test_closed_form_dsigma_matches_autograd(spec: str) -> None:
+    """Spectra with an exact zero, a value below the quasi-norm floor (no gradient through the clamp),
+    repeated values, and the paper's training range (σ from 1 down to 1e-8)."""
     sigma = torch.tensor(
-        [[5.0, 2.0, 0.5, 0.0], [1.0, 1.0, 1.0, 1.0]], dtype=torch.float64, requires_grad=True
+        [[5.0, 2.0, 0.5, 0.0], [1.0, 1.0, 1.0, 1.0], [3.0, 1e-3, 1e-13, 0.0], [1.0, 1e-2, 1e-5, 1e-8]],
+        dtype=torch.float64,
+        requires_grad=True,
     )
-    get_penalty(name)(sigma).sum().backward()
-    torch.testing.assert_close(PENALTIES[name].dsigma(sigma.detach()), sigma.grad)
+    pen = get_penalty(spec)
+    pen(sigma).sum().backward()
+    value, dsigma = spectral_dsigma(pen, sigma.detach())
+    torch.testing.assert_close(value, pen(sigma.detach()), rtol=0, atol=0)
+    torch.testing.assert_close(dsigma, sigma.grad, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("spec", ["schatten:1/3", "schatten_ratio:1/2:2/3"])
+def test_closed_form_dsigma_of_a_batch_equals_each_row_alone_float32(spec: str) -> None:
+    """Bit-exact on any x86-64 CPU: every power goes through ``_rowwise_pow`` (each row on its own SIMD
+    chunk boundary) and the rest is IEEE arithmetic and per-row sums; a batch of 37 rows of 100 (neither a
+    multiple of a vector width) against each row as a batch of one."""
+    g = torch.Generator().manual_seed(0)
+    sigma = torch.rand(37, 100, generator=g).pow(8).sort(-1, descending=True).values.float()
+    pen = get_penalty(spec)
+    value, dsigma = spectral_dsigma(pen, sigma)
+    for i in range(sigma.shape[0]):
+        v, d = spectral_dsigma(pen, sigma[i : i + 1].clone())
+        assert torch.equal(v, value[i : i + 1]) and torch.equal(d, dsigma[i : i + 1]), i

@@ -57,7 +57,11 @@ def _rowwise_pow(x: torch.Tensor, exponent: float) -> torch.Tensor:
     the tail depends on the batch size, and the quasi-norm dynamics amplify such differences, so a cell
     would not be reproduced exactly by training it alone.  Padding every row to a multiple of 64 elements
     puts each row on its own chunk boundary, so each element takes the same code path in any batch.
+    On a GPU every element runs the same device function whatever its position, so no padding is needed
+    there (and the three extra kernels per power would be launch overhead).
     """
+    if x.device.type != "cpu":
+        return x.pow(exponent)
     shape = x.shape
     rows = x.reshape(-1, shape[-1] if x.dim() else 1)
     k = rows.shape[-1]
@@ -73,6 +77,34 @@ def _pnorm(sigma: torch.Tensor, p: float) -> torch.Tensor:
         sigma = sigma.clamp_min(QUASI_EPS)
     total = _rowwise_pow(sigma, p).sum(-1)
     return _rowwise_pow(total.unsqueeze(-1), 1.0 / p).squeeze(-1)
+
+
+def _pnorm_dsigma(sigma: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(‖σ‖_p ``[..., 1]``, ∂‖σ‖_p/∂σ ``[..., k]``): ``σ_i^(p−1) · (Σσ^p)^(1/p−1)``, with the guard of
+    :func:`_pnorm` (for p < 1, σ_i is clamped at :data:`QUASI_EPS` and gets no gradient below it, as
+    autograd through the clamp gives)."""
+    s = sigma.clamp_min(QUASI_EPS) if p < 1 else sigma
+    total = _rowwise_pow(s, p).sum(-1, keepdim=True)
+    norm = _rowwise_pow(total, 1.0 / p)
+    grad = _rowwise_pow(s, p - 1.0) * _rowwise_pow(total, 1.0 / p - 1.0)
+    if p < 1:
+        grad = torch.where(sigma >= QUASI_EPS, grad, 0.0)
+    return norm, grad
+
+
+def schatten_dsigma(sigma: torch.Tensor, p: float) -> torch.Tensor:
+    """∂‖σ‖_p/∂σ_i = σ_i^(p−1) (Σσ^p)^(1/p−1) (closed form: one autograd pass less per step)."""
+    return _pnorm_dsigma(sigma, p)[1]
+
+
+def schatten_ratio_dsigma(sigma: torch.Tensor, p: float, q: float) -> torch.Tensor:
+    """∂(‖σ‖_p/‖σ‖_q)/∂σ = (∂‖σ‖_p − (‖σ‖_p/‖σ‖_q) ∂‖σ‖_q)/‖σ‖_q (denominator guarded as in
+    :func:`schatten_ratio`)."""
+    num, d_num = _pnorm_dsigma(sigma, p)
+    den, d_den = _pnorm_dsigma(sigma, q)
+    floored = den.clamp_min(_TINY)
+    d_den = torch.where(den >= _TINY, d_den, 0.0)
+    return (d_num - (num / floored) * d_den) / floored
 
 
 def ratio(sigma: torch.Tensor) -> torch.Tensor:
@@ -132,7 +164,9 @@ class PenaltyInfo:
     spectral: bool = True
     doc: str = ""
     dsigma: Callable[..., torch.Tensor] | None = None
-    """Optional closed form of ∂fn/∂σ (else autograd); tests check it against autograd."""
+    """Optional closed form of ∂fn/∂σ, ``dsigma(sigma, *args)``, else autograd (a backward pass per step:
+    about twice the host time, which is what a GPU step of small kernels waits on); tests check it
+    against autograd."""
     polar: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None
     """Optional (value, ∇_W) from the polar factor Q and the norms: ``polar(q, w, nuclear, fro)``, for
     penalties that depend on W only through Q, ‖W‖_* and ‖W‖_F (the matmul-only route of
@@ -141,11 +175,13 @@ class PenaltyInfo:
 
 PENALTIES: dict[str, PenaltyInfo] = {
     "ratio": PenaltyInfo(ratio, 0, doc="‖W‖_*/‖W‖_F", dsigma=ratio_dsigma, polar=ratio_polar),
-    "schatten_ratio": PenaltyInfo(schatten_ratio, 2, doc="‖W‖_Sp/‖W‖_Sq, spec schatten_ratio:p:q"),
+    "schatten_ratio": PenaltyInfo(
+        schatten_ratio, 2, doc="‖W‖_Sp/‖W‖_Sq, spec schatten_ratio:p:q", dsigma=schatten_ratio_dsigma
+    ),
     "nuclear": PenaltyInfo(
         nuclear, 0, doc="‖W‖_*", dsigma=lambda sigma: torch.ones_like(sigma), polar=nuclear_polar
     ),
-    "schatten": PenaltyInfo(schatten, 1, doc="‖W‖_Sp quasi-norm, spec schatten:p"),
+    "schatten": PenaltyInfo(schatten, 1, doc="‖W‖_Sp quasi-norm, spec schatten:p", dsigma=schatten_dsigma),
     "none": PenaltyInfo(none, 0, spectral=False, doc="no penalty"),
 }
 
@@ -214,8 +250,8 @@ def parse_penalty(spec: str) -> Penalty:
 def spectral_dsigma(penalty: Penalty, sigma: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """R(σ) and ∂R/∂σ for a batch of spectra ``[..., k]`` (closed form where the registry has one)."""
     closed_form = PENALTIES[penalty.name].dsigma
-    if closed_form is not None and not penalty.args:
-        return penalty(sigma), closed_form(sigma)
+    if closed_form is not None:
+        return penalty(sigma), closed_form(sigma, *(float(a) for a in penalty.args))
     with torch.enable_grad():
         s = sigma.detach().requires_grad_(True)
         value = penalty(s)
