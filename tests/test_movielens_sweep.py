@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from matcomp.experiments import ConfigError
-from matcomp.movielens import make_synthetic_ml100k, table2
+from matcomp.movielens import make_synthetic_ml100k
+from matcomp.movielens.table import table2
 from matcomp.movielens_jobs import movielens_jobs, run_job, select_by_reading, sweep_points, write_table2
 
 BASE = {

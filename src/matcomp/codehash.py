@@ -58,14 +58,12 @@ class Kind:
 KINDS: dict[str, Kind] = {
     "data": Kind("make_data.py", ("matcomp.data", "matcomp.io")),
     "train": Kind("train.py", ("matcomp.io", "matcomp.workflow"), upstream=("data",)),
-    "baseline": Kind(
-        "baseline.py",
-        ("matcomp.comparison", "matcomp.io"),
-        ("R/*.R",),
-        ("data",),
-        not_reached=("matcomp.tables",),  # comparison.py's figure code
-    ),  # fmt: skip
-    "movielens": Kind("movielens_run.py", ("matcomp.io", "matcomp.movielens_jobs")),
+    "baseline": Kind("baseline.py", ("matcomp.baselines.jobs", "matcomp.io"), ("R/*.R",), ("data",)),
+    "movielens": Kind(
+        "movielens_run.py",
+        ("matcomp.io", "matcomp.movielens_jobs"),
+        not_reached=("matcomp.movielens.table",),  # movielens_jobs' Table 2 code
+    ),
     "table": Kind("make_table.py", ("matcomp.io", "matcomp.tables")),
     "figure": Kind("make_figure.py", ("matcomp.figures", "matcomp.io")),
     "comparison": Kind("comparison_figure.py", ("matcomp.comparison", "matcomp.io")),

@@ -4,43 +4,17 @@ methods (CP, OPT, SI), test error and effective rank over the number of observed
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .data import load_problem
-from .io import read_json, write_json, write_with
+from .io import read_json, write_with
 from .style import METHOD_COLORS, method_color
 
 # "OPT" is the paper's curve (ROptSpace, or matcomp's twin of its steps); "OPT (published)" is the published
 # algorithm (matcomp's port), drawn beside it.  Each row of the figure's csv names the implementation.
 METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT", "opt_published": "OPT (published)"}
 COLORS = METHOD_COLORS  # one colour per method label, the same in every figure (matcomp.style)
-
-
-def run_baseline_job(
-    job: dict[str, Any], data_files: Sequence[str], out: str, r_lib: str | None = None
-) -> None:
-    """Run one baseline method on every seed of one (rank, n_obs); one result file (atomic)."""
-    from .baselines import run_baseline
-    from .provenance import provenance
-
-    options = dict(job["options"])
-    if job["method"] == "opt" and r_lib:
-        options["r_lib"] = r_lib
-    runs = []
-    for path, seed in zip(data_files, job["seeds"], strict=True):
-        problem = load_problem(path)
-        rec = run_baseline(job["method"], problem, **options)
-        rec["seed"] = seed
-        runs.append(rec)
-        print(
-            f"{job['method']} seed {seed}: test_error={rec['test_error']:.3g} ({rec['implementation']}, {rec['status']})"
-        )
-    write_json(
-        out, {"job": job, "runs": runs, "provenance": provenance(seconds=sum(r["seconds"] for r in runs))}
-    )
 
 
 def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
@@ -148,19 +122,3 @@ def comparison_figure(
     plt.close(fig)
     write_with(csv, lambda t: df.to_csv(t, index=False))
     write_with(summary_csv, lambda t: summ.to_csv(t, index=False))
-
-
-def roptspace_status(lib_dir: str, out: str, implementation: str) -> None:
-    """Try to install ROptSpace into ``lib_dir`` (when asked for) and record what happened."""
-    from .baselines.optspace import install_roptspace
-
-    installed = False
-    if implementation in ("auto", "roptspace"):
-        Path(lib_dir).mkdir(parents=True, exist_ok=True)
-        installed = install_roptspace(lib_dir)
-    if implementation == "roptspace" and not installed:
-        raise RuntimeError(
-            "optspace: roptspace was asked for but ROptSpace could not be installed from CRAN; "
-            "set `optspace: builtin-cran` (or `auto`) in config.yaml"
-        )
-    write_json(out, {"implementation": implementation, "roptspace_installed": installed, "lib": lib_dir})

@@ -362,8 +362,7 @@ def write_table2(
 ) -> pd.DataFrame:
     """Table 2 from result files: every checkpoint reading side by side (per reading, the grid point it
     selects where a row has several), the headline reading the one the results were run under."""
-    from .movielens import table2
-    from .movielens.table import headline_checkpoint
+    from .movielens.table import headline_checkpoint, table2
 
     loaded = []
     for path in results:

@@ -6,7 +6,7 @@ the unpenalised one grey. A label without a colour of its own gets a determinist
 the method it starts with (``OPT (published)`` → OPT's orange), else one picked by a hash of the label.
 
 Only :func:`set_theme` imports seaborn: the colours are plain data, importable where seaborn is not
-installed (the baseline jobs import :mod:`matcomp.comparison`).
+installed.
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
 
+from matcomp.baselines.jobs import run_baseline_job
 from matcomp.codehash import verify
-from matcomp.comparison import run_baseline_job
 from matcomp.io import redirect_log
 
 redirect_log(snakemake)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
 
-from matcomp.comparison import roptspace_status
+from matcomp.baselines.jobs import roptspace_status
 from matcomp.io import redirect_log
 
 redirect_log(snakemake)
