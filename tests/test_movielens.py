@@ -23,11 +23,11 @@ from matcomp.movielens import (
     ratings_matrix,
     run_table2_row,
     split_ratings,
-    table2,
     train_embedding,
     train_lnn,
     verify_ml100k,
 )
+from matcomp.movielens.table import table2
 
 N_USERS, N_ITEMS = 60, 90
 
