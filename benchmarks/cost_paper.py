@@ -39,8 +39,27 @@ from matcomp.train import TrainConfig, resolve_device, train_batch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device: str) -> tuple[float, str]:
-    """Seconds per step of one batch holding every cell of ``jobs`` at ``depth``, and the device it ran on."""
+@dataclasses.dataclass
+class Batch:
+    """Every cell of some jobs at one depth, as ``train_batch`` takes them."""
+
+    problems: list
+    lams: list[float]
+    penalties: list[str]
+    seeds: list[int]
+    optimizers: list[str]
+    cfg: TrainConfig
+
+    def train(self, max_iters: int):
+        return train_batch(
+            self.problems, self.lams, dataclasses.replace(self.cfg, max_iters=max_iters), seeds=self.seeds,
+            penalties=self.penalties, optimizers=self.optimizers,
+        )  # fmt: skip
+
+
+def build_batch(jobs: Sequence[Job], depth: int, device: str) -> Batch:
+    """The cells of ``jobs`` at ``depth`` (their problems, λ, penalties, seeds, optimizers) and a config
+    that never stops early and logs only at the ends."""
     members = [j for j in jobs if depth in j.depths]
     problems, lams, pens, seeds, opts = [], [], [], [], []
     data = dict(members[0].data)
@@ -53,17 +72,20 @@ def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device:
             opts.append(job.optimizer)
     train = dict(members[0].train)
     cfg = TrainConfig(optimizer=members[0].optimizer, penalty=pens[0], depth=depth, device=device,
-                      **{**train, "max_iters": warmup, "tol": 0.0, "log": "none"})  # fmt: skip
+                      **{**train, "max_iters": 0, "tol": 0.0, "log": "none"})  # fmt: skip
+    return Batch(problems, lams, pens, seeds, opts, cfg)
+
+
+def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device: str) -> tuple[float, str]:
+    """Seconds per step of one batch holding every cell of ``jobs`` at ``depth``, and the device it ran on."""
+    batch = build_batch(jobs, depth, device)
     # Seconds per step: a run of warmup + steps minus a run of warmup (set-up and final metrics cancel).
     timings = []
     for n_steps in (warmup, warmup, warmup + steps):  # the first run warms up (allocations, kernels)
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         t0 = time.perf_counter()
-        res = train_batch(
-            problems, lams, dataclasses.replace(cfg, max_iters=n_steps), seeds=seeds, penalties=pens,
-            optimizers=opts,
-        )  # fmt: skip
+        res = batch.train(n_steps)
         timings.append(time.perf_counter() - t0)
     seconds = max(timings[2] - timings[1], 1e-9)
     return seconds / max(steps, 1), res.settings["device"]
@@ -95,6 +117,17 @@ def arrangement(batches: list[list[Job]], steps: int, warmup: int, device: str, 
     return hours
 
 
+def paper_jobs(spectral: str | None = None) -> tuple[dict, dict[str, Job], dict[str, list[str]]]:
+    """config.yaml at ``scale: paper`` (``train.spectral`` overridden if given), its training jobs by
+    result path and its packs."""
+    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
+    if spectral:
+        raw["train"]["spectral"] = spectral
+    config = effective_config(raw)
+    jobs = all_jobs(config)
+    return config, jobs, make_packs(jobs)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=30)
@@ -109,12 +142,7 @@ def main() -> None:
     )
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
-    raw = yaml.safe_load((ROOT / "config.yaml").read_text())
-    if a.spectral:
-        raw["train"]["spectral"] = a.spectral
-    config = effective_config(raw)
-    jobs = all_jobs(config)
-    packs = make_packs(jobs)
+    config, jobs, packs = paper_jobs(a.spectral)
     packed = {p for paths in packs.values() for p in paths}
     detail: list[dict] = []
     in_packs = arrangement(

@@ -11,6 +11,8 @@
 #   5. scale=paper's cost extrapolated from every training batch timed for a few steps (packed: one mixed
 #      batch per depth across optimizers and penalties), under spectral auto (Schatten jobs on the CPU)
 #      and auto-gesvda (everything on the GPU).
+#   6. (run before 5) where a step of the paper's largest pack spends its time (benchmarks/step_profile.py:
+#      ops, kernel launches, host syncs, top ops by host and device time), depth 1 and 3 under auto-gesvda.
 # Needs only torch, numpy, scipy, pyyaml, pytest (no Snakemake, no CVXPY): the package runs from src/.
 # Results go to ${OUT:-benchmarks/device}/; with $OUT set (the device tool: at most 8 files come back)
 # they are packed into one device_check.tgz there.
@@ -43,6 +45,11 @@ timeout 100 python3 benchmarks/bench_train.py --device cuda --no-naive --steady 
   --steps 100 --repeats 2 --batches 32 256 1024 --depths 1 3 --penalties none ratio schatten:1/2 \
   2>&1 | tee "$raw/bench_train_cuda.txt"
 
+step "step_profile"
+for depth in 1 3; do
+  timeout 90 python3 benchmarks/step_profile.py --spectral auto-gesvda --depth "$depth" --steps 10 \
+    --out "$raw/step_profile_d$depth.md" 2>&1 | sed -n 3,5p
+done
 step "cost_paper"
 for route in auto auto-gesvda; do
   timeout 120 python3 benchmarks/cost_paper.py --device auto --steps 30 --warmup 5 --cpu-slots 8 --threads 2 \
