@@ -71,25 +71,26 @@ def _rowwise_pow(x: torch.Tensor, exponent: float) -> torch.Tensor:
     return rows.pow(exponent)[:, :k].reshape(shape)
 
 
+def _guarded_sum(sigma: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(σ guarded near 0 — clamped at :data:`QUASI_EPS` when p < 1 —, Σσ^p ``[..., 1]``)."""
+    s = sigma.clamp_min(QUASI_EPS) if p < 1 else sigma
+    return s, _rowwise_pow(s, p).sum(-1, keepdim=True)
+
+
 def _pnorm(sigma: torch.Tensor, p: float) -> torch.Tensor:
     """Schatten-p (quasi-)norm (Σ σ^p)^{1/p} over the last axis, guarded near σ = 0."""
-    if p < 1:
-        sigma = sigma.clamp_min(QUASI_EPS)
-    total = _rowwise_pow(sigma, p).sum(-1)
-    return _rowwise_pow(total.unsqueeze(-1), 1.0 / p).squeeze(-1)
+    return _rowwise_pow(_guarded_sum(sigma, p)[1], 1.0 / p).squeeze(-1)
 
 
 def _pnorm_dsigma(sigma: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
     """(‖σ‖_p ``[..., 1]``, ∂‖σ‖_p/∂σ ``[..., k]``): ``σ_i^(p−1) · (Σσ^p)^(1/p−1)``, with the guard of
-    :func:`_pnorm` (for p < 1, σ_i is clamped at :data:`QUASI_EPS` and gets no gradient below it, as
-    autograd through the clamp gives)."""
-    s = sigma.clamp_min(QUASI_EPS) if p < 1 else sigma
-    total = _rowwise_pow(s, p).sum(-1, keepdim=True)
-    norm = _rowwise_pow(total, 1.0 / p)
+    :func:`_pnorm` (for p < 1, σ_i below :data:`QUASI_EPS` gets no gradient, as autograd through the
+    clamp gives)."""
+    s, total = _guarded_sum(sigma, p)
     grad = _rowwise_pow(s, p - 1.0) * _rowwise_pow(total, 1.0 / p - 1.0)
     if p < 1:
         grad = torch.where(sigma >= QUASI_EPS, grad, 0.0)
-    return norm, grad
+    return _rowwise_pow(total, 1.0 / p), grad
 
 
 def schatten_dsigma(sigma: torch.Tensor, p: float) -> torch.Tensor:
