@@ -76,12 +76,11 @@ def build_batch(jobs: Sequence[Job], depth: int, device: str) -> Batch:
     return Batch(problems, lams, pens, seeds, opts, cfg)
 
 
-def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device: str) -> tuple[float, str]:
-    """Seconds per step of one batch holding every cell of ``jobs`` at ``depth``, and the device it ran on."""
-    batch = build_batch(jobs, depth, device)
-    # Seconds per step: a run of warmup + steps minus a run of warmup (set-up and final metrics cancel).
+def seconds_per_step(batch: Batch, steps: int, warmup: int) -> tuple[float, str]:
+    """Seconds per step of ``batch`` and the device it ran on: a run of warmup + steps minus a run of
+    warmup, so set-up and the final metrics cancel (after one more warmup run: allocations, kernels)."""
     timings = []
-    for n_steps in (warmup, warmup, warmup + steps):  # the first run warms up (allocations, kernels)
+    for n_steps in (warmup, warmup, warmup + steps):
         if torch.cuda.is_available():
             torch.cuda.synchronize()
         t0 = time.perf_counter()
@@ -89,6 +88,11 @@ def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device:
         timings.append(time.perf_counter() - t0)
     seconds = max(timings[2] - timings[1], 1e-9)
     return seconds / max(steps, 1), res.settings["device"]
+
+
+def time_batch(jobs: Sequence[Job], depth: int, steps: int, warmup: int, device: str) -> tuple[float, str]:
+    """Seconds per step of one batch holding every cell of ``jobs`` at ``depth``, and the device it ran on."""
+    return seconds_per_step(build_batch(jobs, depth, device), steps, warmup)
 
 
 _TIMED: dict[tuple, tuple[float, str]] = {}

@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import collections
 import platform
-import time
 from pathlib import Path
 
 import torch
-from cost_paper import Batch, build_batch, paper_jobs
+from cost_paper import Batch, build_batch, paper_jobs, seconds_per_step
 from torch.profiler import ProfilerActivity, profile
 
 LAUNCHES = ("cudaLaunchKernel", "cuLaunchKernel", "cudaGraphLaunch")  # and their *Ex* variants
@@ -62,17 +61,6 @@ def per_step(batch: Batch, warmup: int, steps: int) -> dict[str, list[float]]:
     }
 
 
-def wall_ms(batch: Batch, warmup: int, steps: int) -> float:
-    times = []
-    for n in (warmup, warmup + steps):
-        if torch.cuda.is_available():
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        batch.train(n)
-        times.append(time.perf_counter() - t0)
-    return 1e3 * (times[1] - times[0]) / steps
-
-
 def report(ops: dict[str, list[float]], ms: float, batch: Batch, device: str, top: int) -> str:
     aten = {k: v for k, v in ops.items() if k.startswith("aten::")}
     launches = sum(v[0] for k, v in ops.items() if k.startswith(LAUNCHES))
@@ -109,8 +97,9 @@ def main() -> None:
     _, jobs, packs = paper_jobs(a.spectral)
     paths = max(packs.values(), key=len)
     batch = build_batch([jobs[p] for p in paths], a.depth, a.device)
-    device = batch.train(0).settings["device"].split(":")[0]
-    text = report(per_step(batch, a.warmup, a.steps), wall_ms(batch, a.warmup, a.steps), batch, device, a.top)
+    ops = per_step(batch, a.warmup, a.steps)
+    seconds, device = seconds_per_step(batch, a.steps, a.warmup)
+    text = report(ops, 1e3 * seconds, batch, device.split(":")[0], a.top)
     print(text)
     if a.out:
         Path(a.out).write_text(text + "\n")
