@@ -211,8 +211,13 @@ class Penalty:
     def spectral(self) -> bool:
         return PENALTIES[self.name].spectral
 
+    @property
+    def numbers(self) -> tuple[float, ...]:
+        """The arguments as floats, as the registry's functions take them."""
+        return tuple(float(a) for a in self.args)
+
     def __call__(self, sigma: torch.Tensor) -> torch.Tensor:
-        return PENALTIES[self.name].fn(sigma, *(float(a) for a in self.args))
+        return PENALTIES[self.name].fn(sigma, *self.numbers)
 
     def of_matrix(self, w: torch.Tensor) -> torch.Tensor:
         """R(W) for a batch of matrices ``[..., m, n]`` (differentiable through ``svdvals``)."""
@@ -252,7 +257,7 @@ def spectral_dsigma(penalty: Penalty, sigma: torch.Tensor) -> tuple[torch.Tensor
     """R(σ) and ∂R/∂σ for a batch of spectra ``[..., k]`` (closed form where the registry has one)."""
     closed_form = PENALTIES[penalty.name].dsigma
     if closed_form is not None:
-        return penalty(sigma), closed_form(sigma, *(float(a) for a in penalty.args))
+        return penalty(sigma), closed_form(sigma, *penalty.numbers)
     with torch.enable_grad():
         s = sigma.detach().requires_grad_(True)
         value = penalty(s)
