@@ -90,7 +90,7 @@ def bench(
             res = train_batch(problems, [lam] * batch, dataclasses.replace(cfg, max_iters=2 * steps))
             seconds = time.perf_counter() - t0 - seconds
         batched = max(batched, batch * steps / seconds)
-        kernel = res.provenance["optimizer_kernel"]
+        kernel = res.provenance["optimizer_kernel"][cfg.optimizer]
     return naive, batched, kernel
 
 

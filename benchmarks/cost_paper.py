@@ -31,10 +31,13 @@ import torch
 import yaml
 
 from matcomp.data import make_problem
-from matcomp.experiments import Job, all_jobs, effective_config
-from matcomp.packs import make_packs
 from matcomp.penalties import get_penalty
-from matcomp.train import TrainConfig, resolve_device, train_batch
+from matcomp.placement import resolve_device
+from matcomp.plan.config import load
+from matcomp.plan.jobs import TrainJob as Job
+from matcomp.plan.jobs import training_jobs
+from matcomp.plan.packs import make_packs
+from matcomp.train import TrainConfig, train_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -127,8 +130,8 @@ def paper_jobs(spectral: str | None = None) -> tuple[dict, dict[str, Job], dict[
     raw = yaml.safe_load((ROOT / "config.yaml").read_text())
     if spectral:
         raw["train"]["spectral"] = spectral
-    config = effective_config(raw)
-    jobs = all_jobs(config)
+    config = load(raw)
+    jobs = training_jobs(config)
     return config, jobs, make_packs(jobs)
 
 

@@ -3,9 +3,9 @@
 #   1. CUDA = CPU within the cells' own one-ulp sensitivity for every route (svd, polar, gesvda), batched =
 #      unbatched and mixed packs = cells alone on the GPU, the graphed polar iteration = eager, the gesvda
 #      route's accuracy, `auto`'s device/route choice (tests/test_cuda.py, tests/test_spectral.py);
-#   2. the GPU routes' accuracy tables and timings (benchmarks/gpu_routes_probe.py);
+#   2. the spectral routes' accuracy, the gesvda route on cuSOLVER (benchmarks/route_accuracy.py --device cuda);
 #   3. training equivalence of the gesvda route (Schatten penalties) against the CPU SVD route: the GPU side
-#      of benchmarks/gesvda_training.py (the CPU references travel in benchmarks/gesvda_training/);
+#      of `benchmarks/route_training.py --study gesvda` (the CPU references travel in its cache);
 #   4. cell-steps/s of the batched trainer on the GPU (auto-gesvda: polar for ratio, gesvda for a Schatten
 #      penalty; depth 1 and 3, B = 32 ... 1024; logging only at the ends of a short run);
 #   5. scale=paper's cost extrapolated from every training batch timed for a few steps (packed: one mixed
@@ -31,14 +31,14 @@ fi
 step "tests"
 timeout 120 python3 -m pytest -q -rs -p no:cacheprovider tests/test_cuda.py tests/test_spectral.py 2>&1 | tee "$raw/pytest.txt" | tail -15
 
-step "gpu_routes_probe"
-timeout 60 python3 benchmarks/gpu_routes_probe.py --out "$raw/gpu_routes.md" > /dev/null 2>&1
-tail -30 "$raw/gpu_routes.md"
+step "route_accuracy"
+timeout 90 python3 benchmarks/route_accuracy.py --device cuda --out "$raw/route_accuracy.md" > /dev/null 2>&1
+tail -30 "$raw/route_accuracy.md"
 
-step "gesvda_training (GPU side)"
-cp -r benchmarks/gesvda_training "$raw/gesvda_training"
-(cd benchmarks && timeout 180 python3 gesvda_training.py --candidate-device cuda --candidate-route auto-gesvda \
-  --cache "$raw/gesvda_training" --out "$raw/gesvda_training.md") 2>&1 | tail -12
+step "route_training gesvda (GPU side)"
+cp -r benchmarks/route_training/gesvda "$raw/route_training_gesvda"
+timeout 180 python3 benchmarks/route_training.py --study gesvda --side candidate --device cuda \
+  --cache "$raw/route_training_gesvda" --out "$raw/route_training_gesvda.md" 2>&1 | tail -12
 
 step "bench_train cuda"
 timeout 100 python3 benchmarks/bench_train.py --device cuda --no-naive --steady --spectral auto-gesvda --log none \

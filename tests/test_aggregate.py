@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
-from matcomp.claims import evaluate
-from matcomp.experiments import ConfigError, deep_merge, effective_config
-from matcomp.tables import fmt_err, penalty_label
+from matcomp.plan.config import ConfigError, deep_merge, effective_config
+from matcomp.report.claims import evaluate
+from matcomp.report.tables import fmt_err, penalty_label
 
 
 @pytest.mark.parametrize(
@@ -61,7 +61,7 @@ def test_claim_verdicts(check: dict, verdict: str) -> None:
 def test_claims_file_parses_and_covers_every_experiment() -> None:
     import yaml
 
-    from matcomp.claims import DEFAULT_CLAIMS
+    from matcomp.report.claims import DEFAULT_CLAIMS
 
     claims = yaml.safe_load(DEFAULT_CLAIMS.read_text())["claims"]
     ids = [c["id"] for c in claims]

@@ -293,20 +293,20 @@ def test_starting_r_does_not_break_later_python_subprocesses() -> None:
 def test_config_optspace_names_and_the_two_opt_curves() -> None:
     import yaml
 
-    from matcomp.experiments import ConfigError, all_baseline_jobs, effective_config, validate_config
+    from matcomp.plan.config import ConfigError, check, effective_config, load
+    from matcomp.plan.jobs import baseline_jobs
 
     root = Path(__file__).resolve().parents[1]
-    cfg = effective_config(yaml.safe_load((root / "config.yaml").read_text()))
-    validate_config(cfg)
-    jobs = all_baseline_jobs(cfg)
+    cfg = load(yaml.safe_load((root / "config.yaml").read_text()))
+    jobs = baseline_jobs(cfg)
     for name in ("fig4", "fig5"):
         mine = [j for j in jobs.values() if name in j.experiments]
         impls = {j.method: dict(j.options).get("implementation") for j in mine}
         assert impls == {"cp": None, "si": None, "opt": "auto", "opt_published": "builtin-published"}
         assert {"opt", "opt_published"} <= set(cfg["experiments"][name]["plot"])
     with pytest.raises(ConfigError, match="config key 'optspace': .*'builtin-cran'.*'builtin-published'"):
-        validate_config({**cfg, "optspace": "builtin"})
+        check({**cfg, "optspace": "builtin"})
     bad = effective_config(yaml.safe_load((root / "config.yaml").read_text()))
     bad["experiments"]["fig4"]["methods"]["opt_published"]["implementation"] = "roptspace"
     with pytest.raises(ConfigError, match="experiments.fig4.methods.opt_published.implementation"):
-        validate_config(bad)
+        check(bad)

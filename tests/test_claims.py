@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from matcomp.claims import NOT_REACHED, claim_budgets, evaluate, to_markdown
-from matcomp.experiments import effective_config
-from matcomp.tables import still_moving
+from matcomp.plan.config import effective_config
+from matcomp.plateau import still_moving
+from matcomp.report.claims import NOT_REACHED, claim_budgets, evaluate, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = 500_000
@@ -209,12 +209,12 @@ def test_plateau_rule_needs_points_in_the_last_decade() -> None:
 
 def test_cell_rows_carry_the_plateau_flag(tmp_path: Path) -> None:
     """A real (tiny) job: GD at depth 3 sits at its saddle; GD at depth 1 fits its entries and flattens."""
-    from matcomp.comparison import summary
     from matcomp.data import make_problem
-    from matcomp.experiments import TRAIN_KEYS
-    from matcomp.tables import cell_summaries, motion_columns
+    from matcomp.jobs.train import train_job
+    from matcomp.plan.jobs import TRAIN_KEYS
+    from matcomp.report.comparison import summary
+    from matcomp.report.tables import cell_summaries, motion_columns
     from matcomp.train import TrainConfig
-    from matcomp.workflow import train_job
 
     defaults = {k: getattr(TrainConfig(), k) for k in TRAIN_KEYS}
 

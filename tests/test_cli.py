@@ -6,10 +6,10 @@ import json
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 from matcomp.cli import main
+from matcomp.results import load_trajectory
 
 
 def test_train_writes_run_json_and_trajectory(tmp_path, capsys) -> None:
@@ -24,7 +24,8 @@ def test_train_writes_run_json_and_trajectory(tmp_path, capsys) -> None:
     for key in ("test_error", "test_error_unobserved", "effective_rank", "iterations", "stop_reason"):
         assert key in doc["runs"][0]
     assert {"versions", "device", "seconds", "dtype"} <= set(doc["provenance"])
-    traj = np.load(tmp_path / doc["trajectory"])
+    assert doc["trajectory"]["file"] == "run.trajectory.npz" and len(doc["trajectory"]["sha256"]) == 64
+    traj = load_trajectory(out)  # checked against the recorded checksum
     assert list(traj["iterations"]) == [0, 10, 20, 30, 40, 50]
     assert traj["spectrum"].shape == (2, 6, 20)
     assert "seed 1: test_error=" in capsys.readouterr().out
@@ -38,7 +39,7 @@ def test_train_writes_run_json_and_trajectory(tmp_path, capsys) -> None:
         (["--penalty", "hoyer"], "unknown penalty 'hoyer'; valid penalties:"),
         (["--n-obs", "20000"], "n_obs must be in 1..m*n = 10000"),
         (["--rank", "200"], "rank must be in 1..min(m, n) = 100"),
-        (["--lam", "-1"], "--lam must be >= 0"),
+        (["--lam", "-1"], "--lam must be a finite number >= 0"),
         (["--data", "/nonexistent/p.npz"], "data file not found: /nonexistent/p.npz"),
     ],
 )

@@ -105,7 +105,7 @@ def test_cuda_batch_equals_cpu_float64(optimizer: str, penalty: str, depth: int,
     cpu = train_batch(problems, lams, dataclasses.replace(cfg, device="cpu"))
     gpu = train_batch(problems, lams, dataclasses.replace(cfg, device="cuda"))
     assert gpu.settings["device"].startswith("cuda")
-    assert gpu.provenance["spectral_route"]["route"] == (spectral if penalty != "none" else "none")
+    assert gpu.provenance["spectral_route"][penalty]["route"] == (spectral if penalty != "none" else "none")
     if optimizer != "gd":  # (GD from the tiny depth-≥2 init needs far more than 200 steps to converge)
         assert cpu.runs[2]["stop_reason"] == "converged"  # so the early-stop path is compared too
     moved = _one_ulp_sensitivity(problems, lams, dataclasses.replace(cfg, device="cpu"))
@@ -122,11 +122,15 @@ def test_cuda_auto_routes_and_devices() -> None:
     opted = train_batch(
         problems, lams, _cfg(max_iters=5, device="auto", penalty="schatten:1/2", spectral="auto-gesvda")
     )
-    for res, route in ((ratio, "polar"), (opted, "gesvda")):
+    for res, spec, route in ((ratio, "ratio", "polar"), (opted, "schatten:1/2", "gesvda")):
         assert (
-            res.settings["device"].startswith("cuda") and res.provenance["spectral_route"]["route"] == route
+            res.settings["device"].startswith("cuda")
+            and res.provenance["spectral_route"][spec]["route"] == route
         )
-    assert schatten.settings["device"] == "cpu" and schatten.provenance["spectral_route"]["route"] == "svd"
+    assert (
+        schatten.settings["device"] == "cpu"
+        and schatten.provenance["spectral_route"]["schatten:1/2"]["route"] == "svd"
+    )
 
 
 def test_cuda_graphed_polar_is_bit_identical_to_eager() -> None:
@@ -221,8 +225,8 @@ def test_cuda_float32_headline_cell_close_to_cpu() -> None:
     cpu = train_batch(problems, [0.05] * 4, dataclasses.replace(cfg, device="cpu"))
     gpu = train_batch(problems, [0.05] * 4, dataclasses.replace(cfg, device="cuda"))
     assert (
-        gpu.provenance["spectral_route"]["route"] == "polar"
-        and cpu.provenance["spectral_route"]["route"] == "svd"
+        gpu.provenance["spectral_route"]["ratio"]["route"] == "polar"
+        and cpu.provenance["spectral_route"]["ratio"]["route"] == "svd"
     )
     np.testing.assert_allclose(gpu.trajectory.test_error, cpu.trajectory.test_error, rtol=1e-3)
     np.testing.assert_allclose(gpu.trajectory.effective_rank, cpu.trajectory.effective_rank, rtol=1e-3)

@@ -11,16 +11,15 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_hex
 
-import matcomp.figures as figures
-from matcomp.comparison import COLORS, draw_comparison
-from matcomp.style import DEPTH_COLORS, METHOD_COLORS, PALETTE, UNPENALISED, lam_colors, method_color
+import matcomp.report.figures as figures
+from matcomp.report.comparison import draw_comparison
+from matcomp.report.style import DEPTH_COLORS, PALETTE, UNPENALISED, lam_colors, method_color
 
 matplotlib.use("Agg")
 SEEDS = [0, 1, 2]
 
 
 def test_method_colours_are_shared_and_deterministic() -> None:
-    assert COLORS is METHOD_COLORS  # comparison's mapping is the style module's
     for d in (3, 4, 5):
         assert method_color(f"GD:{d}") == DEPTH_COLORS[d]  # GD:k in Figures 4-5 = depth k in Figures 1-2
     assert method_color("Adam:1+R") == lam_colors([0.0, 0.01])[0.01]  # the penalised depth-1 network

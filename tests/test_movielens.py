@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from matcomp.movielens import (
+from matcomp.movielens.data import (
     ML100K_MD5,
     MovieLensDataError,
     download_ml100k,
@@ -21,13 +21,11 @@ from matcomp.movielens import (
     load_ratings,
     make_synthetic_ml100k,
     ratings_matrix,
-    run_table2_row,
     split_ratings,
-    train_embedding,
-    train_lnn,
     verify_ml100k,
 )
-from matcomp.movielens.table import table2
+from matcomp.movielens.train import train_cell, train_embedding, train_lnn
+from matcomp.report.table2 import table2
 
 N_USERS, N_ITEMS = 60, 90
 
@@ -282,7 +280,7 @@ def test_lnn_readings_at_its_evaluation_points(data: tuple[np.ndarray, ...]) -> 
 # --- Table 2 -----------------------------------------------------------------------------------------
 
 
-def test_run_table2_row_and_table(ml_dir: Path) -> None:
+def test_train_cell_and_table(ml_dir: Path) -> None:
     results = []
     for model, extra in (
         ("lnn", {"n_iters": 20, "eval_every": 10}),
@@ -291,19 +289,17 @@ def test_run_table2_row_and_table(ml_dir: Path) -> None:
         for row in ("Adam", "Adam+penalty"):
             for seed in (0, 1):
                 cfg = {"movielens_dir": ml_dir, "model": model, "row": row, "train_frac": 0.9, "seed": seed}
-                res = run_table2_row({**cfg, "check_sha": False, "device": "cpu", **extra})
+                res = train_cell({**cfg, "check_sha": False, "device": "cpu", **extra})
                 assert res["row"] == row and res["split"] == "90%" and res["optimizer"] == "adam"
                 assert res["penalized"] == (row == "Adam+penalty")
                 results.append(res)
-    gd = run_table2_row(
-        {"movielens_dir": ml_dir, "row": "GD", "check_sha": False, "n_iters": 5, "eval_every": 5}
-    )
+    gd = train_cell({"movielens_dir": ml_dir, "row": "GD", "check_sha": False, "n_iters": 5, "eval_every": 5})
     assert gd["settings"]["reduction"] == "mean" and gd["settings"]["lam"] == 0.0  # ROW_DEFAULTS
     assert results[-1]["settings"]["lam_user"] == 0.01 and results[0]["settings"]["reduction"] == "sum"
     with pytest.raises(MovieLensDataError, match="sha256"):
-        run_table2_row({"movielens_dir": ml_dir})  # the synthetic file is not the official u.data
+        train_cell({"movielens_dir": ml_dir})  # the synthetic file is not the official u.data
     with pytest.raises(ValueError, match="unknown keys"):
-        run_table2_row({"movielens_dir": ml_dir, "model": "lnn", "dim": 3})
+        train_cell({"movielens_dir": ml_dir, "model": "lnn", "dim": 3})
 
     df = table2(results)
     ours, quoted = df[df.source == "run"], df[df.source == "quoted"]
@@ -323,7 +319,7 @@ def test_run_table2_row_and_table(ml_dir: Path) -> None:
     assert cell.rmse_validation.item() == "n/a (no validation part)" and cell.n_val.item() == 0
 
 
-def test_run_table2_row_trains_once_for_every_reading(ml_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_train_cell_trains_once_for_every_reading(ml_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import matcomp.movielens.train as train_mod
 
     calls: list[dict] = []
@@ -335,7 +331,7 @@ def test_run_table2_row_trains_once_for_every_reading(ml_dir: Path, monkeypatch:
 
     monkeypatch.setattr(train_mod, "train_embedding", counting)
     cfg = {"movielens_dir": ml_dir, "model": "embedding", "row": "Adam", "check_sha": False, "device": "cpu"}
-    res = run_table2_row({**cfg, "val_frac": 0.1, "checkpoint": "test", "n_epochs": 3, "dim": 4})
+    res = train_cell({**cfg, "val_frac": 0.1, "checkpoint": "test", "n_epochs": 3, "dim": 4})
     assert len(calls) == 1 and calls[0]["checkpoint"] == "test"
     assert set(res["readings"]) == {"last", "train", "validation", "test"}
     assert all(res["readings"][r]["point"] is not None for r in res["readings"])
@@ -344,9 +340,9 @@ def test_run_table2_row_trains_once_for_every_reading(ml_dir: Path, monkeypatch:
     )
     assert res["n_val"] > 0 and res["n_train"] + res["n_val"] == round(0.9 * len(load_ratings(ml_dir)[2]))
     with pytest.raises(ValueError, match="val_frac > 0"):
-        run_table2_row({**cfg, "checkpoint": "validation", "n_epochs": 1})
+        train_cell({**cfg, "checkpoint": "validation", "n_epochs": 1})
     with pytest.raises(ValueError, match="checkpoint must be one of"):
-        run_table2_row({**cfg, "val_frac": 0.1, "checkpoint": "best", "n_epochs": 1})
+        train_cell({**cfg, "val_frac": 0.1, "checkpoint": "best", "n_epochs": 1})
 
 
 def _reading_result(model: str, row: str, seed: int, tests: dict[str, float], point: dict[str, int]) -> dict:
@@ -373,7 +369,7 @@ MEASURED = [
 
 
 def test_table_has_the_readings_as_columns() -> None:
-    from matcomp.movielens_jobs import _md, _tex
+    from matcomp.report.table2 import _md, _tex
 
     df = table2(MEASURED, splits=[0.9])
     cell = df[(df.model == "User-Item Embedding") & (df.method == "w. Adam+penalty")].iloc[0]
@@ -398,7 +394,7 @@ def test_table_has_the_readings_as_columns() -> None:
 def test_claims_are_judged_under_each_reading() -> None:
     import yaml
 
-    from matcomp.claims import DEFAULT_CLAIMS, evaluate
+    from matcomp.report.claims import DEFAULT_CLAIMS, evaluate
 
     claims = [c for c in yaml.safe_load(DEFAULT_CLAIMS.read_text())["claims"] if c["id"].startswith("T2-")]
     df = table2(MEASURED, splits=[0.9]).assign(experiment="table2")

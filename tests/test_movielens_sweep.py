@@ -10,11 +10,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
+import yaml
 
-from matcomp.experiments import ConfigError
-from matcomp.movielens import make_synthetic_ml100k
-from matcomp.movielens.table import table2
-from matcomp.movielens_jobs import movielens_jobs, run_job, select_by_reading, sweep_points, write_table2
+from matcomp.jobs.movielens import run_movielens_job
+from matcomp.movielens.data import make_synthetic_ml100k
+from matcomp.plan.config import ConfigError, load
+from matcomp.plan.movielens import movielens_jobs, sweep_points
+from matcomp.report.table2 import select_by_reading, table2, write_table2
 
 BASE = {
     "seeds": [0],
@@ -45,6 +47,13 @@ def _config(**sweep) -> dict:
     return cfg
 
 
+def _checked(cfg: dict) -> dict:
+    """``cfg`` over the project's config.yaml (its experiments replaced), checked as the workflow checks it."""
+    raw = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())
+    raw.pop("scales")
+    return load({**raw, **cfg})
+
+
 def test_grid_points_drop_lambda_for_unpenalised_rows() -> None:
     grid = BASE["experiments"]["table2"]["sweep"]
     lnn_pen = sweep_points("lnn", "Adam+penalty", grid["lnn"], "w")
@@ -67,8 +76,8 @@ def test_sweep_jobs_count_and_validation_part() -> None:
     jobs = movielens_jobs(_config())
     # per split and seed: lnn 2 (GD: lr) + 6 (λ × lr); embedding 2 (GD: dim) + 8; × 2 splits × 2 seeds
     assert len(jobs) == (2 + 6 + 2 + 8) * 2 * 2
-    assert {j["val_frac"] for j in jobs.values()} == {0.2}
-    assert all(j["n_iters"] == 30 for j in jobs.values() if j["model"] == "lnn")  # the row's base settings
+    assert {j.settings["val_frac"] for j in jobs.values()} == {0.2}
+    assert all(j.settings["n_iters"] == 30 for j in jobs.values() if j.settings["model"] == "lnn")
     off = copy.deepcopy(BASE)
     off["experiments"]["table2"]["sweep"]["enabled"] = False
     assert len(movielens_jobs(off)) == 2 * 2 * 2 * 2  # models × rows × splits × seeds: the paper's best only
@@ -82,7 +91,10 @@ def test_sweep_jobs_count_and_validation_part() -> None:
             {"lnn": {"lam": [0.1], "dim": [3]}},
             r"'experiments.table2.sweep.lnn.dim': not a lnn hyper-parameter",
         ),
-        ({"embedding": {"lam": 0.1}}, r"'experiments.table2.sweep.embedding.lam': must be a non-empty list"),
+        (
+            {"embedding": {"lam": 0.1}},
+            r"'experiments.table2.sweep.embedding.lam': 0.1 is not of type 'array'",
+        ),
         (
             {"embedding": {"lam": [0.1], "penalize": ["users"]}},
             r"penalize.*'users' is not one of user, item, both",
@@ -100,7 +112,7 @@ def test_sweep_jobs_count_and_validation_part() -> None:
 )
 def test_bad_sweep_config_names_the_key(sweep: dict, match: str) -> None:
     with pytest.raises(ConfigError, match=match):
-        movielens_jobs(_config(**sweep))
+        _checked(_config(**sweep))
 
 
 def test_checkpoint_setting_reaches_every_job_and_is_checked() -> None:
@@ -108,13 +120,13 @@ def test_checkpoint_setting_reaches_every_job_and_is_checked() -> None:
     exp = off["experiments"]["table2"]
     exp["sweep"]["enabled"] = False
     exp.update(checkpoint="test")
-    assert {j["checkpoint"] for j in movielens_jobs(off).values()} == {"test"}
+    assert {j.settings["checkpoint"] for j in movielens_jobs(_checked(off)).values()} == {"test"}
     exp.update(checkpoint="validation", val_frac=0.0)
     with pytest.raises(ConfigError, match=r"'experiments.table2.checkpoint': 'validation' needs .*val_frac"):
-        movielens_jobs(off)
+        _checked(off)
     exp.update(checkpoint="best", val_frac=0.1)
     with pytest.raises(ConfigError, match=r"'experiments.table2.checkpoint': 'best' is not one of"):
-        movielens_jobs(off)
+        _checked(off)
 
 
 def _result(model: str, row: str, frac: float, seed: int, lam: float, val: float, test: float) -> dict:
@@ -188,7 +200,7 @@ def test_sweep_end_to_end_on_synthetic_data(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     try:
         for path, run in jobs.items():
-            run_job(run, str(ml / "u.data"), str(tmp_path / path), device="cpu")
+            run_movielens_job(run.params(), str(ml / "u.data"), str(tmp_path / path), device="cpu")
     finally:
         torch.set_num_threads(n)
     out = tmp_path / "tables"

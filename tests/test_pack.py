@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from matcomp.data import make_problem
-from matcomp.io import read_json
-from matcomp.workflow import load_trajectory, train_job, train_jobs
+from matcomp.jobs.train import train_job, train_jobs
+from matcomp.results import load_trajectory, read
 
 TRAIN = {"lr": 1e-3, "init_std": 1e-3, "max_iters": 100, "tol": 1e-7, "reduction": "sum", "log": "every:25",
          "dtype": "float64", "width": None, "spectral": "auto"}  # fmt: skip
@@ -44,7 +44,7 @@ def test_pack_equals_each_job_alone(tmp_path: Path) -> None:
     for j, job in enumerate(jobs):
         alone = str(tmp_path / f"alone{j}.json")
         train_job(job, files[j], alone, device="cpu")
-        a, b = read_json(packed[j]), read_json(alone)
+        a, b = read(packed[j]), read(alone)
         assert [c["depth"] for c in a["cells"]] == job["depths"] == [c["depth"] for c in b["cells"]]
         for ca, cb in zip(a["cells"], b["cells"], strict=True):
             assert ca["settings"]["penalty"] == job["penalty"] and ca["settings"]["batch_size"] == len(
@@ -100,7 +100,7 @@ def test_workflow_trains_packs_and_matches_unpacked_jobs(tmp_path: Path) -> None
     cells = sorted((plain / "results/cells").rglob("*.json"))
     assert cells and all((packed / c.relative_to(plain)).exists() for c in cells)
     for cell in cells:
-        a, b = read_json(packed / cell.relative_to(plain)), read_json(cell)
+        a, b = read(packed / cell.relative_to(plain)), read(cell)
         for ca, cb in zip(a["cells"], b["cells"], strict=True):
             assert ca["provenance"]["pack"]["batch_size"] > len(a["job"]["seeds"])
             for ra, rb in zip(ca["runs"], cb["runs"], strict=True):

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,18 +10,14 @@ import torch
 
 from matcomp.data import make_problem
 from matcomp.penalties import get_penalty, spectral_grad
-from matcomp.spectral import (
-    gpu_is_faster,
-    polar_factor,
-    polar_schedule,
-    polar_value_and_grad,
-    resolve_route,
-    shifted_svd,
-)
+from matcomp.placement import gpu_is_faster, resolve_route
+from matcomp.spectra import matrices, route_errors, spectrum
+from matcomp.spectral import polar_factor, polar_schedule, shifted_svd, value_and_grad
 from matcomp.train import TrainConfig, train_batch
 
-sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-import polar_accuracy  # noqa: E402
+
+def polar_value_and_grad(penalty, w):  # noqa: ANN001, ANN201
+    return value_and_grad(penalty, w, "polar")[1:]
 
 
 def _random(shape: tuple[int, ...], seed: int = 0) -> torch.Tensor:
@@ -72,10 +66,10 @@ def test_polar_value_and_grad_equal_the_svd_route_in_float64(name: str) -> None:
 def test_polar_route_is_as_accurate_as_the_float32_svd() -> None:
     """On training-like float32 spectra (rank 5 + a tail 1e-2, 1e-4 and 1e-6 of σ₁, the small singular
     values the penalty pushes on), the polar factor, ‖W‖_* and the ratio gradient are no further from the
-    float64 SVD's than the float32 SVD's own are (benchmarks/polar_accuracy.md has the full table)."""
+    float64 SVD's than the float32 SVD's own are (benchmarks/route_accuracy.md has the full table)."""
     for tail in (1e-2, 1e-4, 1e-6):
-        w = polar_accuracy.matrices(polar_accuracy.spectrum(5, tail, False, False), 4, seed=5).float()
-        e = polar_accuracy.errors(w)
+        w = matrices(spectrum(5, tail, False, False), 4, seed=5).float()
+        e = route_errors(w)
         assert e["polar_q"] <= e["svd_q"] and e["polar_grad"] <= e["svd_grad"], (tail, e)
         assert e["polar_nuc"] <= e["svd_nuc"], (tail, e)
 
@@ -154,8 +148,8 @@ def test_short_training_run_polar_equals_svd_in_float64() -> None:
                       dtype="float64", tol=1e-7)  # fmt: skip
     svd = train_batch(problems, [0.05, 0.1], dataclasses.replace(cfg, spectral="svd"))
     polar = train_batch(problems, [0.05, 0.1], dataclasses.replace(cfg, spectral="polar"))
-    assert polar.provenance["spectral_route"]["route"] == "polar"
-    assert svd.provenance["spectral_route"] == {"route": "svd"}
+    assert polar.provenance["spectral_route"]["ratio"]["route"] == "polar"
+    assert svd.provenance["spectral_route"] == {"ratio": {"route": "svd"}}
     for a, b in zip(svd.runs, polar.runs, strict=True):
         assert (a["iterations"], a["stop_reason"]) == (b["iterations"], b["stop_reason"])
         np.testing.assert_allclose(a["test_error"], b["test_error"], rtol=1e-7)
@@ -200,7 +194,7 @@ def test_mixed_penalty_batch_equals_each_cell_alone(route: str, penalties: list[
     cfg = TrainConfig(optimizer="adam", penalty="ratio", depth=2, max_iters=200, log="every:50", device="cpu",
                       dtype="float64", spectral=route)  # fmt: skip
     mixed = train_batch(problems, lams, cfg, penalties=penalties)
-    assert mixed.settings["penalty"] == "mixed"
+    assert mixed.settings["penalty"] == sorted(set(penalties))  # each run's record names its own
     for i, (p, lam, pen) in enumerate(zip(problems, lams, penalties)):
         alone = train_batch([p], [lam], dataclasses.replace(cfg, penalty=pen)).runs[0]
         assert mixed.runs[i]["penalty"] == alone["penalty"] == pen
@@ -213,7 +207,7 @@ def test_movielens_lnn_polar_route_follows_the_svd_route() -> None:
     accuracy.  A well-conditioned start (init_std 0.3): from the paper's 1e-3 the spectrum is at float32
     resolution and Adam's normalised steps amplify the routes' rounding differences (1e-4 to 2e-3 after
     60 steps, depending on the machine), which would test the amplification, not the route."""
-    from matcomp.movielens import train_lnn
+    from matcomp.movielens.train import train_lnn
 
     rng = np.random.default_rng(0)
     cells = rng.choice(30 * 40, 600, replace=False)
@@ -277,7 +271,7 @@ def test_gesvda_route_trains_like_the_svd_route_in_float64() -> None:
         cfg = TrainConfig(optimizer="adam", penalty="schatten_ratio:1/2:2/3", depth=2, max_iters=50,
                           log="every:50", device="cpu", dtype="float64", spectral=route)  # fmt: skip
         res = train_batch(problems, [0.05, 0.1], cfg)
-        assert res.provenance["spectral_route"]["route"] == route
+        assert res.provenance["spectral_route"]["schatten_ratio:1/2:2/3"]["route"] == route
         runs[route] = res.runs
     for a, b in zip(runs["svd"], runs["gesvda"], strict=True):
         for key in ("test_error", "effective_rank", "penalty_value"):

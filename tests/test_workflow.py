@@ -20,7 +20,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from matcomp.experiments import all_jobs, effective_config, experiment_cells
+from matcomp.plan.config import load
+from matcomp.plan.jobs import experiment_cells, training_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = [sys.executable, "-m", "snakemake", "-s", str(ROOT / "Snakefile")]
@@ -84,7 +85,7 @@ EXPECTED_CELLS = {
 
 
 def test_paper_scale_cells_per_experiment() -> None:
-    cfg = effective_config(_config())
+    cfg = load(_config())
     for name, n in EXPECTED_CELLS.items():
         cells = experiment_cells(cfg["experiments"][name], cfg)
         assert len(cells) == n, name
@@ -94,8 +95,8 @@ def test_paper_scale_cells_per_experiment() -> None:
 
 def test_paper_scale_dry_run_dag(tmp_path) -> None:
     jobs = dry_jobs(tmp_path, config=_config())
-    cfg = effective_config(_config())
-    planned = all_jobs(cfg)
+    cfg = load(_config())
+    planned = training_jobs(cfg)
     assert sorted(jobs["train"]) == sorted(f"{p}, {p[:-5]}.trajectory.npz" for p in planned)
     # Each cell is trained once: the jobs' depths add up to the distinct cells of all experiments.
     distinct = {c for name in EXPECTED_CELLS for c in experiment_cells(cfg["experiments"][name], cfg)}
@@ -134,7 +135,7 @@ def smoke(tmp_path_factory) -> Path:
 
 
 def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
-    cfg = effective_config(_config(scale="smoke"))
+    cfg = load(_config(scale="smoke"))
     for name in ("table1", "table3", "table4"):
         exp = cfg["experiments"][name]
         df = pd.read_csv(smoke / f"results/tables/{name}.csv")
@@ -184,7 +185,7 @@ def test_changing_table1_lambda_reruns_exactly_table1(smoke: Path) -> None:
     cfg = _config(**{"experiments.table1.lam": 0.1})
     jobs = dry_jobs(smoke, "--config", "scale=smoke", config=cfg)
     (smoke / "config.yaml").write_text(yaml.safe_dump(_config()))  # restore for other tests
-    new = all_jobs(effective_config({**cfg, "scale": "smoke"}))
+    new = training_jobs(load({**cfg, "scale": "smoke"}))
     table1_penalised = {p for p, j in new.items() if j.experiments == ("table1",) and j.penalty != "none"}
     assert len(table1_penalised) == 5 * 5
     assert {o.split(",")[0] for o in jobs.pop("train")} == table1_penalised
@@ -275,7 +276,7 @@ def test_lint_and_snakefmt_clean() -> None:
 
 def test_table2_from_a_local_movielens_folder(tmp_path) -> None:
     """`movielens_dir` pointing at an ml-100k-format folder (synthetic here: no network in tests)."""
-    from matcomp.movielens import make_synthetic_ml100k
+    from matcomp.movielens.data import make_synthetic_ml100k
 
     make_synthetic_ml100k(tmp_path / "ml-100k", n_users=40, n_items=60, seed=0)
     smk(tmp_path, "--cores", "2", "results/tables/table2.md", "--config", "scale=smoke",

@@ -8,35 +8,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
+from . import results
 from .data import ProblemError, load_problem, make_problem, validate_settings
-from .io import trajectory_path, write_json, write_with
 from .optimizers import DEFAULT_LR, OPTIMIZERS, UnknownOptimizerError
 from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
-from .train import TrainConfig, train_batch
+from .train import STOP_RULES, TOL_ON, BatchResult, TrainConfig, train_batch
 
 
-def save_result(result, out: str | Path) -> None:
-    """Write ``out`` (settings, runs, provenance) and its trajectory file, each atomically.
-
-    The trajectory is written first, so a finished ``out`` implies a finished trajectory.
-    """
-    traj = trajectory_path(out)
-    seeds = [r["seed"] for r in result.runs]
-    write_with(
-        traj,
-        lambda tmp: result.trajectory.save(tmp, seeds=seeds, lams=[r["lam"] for r in result.runs]),
-        ".npz",
-    )
-    write_json(
-        out,
-        {
-            "settings": result.settings,
-            "runs": result.runs,
-            "provenance": result.provenance,
-            "trajectory": traj.name,
-        },
+def save_result(result: BatchResult, out: str | Path) -> None:
+    """Write ``out`` (settings, runs, provenance) and its trajectory file (:mod:`matcomp.results`)."""
+    arrays = {**asdict(result.trajectory), "seeds": np.array([r["seed"] for r in result.runs]),
+              "lams": np.array([r["lam"] for r in result.runs])}  # fmt: skip
+    results.write(
+        out, {"settings": result.settings, "runs": result.runs, "provenance": result.provenance}, arrays
     )
 
 
@@ -61,6 +50,12 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--max-iters", type=int, default=500_000)
     p.add_argument("--tol", type=float, default=1e-7)
+    p.add_argument(
+        "--tol-on", choices=TOL_ON, default="data", help="what --tol reads: the data term or the loss"
+    )
+    p.add_argument(
+        "--stop", choices=STOP_RULES, default="budget", help="plateau: also stop where the plateau rule holds"
+    )
     p.add_argument("--lr", type=float, default=DEFAULT_LR)
     p.add_argument("--init-std", type=float, default=1e-3)
     p.add_argument("--width", type=int, default=None)
@@ -99,7 +94,12 @@ def _clean_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--stale", action="store_true", required=True, help="what to clean: stale results")
     p.add_argument("--delete", action="store_true", help="remove them (default: only list them)")
     p.add_argument("--directory", default=".", help="the workflow's working directory (default: .)")
-    p.add_argument("--configfile", default=None, help="the config (default: DIRECTORY/config.yaml)")
+    p.add_argument(
+        "--configfile",
+        nargs="+",
+        default=[],
+        help="overlays merged over DIRECTORY/config.yaml, as for snakemake",
+    )
     p.add_argument(
         "--config", nargs="+", default=[], metavar="KEY=VALUE",
         help="overrides as for snakemake --config; scale=NAME keeps only that scale's results",
@@ -120,13 +120,13 @@ def _cmd_train(a: argparse.Namespace) -> None:
     log = a.log_every if not str(a.log_every).isdigit() else f"every:{a.log_every}"
     cfg = TrainConfig(
         optimizer=a.optimizer, penalty=a.penalty, depth=a.depth, lr=a.lr, init_std=a.init_std, width=a.width,
-        max_iters=a.max_iters, tol=a.tol, reduction=a.reduction, log=log, device=a.device, dtype=a.dtype,
-        spectral=a.spectral,
+        max_iters=a.max_iters, tol=a.tol, tol_on=a.tol_on, stop=a.stop, reduction=a.reduction, log=log,
+        device=a.device, dtype=a.dtype, spectral=a.spectral,
     )  # fmt: skip
     cfg.validate()
     get_penalty(a.penalty)
-    if a.lam < 0:
-        raise ValueError(f"--lam must be >= 0, got {a.lam}")
+    if not a.lam >= 0 or a.lam == float("inf"):
+        raise ValueError(f"--lam must be a finite number >= 0, got {a.lam}")
     if a.data:
         problems = [load_problem(f) for f in a.data]
     else:
@@ -142,14 +142,14 @@ def _cmd_train(a: argparse.Namespace) -> None:
 
 
 def _load_config(a: argparse.Namespace) -> tuple[dict, list[str]]:
-    """The raw config with ``--config`` overrides applied, and the scales asked for."""
+    """The raw config as Snakemake builds it (DIRECTORY/config.yaml, each ``--configfile`` merged over it,
+    then ``--config`` overrides) and the scales asked for."""
     import yaml
 
-    path = Path(a.configfile) if a.configfile else Path(a.directory) / "config.yaml"
-    if not path.is_file():
-        raise ValueError(f"no config at {path}: pass --configfile")
-    config = yaml.safe_load(path.read_text()) or {}
+    from .plan.config import read_config
+
     scales = list(a.scale)
+    overrides = {}
     for item in a.config:
         key, sep, value = item.partition("=")
         if not sep:
@@ -157,17 +157,35 @@ def _load_config(a: argparse.Namespace) -> tuple[dict, list[str]]:
         if key == "scale":
             scales.append(value)
         else:
-            config[key] = yaml.safe_load(value)
-    return config, scales
+            overrides[key] = yaml.safe_load(value)
+    return read_config(Path(a.directory) / "config.yaml", a.configfile, overrides), scales
+
+
+def _in_checkout(a: argparse.Namespace) -> int | None:
+    """Run ``matcomp clean`` with the package of the checkout in ``--directory`` when that is not the package
+    imported here (another clone installed): the code hashes, hence what is stale, are that checkout's."""
+    import os
+    import subprocess
+
+    import matcomp
+
+    src = (Path(a.directory) / "src").resolve()
+    if not (src / "matcomp").is_dir() or Path(matcomp.__file__).resolve().parent == src / "matcomp":
+        return None
+    if os.environ.get("MATCOMP_CHECKOUT_RERUN"):
+        raise RuntimeError(f"could not import matcomp from {src}")
+    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+           "MATCOMP_CHECKOUT_RERUN": "1"}  # fmt: skip
+    return subprocess.call([sys.executable, "-m", "matcomp.cli", *sys.argv[1:]], env=env)
 
 
 def _cmd_clean(a: argparse.Namespace) -> None:
-    from .experiments import ConfigError
-    from .stale import remove, stale_files
+    from .plan.config import ConfigError
+    from .plan.stale import remove, stale_files
 
-    config, scales = _load_config(a)
-    root = Path(a.directory)
     try:
+        config, scales = _load_config(a)
+        root = Path(a.directory)
         stale = stale_files(root, config, scales)
     except ConfigError as err:
         raise ValueError(f"invalid config: {err}") from None
@@ -192,13 +210,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             _cmd_train(args)
         elif args.command == "clean":
+            rerun = _in_checkout(args)
+            if rerun is not None:
+                return rerun
             _cmd_clean(args)
         else:
             validate_settings(args.m, args.n, args.rank, args.n_obs)
             make_problem(args.m, args.n, args.rank, args.n_obs, args.seed, not args.no_normalize).save(
                 args.out
             )
-    except (UnknownOptimizerError, UnknownPenaltyError, ProblemError, ValueError, RuntimeError) as err:
+    except (
+        UnknownOptimizerError,
+        UnknownPenaltyError,
+        ProblemError,
+        ValueError,
+        RuntimeError,
+        OSError,
+    ) as err:
         print(f"matcomp: error: {err}", file=sys.stderr)
         return 2
     return 0

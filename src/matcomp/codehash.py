@@ -1,18 +1,20 @@
-"""What "the code" of each kind of workflow job is, and a hash of it.
+"""What "the code" of each step of the workflow is, and a hash of it.
 
-A job's code is the package source it runs: the modules its entry script (``workflow/scripts/*.py``)
-imports, followed through every ``import`` they contain (module level and inside functions; not under
-``if TYPE_CHECKING:``), plus the data files it reads (``claims.yaml``, the builtin R OptSpace) and the
-script itself.  Each file is normalised before hashing, so that only a change of what runs counts:
+A *step* is a kind of job (:data:`STEPS`: data, train, baseline, movielens, table, figure, comparison,
+claims, table2; not to be confused with an experiment's ``kind`` in the config).  A job's code is the
+package source it runs: the modules its entry scripts (``workflow/scripts/*.py``) import, followed through
+every ``import`` they contain (module level and inside functions; not under ``if TYPE_CHECKING:``), plus
+the data files it reads (``claims.yaml``, the paper's printed numbers, the builtin R OptSpace) and the
+scripts themselves.  Each file is normalised before hashing, so that only a change of what runs counts:
 
 * Python: parsed with :mod:`ast`, docstrings and other bare string statements dropped, written back with
   :func:`ast.unparse` (comments and formatting vanish with the parse);
 * YAML: loaded and dumped as canonical JSON (comments and layout vanish);
 * R: full-line comments, blank lines and trailing blanks dropped.
 
-Two modules are never part of a job's code: this one (it labels results, it computes none) and
-:mod:`matcomp.experiments`, the planner, whose decisions reach every job as settings that are hashed into
-the job's path anyway.
+Two kinds of module are never part of a job's code: this one (it labels results, it computes none) and
+the planner (:mod:`matcomp.plan`), whose decisions reach every job as settings that are hashed into the
+job's path anyway; a job's script therefore never imports the planner.
 
 Jobs whose results are cached under a settings hash (data, train, baseline, movielens) put the code hash
 into that hash: changed code gives new paths, and results made by older code stay where they are.  Their
@@ -37,38 +39,34 @@ from typing import Any
 PACKAGE_DIR = Path(__file__).resolve().parent  # src/matcomp
 SCRIPTS_DIR = PACKAGE_DIR.parents[1] / "workflow" / "scripts"
 #: modules that are never part of a job's code (see the module docstring)
-NOT_CODE = ("matcomp.codehash", "matcomp.experiments")
+NOT_CODE = ("matcomp.codehash", "matcomp.plan")
 HASH_LEN = 10
 
 
 @dataclass(frozen=True)
-class Kind:
-    """One kind of job: its entry script, the package modules that script imports, the data files its
-    code reads (globs relative to the package), the kinds whose outputs it consumes, and the modules its
-    entries import only inside functions this job never calls (``tests/test_codehash.py`` runs the job
-    and checks that it loads none of them)."""
+class Step:
+    """One step: its entry scripts, the package modules those scripts import, the data files its code reads
+    (globs relative to the package), the steps whose outputs it consumes, and the modules its entries import
+    only inside functions this step never calls (``tests/test_codehash.py`` runs the job and checks that it
+    loads none of them)."""
 
-    script: str
+    scripts: tuple[str, ...]
     entries: tuple[str, ...]
     data_files: tuple[str, ...] = ()
     upstream: tuple[str, ...] = ()
     not_reached: tuple[str, ...] = ()
 
 
-KINDS: dict[str, Kind] = {
-    "data": Kind("make_data.py", ("matcomp.data", "matcomp.io")),
-    "train": Kind("train.py", ("matcomp.io", "matcomp.workflow"), upstream=("data",)),
-    "baseline": Kind("baseline.py", ("matcomp.baselines.jobs", "matcomp.io"), ("R/*.R",), ("data",)),
-    "movielens": Kind(
-        "movielens_run.py",
-        ("matcomp.io", "matcomp.movielens_jobs"),
-        not_reached=("matcomp.movielens.table",),  # movielens_jobs' Table 2 code
-    ),
-    "table": Kind("make_table.py", ("matcomp.io", "matcomp.tables")),
-    "figure": Kind("make_figure.py", ("matcomp.figures", "matcomp.io")),
-    "comparison": Kind("comparison_figure.py", ("matcomp.comparison", "matcomp.io")),
-    "claims": Kind("check_claims.py", ("matcomp.claims", "matcomp.io"), ("claims.yaml",)),
-    "table2": Kind("make_table2.py", ("matcomp.io", "matcomp.movielens_jobs")),
+STEPS: dict[str, Step] = {
+    "data": Step(("make_data.py",), ("matcomp.io", "matcomp.jobs.data")),
+    "train": Step(("train.py", "train_pack.py"), ("matcomp.io", "matcomp.jobs.train"), upstream=("data",)),
+    "baseline": Step(("baseline.py",), ("matcomp.io", "matcomp.jobs.baseline"), ("R/*.R",), ("data",)),
+    "movielens": Step(("movielens_run.py",), ("matcomp.io", "matcomp.jobs.movielens")),
+    "table": Step(("make_table.py",), ("matcomp.io", "matcomp.report.tables")),
+    "figure": Step(("make_figure.py",), ("matcomp.io", "matcomp.report.figures")),
+    "comparison": Step(("make_comparison.py",), ("matcomp.io", "matcomp.report.comparison")),
+    "claims": Step(("check_claims.py",), ("matcomp.io", "matcomp.report.claims"), ("report/*.yaml",)),
+    "table2": Step(("make_table2.py",), ("matcomp.io", "matcomp.report.table2")),
 }
 
 
@@ -181,65 +179,66 @@ def _imported_modules(name: str, path: Path, package_dir: Path, mtime_ns: int, s
     return frozenset(m for m in with_parents if module_file(m, package_dir) is not None)
 
 
-def kind_modules(kind: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
-    """The package modules one kind of job runs: its entries and everything they import, except
-    :data:`NOT_CODE` and the kind's ``not_reached`` modules."""
-    kinds = _with_upstream(kind)
-    todo = [m for k in kinds for m in KINDS[k].entries]
-    skip = {*NOT_CODE, *(m for k in kinds for m in KINDS[k].not_reached)}
+def step_modules(step: str, package_dir: Path = PACKAGE_DIR) -> list[str]:
+    """The package modules one step of job runs: its entries and everything they import, except
+    :data:`NOT_CODE` and the step's ``not_reached`` modules."""
+    steps = _with_upstream(step)
+    todo = [m for k in steps for m in STEPS[k].entries]
+    skip = {*NOT_CODE, *(m for k in steps for m in STEPS[k].not_reached)}
     seen: set[str] = set()
     while todo:
         name = todo.pop()
-        if name in seen or name in skip:
+        if name in seen or any(name == s or name.startswith(f"{s}.") for s in skip):
             continue
         path = module_file(name, package_dir)
         if path is None:
-            raise ValueError(f"codehash: {kind} job lists {name}, which is not a module of the package")
+            raise ValueError(f"codehash: {step} job lists {name}, which is not a module of the package")
         seen.add(name)
         parents = {".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)}
         todo.extend((imported_modules(name, path, package_dir) | parents) - seen)
     return sorted(seen)
 
 
-def _with_upstream(kind: str) -> list[str]:
-    if kind not in KINDS:
-        raise ValueError(f"codehash: unknown kind of job {kind!r}; valid: {', '.join(KINDS)}")
-    out = [kind]
-    for up in KINDS[kind].upstream:
+def _with_upstream(step: str) -> list[str]:
+    if step not in STEPS:
+        raise ValueError(f"codehash: unknown step of job {step!r}; valid: {', '.join(STEPS)}")
+    out = [step]
+    for up in STEPS[step].upstream:
         out += [k for k in _with_upstream(up) if k not in out]
     return out
 
 
 def code_files(
-    kind: str, package_dir: Path = PACKAGE_DIR, scripts_dir: Path = SCRIPTS_DIR
+    step: str, package_dir: Path = PACKAGE_DIR, scripts_dir: Path = SCRIPTS_DIR
 ) -> dict[str, Path]:
-    """Label (``matcomp/train.py``, ``workflow/scripts/train.py``) -> file, for one kind and its upstream."""
-    paths = [module_file(m, package_dir) for m in kind_modules(kind, package_dir)]
-    for k in _with_upstream(kind):
-        paths += sorted(p for pattern in KINDS[k].data_files for p in package_dir.glob(pattern))
+    """Label (``matcomp/train.py``, ``workflow/scripts/train.py``) -> file, for one step and its upstream."""
+    paths = [module_file(m, package_dir) for m in step_modules(step, package_dir)]
+    for k in _with_upstream(step):
+        paths += sorted(p for pattern in STEPS[k].data_files for p in package_dir.glob(pattern))
     files = {f"{package_dir.name}/{p.relative_to(package_dir).as_posix()}": p for p in paths if p}
-    for k in _with_upstream(kind):
-        script = scripts_dir / KINDS[k].script
-        if script.is_file():
-            files[f"workflow/scripts/{script.name}"] = script
+    for k in _with_upstream(step):
+        for name in STEPS[k].scripts:
+            script = scripts_dir / name
+            if script.is_file():
+                files[f"workflow/scripts/{script.name}"] = script
     return dict(sorted(files.items()))
 
 
 # ---------------------------------------------------------------- the hash
 
 
-def code_info(kind: str, package_dir: Path = PACKAGE_DIR, scripts_dir: Path = SCRIPTS_DIR) -> dict[str, Any]:
-    """``{"kind", "hash", "files"}``: what a result of this kind records about the code that made it."""
-    files = code_files(kind, package_dir, scripts_dir)
+def code_info(step: str, package_dir: Path = PACKAGE_DIR, scripts_dir: Path = SCRIPTS_DIR) -> dict[str, Any]:
+    """``{"step", "hash", "files"}``: what a result of this step records about the code that made it."""
+    files = code_files(step, package_dir, scripts_dir)
     digest = hashlib.sha1()
     for label, path in files.items():
         digest.update(f"{label}\0{file_digest(path)}\n".encode())
-    return {"kind": kind, "hash": digest.hexdigest()[:HASH_LEN], "files": list(files)}
+    return {"step": step, "hash": digest.hexdigest()[:HASH_LEN], "files": list(files)}
 
 
-def code_hash(kind: str) -> str:
-    """10 hex digits naming the code of one kind of job (part of its results' paths or params)."""
-    return code_info(kind)["hash"]
+def code_hash(step: str) -> str:
+    """10 hex digits naming the code of one step of job (part of its results' paths or params)."""
+    return code_info(step)["hash"]
 
 
 class CodeChangedError(RuntimeError):
@@ -252,10 +251,10 @@ def verify(planned: dict[str, Any]) -> dict[str, Any]:
     A job's path names the code hash of the source Snakemake saw; an edit after that (while the workflow
     runs) would give a result whose name and record claim code that did not make it.  Returns ``planned``.
     """
-    now = code_info(planned["kind"])
+    now = code_info(planned["step"])
     if now["hash"] != planned["hash"]:
         raise CodeChangedError(
-            f"the package source of {planned['kind']} jobs changed after Snakemake planned this job (code hash "
+            f"the package source of {planned['step']} jobs changed after Snakemake planned this job (code hash "
             f"{planned['hash']}, now {now['hash']}); rerun snakemake so that the job gets its new path"
         )
     return planned

@@ -25,15 +25,36 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+class OutputFolderError(PermissionError):
+    """An output folder that cannot be written (the message names it and the fix)."""
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str], suffix: str = ""):
-    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only if the block succeeds.
+
+    The file gets the permissions the umask gives a new file (``mkstemp`` alone would leave it 0600, which a
+    shared project directory on a cluster cannot read); a folder that cannot be written is one clear error.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=f".tmp{suffix}")
+    except PermissionError as err:
+        raise OutputFolderError(
+            f"cannot write {path}: the folder {path.parent} is not writable ({err.strerror}); make it writable "
+            f"(chmod u+w {path.parent}, or chattr -i {path.parent} if it was made immutable) and rerun"
+        ) from None
     os.close(fd)
     try:
         yield tmp
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -53,15 +74,25 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[str], None], suff
         writer(tmp)
 
 
-def trajectory_path(out: str | os.PathLike[str]) -> Path:
-    """Where the trajectories of a result file ``x.json`` go: ``x.trajectory.npz`` beside it."""
-    out = Path(out)
-    return out.with_name(out.stem + ".trajectory.npz")
-
-
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path) as fh:
         return json.load(fh)
+
+
+def from_checkout(scriptdir: str | os.PathLike[str]) -> None:
+    """Stop a workflow job that imported another copy of ``matcomp`` than the checkout its script belongs to
+    (an installed clone, a non-editable ``pip install``): its results would be named after this checkout's
+    code but made by other code.  The scripts put the checkout's ``src/`` first on ``sys.path``; this checks
+    that it won."""
+    import matcomp
+
+    want = (Path(scriptdir).resolve().parents[1] / "src" / "matcomp").resolve()
+    got = Path(matcomp.__file__).resolve().parent
+    if got != want:
+        raise RuntimeError(
+            f"this job imported matcomp from {got}, not from the checkout it belongs to ({want}); remove the other "
+            f"copy from this environment (pip uninstall matcomp, then pip install -e {want.parents[1]}) and rerun"
+        )
 
 
 def redirect_log(snakemake: Any) -> None:

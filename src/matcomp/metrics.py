@@ -47,8 +47,3 @@ def relative_error_t(
     if weight is not None:
         d, t = d * weight, t * weight
     return d.sum((-2, -1)) / t.sum((-2, -1))
-
-
-def rmse(pred: np.ndarray, target: np.ndarray) -> float:
-    """Root mean squared error."""
-    return float(np.sqrt(np.mean((np.asarray(pred) - np.asarray(target)) ** 2)))

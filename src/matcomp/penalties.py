@@ -226,6 +226,19 @@ class Penalty:
         return self(torch.linalg.svdvals(w))
 
 
+def _exponent(text: str, spec: str) -> Fraction:
+    """One penalty argument: a positive, finite fraction (``1/2``) or decimal (``0.5``)."""
+    try:
+        value = Fraction(text.strip())
+    except (ValueError, ZeroDivisionError):
+        value = None
+    if value is None or value <= 0:
+        raise UnknownPenaltyError(
+            f"bad penalty argument {text!r} in {spec!r}: an exponent is a positive number such as 1/2 or 0.5"
+        )
+    return value.limit_denominator(1000)
+
+
 def parse_penalty(spec: str) -> Penalty:
     """Parse ``name[:arg[:arg]]``; arguments may be fractions (``1/2``) or decimals.
 
@@ -244,12 +257,7 @@ def parse_penalty(spec: str) -> Penalty:
         raise UnknownPenaltyError(
             f"penalty {name!r} takes {info.n_args} argument(s) ({info.doc}), got {len(raw)} in {spec!r}"
         )
-    try:
-        args = tuple(Fraction(a).limit_denominator(1000) for a in raw)
-    except (ValueError, ZeroDivisionError) as err:
-        raise UnknownPenaltyError(f"bad penalty argument in {spec!r}: {err}") from None
-    if any(a <= 0 for a in args):
-        raise UnknownPenaltyError(f"penalty exponents must be positive in {spec!r}")
+    args = tuple(_exponent(a, spec) for a in raw)
     return Penalty(name, args)
 
 
@@ -275,6 +283,14 @@ def spectral_grad(
     """
     value, dsigma = spectral_dsigma(penalty, sigma)
     return value, (u * dsigma.unsqueeze(-2)) @ vh
+
+
+def normalize(spec: str, lam: float) -> tuple[str, float]:
+    """(penalty spec, λ) with "no penalty" in one form: penalty ``none`` or λ = 0 ⇒ ("none", 0.0); otherwise
+    the canonical spec (``schatten:0.5`` ⇒ ``schatten:1/2``)."""
+    if spec == "none" or lam == 0:
+        return "none", 0.0
+    return get_penalty(spec).spec, float(lam)
 
 
 def get_penalty(spec: str | Penalty) -> Penalty:

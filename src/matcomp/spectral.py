@@ -24,7 +24,7 @@
     cuSOLVER there: 3.8 ms per matrix on an H200, while a batched product of 1 000 such matrices takes
     0.1 ms), ``svd`` otherwise: on the CPU (MKL's SVD of a 100×100 matrix, ~0.9 ms, is faster than the 50
     products of the polar iteration), and for the other spectral penalties, whose jobs ``device: auto``
-    then runs on the CPU (:func:`gpu_is_faster`).
+    then runs on the CPU (:func:`matcomp.placement.gpu_is_faster`).
 ``auto-gesvda``
     As ``auto``, but on a CUDA device the penalties without a polar form take ``gesvda`` (their jobs then
     run on the GPU too).
@@ -56,9 +56,10 @@ float64 SVD on training-like spectra.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -67,6 +68,35 @@ if TYPE_CHECKING:
 
 ROUTES = ("svd", "polar", "gesvda", "auto", "auto-gesvda")
 AUTO_ROUTES = ("auto", "auto-gesvda")
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+
+
+def batched_linalg(fn: Callable[[torch.Tensor], Any], w: torch.Tensor) -> Any:
+    """``fn(w)`` for a batched LAPACK call (``torch.linalg.svd``, ``svdvals``), the same numbers, faster on the CPU.
+
+    PyTorch's batched CPU SVD is a serial loop over the batch, and with more than one intra-op thread each
+    small (100×100) SVD gets slower, not faster (1.3–1.5 ms instead of 0.9 ms here).  On the CPU, with
+    ``torch.get_num_threads() > 1`` and a batch, the batch is split into that many chunks that run
+    concurrently (LAPACK releases the GIL); every matrix is still decomposed by the same routine on its own,
+    so the result is bit-identical to ``fn(w)`` where the matrices are whole 64-byte units (100×100
+    float32: every chunk then starts at the alignment the matrix has in the whole batch).  One matrix
+    (``w.dim() == 2``) is ``fn(w)``.
+    """
+    threads = torch.get_num_threads()
+    if w.device.type != "cpu" or threads < 2 or w.dim() < 3 or w.shape[0] < 2:
+        return fn(w)
+    parts = min(threads, w.shape[0])
+    pool = _POOLS.get(parts) or _POOLS.setdefault(parts, ThreadPoolExecutor(parts, thread_name_prefix="svd"))
+    results = list(pool.map(fn, w.chunk(parts)))
+    if isinstance(results[0], torch.Tensor):
+        return torch.cat(results)
+    return tuple(torch.cat(x) for x in zip(*results))
+
+
+def _svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return torch.linalg.svd(w, full_matrices=False)
+
 
 POLAR_FLOOR = {torch.float32: 1e-8, torch.float64: 1e-12}
 """ℓ₀ by dtype: singular values below ``ℓ₀·‖W‖_F`` are not fully resolved by the polar route."""
@@ -130,33 +160,6 @@ def has_polar_form(penalty: Penalty) -> bool:
     from .penalties import PENALTIES
 
     return PENALTIES[penalty.name].polar is not None and not penalty.args
-
-
-def resolve_route(route: str, penalty: Penalty, device: torch.device) -> str:
-    """``svd``, ``polar`` or ``gesvda`` for one job; ``auto`` takes ``polar`` on CUDA where the penalty has
-    a polar form and ``svd`` otherwise; ``auto-gesvda`` takes ``gesvda`` instead of that ``svd`` on CUDA.
-
-    Asking for ``polar`` with a penalty that has none is an error naming the penalties that do.
-    """
-    if route not in ROUTES:
-        raise ValueError(f"spectral must be one of {', '.join(ROUTES)}, got {route!r}")
-    if not penalty.spectral:
-        return "none"
-    if route == "polar" and not has_polar_form(penalty):
-        from .penalties import PENALTIES
-
-        names = sorted(k for k, v in PENALTIES.items() if v.polar is not None)
-        raise ValueError(
-            f"spectral: polar needs a penalty with a polar form ({', '.join(names)}); "
-            f"{penalty.spec!r} needs its singular values: use spectral: svd, gesvda or auto"
-        )
-    if route in AUTO_ROUTES:
-        if device.type != "cuda":
-            return "svd"
-        if has_polar_form(penalty):
-            return "polar"
-        return "gesvda" if route == "auto-gesvda" else "svd"
-    return route
 
 
 GESVDA_SHIFT = 1e-6
@@ -250,37 +253,6 @@ class GraphedPolar:
         return graph, static, outs
 
 
-def polar_value_and_grad(
-    penalty: Penalty, w: torch.Tensor, parts: Callable[[torch.Tensor], tuple] = polar_parts
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """R(W) and ∇_W R for a penalty with a polar form, from one polar factor (no SVD); ``parts`` computes
-    (Q, ‖W‖_*, ‖W‖_F) (:func:`polar_parts`, or a :class:`GraphedPolar`)."""
-    from .penalties import PENALTIES
-
-    q, nuc, fro = parts(w)
-    return PENALTIES[penalty.name].polar(q, w, nuc, fro)
-
-
-GPU_MIN_BATCH_UNPENALISED = 32
-"""Below this many cells an unpenalised batch is launch-bound on a GPU and no faster than 2 CPU cores
-(H200, steady state: 6 900 against 13 000 cell-steps/s at B = 5, depth 1; 140 000 against 87 000 at 32)."""
-
-
-def gpu_is_faster(penalty: Penalty, route: str = "auto", batch: int | None = None) -> bool:
-    """Whether a batch with this penalty and requested route runs faster on a GPU than on the host's CPU.
-
-    False where the step needs the exact SVD (``spectral: svd``, or ``auto`` for a penalty without a polar
-    form: cuSOLVER loops over the batch); True on the polar route (3× at B = 5 on an H200 for ratio) and
-    on the gesvda route (``gesvda``, ``auto-gesvda`` for the Schatten penalties); without a penalty, True
-    from :data:`GPU_MIN_BATCH_UNPENALISED` cells (``batch=None``: assume a large batch).
-    """
-    if not penalty.spectral:
-        return batch is None or batch >= GPU_MIN_BATCH_UNPENALISED
-    if route == "svd":
-        return False
-    return has_polar_form(penalty) or route in ("gesvda", "auto-gesvda")
-
-
 def route_entry(record: dict, spec: str) -> dict:
     """One penalty's route record from a batch's ``spectral_route``: a batch of one penalty records one
     route, a mixed batch one per penalty spec."""
@@ -300,3 +272,69 @@ def route_record(route: str, dtype: torch.dtype) -> dict[str, object]:
             iteration="scaled Newton-Schulz",
         )
     return record
+
+
+# ---------------------------------------------------------------- the one dispatch of a route
+
+
+def route_parts(route: str, w: torch.Tensor, polar: Callable[[torch.Tensor], tuple] | None = None) -> tuple:
+    """What a route computes once per step for a batch ``[..., m, n]`` (or one matrix), shared by every
+    penalty on it: ``svd`` (U, σ, Vᵀ) by LAPACK/cuSOLVER in W's dtype, ``gesvda`` (U, σ, Vᵀ) in float64
+    (:func:`shifted_svd`), ``polar`` (Q, ‖W‖_*, ‖W‖_F) by ``polar`` (default :func:`polar_parts`, or a
+    :class:`GraphedPolar`)."""
+    if route == "svd":
+        return batched_linalg(_svd, w)
+    if route == "gesvda":
+        return shifted_svd(w)
+    if route == "polar":
+        return (polar or polar_parts)(w)
+    raise ValueError(f"route_parts: no parts for route {route!r}")
+
+
+def penalties_from_parts(
+    groups: Sequence[tuple[Penalty, torch.Tensor | None]], route: str, parts: tuple, w: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """R(W) and ∇_W R (in W's dtype) of a batch whose rows carry different penalties, from the route's
+    :func:`route_parts` of the same W: ``groups`` are (penalty, its rows; None: every row).
+
+    On an SVD route each penalty's ∂R/∂σ fills its rows and one ``U diag(∂R/∂σ) Vᵀ`` serves them all, on the
+    factors as the SVD returned them (their memory layout decides the product's rounding, so each matrix
+    gets exactly the product it gets alone); on the polar route each penalty's formula takes its rows."""
+    from .penalties import PENALTIES, spectral_dsigma
+
+    whole = len(groups) == 1 and groups[0][1] is None
+    if route == "polar":
+        q, nuc, fro = parts
+        if whole:
+            return PENALTIES[groups[0][0].name].polar(q, w, nuc, fro)
+        value, grad = torch.zeros_like(fro), torch.zeros_like(w)
+        for pen, rows in groups:
+            v, g = PENALTIES[pen.name].polar(*(x.index_select(0, rows) for x in (q, w, nuc, fro)))
+            value.index_copy_(0, rows, v)
+            grad.index_copy_(0, rows, g)
+        return value, grad
+    u, s, vh = parts
+    if whole:
+        value, dsigma = spectral_dsigma(groups[0][0], s)
+    else:
+        value, dsigma = torch.zeros_like(s[..., 0]), torch.zeros_like(s)
+        for pen, rows in groups:
+            v, d = spectral_dsigma(pen, s.index_select(0, rows))
+            value.index_copy_(0, rows, v)
+            dsigma.index_copy_(0, rows, d)
+    return value.to(w.dtype), ((u * dsigma.unsqueeze(-2)) @ vh).to(w.dtype)
+
+
+def value_and_grad(
+    penalty: Penalty, w: torch.Tensor, route: str, polar: Callable[[torch.Tensor], tuple] | None = None
+) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
+    """(σ or None, R(W), ∇_W R or None) of a batch W (or one matrix) by a resolved route
+    (:func:`matcomp.placement.resolve_route`): ``svd``, ``gesvda``, ``polar`` or ``none``.
+
+    σ is returned where the route computed it in W's precision (``svd``), for the logs; ``none`` gives
+    R = 0 and no gradient."""
+    if route == "none":
+        return None, torch.zeros(w.shape[:-2], dtype=w.dtype, device=w.device), None
+    parts = route_parts(route, w, polar)
+    value, grad = penalties_from_parts([(penalty, None)], route, parts, w)
+    return (parts[1] if route == "svd" else None), value, grad

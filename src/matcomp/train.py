@@ -1,30 +1,32 @@
-"""The batched trainer: B cells of one depth as one tensor program.
+"""The batched trainer: B runs (networks) of one depth as one tensor program.
 
-Cells of a batch may differ in seed, λ, n_obs and rank (anything carried by their data), and in a *mixed*
-batch also in penalty and optimizer (each optimizer steps its own slice of the batch,
-:class:`BatchOptimizers`); they share the learning rate, the depth, the width, the loss reduction and the
-stopping rule.
+A *run* is one network: one seed of one cell (optimizer, penalty, λ, depth, data settings).  The runs of a
+batch may differ in seed, λ, n_obs and rank (anything carried by their data), and in a *mixed* batch also
+in penalty and optimizer (each optimizer steps its own slice of the batch, :class:`BatchOptimizers`); they
+share the learning rate, the depth, the width, the loss reduction and the stopping rule.
 
-One step, for every cell at once (each part is a named piece below):
+One step, for every run at once (each part is a named piece below):
 
 1. W = W_N ⋯ W_1; data term ``D = ‖P_Ω(W) − P_Ω(W*)‖²`` (``reduction="sum"``, the paper's Eq. 1) or that
-   divided by |Ω| (``"mean"``, as in Arora et al.'s code) (:class:`Targets`).
-2. The penalty's value and gradient by the job's spectral route (:class:`SpectralStep`,
-   :mod:`matcomp.spectral`): one thin SVD (``svd``: R(σ), ``U diag(∂R/∂σ) Vᵀ`` and the spectrum for the
-   logs) or one polar factor from matrix products (``polar``, ratio and nuclear only; singular values are
-   then computed only at logging points and for the final result).
-3. Stopping, per cell, before its update (:class:`Stopping`): D < tol ⇒ ``converged``; t = max_iters ⇒
-   ``max_iters``; a non-finite W, D or R ⇒ ``diverged``.  A stopped cell is frozen: its parameters are
-   restored after every later optimizer step, so what is recorded for it is exactly what it would get
-   trained alone (``tests/test_train.py`` checks this element by element).
+   divided by |Ω| (``"mean"``, as in Arora et al.'s code) (:class:`Objective`).
+2. The penalty's value and gradient by the run's spectral route (:class:`SpectralStep`,
+   :func:`matcomp.spectral.value_and_grad`): one thin SVD (``svd``: R(σ), ``U diag(∂R/∂σ) Vᵀ`` and the
+   spectrum for the logs) or one polar factor from matrix products (``polar``, ratio and nuclear only;
+   singular values are then computed only at logging points and for the final result).
+3. Stopping, per run, before its update (:class:`Stopping`): the tolerance (``tol_on: data``: D < tol;
+   ``tol_on: loss``: D + λR < tol, A.1's words) ⇒ ``converged``; t = max_iters ⇒ ``max_iters``; a
+   non-finite W, D or R ⇒ ``diverged``; with ``stop: plateau``, at a logged point where the plateau rule
+   (:mod:`matcomp.plateau`) holds ⇒ ``plateau``.  A stopped run is frozen: its parameters are restored
+   after every later optimizer step, so what is recorded for it is exactly what it would get trained
+   alone (``tests/test_train.py`` checks this element by element).
 4. ∇_W L = 2 P_Ω(W − W*) (/|Ω|) + λ ∇_W R; for depth > 1 autograd carries it back to the layers
-   (``W.backward(∇_W L)``), for depth 1 it is the gradient; then the optimizer steps, and stopped cells
+   (``W.backward(∇_W L)``), for depth 1 it is the gradient; then the optimizer steps, and stopped runs
    are put back to where they stopped (:func:`apply_step`).
 
 All the optimizers of :mod:`matcomp.optimizers` act element-wise with scalar hyper-parameters, so the
 batch is exactly B independent runs.  On a GPU, stopping is decided on the device without a host sync and
-the loop checks whether any cell is still active only every ``check_every`` steps; on the CPU, where such
-a check is free, it is made every step and the masking work is skipped while every cell is active.
+the loop checks whether any run is still active only every ``check_every`` steps; on the CPU, where such
+a check is free, it is made every step and the masking work is skipped while every run is active.
 """
 
 from __future__ import annotations
@@ -32,8 +34,7 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -51,20 +52,27 @@ from .optimizers import (
     make_optimizer,
     optimizer_kernel,
 )
-from .penalties import PENALTIES, Penalty, get_penalty, spectral_dsigma, spectral_grad
+from .penalties import Penalty, get_penalty
+from .placement import resolve_device, resolve_route
+from .plateau import plateaued
 from .provenance import provenance
 from .spectral import (
     ROUTES,
     GraphedPolar,
-    gpu_is_faster,
-    polar_value_and_grad,
-    resolve_route,
+    batched_linalg,
+    penalties_from_parts,
+    route_parts,
     route_record,
-    shifted_svd,
+    value_and_grad,
 )
 
-STOP_REASONS = ("running", "converged", "max_iters", "diverged")
-_RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED = range(4)
+STOP_REASONS = ("running", "converged", "max_iters", "diverged", "plateau")
+_RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED, _PLATEAU = range(5)
+TOL_ON = ("data", "loss")
+"""What the tolerance reads: the data term (default) or the whole loss D + λR (A.1: "training loss")."""
+STOP_RULES = ("budget", "plateau")
+"""``budget``: a run stops by the tolerance, divergence or its iteration budget; ``plateau``: also at the
+first logged point where the plateau rule (:mod:`matcomp.plateau`) holds."""
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 CONVERGENCE_THRESHOLDS = (1e-2, 1e-3, 1e-4)
@@ -73,7 +81,7 @@ CONVERGENCE_THRESHOLDS = (1e-2, 1e-3, 1e-4)
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings shared by every cell of a batch (everything a result depends on, besides its data)."""
+    """Settings shared by every run of a batch (everything a result depends on, besides its data)."""
 
     optimizer: str = "adam"
     penalty: str = "ratio"
@@ -83,6 +91,10 @@ class TrainConfig:
     width: int | None = None
     max_iters: int = 500_000
     tol: float = 1e-7
+    tol_on: str = "data"
+    """what the tolerance reads: ``data`` (the data term) or ``loss`` (D + λR; A.1's "training loss")"""
+    stop: str = "budget"
+    """``budget`` or ``plateau`` (also stop where the plateau rule holds; :data:`STOP_RULES`)"""
     reduction: str = "sum"
     log: str = "log:200"
     device: str = "auto"
@@ -103,62 +115,20 @@ class TrainConfig:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        numbers = {"lr": self.lr, "init_std": self.init_std, "tol": self.tol}
+        bad = [k for k, v in numbers.items() if not math.isfinite(v)]
+        if bad:
+            raise ValueError(f"{', '.join(bad)} must be finite numbers, got {numbers}")
         if self.max_iters < 0 or self.lr <= 0 or self.init_std <= 0 or self.tol < 0:
             raise ValueError("max_iters, tol must be >= 0 and lr, init_std > 0")
+        if self.tol_on not in TOL_ON:
+            raise ValueError(f"tol_on must be one of {', '.join(TOL_ON)}, got {self.tol_on!r}")
+        if self.stop not in STOP_RULES:
+            raise ValueError(f"stop must be one of {', '.join(STOP_RULES)}, got {self.stop!r}")
         log_points(self.log, self.max_iters)
         if self.spectral not in ROUTES:
             raise ValueError(f"spectral must be one of {', '.join(ROUTES)}, got {self.spectral!r}")
         resolve_route(self.spectral, get_penalty(self.penalty), torch.device("cpu"))
-
-
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-
-
-def batched_linalg(fn: Callable[[torch.Tensor], Any], w: torch.Tensor) -> Any:
-    """``fn(w)`` for a batched LAPACK call (``torch.linalg.svd``, ``svdvals``), the same numbers, faster on the CPU.
-
-    PyTorch's batched CPU SVD is a serial loop over the batch, and with more than one intra-op thread each
-    small (100×100) SVD gets slower, not faster (1.3–1.5 ms instead of 0.9 ms here).  On the CPU, with
-    ``torch.get_num_threads() > 1`` and a batch, the batch is split into that many chunks that run
-    concurrently (LAPACK releases the GIL); every matrix is still decomposed by the same routine on its own,
-    so the result is bit-identical to ``fn(w)`` where the matrices are whole 64-byte units (100×100
-    float32: every chunk then starts at the alignment the matrix has in the whole batch).
-    """
-    threads = torch.get_num_threads()
-    if w.device.type != "cpu" or threads < 2 or w.shape[0] < 2:
-        return fn(w)
-    parts = min(threads, w.shape[0])
-    pool = _POOLS.get(parts) or _POOLS.setdefault(parts, ThreadPoolExecutor(parts, thread_name_prefix="svd"))
-    results = list(pool.map(fn, w.chunk(parts)))
-    if isinstance(results[0], torch.Tensor):
-        return torch.cat(results)
-    return tuple(torch.cat(x) for x in zip(*results))
-
-
-def _svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return torch.linalg.svd(w, full_matrices=False)
-
-
-def _decompose(route: str, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(U, σ, Vᵀ) by an SVD route: LAPACK/cuSOLVER in W's dtype (``svd``) or float64 ``gesvda``."""
-    return batched_linalg(_svd, w) if route == "svd" else shifted_svd(w)
-
-
-def resolve_device(
-    device: str, penalties: Sequence[Penalty] = (), spectral: str = "auto", batch: int | None = None
-) -> torch.device:
-    """``auto`` is CUDA when available and the job is faster there, else CPU; CUDA without one is an error.
-
-    With ``penalties``, ``auto`` keeps a job on the CPU when any cell's spectral route would be the SVD on
-    the GPU (:func:`matcomp.spectral.gpu_is_faster`): cuSOLVER's batched SVD of 100×100 matrices is slower
-    than the host's LAPACK, so such a job would run slower on the GPU.
-    """
-    if device == "auto":
-        on_gpu = torch.cuda.is_available() and all(gpu_is_faster(p, spectral, batch) for p in penalties)
-        return torch.device("cuda" if on_gpu else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise RuntimeError("device 'cuda' requested but torch.cuda.is_available() is False; use --device cpu")
-    return torch.device(device)
 
 
 def log_points(spec: str, max_iters: int) -> np.ndarray:
@@ -211,8 +181,8 @@ def _first_crossings(iters: np.ndarray, err: np.ndarray) -> dict[str, int | None
 
 
 @dataclass
-class Targets:
-    """The batch's data on the device: W*, Ω and what the data term and the metrics need."""
+class Objective:
+    """The batch's loss on the device: W*, Ω, λ, and what the data term and the metrics need."""
 
     w_star: torch.Tensor
     mask: torch.Tensor
@@ -222,13 +192,13 @@ class Targets:
     grad_scale: torch.Tensor
     """2 (sum) or 2/|Ω| (mean), shaped [B, 1, 1]"""
     lam: torch.Tensor
-    """λ per cell, shaped [B, 1, 1]"""
+    """λ per run, shaped [B, 1, 1]"""
     mean: bool
 
     @classmethod
     def of(
         cls, problems: Sequence[Problem], lams: Sequence[float], cfg: TrainConfig, device, dtype
-    ) -> Targets:
+    ) -> Objective:
         w_star = torch.as_tensor(np.stack([p.w_star for p in problems]), dtype=dtype, device=device)
         mask = torch.as_tensor(np.stack([p.mask for p in problems]), dtype=dtype, device=device)
         n_obs = mask.sum((-2, -1))
@@ -259,8 +229,8 @@ def svdvals(w: torch.Tensor) -> torch.Tensor:
     """Singular values for the metrics: LAPACK on the host for a CUDA batch (one copy each way).
 
     cuSOLVER loops over a batch of matrices larger than 32×32 (3.8 ms per 100×100 matrix on an H200);
-    the host's LAPACK, split over its threads by :func:`batched_linalg`, is several times faster.  Only
-    logging points and final results call this, so the copy's sync is paid there only.
+    the host's LAPACK, split over its threads by :func:`matcomp.spectral.batched_linalg`, is several times
+    faster.  Only logging points and final results call this, so the copy's sync is paid there only.
     """
     if w.device.type == "cpu":
         return batched_linalg(torch.linalg.svdvals, w)
@@ -268,12 +238,13 @@ def svdvals(w: torch.Tensor) -> torch.Tensor:
 
 
 class SpectralStep:
-    """The penalties' (σ or None, value, gradient or None) for a batch of W, by each cell's spectral route.
+    """The penalties' (σ or None, value, gradient or None) for a batch of W, by each run's spectral route.
 
-    Cells may carry different penalties (a *mixed* batch, e.g. ratio, nuclear and no penalty sharing an
-    optimizer and a depth): cells on the SVD route share one batched SVD, cells on the polar route share
-    one polar factor, and each penalty's formula is applied to its own cells.  A batch of one penalty
-    takes the whole-batch path without any gathering.
+    Runs may carry different penalties (a *mixed* batch, e.g. ratio, nuclear and no penalty sharing an
+    optimizer and a depth): the runs of one route share one :func:`matcomp.spectral.route_parts` (one
+    batched SVD, or one polar factor), and each penalty's formula is applied to its own runs
+    (:func:`matcomp.spectral.penalties_from_parts`).  A batch of one penalty takes
+    :func:`matcomp.spectral.value_and_grad` on the whole batch, without any gathering.
     """
 
     def __init__(self, penalties: Sequence[Penalty], routes: dict[str, str], dtype: torch.dtype, device):
@@ -300,50 +271,17 @@ class SpectralStep:
 
     def __call__(self, w: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
         if self.whole is not None:
-            return self._one(*self.whole, w)
+            penalty, route = self.whole
+            sigma, value, grad = value_and_grad(penalty, w, route, self.polar)
+            return sigma, (self.zero if route == "none" else value), grad
         value, grad = self.zero.clone(), torch.zeros_like(w)
-        for route, cells in self.by_route.items():
-            part = w.index_select(0, cells)
-            v, g = self._polar_part(part) if route == "polar" else self._svd_part(part, route)
-            value.index_copy_(0, cells, v)
-            grad.index_copy_(0, cells, g)
+        for route, runs in self.by_route.items():
+            part = w.index_select(0, runs)
+            groups = [(pen, rows) for (pen, r), rows in self.rows.items() if r == route]
+            v, g = penalties_from_parts(groups, route, route_parts(route, part, self.polar), part)
+            value.index_copy_(0, runs, v)
+            grad.index_copy_(0, runs, g)
         return None, value, grad
-
-    def _groups_of(self, route: str):
-        """(penalty, rows of its cells within the route's part) for each group on ``route``."""
-        return [(pen, rows) for (pen, r), rows in self.rows.items() if r == route]
-
-    def _svd_part(self, part: torch.Tensor, route: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """One SVD for the part; each penalty's ∂R/∂σ on its rows; one U diag(∂R/∂σ) Vᵀ for all (so each
-        cell's gradient is the product it gets alone)."""
-        u, s, vh = _decompose(route, part)
-        value, dsigma = torch.zeros_like(s[..., 0]), torch.zeros_like(s)
-        for pen, rows in self._groups_of(route):
-            v, d = spectral_dsigma(pen, s.index_select(0, rows))
-            value.index_copy_(0, rows, v)
-            dsigma.index_copy_(0, rows, d)
-        return value.to(part.dtype), ((u * dsigma.unsqueeze(-2)) @ vh).to(part.dtype)
-
-    def _polar_part(self, part: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """One polar factor for the part; each penalty's formula on its rows."""
-        q, nuc, fro = self.polar(part)
-        value, grad = torch.zeros_like(fro), torch.zeros_like(part)
-        for pen, rows in self._groups_of("polar"):
-            v, g = PENALTIES[pen.name].polar(*(x.index_select(0, rows) for x in (q, part, nuc, fro)))
-            value.index_copy_(0, rows, v)
-            grad.index_copy_(0, rows, g)
-        return value, grad
-
-    def _one(self, penalty: Penalty, route: str, w: torch.Tensor):
-        if route in ("svd", "gesvda"):
-            u, s, vh = _decompose(route, w)
-            value, grad = spectral_grad(penalty, u, s, vh)
-            # the svd route's σ serve the logs; gesvda's are float64 and unordered, so the logs take svdvals
-            return (s if route == "svd" else None), value.to(w.dtype), grad.to(w.dtype)
-        if route == "polar":
-            value, grad = polar_value_and_grad(penalty, w, self.polar)
-            return None, value, grad
-        return None, self.zero, None
 
     def final_value(self, sigma: torch.Tensor) -> torch.Tensor:
         """R at the final weights, from their singular values (the same formula for every route)."""
@@ -355,48 +293,65 @@ class SpectralStep:
 
 
 class Stopping:
-    """Per-cell stop reasons and iterations; which cells still train."""
+    """Per-run stop reasons and iterations; which runs still train."""
 
-    def __init__(self, batch: int, cfg: TrainConfig, device: torch.device, host_checks: bool):
+    def __init__(self, cfg: TrainConfig, lam: torch.Tensor, host_checks: bool):
+        batch, device = lam.shape[0], lam.device
         self.cfg, self.host_checks = cfg, host_checks
+        self.lam = lam if cfg.tol_on == "loss" else None
         self.active = torch.ones(batch, dtype=torch.bool, device=device)
         self.reason = torch.zeros(batch, dtype=torch.long, device=device)
         self.stop_iter = torch.full((batch,), -1, dtype=torch.long, device=device)
-        # CPU fast path: while this holds, the host has seen every cell active (no masking needed)
+        # CPU fast path: while this holds, the host has seen every run active (no masking needed)
         self.all_active = host_checks
 
+    def _tolerated(self, data: torch.Tensor, pen: torch.Tensor) -> torch.Tensor:
+        """What the tolerance reads: D (``tol_on: data``) or D + λR (``tol_on: loss``)."""
+        return data if self.lam is None else data + self.lam * pen
+
     def nobody_stops(self, t: int, data: torch.Tensor, pen: torch.Tensor) -> bool:
-        """CPU fast path: one host read of (D, R) shows that every cell is finite and above tol."""
+        """CPU fast path: one host read of (D, R) shows that every run is finite and above tol."""
         if not self.all_active or t >= self.cfg.max_iters:
             return False
-        dr = torch.stack((data, pen)).numpy()
+        dr = torch.stack((self._tolerated(data, pen), pen)).numpy()
         return bool(np.isfinite(dr).all() and (dr[0] >= self.cfg.tol).all())
 
-    def update(self, t: int, finite_w: torch.Tensor, data: torch.Tensor, pen: torch.Tensor) -> None:
-        if self.nobody_stops(t, data, pen):
-            return
-        healthy = finite_w & torch.isfinite(data) & torch.isfinite(pen)
-        diverged = self.active & ~healthy
-        converged = self.active & ~diverged & (data < self.cfg.tol)
-        stopping = self.active if t == self.cfg.max_iters else diverged | converged
-        code = torch.where(diverged, _DIVERGED, torch.where(converged, _CONVERGED, _MAX_ITERS))
+    def _stop(self, stopping: torch.Tensor, code: torch.Tensor | int, t: int) -> None:
         self.reason = torch.where(stopping, code, self.reason)
         self.stop_iter = torch.where(stopping, t, self.stop_iter)
         self.active = self.active & ~stopping
         if self.host_checks:
             self.all_active = bool(self.active.all())
 
+    def update(self, t: int, finite_w: torch.Tensor, data: torch.Tensor, pen: torch.Tensor) -> None:
+        if self.nobody_stops(t, data, pen):
+            return
+        healthy = finite_w & torch.isfinite(data) & torch.isfinite(pen)
+        diverged = self.active & ~healthy
+        converged = self.active & ~diverged & (self._tolerated(data, pen) < self.cfg.tol)
+        stopping = self.active if t == self.cfg.max_iters else diverged | converged
+        code = torch.where(diverged, _DIVERGED, torch.where(converged, _CONVERGED, _MAX_ITERS))
+        self._stop(stopping, code, t)
+
+    def plateau(self, t: int, log: Log) -> None:
+        """``stop: plateau``: at a logged point, stop the active runs the plateau rule says have plateaued."""
+        if self.cfg.stop != "plateau" or t >= self.cfg.max_iters:
+            return
+        iterations, arrays = log.host_arrays("data_term", "test_error", "effective_rank")
+        done = torch.as_tensor(plateaued(iterations, *arrays), device=self.active.device)
+        self._stop(self.active & done, _PLATEAU, t)
+
     def all_stopped(self, t: int, check_every: int) -> bool:
-        """Whether every cell has stopped (on a GPU asked only every ``check_every`` steps: it syncs)."""
+        """Whether every run has stopped (on a GPU asked only every ``check_every`` steps: it syncs)."""
         if self.all_active or not (self.host_checks or t % check_every == 0):
             return False
         return not bool(self.active.any())
 
 
 def finite_part(wd: torch.Tensor, host_checks: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    """(W with non-finite cells zeroed, which cells are finite).
+    """(W with non-finite runs zeroed, which runs are finite).
 
-    One reduction per cell: its sum is non-finite iff an entry is (or the cell has blown up past the
+    One reduction per run: its sum is non-finite iff an entry is (or the run has blown up past the
     dtype's range, which counts as diverged too).
     """
     finite_w = torch.isfinite(wd.sum((-2, -1)))
@@ -408,27 +363,27 @@ def finite_part(wd: torch.Tensor, host_checks: bool) -> tuple[torch.Tensor, torc
 
 
 class BatchOptimizers:
-    """The batch's optimizers: one per run of consecutive cells that share an optimizer name.
+    """The batch's optimizers: one per stretch of consecutive runs that share an optimizer name.
 
     Each optimizer steps its own slice of every layer: views ``layer.detach()[start:stop]`` share the
     layer's storage, so the whole batch is still one tensor per layer for the forward pass and autograd,
-    while Adam's cells and SGD's cells (say) keep their own state and update rule.  A slice starts at a
-    cell boundary, so each cell is updated as it would be alone (the same kernel-exactness rule as a
+    while Adam's runs and SGD's runs (say) keep their own state and update rule.  A slice starts at a
+    run boundary, so each run is updated as it would be alone (the same kernel-exactness rule as a
     one-optimizer batch, :func:`matcomp.optimizers.fused_is_batch_exact`, checked per slice).
     """
 
     def __init__(self, names: Sequence[str], params: Sequence[torch.Tensor], lr: float):
         self.groups: list[tuple[str, int, int, list[torch.Tensor], torch.optim.Optimizer]] = []
-        runs = [(name, len(list(run))) for name, run in itertools.groupby(names)]
+        stretches = [(name, len(list(same))) for name, same in itertools.groupby(names)]
         start = 0
-        for name, count in runs:
+        for name, count in stretches:
             stop = start + count
             # one optimizer: the layers themselves (no slicing per step); several: a slice of each
-            views = list(params) if len(runs) == 1 else [p.detach()[start:stop] for p in params]
+            views = list(params) if len(stretches) == 1 else [p.detach()[start:stop] for p in params]
             fused = name in FUSED and fused_is_batch_exact(views)
             self.groups.append((name, start, stop, views, make_optimizer(name, views, lr=lr, fused=fused)))
             start = stop
-        self.whole = len(runs) == 1
+        self.whole = len(stretches) == 1
 
     def step(self, grads: Sequence[torch.Tensor]) -> None:
         for _, start, stop, views, opt in self.groups:
@@ -436,10 +391,9 @@ class BatchOptimizers:
                 view.grad = grad if self.whole else grad[start:stop]
             opt.step()
 
-    def kernel(self) -> str | dict[str, str]:
-        """``fused``/``foreach`` (:func:`matcomp.optimizers.optimizer_kernel`), by optimizer when mixed."""
-        kernels = {name: optimizer_kernel(opt) for name, _, _, _, opt in self.groups}
-        return next(iter(kernels.values())) if len(kernels) == 1 else kernels
+    def kernels(self) -> dict[str, str]:
+        """``fused``/``foreach`` (:func:`matcomp.optimizers.optimizer_kernel`) by optimizer name."""
+        return {name: optimizer_kernel(opt) for name, _, _, _, opt in self.groups}
 
 
 def apply_step(
@@ -449,10 +403,10 @@ def apply_step(
     grad_w: torch.Tensor,
     stop: Stopping,
 ) -> None:
-    """One optimizer step from ∇_W L; stopped cells are put back where they stopped.
+    """One optimizer step from ∇_W L; stopped runs are put back where they stopped.
 
-    Stopped cells keep training in the batch but are restored after the step: an element-wise optimizer
-    never mixes cells, so this freezes them exactly where they stopped.
+    Stopped runs keep training in the batch but are restored after the step: an element-wise optimizer
+    never mixes runs, so this freezes them exactly where they stopped.
     """
     if len(params) == 1:
         grads = [grad_w]
@@ -470,42 +424,60 @@ def apply_step(
                 p.copy_(torch.where(keep, p, old))
 
 
-def _progress_bar(cfg: TrainConfig, optimizer: str, penalty: str, batch: int, enabled: bool):
-    if not enabled:
-        return None
-    from tqdm.auto import tqdm
-
-    desc = f"{optimizer}/{penalty}/d{cfg.depth} ×{batch}"
-    return tqdm(total=cfg.max_iters, desc=desc, unit="it", mininterval=10)
-
-
 LOGGED = ("data_term", "penalty", "test_error", "test_error_unobserved", "effective_rank", "spectrum")
 
 
-def _log_entry(targets: Targets, wsafe, sigma, data, pen) -> tuple[torch.Tensor, ...]:
-    s = sigma if sigma is not None else svdvals(wsafe)
-    return (data, pen, *targets.errors(wsafe), effective_rank_t(s), s)
+class Log:
+    """The logged points of a batch: at each, D, R, both test errors, the effective rank and the spectrum."""
 
+    def __init__(self, points: np.ndarray, objective: Objective):
+        self.points, self.objective = points, objective
+        self.entries: list[tuple] = []
+        self.host: dict[str, list[np.ndarray]] = {}
 
-def _trajectory(logs: list[tuple]) -> Trajectory:
-    arrays = {
-        name: np.stack([entry[i].detach().cpu().double().numpy() for entry in logs], axis=1)
-        for i, name in enumerate(LOGGED, start=1)
-    }
-    return Trajectory(iterations=np.array([entry[0] for entry in logs]), **arrays)
+    def due(self, t: int) -> bool:
+        return len(self.entries) < len(self.points) and t == self.points[len(self.entries)]
+
+    def _entry(self, wsafe, sigma, data, pen) -> tuple[torch.Tensor, ...]:
+        s = sigma if sigma is not None else svdvals(wsafe)
+        return (data, pen, *self.objective.errors(wsafe), effective_rank_t(s), s)
+
+    def add(self, t: int, wsafe, sigma, data, pen) -> None:
+        self.entries.append((t, *self._entry(wsafe, sigma, data, pen)))
+        self.host.clear()
+
+    def fill_frozen(self, wsafe, sigma, data, pen) -> None:
+        """Every run stopped early and is frozen: the remaining log points all see its final state,
+        exactly as they would inside a larger batch that was still running."""
+        if len(self.entries) < len(self.points):
+            frozen = self._entry(wsafe, sigma, data, pen)
+            self.entries.extend((int(p), *frozen) for p in self.points[len(self.entries) :])
+
+    def host_arrays(self, *names: str) -> tuple[np.ndarray, list[np.ndarray]]:
+        """(iterations [T], [B, T] float64 arrays of ``names``) of the points logged so far."""
+        arrays = [self._column(name) for name in names]
+        return np.array([entry[0] for entry in self.entries]), arrays
+
+    def _column(self, name: str) -> np.ndarray:
+        i = LOGGED.index(name) + 1
+        return np.stack([entry[i].detach().cpu().double().numpy() for entry in self.entries], axis=1)
+
+    def trajectory(self) -> Trajectory:
+        arrays = {name: self._column(name) for name in LOGGED}
+        return Trajectory(iterations=np.array([entry[0] for entry in self.entries]), **arrays)
 
 
 def _final_metrics(
-    params, targets: Targets, spectral: SpectralStep
+    params, objective: Objective, spectral: SpectralStep
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Each cell's metrics at its stopping point (its frozen parameters), its spectrum, and finiteness."""
+    """Each run's metrics at its stopping point (its frozen parameters), its spectrum, and finiteness."""
     with torch.no_grad():
         w = end_product(params)
         finite_w = torch.isfinite(w).all(-1).all(-1)
         wsafe = torch.where(finite_w[:, None, None], w, torch.zeros((), dtype=w.dtype, device=w.device))
         s = svdvals(wsafe)
-        _, data = targets.data_term(wsafe)
-        err, err_unobs = targets.errors(wsafe)
+        _, data = objective.data_term(wsafe)
+        err, err_unobs = objective.errors(wsafe)
         final = {
             "data_term": data,
             "penalty_value": spectral.final_value(s),
@@ -517,20 +489,31 @@ def _final_metrics(
         return final, s.cpu().double().numpy(), finite_w.cpu().numpy()
 
 
-def _runs(
-    problems, lams, seeds, final, s_np, finite_np, stop: Stopping, traj: Trajectory
+@dataclass(frozen=True)
+class RunSpec:
+    """One network of a batch: its data, λ, seed (its initial weights), penalty and optimizer."""
+
+    problem: Problem
+    lam: float
+    seed: int
+    penalty: Penalty
+    optimizer: str
+
+
+def _run_records(
+    specs: Sequence[RunSpec], final, s_np, finite_np, stop: Stopping, traj: Trajectory
 ) -> list[dict[str, Any]]:
     reason_np, stop_np = stop.reason.cpu().numpy(), stop.stop_iter.cpu().numpy()
     runs = []
-    for i, prob in enumerate(problems):
+    for i, spec in enumerate(specs):
         diverged = reason_np[i] == _DIVERGED
         runs.append(
             {
-                "seed": seeds[i],
-                "lam": float(lams[i]),
-                "rank": int(prob.settings.get("rank", -1)),
-                "n_obs": prob.n_obs,
-                "data": prob.settings,
+                "seed": spec.seed,
+                "lam": float(spec.lam),
+                "rank": int(spec.problem.settings.get("rank", -1)),
+                "n_obs": spec.problem.n_obs,
+                "data": spec.problem.settings,
                 **{
                     k: (float("nan") if diverged and not finite_np[i] else float(v[i]))
                     for k, v in final.items()
@@ -540,33 +523,31 @@ def _runs(
                 "stop_reason": STOP_REASONS[int(reason_np[i])],
                 "diverged_at": int(stop_np[i]) if diverged else None,
                 "iterations_to_test_error": _first_crossings(traj.iterations, traj.test_error[i]),
+                "penalty": spec.penalty.spec,
+                "optimizer": spec.optimizer,
             }
         )
     return runs
 
 
-def _check_batch(problems: Sequence[Problem], lams: Sequence[float]) -> tuple[int, int]:
-    if len(problems) == 0 or len(problems) != len(lams):
+def run_specs(
+    problems: Sequence[Problem],
+    lams: Sequence[float],
+    cfg: TrainConfig,
+    seeds: Sequence[int] | None = None,
+    penalties: Sequence[str] | None = None,
+    optimizers: Sequence[str] | None = None,
+) -> list[RunSpec]:
+    """One checked :class:`RunSpec` per problem (defaults: the problems' data seeds, ``cfg.penalty``,
+    ``cfg.optimizer``); an error names what does not fit before any work."""
+    b = len(problems)
+    if b == 0 or len(lams) != b:
         raise ValueError("need one λ per problem and at least one problem")
     if any(lam < 0 or not math.isfinite(lam) for lam in lams):
         raise ValueError(f"λ must be finite and >= 0, got {list(lams)}")
-    shapes = {p.shape for p in problems}
-    if len(shapes) != 1:
+    if len({p.shape for p in problems}) != 1:
+        shapes = sorted({p.shape for p in problems})
         raise ValueError(f"all problems of a batch must have one shape, got {shapes}")
-    return shapes.pop()
-
-
-def _grouped(names: Sequence[str]) -> list[int]:
-    """A stable order of the cells that puts the cells of each optimizer together (first appearance first)."""
-    first = {name: i for i, name in reversed(list(enumerate(names)))}
-    return sorted(range(len(names)), key=lambda i: first[names[i]])
-
-
-def _cell_lists(
-    problems, lams, seeds, penalties, optimizers, cfg: TrainConfig
-) -> tuple[list[Problem], list[float], list[int], list[Penalty], list[str], list[int]]:
-    """Per-cell inputs, checked, in the trainer's order (cells of one optimizer together), and that order."""
-    b = len(problems)
     seeds = [int(p.settings.get("seed", i)) for i, p in enumerate(problems)] if seeds is None else list(seeds)
     pens = [get_penalty(p) for p in ([cfg.penalty] * b if penalties is None else penalties)]
     opts = [cfg.optimizer] * b if optimizers is None else list(optimizers)
@@ -575,16 +556,101 @@ def _cell_lists(
             raise ValueError(f"need one {name} per problem, got {len(values)} for {b}")
     for name in set(opts):
         check_optimizer(name)
-    order = _grouped(opts)
-    pick = lambda xs: [xs[i] for i in order]  # noqa: E731
-    return pick(problems), pick(lams), pick(seeds), pick(pens), pick(opts), order
+    for pen in set(pens):
+        resolve_route(cfg.spectral, pen, torch.device("cpu"))  # e.g. polar with a Schatten penalty
+    return [RunSpec(*x) for x in zip(problems, lams, seeds, pens, opts, strict=True)]
 
 
-def _unpermute(order: list[int], runs: list[dict[str, Any]], traj: Trajectory):
-    """Runs and trajectory back in the caller's cell order."""
-    inverse = np.argsort(order)
-    arrays = {k: (v if k == "iterations" else v[inverse]) for k, v in asdict(traj).items()}
-    return [runs[i] for i in inverse], Trajectory(**arrays)
+def optimizer_order(specs: Sequence[RunSpec]) -> list[int]:
+    """A stable order of the runs that puts the runs of each optimizer next to each other (first appearance
+    first): :class:`BatchOptimizers` steps each optimizer's runs as one slice."""
+    first = {spec.optimizer: i for i, spec in reversed(list(enumerate(specs)))}
+    return sorted(range(len(specs)), key=lambda i: first[specs[i].optimizer])
+
+
+@dataclass
+class _Batch:
+    """Everything one batch trains with, set up on its device (the runs in :func:`optimizer_order`)."""
+
+    cfg: TrainConfig
+    specs: list[RunSpec]
+    device: torch.device
+    routes: dict[str, str]
+    objective: Objective
+    spectral: SpectralStep
+    params: list[torch.Tensor]
+    opt: BatchOptimizers
+    stop: Stopping
+    log: Log
+
+    @classmethod
+    def set_up(cls, cfg: TrainConfig, specs: list[RunSpec], host_checks: bool | None) -> _Batch:
+        pens = [s.penalty for s in specs]
+        device, dtype = resolve_device(cfg.device, pens, cfg.spectral, len(specs)), DTYPES[cfg.dtype]
+        routes = {p.spec: resolve_route(cfg.spectral, p, device) for p in pens}
+        objective = Objective.of([s.problem for s in specs], [s.lam for s in specs], cfg, device, dtype)
+        m, n = specs[0].problem.shape
+        layers = init_layers([s.seed for s in specs], m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device)
+        params = [t.requires_grad_(True) for t in layers]
+        # On the CPU a host-side check costs nothing, so the common step (every run active, finite and
+        # above tol) is recognised on the host and skips the stopping bookkeeping and the masking that
+        # freezes stopped runs; on a GPU both are always applied on the device, to avoid a sync per step.
+        host_checks = device.type == "cpu" if host_checks is None else host_checks
+        return cls(
+            cfg, specs, device, routes, objective, SpectralStep(pens, routes, dtype, device), params,
+            BatchOptimizers([s.optimizer for s in specs], params, cfg.lr),
+            Stopping(cfg, objective.lam.flatten(), host_checks), Log(log_points(cfg.log, cfg.max_iters), objective),
+        )  # fmt: skip
+
+    def label(self) -> str:
+        opts = {s.optimizer for s in self.specs}
+        pens = {s.penalty.spec for s in self.specs}
+        return f"{'/'.join(sorted(opts))} {'/'.join(sorted(pens))} d{self.cfg.depth} ×{len(self.specs)}"
+
+    def train(self, progress: bool, check_every: int) -> int:
+        """The training loop (module docstring); returns the last step reached."""
+        cfg, stop, log = self.cfg, self.stop, self.log
+        bar = _progress_bar(cfg, self.label(), progress)
+        t = 0
+        for t in range(cfg.max_iters + 1):
+            w = end_product(self.params)
+            wsafe, finite_w = finite_part(w.detach(), stop.host_checks)
+            resid, data = self.objective.data_term(wsafe)
+            sigma, pen_value, pen_grad = self.spectral(wsafe)
+            stop.update(t, finite_w, data, pen_value)
+            if log.due(t):
+                log.add(t, wsafe, sigma, data, pen_value)
+                stop.plateau(t, log)
+            if bar is not None and t % 1000 == 0:
+                bar.update(min(1000, cfg.max_iters - bar.n))
+            if t == cfg.max_iters or stop.all_stopped(t, check_every):
+                break
+            apply_step(self.params, self.opt, w, self.objective.grad(resid, pen_grad), stop)
+        if bar is not None:
+            bar.close()
+        log.fill_frozen(wsafe, sigma, data, pen_value)
+        return t
+
+    def provenance(self, seconds: float, steps: int) -> dict[str, Any]:
+        dtype = DTYPES[self.cfg.dtype]
+        return provenance(
+            device=str(self.device),
+            device_name=torch.cuda.get_device_name(self.device) if self.device.type == "cuda" else "cpu",
+            dtype=self.cfg.dtype,
+            seconds=seconds,
+            steps_run=steps,
+            torch_threads=torch.get_num_threads(),
+            optimizer_kernel=self.opt.kernels(),
+            spectral_route={spec: route_record(r, dtype) for spec, r in self.routes.items()},
+        )
+
+
+def _progress_bar(cfg: TrainConfig, label: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=cfg.max_iters, desc=label, unit="it", mininterval=10)
 
 
 def train_batch(
@@ -600,86 +666,33 @@ def train_batch(
 ) -> BatchResult:
     """Train one network per problem, all at once; see the module docstring.
 
-    ``penalties`` (one spec per cell) and ``optimizers`` (one name per cell) make a mixed batch; by default
-    every cell has ``cfg.penalty`` and ``cfg.optimizer``.  Results come back in the order of the cells.
+    ``penalties`` (one spec per run) and ``optimizers`` (one name per run) make a mixed batch; by default
+    every run has ``cfg.penalty`` and ``cfg.optimizer``.  Results come back in the order of the problems;
+    each run's record names its own optimizer and penalty, and the provenance records the optimizer kernel
+    and spectral route by optimizer and by penalty spec.
 
-    ``seeds`` default to the problems' data seeds and set each cell's initial weights.  ``host_checks``
+    ``seeds`` default to the problems' data seeds and set each run's initial weights.  ``host_checks``
     (default: on the CPU only) selects the host-side fast path for stopping; ``False`` runs the GPU's
     device-side path, which gives the same numbers (tested on the CPU).
     """
     cfg.validate()
-    m, n = _check_batch(problems, lams)
-    b = len(problems)
-    problems, lams, seeds, pens, opts, order = _cell_lists(problems, lams, seeds, penalties, optimizers, cfg)
-    device, dtype = resolve_device(cfg.device, pens, cfg.spectral, b), DTYPES[cfg.dtype]
-    routes = {p.spec: resolve_route(cfg.spectral, p, device) for p in pens}
+    specs = run_specs(problems, lams, cfg, seeds, penalties, optimizers)
+    order = optimizer_order(specs)
     t_start = time.perf_counter()
-
-    targets = Targets.of(problems, lams, cfg, device, dtype)
-    spectral = SpectralStep(pens, routes, dtype, device)
-    layers = init_layers(seeds, m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device)
-    params = [t.requires_grad_(True) for t in layers]
-    opt = BatchOptimizers(opts, params, cfg.lr)
-    # On the CPU a host-side check costs nothing, so the common step (every cell active, finite and above
-    # tol) is recognised on the host and skips the stopping bookkeeping and the masking that freezes stopped
-    # cells; on a GPU both are always applied on the device, to avoid a sync per step.
-    host_checks = device.type == "cpu" if host_checks is None else host_checks
-    stop = Stopping(b, cfg, device, host_checks)
-    points = log_points(cfg.log, cfg.max_iters)
-    next_log, logs = 0, []
-    label = pens[0].spec if len(routes) == 1 else "mixed"
-    opt_label = opts[0] if len(set(opts)) == 1 else "mixed"
-    bar = _progress_bar(cfg, opt_label, label, b, progress)
-    t = 0
-    for t in range(cfg.max_iters + 1):
-        w = end_product(params)
-        wsafe, finite_w = finite_part(w.detach(), host_checks)
-        resid, data = targets.data_term(wsafe)
-        sigma, pen_value, pen_grad = spectral(wsafe)
-        stop.update(t, finite_w, data, pen_value)
-        if next_log < len(points) and t == points[next_log]:
-            next_log += 1
-            logs.append((t, *_log_entry(targets, wsafe, sigma, data, pen_value)))
-        if bar is not None and t % 1000 == 0:
-            bar.update(min(1000, cfg.max_iters - bar.n))
-        if t == cfg.max_iters or stop.all_stopped(t, check_every):
-            break
-        apply_step(params, opt, w, targets.grad(resid, pen_grad), stop)
-    if bar is not None:
-        bar.close()
-    if next_log < len(points):
-        # Every cell stopped early and is frozen: the remaining log points all see its final state,
-        # exactly as they would inside a larger batch that was still running.
-        frozen = _log_entry(targets, wsafe, sigma, data, pen_value)
-        logs.extend((int(p), *frozen) for p in points[next_log:])
+    batch = _Batch.set_up(cfg, [specs[i] for i in order], host_checks)
+    steps = batch.train(progress, check_every)
     seconds = time.perf_counter() - t_start
 
-    final, s_np, finite_np = _final_metrics(params, targets, spectral)
-    traj = _trajectory(logs)
-    runs = _runs(problems, lams, seeds, final, s_np, finite_np, stop, traj)
-    for run, pen, name in zip(runs, pens, opts):
-        run["penalty"] = pen.spec
-        run["optimizer"] = name
-    runs, traj = _unpermute(order, runs, traj)
-    settings = {
-        **asdict(cfg),
-        "optimizer": opt_label,
-        "penalty": label,
-        "device": str(device),
-        "batch_size": b,
-    }
-    prov = provenance(
-        device=str(device),
-        device_name=torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
-        dtype=cfg.dtype,
-        seconds=seconds,
-        steps_run=t,
-        torch_threads=torch.get_num_threads(),
-        optimizer_kernel=opt.kernel(),
-        spectral_route=(
-            route_record(routes[label], dtype)
-            if len(routes) == 1
-            else {spec: route_record(r, dtype) for spec, r in routes.items()}
-        ),
-    )
-    return BatchResult(settings, runs, traj, prov)
+    final, s_np, finite_np = _final_metrics(batch.params, batch.objective, batch.spectral)
+    traj = batch.log.trajectory()
+    runs = _run_records(batch.specs, final, s_np, finite_np, batch.stop, traj)
+    inverse = np.argsort(order)  # back to the caller's order
+    traj = Trajectory(**{k: (v if k == "iterations" else v[inverse]) for k, v in asdict(traj).items()})
+    settings = {**asdict(cfg), "device": str(batch.device), "batch_size": len(specs)}
+    for key, values in (
+        ("optimizer", {s.optimizer for s in specs}),
+        ("penalty", {s.penalty.spec for s in specs}),
+    ):
+        if len(values) > 1:  # a mixed batch: each run's record names its own
+            settings[key] = sorted(values)
+    return BatchResult(settings, [runs[i] for i in inverse], traj, batch.provenance(seconds, steps))

@@ -4,6 +4,7 @@
 rule table:
     input:
         jobs=lambda w: jobs_of(w.name),
+        trajectories=lambda w: trajectories_of(w.name),
     output:
         csv=report(
             "results/tables/{name}.csv",
@@ -33,6 +34,7 @@ rule table:
 rule dynamics_figure:
     input:
         jobs=lambda w: jobs_of(w.name),
+        trajectories=lambda w: trajectories_of(w.name),
     output:
         pdf=report(
             "figures/{name}.pdf",

@@ -1,7 +1,5 @@
 # Figures 4 and 5: classic completion methods through their own libraries, cached per (method, rank,
 # n_obs) over all seeds, sharing the ground-truth files with the networks.
-
-
 rule roptspace:
     output:
         "results/R/roptspace.json",
@@ -22,14 +20,14 @@ rule roptspace:
 
 rule baseline:
     input:
-        data=baseline_data,
+        data=lambda w: baseline_job(w).data_paths(),
         roptspace=lambda w: ["results/R/roptspace.json"] if w.method == "opt" else [],
     output:
-        "results/baselines/{method}/r{rank}_o{n_obs}_{hash}.json",
+        BASELINE_RESULT,
     log:
-        "logs/baselines/{method}/r{rank}_o{n_obs}_{hash}.log",
+        log_of(BASELINE_RESULT),
     benchmark:
-        "benchmarks/logs/baselines/{method}/r{rank}_o{n_obs}_{hash}.tsv"
+        log_of(BASELINE_RESULT, ".tsv")
     wildcard_constraints:
         method="cp|si|opt|opt_published",
         hash=r"[0-9a-f]{10}",
@@ -43,7 +41,7 @@ rule baseline:
     resources:
         gpu=0,
     params:
-        job=baseline_params,
+        job=lambda w: baseline_job(w).params(),
         r_lib="results/R/library",
     script:
         "../scripts/baseline.py"
@@ -52,6 +50,7 @@ rule baseline:
 rule comparison_figure:
     input:
         training=lambda w: jobs_of(w.name),
+        trajectories=lambda w: trajectories_of(w.name),
         baselines=lambda w: baseline_jobs_of(w.name),
     output:
         pdf=report(
@@ -82,4 +81,4 @@ rule comparison_figure:
         experiment=lambda w: EXPERIMENTS[w.name],
         code=code_hash("comparison"),
     script:
-        "../scripts/comparison_figure.py"
+        "../scripts/make_comparison.py"

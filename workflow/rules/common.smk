@@ -1,51 +1,92 @@
-# Helpers, config validation and target lists. The science lives in the matcomp package.
+# Helpers, config validation and target lists. The planning lives in matcomp.plan, the science in the rest
+# of the package; this file only looks things up for the rules.
 import sys
 from pathlib import Path
 
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
 min_version("9.0")
 
+CHECKOUT_SRC = Path(workflow.basedir).resolve() / "src"
 sys.path.insert(
-    0, str(Path(workflow.basedir) / "src")
-)  # the package, even when not pip-installed
+    0, str(CHECKOUT_SRC)
+)  # this checkout's package before any installed copy
 
-from matcomp.experiments import (  # noqa: E402
-    ConfigError,
-    all_baseline_jobs,
-    all_jobs,
-    effective_config,
-    validate_config,
-)
+import matcomp  # noqa: E402
+
+if Path(matcomp.__file__).resolve().parent != CHECKOUT_SRC / "matcomp":
+    raise ValueError(
+        f"the workflow imported matcomp from {Path(matcomp.__file__).parent}, not from this checkout "
+        f"({CHECKOUT_SRC / 'matcomp'}); remove the other copy (pip uninstall matcomp) and rerun"
+    )
+
+from matcomp import results  # noqa: E402
+from matcomp.codehash import code_hash, code_info  # noqa: E402
+from matcomp.plan.config import ConfigError, enabled_experiments, load  # noqa: E402
 
 try:
-    config = effective_config(config)
-    validate(config, schema="../schemas/config.schema.yaml")
-    validate_config(config)
+    config = load(config)
 except ConfigError as err:
     raise ValueError(f"invalid config: {err}") from None
 
-from matcomp.movielens_jobs import data_dir, movielens_jobs  # noqa: E402
-from matcomp.codehash import code_hash, code_info  # noqa: E402
-from matcomp.packs import make_packs, runs_on_gpu  # noqa: E402
+from matcomp.plan.jobs import (  # noqa: E402
+    BASELINE_RESULT,
+    DATA_FILE,
+    PACK_FOLDER,
+    TRAIN_RESULT,
+    baseline_jobs,
+    log_of,
+    training_jobs,
+)
+from matcomp.plan.movielens import (
+    MOVIELENS_RESULT,
+    data_dir,
+    movielens_jobs,
+)  # noqa: E402
+from matcomp.plan.packs import make_packs, pack_folder  # noqa: E402
+from matcomp.placement import movielens_wants_gpu  # noqa: E402
 
-JOBS = all_jobs(config)
+JOBS = training_jobs(config)
 MOVIELENS_JOBS = movielens_jobs(config)
-BASELINE_JOBS = all_baseline_jobs(config)
+BASELINE_JOBS = baseline_jobs(config)
 EXPERIMENTS = config["experiments"]
 
 
+def _refuse_damaged_results():
+    """Stop before any job (and before Snakemake deletes any output) if a cached result is damaged, truncated
+    or swapped: the message names each file and the command that removes it (the rerun makes it again).
+    """
+    found = results.damaged([*JOBS, *BASELINE_JOBS, *MOVIELENS_JOBS])
+    if found:
+        files = " ".join(f for err in found for f in err.files)
+        raise ValueError(
+            f"{len(found)} damaged cached result(s): "
+            + "; ".join(f"{err.path}: {err.why}" for err in found)
+            + f". Remove them and rerun the same command, which makes them again: rm {files}"
+        )
+
+
+def _refuse_unwritable_outputs():
+    """Stop before any job if an existing output folder cannot be written (a read-only or immutable folder)."""
+    import tempfile
+
+    for folder in ("results", "results/tables", "figures", "logs", "benchmarks/logs"):
+        if Path(folder).is_dir():
+            try:
+                tempfile.TemporaryFile(dir=folder).close()
+            except OSError as err:
+                raise ValueError(
+                    f"the output folder {folder} is not writable ({err.strerror}); make it writable (chmod u+w "
+                    f"{folder}, or chattr -i {folder} if it was made immutable) and rerun"
+                ) from None
+
+
+_refuse_damaged_results()
+_refuse_unwritable_outputs()
+
+
 def experiments_of(kind):
-    return [
-        name
-        for name, exp in EXPERIMENTS.items()
-        if exp.get("kind") == kind and exp.get("enabled", True)
-    ]
-
-
-def jobs_of(name):
-    """Training-job result files that one experiment reads (its cells are inside them)."""
-    return [path for path, job in JOBS.items() if name in job.experiments]
+    return enabled_experiments(config, (kind,))
 
 
 def lookup(jobs, path, what):
@@ -57,31 +98,18 @@ def lookup(jobs, path, what):
     return jobs[path]
 
 
-def data_code(wildcards):
-    """The data job's code record; a file name must carry this checkout's data-code hash."""
-    info = code_info("data")
-    if wildcards.code != info["hash"]:
-        raise ValueError(
-            f"a ground-truth file with data-code hash {wildcards.code} was asked for, but this checkout's "
-            f"data code hashes to {info['hash']}: only current data files can be made"
-        )
-    return info
+def jobs_of(name):
+    """Training-job result files one experiment reads."""
+    return [path for path, job in JOBS.items() if name in job.experiments]
+
+
+def trajectories_of(name):
+    """Their trajectory files: every rule that reads a result reads its trajectories too."""
+    return [str(results.trajectory_path(p)) for p in jobs_of(name)]
 
 
 def job_of(wildcards):
-    path = (
-        f"results/cells/r{wildcards.rank}_o{wildcards.n_obs}/{wildcards.optimizer}/"
-        f"{wildcards.penalty}/lam{wildcards.lam}_{wildcards.hash}.json"
-    )
-    return lookup(JOBS, path, "training job")
-
-
-def job_data(wildcards):
-    return job_of(wildcards).data_paths()
-
-
-def job_params(wildcards):
-    return job_of(wildcards).params()
+    return lookup(JOBS, TRAIN_RESULT.format(**dict(wildcards.items())), "training job")
 
 
 def baseline_jobs_of(name):
@@ -89,29 +117,36 @@ def baseline_jobs_of(name):
 
 
 def baseline_job(wildcards):
-    path = f"results/baselines/{wildcards.method}/r{wildcards.rank}_o{wildcards.n_obs}_{wildcards.hash}.json"
-    return lookup(BASELINE_JOBS, path, "baseline job")
+    return lookup(
+        BASELINE_JOBS, BASELINE_RESULT.format(**dict(wildcards.items())), "baseline job"
+    )
 
 
-def baseline_data(wildcards):
-    return baseline_job(wildcards).data_paths()
+def data_problem(wildcards):
+    """The data job's settings; a file name must carry this checkout's data-code hash."""
+    info = code_info("data")
+    if wildcards.code != info["hash"]:
+        raise ValueError(
+            f"a ground-truth file with data-code hash {wildcards.code} was asked for, but this checkout's "
+            f"data code hashes to {info['hash']}: only current data files can be made"
+        )
+    return {
+        "m": int(wildcards.m),
+        "n": int(wildcards.n),
+        "rank": int(wildcards.rank),
+        "n_obs": int(wildcards.n_obs),
+        "seed": int(wildcards.seed),
+        "normalize": wildcards.norm != "_raw",
+        "code": info,
+    }
 
 
-def baseline_params(wildcards):
-    return baseline_job(wildcards).params()
-
-
-def movielens_data_dir():
-    return data_dir(config)
-
-
-def movielens_runs(wildcards):
-    return list(MOVIELENS_JOBS)
-
-
-def movielens_params(wildcards):
-    path = f"results/movielens/{wildcards.model}/{wildcards.row}/split{wildcards.pct}_s{wildcards.seed}_{wildcards.hash}.json"
-    return lookup(MOVIELENS_JOBS, path, "MovieLens job")
+def movielens_job(wildcards):
+    return lookup(
+        MOVIELENS_JOBS,
+        MOVIELENS_RESULT.format(**dict(wildcards.items())),
+        "MovieLens job",
+    )
 
 
 def table2_wanted():
@@ -122,34 +157,29 @@ def table2_wanted():
 
 def pack_training():
     """Whether GPU jobs train in packs (``pack_training``; auto: a GPU is visible now)."""
-    # --config gives the string "true", a YAML file gives True
-    setting = str(config.get("pack_training", "auto")).lower()
+    setting = config.get("pack_training", "auto")
     if setting == "auto":
         import torch
 
         return config["device"] != "cpu" and torch.cuda.is_available()
-    return setting == "true"
+    return bool(setting)
 
 
 PACKS = make_packs(JOBS) if pack_training() else {}
 PACK_OF = {path: pack for pack, paths in PACKS.items() for path in paths}
 
 
-def pack_dir(pack):
-    return f"results/packs/{pack}"
-
-
 def train_input(wildcards):
     """A packed job copies its files out of its pack's folder; any other job trains from its data."""
     path = job_of(wildcards).path
     if path in PACK_OF:
-        return {"pack": pack_dir(PACK_OF[path])}
+        return {"pack": pack_folder(PACK_OF[path])}
     return {"data": job_of(wildcards).data_paths()}
 
 
 def train_packed_from(wildcards):
     path = job_of(wildcards).path
-    return f"{pack_dir(PACK_OF[path])}/{path}" if path in PACK_OF else None
+    return f"{pack_folder(PACK_OF[path])}/{path}" if path in PACK_OF else None
 
 
 def pack_jobs(wildcards):
@@ -161,48 +191,12 @@ def pack_jobs(wildcards):
     return [JOBS[path] for path in PACKS[wildcards.pack]]
 
 
-def pack_data(wildcards):
-    return sorted({f for job in pack_jobs(wildcards) for f in job.data_paths()})
-
-
-def pack_data_files(wildcards):
-    return [job.data_paths() for job in pack_jobs(wildcards)]
-
-
-def pack_params(wildcards):
-    return [job.params() for job in pack_jobs(wildcards)]
-
-
-def pack_outputs(wildcards):
-    return [job.path for job in pack_jobs(wildcards)]
-
-
 def train_resources_gpu(wildcards):
-    """One GPU for a training job that runs on one: not with ``device: cpu``, not for a job that
-    ``device: auto`` runs on the CPU because it is faster there (``spectral: svd``; unpenalised jobs of few
-    seeds), not for a packed job (it only copies its files out of its pack, which has the GPU).
-    """
-    if config["device"] == "cpu":
-        return 0
+    """One GPU for a training job that runs on one (matcomp.placement): not with ``device: cpu``, not for a
+    job that ``device: auto`` runs on the CPU because it is faster there, not for a packed job (it only
+    copies its files out of its pack, which has the GPU)."""
     job = job_of(wildcards)
-    if job.path in PACK_OF or (config["device"] == "auto" and not runs_on_gpu(job)):
-        return 0
-    return 1
-
-
-def movielens_resources_gpu(wildcards):
-    """The LNN runs on a GPU (its penalised step: 5.7 ms there, 0.26 s on 2 CPU cores); the embedding model
-    runs on the CPU under ``device: auto`` (an epoch: 1.8 s on an H200, 1.0 s on 2 CPU cores).
-    """
-    if config["device"] == "cpu" or (
-        config["device"] == "auto" and wildcards.model == "embedding"
-    ):
-        return 0
-    return 1
-
-
-def pack_resources_gpu(wildcards):
-    return 0 if config["device"] == "cpu" else 1
+    return int(job.path not in PACK_OF and job.wants_gpu(config["device"]))
 
 
 def all_targets():

@@ -20,13 +20,13 @@ rule movielens_download:
 
 rule movielens_run:
     input:
-        u_data=f"{movielens_data_dir()}/u.data",
+        u_data=f"{data_dir(config)}/u.data",
     output:
-        "results/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.json",
+        MOVIELENS_RESULT,
     log:
-        "logs/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.log",
+        log_of(MOVIELENS_RESULT),
     benchmark:
-        "benchmarks/logs/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.tsv"
+        log_of(MOVIELENS_RESULT, ".tsv")
     wildcard_constraints:
         model="lnn|embedding",
         hash=r"[0-9a-f]{10}",
@@ -34,11 +34,11 @@ rule movielens_run:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        gpu=movielens_resources_gpu,
+        gpu=lambda w: int(movielens_wants_gpu(w.model, config["device"])),
         runtime=720,
         mem_mb=8000,
     params:
-        run=movielens_params,
+        run=lambda w: movielens_job(w).params(),
         device=config["device"],
     script:
         "../scripts/movielens_run.py"
@@ -46,7 +46,7 @@ rule movielens_run:
 
 rule table2:
     input:
-        runs=movielens_runs,
+        runs=lambda w: list(MOVIELENS_JOBS),
     output:
         csv=report(
             "results/tables/table2.csv",

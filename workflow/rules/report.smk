@@ -1,5 +1,5 @@
 # The effective config, the claims check and what `snakemake --report` shows.
-from matcomp.claims import claim_budgets  # budgets: this run's and the paper's
+from matcomp.report.claims import claim_budgets  # budgets: this run's and the paper's
 
 
 rule effective_config:
@@ -43,7 +43,7 @@ rule claims:
     resources:
         gpu=0,
     params:
-        claims=str(Path(workflow.basedir) / "src/matcomp/claims.yaml"),
+        claims=str(CHECKOUT_SRC / "matcomp/report/claims.yaml"),
         scale=config["scale"],
         code=code_hash("claims"),
         budget=claim_budgets(config, Path(workflow.basedir) / "config.yaml"),

@@ -1,24 +1,22 @@
 # One job per (optimizer, penalty, λ, rank, n_obs, settings): every depth that any experiment asks for,
 # each depth trained as one batch over all seeds. A cell shared by experiments is trained once. The path
-# ends in a hash of the remaining settings (matcomp.experiments.Job); every setting reaches the job through
-# `params`, so changing one reruns exactly the jobs that use it.
+# (matcomp.plan.jobs.TRAIN_RESULT) ends in a hash of the remaining settings and the code; every setting
+# reaches the job through `params`, so changing one reruns exactly the jobs that use it.
 #
-# With pack_training (matcomp.packs), the jobs that run faster on a GPU and share their training settings
-# (every optimizer; no penalty, ratio, nuclear, and the Schatten penalties on the gesvda route) train together in one `train_pack` job (one mixed
-# batch per depth, on the GPU), which writes their files into its folder; each such job's `train` job then
-# only copies its two files into place.
-
-
+# With pack_training (matcomp.plan.packs), the jobs that run faster on a GPU and share their training
+# settings (every optimizer; no penalty, ratio, nuclear, and the Schatten penalties on the gesvda route)
+# train together in one `train_pack` job (one mixed batch per depth, on the GPU), which writes their files
+# into its folder; each such job's `train` job then only copies its two files into place.
 rule train:
     input:
         unpack(train_input),
     output:
-        result="results/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.json",
-        trajectory="results/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.trajectory.npz",
+        result=TRAIN_RESULT,
+        trajectory=TRAIN_RESULT.replace(".json", ".trajectory.npz"),
     log:
-        "logs/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.log",
+        log_of(TRAIN_RESULT),
     benchmark:
-        "benchmarks/logs/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.tsv"
+        log_of(TRAIN_RESULT, ".tsv")
     wildcard_constraints:
         hash=r"[0-9a-f]{10}",
     group:
@@ -31,7 +29,7 @@ rule train:
         runtime=720,
         mem_mb=4000,
     params:
-        job=job_params,
+        job=lambda w: job_of(w).params(),
         device=config["device"],
         packed_from=train_packed_from,
     script:
@@ -40,9 +38,9 @@ rule train:
 
 rule train_pack:
     input:
-        data=pack_data,
+        data=lambda w: sorted({f for job in pack_jobs(w) for f in job.data_paths()}),
     output:
-        directory("results/packs/{pack}"),
+        directory(PACK_FOLDER),
     log:
         "logs/packs/{pack}.log",
     benchmark:
@@ -53,13 +51,12 @@ rule train_pack:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=pack_resources_gpu,
+        gpu=0 if config["device"] == "cpu" else 1,
         runtime=720,
         mem_mb=16000,
     params:
-        jobs=pack_params,
-        data_files=pack_data_files,
-        outs=pack_outputs,
+        jobs=lambda w: [job.params() for job in pack_jobs(w)],
+        data_files=lambda w: [job.data_paths() for job in pack_jobs(w)],
         device=config["device"],
     script:
-        "../scripts/train.py"
+        "../scripts/train_pack.py"

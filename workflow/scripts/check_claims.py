@@ -3,12 +3,13 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
+CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve: scriptdir has ".."
+sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
 
+from matcomp.io import from_checkout, redirect_log
+from matcomp.report.claims import check_claims
 
-from matcomp.claims import check_claims
-from matcomp.io import redirect_log
-
+from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
 out = snakemake.output
 check_claims(

@@ -3,16 +3,12 @@
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
+CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve: scriptdir has ".."
+sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
 
+from matcomp.io import from_checkout, redirect_log
+from matcomp.jobs.data import make_data
 
-from matcomp.codehash import verify
-from matcomp.data import make_problem
-from matcomp.io import redirect_log
-
+from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
-p = snakemake.params
-code = verify(p.code)
-problem = make_problem(p.m, p.n, p.rank, p.n_obs, p.seed, p.normalize)
-problem.settings.update(code=code["hash"], code_files=code["files"])  # the file names its code
-problem.save(snakemake.output[0])
+make_data(dict(snakemake.params.problem), snakemake.output[0])

@@ -1,17 +1,19 @@
-"""Train one (model, row, split, seed) cell of Table 2."""
+"""Train one (model, row, split, seed) run of Table 2."""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
+CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve: scriptdir has ".."
+sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
 
 import torch
 
 from matcomp.codehash import verify
-from matcomp.io import redirect_log
-from matcomp.movielens_jobs import run_job
+from matcomp.io import from_checkout, redirect_log
+from matcomp.jobs.movielens import run_movielens_job
 
+from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
 verify(snakemake.params.run["code"])
 torch.set_num_threads(snakemake.threads)
-run_job(snakemake.params.run, snakemake.input.u_data, snakemake.output[0], snakemake.params.device)
+run_movielens_job(snakemake.params.run, snakemake.input.u_data, snakemake.output[0], snakemake.params.device)

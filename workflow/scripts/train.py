@@ -1,26 +1,19 @@
-"""Train one job (every depth of one optimizer, penalty, λ, rank, n_obs key, all seeds batched), or a pack
-of jobs together (rule train_pack), or copy a packed job's files out of its pack."""
+"""Train one job (every depth of one optimizer × penalty × λ × data key, all seeds batched), or copy a packed
+job's files out of its pack."""
 
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(snakemake.scriptdir).parents[1] / "src"))  # the checkout's package
-
+CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve: scriptdir has ".."
+sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
 
 from matcomp.codehash import verify
-from matcomp.io import redirect_log
-from matcomp.workflow import copy_packed_job, train_job, train_jobs
+from matcomp.io import from_checkout, redirect_log
+from matcomp.jobs.train import train_or_copy
 
+from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
 p = snakemake.params
-if snakemake.rule == "train_pack":
-    for job in p.jobs:
-        verify(job["code"])
-    folder = Path(snakemake.output[0])
-    outs = [str(folder / out) for out in p.outs]
-    train_jobs(p.jobs, p.data_files, outs, p.device, snakemake.threads)
-elif p.packed_from:
-    copy_packed_job(p.packed_from, snakemake.output.result)
-else:
-    verify(p.job["code"])
-    train_job(p.job, snakemake.input.data, snakemake.output.result, p.device, snakemake.threads)
+verify(p.job["code"])
+data = [] if p.packed_from else snakemake.input.data
+train_or_copy(p.job, data, snakemake.output.result, p.packed_from, p.device, snakemake.threads)

@@ -35,7 +35,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from math import nan
 from pathlib import Path
 from typing import Any
@@ -45,23 +46,14 @@ import torch
 
 from matcomp.metrics import effective_rank
 from matcomp.optimizers import make_optimizer, optimizer_kernel
-from matcomp.penalties import Penalty, get_penalty, spectral_grad
+from matcomp.penalties import Penalty, get_penalty
+from matcomp.placement import movielens_device, resolve_device, resolve_route
 from matcomp.provenance import provenance
-from matcomp.spectral import polar_value_and_grad, resolve_route, route_record, shifted_svd
-from matcomp.train import resolve_device
+from matcomp.spectral import route_record, value_and_grad
 
 from .data import interaction_shape, load_ratings, split_ratings, verify_ml100k
 from .models import DepthOneLNN, EmbeddingModel
-
-ROWS: dict[str, tuple[str, bool]] = {
-    "GD": ("gd", False),
-    "GD+penalty": ("gd", True),
-    "Adam": ("adam", False),
-    "Adam+penalty": ("adam", True),
-}
-"""Table 2's four rows per model: label -> (optimizer, penalised)."""
-
-MODELS = ("lnn", "embedding")
+from .readings import MODELS, READING_NOTES, READINGS, ROWS, split_label
 
 PAPER_BEST: dict[str, dict[str, Any]] = {
     "lnn": {
@@ -167,17 +159,6 @@ def _prepare(
     return dev, shape or interaction_shape(users, items), info, gen, splits, has_val  # type: ignore[return-value]
 
 
-READINGS = ("last", "train", "validation", "test")
-"""The checkpoint readings every run yields (the ``checkpoint`` setting names the headline one)."""
-
-READING_NOTES: dict[str, str] = {
-    "last": "the last epoch / step (where training ended)",
-    "train": "checkpoint with the lowest training error",
-    "validation": "checkpoint chosen on the validation part of the training split (the test split never takes part)",
-    "test": "checkpoint chosen on the test set, as appendix A.1 reads; optimistic",
-}
-"""Each reading in words, for every output that uses it."""
-
 LNN_CURVES = {"train": "train_rmse", "validation": "val_rmse", "test": "test_rmse"}
 """Reading -> the LNN history column it minimises (its training error: the training RMSE at the point)."""
 EMBEDDING_CURVES = {"train": "train_mse", "validation": "val_rmse", "test": "test_rmse"}
@@ -264,18 +245,12 @@ def _eval_rmse(model: torch.nn.Module, tr: Splits, va: Splits, te: Splits, has_v
 
 
 def lnn_penalty(pen: Penalty, weight: torch.Tensor, route: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The LNN's penalty R(W) and ∇_W R by the spectral route (:mod:`matcomp.spectral`), both detached.
-
-    ``svd``: one SVD of the 944×1683 matrix and Lewis' formula (what autograd through ``svdvals`` gives);
-    ``polar``: a polar factor from products with the 944×944 Gram matrix (ratio, nuclear), no SVD;
-    ``gesvda``: the float64 shifted SVD of :func:`matcomp.spectral.shifted_svd`."""
-    w = weight.detach()
-    if route == "polar":
-        return polar_value_and_grad(pen, w)
-    if route == "gesvda":
-        value, grad = spectral_grad(pen, *shifted_svd(w))
-        return value.to(w.dtype), grad.to(w.dtype)
-    return spectral_grad(pen, *torch.linalg.svd(w, full_matrices=False))
+    """The LNN's penalty R(W) and ∇_W R by the spectral route (:func:`matcomp.spectral.value_and_grad`),
+    both detached: ``svd`` one SVD of the 944×1683 matrix and Lewis' formula (what autograd through
+    ``svdvals`` gives); ``polar`` a polar factor from products with the 944×944 Gram matrix (ratio,
+    nuclear), no SVD; ``gesvda`` the float64 shifted SVD of :func:`matcomp.spectral.shifted_svd`."""
+    _, value, grad = value_and_grad(pen, weight.detach(), route)
+    return value, grad
 
 
 def _headline(
@@ -296,6 +271,93 @@ def _headline(
         "val_rmse": _rmse(model, *va) if has_val else None,
         "readings": readings,
     }
+
+
+@dataclass
+class _Fit:
+    """One training run of either model: its evaluation history, where it ended, and how."""
+
+    history: list[dict[str, float]]
+    rounds: int
+    diverged: bool
+    seconds: float
+    restored: bool
+
+
+def _fit(
+    model: torch.nn.Module,
+    dev: torch.device,
+    splits: tuple[Splits, Splits, Splits],
+    has_val: bool,
+    curve: str | None,
+    rounds: int,
+    one_round: Callable[[int], dict[str, float] | None],
+    finite: str,
+    stop: Callable[[list[dict[str, float]]], bool] | None = None,
+) -> _Fit:
+    """The loop both models share: ``rounds`` calls of ``one_round(k)`` (k = 1, 2, …: a step, or an epoch).
+
+    A round that returns a row is an evaluation point: a non-finite ``row[finite]`` ends the run as diverged;
+    otherwise the train / validation / test RMSE are added, the headline reading's checkpoint is offered the
+    parameters (:class:`_KeptState`, criterion ``curve``) and ``stop(history)`` may end training.  At the end
+    the kept parameters are restored (when the reading keeps any)."""
+    history: list[dict[str, float]] = []
+    kept = _KeptState(curve)
+    k, diverged = 0, False
+    _sync(dev)
+    t0 = time.perf_counter()
+    for k in range(1, rounds + 1):
+        row = one_round(k)
+        if row is None:
+            continue
+        if not math.isfinite(row[finite]):
+            diverged = True
+            history.append(row)
+            break
+        row.update(_eval_rmse(model, *splits, has_val))
+        history.append(row)
+        kept.offer(model, row)
+        if stop is not None and stop(history):
+            break
+    _sync(dev)
+    seconds = time.perf_counter() - t0
+    return _Fit(history, k, diverged, seconds, kept.restore(model))
+
+
+def _rising(patience: int) -> Callable[[list[dict[str, float]]], bool]:
+    """A.1's stopping rule: the training error (``train_mse``) rose ``patience`` evaluations in a row."""
+
+    def stop(history: list[dict[str, float]]) -> bool:
+        errs = [h["train_mse"] for h in history[-patience - 1 :]]
+        return len(errs) > patience and all(b > a for a, b in zip(errs, errs[1:]))
+
+    return stop
+
+
+def _result(
+    name: str, model: torch.nn.Module, splits: tuple[Splits, Splits, Splits], has_val: bool, fit: _Fit,
+    settings: dict[str, Any], info: dict[str, Any],
+) -> dict[str, Any]:  # fmt: skip
+    """What both models return: the headline reading's RMSEs, every reading, the split summary, the run."""
+    point_key, curves = ("iteration", LNN_CURVES) if name == "lnn" else ("epoch", EMBEDDING_CURVES)
+    readings = choose_checkpoints(fit.history, point_key, curves, has_val)
+    checkpoint = settings["checkpoint"]
+    return {
+        "model": name,
+        "optimizer": settings["optimizer"],
+        **_headline(model, *splits, has_val, checkpoint, readings),
+        **info,
+        "diverged": fit.diverged,
+        "seconds": fit.seconds,
+        "seed": settings["seed"],
+        "settings": settings,
+        "history": fit.history,
+        f"best_{point_key}": readings[checkpoint]["point"],  # type: ignore[index]
+    }
+
+
+def _rank(fit: _Fit, matrix: torch.Tensor) -> float:
+    return nan if fit.diverged and not fit.restored else _spectrum_stats(matrix)
 
 
 def train_lnn(
@@ -330,8 +392,8 @@ def train_lnn(
     """
     if reduction not in ("sum", "mean"):
         raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-    dev, shape, info, gen, (tr, va, te), has_val = _prepare(
-        users, items, ratings, train_idx, val_idx, test_idx, shape, seed, device
+    dev, shape, info, gen, splits, has_val = _prepare(
+        users, items, ratings, train_idx, val_idx, test_idx, shape, seed, movielens_device("lnn", str(device))
     )
     check_checkpoint(checkpoint, has_val)
     b0 = {"zero": 0.0, "mean": info["train_mean"]}.get(bias_init, bias_init)  # type: ignore[call-overload]
@@ -339,14 +401,10 @@ def train_lnn(
     opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
     route = resolve_route(spectral, pen, dev) if lam else "none"
+    tr = splits[0]
     n_obs = max(tr[0].numel(), 1)
 
-    history: list[dict[str, float]] = []
-    kept = _KeptState(LNN_CURVES.get(checkpoint))
-    it, diverged = 0, False
-    _sync(dev)
-    t0 = time.perf_counter()
-    for it in range(1, n_iters + 1):
+    def step(it: int) -> dict[str, float] | None:
         opt.zero_grad(set_to_none=True)
         sse = ((model(tr[0], tr[1]) - tr[2]) ** 2).sum()
         data = sse if reduction == "sum" else sse / n_obs
@@ -357,57 +415,50 @@ def train_lnn(
             model.weight.grad.add_(reg_grad, alpha=lam)
         loss = data.detach() + lam * reg
         opt.step()
-        if it % eval_every == 0 or it == n_iters:
-            row = {"iteration": it, "loss": float(loss.detach()), "train_mse": float(sse.detach()) / n_obs}
-            row["penalty"] = float(reg.detach())
-            if not math.isfinite(row["loss"]):
-                diverged = True
-                history.append(row)
-                break
-            row.update(_eval_rmse(model, tr, va, te, has_val))
-            history.append(row)
-            kept.offer(model, row)
-    _sync(dev)
-    seconds = time.perf_counter() - t0
-    restored = kept.restore(model)
-    readings = choose_checkpoints(history, "iteration", LNN_CURVES, has_val)
+        if it % eval_every and it != n_iters:
+            return None
+        return {"iteration": it, "loss": float(loss.detach()), "train_mse": float(sse.detach()) / n_obs,
+                "penalty": float(reg.detach())}  # fmt: skip
+
+    fit = _fit(model, dev, splits, has_val, LNN_CURVES.get(checkpoint), n_iters, step, "loss")
     settings = {
-        "model": "lnn",
-        "optimizer": optimizer,
-        "lr": lr,
-        "lam": lam,
-        "penalty": penalty,
-        "n_iters": n_iters,
-        "init_std": init_std,
-        "bias_init": bias_init,
-        "reduction": reduction,
-        "eval_every": eval_every,
-        "spectral": spectral,
-        "checkpoint": checkpoint,
-        "seed": seed,
-        "shape": list(shape),
+        "model": "lnn", "optimizer": optimizer, "lr": lr, "lam": lam, "penalty": penalty, "n_iters": n_iters,
+        "init_std": init_std, "bias_init": bias_init, "reduction": reduction, "eval_every": eval_every,
+        "spectral": spectral, "checkpoint": checkpoint, "seed": seed, "shape": list(shape),
         "optimizer_kernel": optimizer_kernel(opt),
-    }
+    }  # fmt: skip
     return {
-        "model": "lnn",
-        "optimizer": optimizer,
+        **_result("lnn", model, splits, has_val, fit, settings, info),
         "penalized": bool(lam),
-        **_headline(model, tr, va, te, has_val, checkpoint, readings),
-        **info,
-        "iterations": it,
-        "best_iteration": readings[checkpoint]["point"],  # type: ignore[index]
-        "diverged": diverged,
-        "seconds": seconds,
-        "seconds_per_iteration": seconds / max(it, 1),
-        "effective_rank": nan if diverged and not restored else _spectrum_stats(model.weight),
+        "iterations": fit.rounds,
+        "seconds_per_iteration": fit.seconds / max(fit.rounds, 1),
+        "effective_rank": _rank(fit, model.weight),
         "bias": float(model.bias.detach()),
-        "seed": seed,
-        "settings": settings,
-        "history": history,
         "provenance": provenance(
             device=str(dev), dtype="float32", spectral_route=route_record(route, torch.float32)
         ),
     }
+
+
+def _embedding_epoch(
+    model: EmbeddingModel, opt: torch.optim.Optimizer, pen: Penalty, lams: tuple[float, float], tr: Splits,
+    perm: torch.Tensor, batch_size: int,
+) -> float:  # fmt: skip
+    """One epoch of minibatch steps (loss: the batch's MSE + λ_user·R(P) + λ_item·R(Q) on the whole
+    embedding matrices); returns the epoch's training error, the mean minibatch MSE."""
+    total = torch.zeros((), device=perm.device)
+    for start in range(0, perm.numel(), batch_size):
+        b = perm[start : start + batch_size]
+        opt.zero_grad(set_to_none=True)
+        mse = ((model(tr[0][b], tr[1][b]) - tr[2][b]) ** 2).mean()
+        loss = mse
+        for lam, emb in zip(lams, (model.user_embeddings, model.item_embeddings)):
+            if lam:
+                loss = loss + lam * pen.of_matrix(emb.weight)
+        loss.backward()
+        opt.step()
+        total += mse.detach() * b.numel()
+    return float(total) / perm.numel()
 
 
 def train_embedding(
@@ -438,95 +489,51 @@ def train_embedding(
     ``effective_rank_user`` / ``effective_rank_item`` those of the embedding matrices P and Q, all at the
     headline reading's checkpoint (``checkpoint``); ``readings`` holds every reading (module docstring).
     """
-    # device auto: the CPU.  Its minibatch steps are launch-bound on a GPU: an epoch takes 1.8 s on an
-    # H200 against 1.0 s on 2 CPU cores (benchmarks/README.md).
-    device = "cpu" if str(device) == "auto" else device
-    dev, shape, info, gen, (tr, va, te), has_val = _prepare(
-        users, items, ratings, train_idx, val_idx, test_idx, shape, seed, device
+    dev, shape, info, gen, splits, has_val = _prepare(
+        users,
+        items,
+        ratings,
+        train_idx,
+        val_idx,
+        test_idx,
+        shape,
+        seed,
+        movielens_device("embedding", str(device)),
     )
     check_checkpoint(checkpoint, has_val)
     model = EmbeddingModel(*shape, dim=dim, generator=gen).to(dev)
     opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
     shuffle_rng = np.random.default_rng([seed, 1])
+    tr = splits[0]
     n_train = tr[0].numel()
 
-    history: list[dict[str, float]] = []
-    kept = _KeptState(EMBEDDING_CURVES.get(checkpoint))
-    prev, rises, epoch, diverged = math.inf, 0, 0, False
-    _sync(dev)
-    t0 = time.perf_counter()
-    for epoch in range(1, n_epochs + 1):
+    def epoch(k: int) -> dict[str, float]:
         perm = torch.as_tensor(shuffle_rng.permutation(n_train), device=dev)
-        total = torch.zeros((), device=dev)
-        for start in range(0, n_train, batch_size):
-            b = perm[start : start + batch_size]
-            opt.zero_grad(set_to_none=True)
-            mse = ((model(tr[0][b], tr[1][b]) - tr[2][b]) ** 2).mean()
-            loss = mse
-            if lam_user:
-                loss = loss + lam_user * pen.of_matrix(model.user_embeddings.weight)
-            if lam_item:
-                loss = loss + lam_item * pen.of_matrix(model.item_embeddings.weight)
-            loss.backward()
-            opt.step()
-            total += mse.detach() * b.numel()
-        train_err = float(total) / n_train
-        row = {"epoch": epoch, "train_mse": train_err}
-        if not math.isfinite(train_err):
-            diverged = True
-            history.append(row)
-            break
-        row.update(_eval_rmse(model, tr, va, te, has_val))
-        history.append(row)
-        kept.offer(model, row)
-        rises = rises + 1 if train_err > prev else 0
-        prev = train_err
-        if rises >= patience:
-            break
-    _sync(dev)
-    seconds = time.perf_counter() - t0
-    restored = kept.restore(model)
-    readings = choose_checkpoints(history, "epoch", EMBEDDING_CURVES, has_val)
+        mse = _embedding_epoch(model, opt, pen, (lam_user, lam_item), tr, perm, batch_size)
+        return {"epoch": k, "train_mse": mse}
+
+    curve = EMBEDDING_CURVES.get(checkpoint)
+    fit = _fit(model, dev, splits, has_val, curve, n_epochs, epoch, "train_mse", _rising(patience))
     settings = {
-        "model": "embedding",
-        "optimizer": optimizer,
-        "lr": lr,
-        "batch_size": batch_size,
-        "dim": dim,
-        "lam_user": lam_user,
-        "lam_item": lam_item,
-        "penalty": penalty,
-        "n_epochs": n_epochs,
-        "patience": patience,
-        "checkpoint": checkpoint,
-        "seed": seed,
-        "shape": list(shape),
-        "optimizer_kernel": optimizer_kernel(opt),
-    }
+        "model": "embedding", "optimizer": optimizer, "lr": lr, "batch_size": batch_size, "dim": dim,
+        "lam_user": lam_user, "lam_item": lam_item, "penalty": penalty, "n_epochs": n_epochs, "patience": patience,
+        "checkpoint": checkpoint, "seed": seed, "shape": list(shape), "optimizer_kernel": optimizer_kernel(opt),
+    }  # fmt: skip
     return {
-        "model": "embedding",
-        "optimizer": optimizer,
+        **_result("embedding", model, splits, has_val, fit, settings, info),
         "penalized": bool(lam_user or lam_item),
-        **_headline(model, tr, va, te, has_val, checkpoint, readings),
-        **info,
-        "epochs": epoch,
-        "best_epoch": readings[checkpoint]["point"],  # type: ignore[index]
-        "iterations": epoch * math.ceil(n_train / batch_size),
-        "diverged": diverged,
-        "seconds": seconds,
-        "seconds_per_epoch": seconds / max(epoch, 1),
+        "epochs": fit.rounds,
+        "iterations": fit.rounds * math.ceil(n_train / batch_size),
+        "seconds_per_epoch": fit.seconds / max(fit.rounds, 1),
         **{
-            f"effective_rank{suffix}": nan if diverged and not restored else _spectrum_stats(m)
+            f"effective_rank{suffix}": _rank(fit, m)
             for suffix, m in (
                 ("", model.matrix()),
                 ("_user", model.user_embeddings.weight),
                 ("_item", model.item_embeddings.weight),
             )
         },
-        "seed": seed,
-        "settings": settings,
-        "history": history,
         "provenance": provenance(device=str(dev), dtype="float32"),
     }
 
@@ -535,12 +542,7 @@ _RUN_KEYS = {"movielens_dir", "model", "row", "optimizer", "penalized", "train_f
 _RUN_KEYS |= {"split_seed", "device", "check_sha", "checkpoint"}
 
 
-def split_label(train_frac: float) -> str:
-    """``0.9`` -> ``"90%"``."""
-    return f"{round(100 * train_frac)}%"
-
-
-def run_table2_row(config: Mapping[str, Any]) -> dict[str, Any]:
+def train_cell(config: Mapping[str, Any]) -> dict[str, Any]:
     """Run one (model, row, split, seed) cell of Table 2 from a flat config; return the result dict.
 
     Keys: ``movielens_dir`` (required), ``model`` (``lnn``/``embedding``), ``row`` (``GD``, ``GD+penalty``,

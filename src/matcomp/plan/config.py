@@ -1,0 +1,396 @@
+"""The config, in one place: read it, apply the named scale, and check every key and value before any work.
+
+:func:`load` is what the workflow (``workflow/rules/common.smk``) and ``matcomp clean`` call.  It takes
+the config as Snakemake builds it (``config.yaml``, then each ``--configfile`` deep-merged over it, then
+``--config`` overrides; :func:`read_config` does the same outside Snakemake) and returns the effective
+config of the chosen scale, or raises :class:`ConfigError` with one message that names the key, what is
+wrong and, for an unknown key, the nearest valid one:
+
+1. every mapping is closed: an unknown key anywhere (a typo such as ``scal=smoke``) is an error, for the
+   config and for every overlay under ``scales:`` (:func:`unknown_keys`);
+2. ``--config`` gives strings: ``movielens_verify=false`` and ``=False`` both mean the boolean
+   (:func:`coerce_booleans`);
+3. every value has its type and range (the JSON schema ``config.schema.yaml`` beside this module) and every
+   number is finite (``lr: .nan`` is refused);
+4. what a schema cannot say: each experiment has the keys its kind needs, optimizers and penalties exist,
+   the spectral route fits the penalties, rank and n_obs fit the matrix, the OptSpace implementation and the
+   MovieLens checkpoint reading and sweep grid are valid (:func:`check_semantics`).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SCHEMA = Path(__file__).with_name("config.schema.yaml")
+KINDS = ("table", "dynamics", "baselines", "movielens")
+BASELINE_METHODS = ("cp", "si", "opt", "opt_published")
+NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "table": (
+        ("optimizers",),
+        ("depths",),
+        ("penalties",),
+        ("rank",),
+        ("n_obs", "n_obs_grid"),
+        ("lam", "lams"),
+    ),
+    "dynamics": (
+        ("optimizers",),
+        ("depths",),
+        ("penalties",),
+        ("rank",),
+        ("n_obs", "n_obs_grid"),
+        ("lam", "lams"),
+    ),
+    "baselines": (("rank",), ("n_obs_grid",), ("networks", "methods")),
+    "movielens": (("models",), ("rows",), ("splits",)),
+}
+"""The keys each kind of experiment needs (a tuple: any one of them)."""
+
+
+class ConfigError(ValueError):
+    """A malformed config; the message names the offending key and the fix."""
+
+
+# ---------------------------------------------------------------- reading and merging
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated recursively by ``over`` (lists and scalars replace), as Snakemake merges configs."""
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = (
+            deep_merge(out[k], v)
+            if isinstance(v, dict) and isinstance(out.get(k), dict)
+            else copy.deepcopy(v)
+        )
+    return out
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML config file as a dict; an error names the file, and the line and column of a syntax error."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        what = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ConfigError(f"config file {path}{where}: not valid YAML ({what})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"config file {path}: expected a mapping of keys to values, got {type(data).__name__}"
+        )
+    return data
+
+
+def read_config(
+    configfile: str | Path, overlays: Sequence[str | Path] = (), overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The raw config as Snakemake builds it: ``configfile``, each of ``overlays`` (``--configfile``)
+    deep-merged over it, then ``overrides`` (``--config KEY=VALUE``, top-level keys)."""
+    config = read_yaml(configfile)
+    for overlay in overlays:
+        config = deep_merge(config, read_yaml(overlay))
+    return {**config, **(overrides or {})}
+
+
+def effective_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Apply the named ``scale`` (``paper`` is the config as written) and drop the ``scales`` table."""
+    scale = config.get("scale", "paper")
+    scales = config.get("scales") or {}
+    if scale != "paper" and scale not in scales:
+        raise ConfigError(
+            f"config key 'scale': unknown scale {scale!r}{_nearest(str(scale), ['paper', *scales])}; "
+            f"valid: paper, {', '.join(scales)}"
+        )
+    eff = deep_merge(config, scales.get(scale, {})) if scale != "paper" else copy.deepcopy(config)
+    eff.pop("scales", None)
+    eff["scale"] = scale
+    return eff
+
+
+def load(config: dict[str, Any]) -> dict[str, Any]:
+    """The effective, fully checked config of the chosen scale (module docstring); every scale of the
+    ``scales`` table is checked too, so a typo in one that is not run now is still found."""
+    config = coerce_booleans(copy.deepcopy(config), schema())
+    for scale in ["paper", *(config.get("scales") or {})]:
+        if scale != config.get("scale", "paper"):
+            check(effective_config({**config, "scale": scale}), f" (in scale {scale!r})")
+    eff = effective_config(config)
+    check(eff)
+    return eff
+
+
+def check(eff: dict[str, Any], where: str = "") -> None:
+    """Every check of the module docstring on an effective config; :class:`ConfigError` names the key."""
+    try:
+        problems = list(unknown_keys(eff, schema()))
+        if problems:
+            raise ConfigError(problems[0])
+        _check_schema(eff)
+        _check_finite(eff)
+        check_semantics(eff)
+    except ConfigError as err:
+        raise ConfigError(f"{err}{where}") from None
+
+
+def enabled_experiments(config: dict[str, Any], kinds: Iterable[str]) -> list[str]:
+    """Names of the enabled experiments of the given kinds, in config order."""
+    kinds = tuple(kinds)
+    return [
+        name
+        for name, exp in config["experiments"].items()
+        if exp.get("kind") in kinds and exp.get("enabled", True)
+    ]
+
+
+# ---------------------------------------------------------------- keys, types, ranges (the schema)
+
+
+@cache
+def schema() -> dict[str, Any]:
+    return yaml.safe_load(SCHEMA.read_text())
+
+
+def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in node:
+        node = root["$defs"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def _nearest(key: str, valid: Iterable[str]) -> str:
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.5)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _key(path: tuple[str, ...]) -> str:
+    return ".".join(path)
+
+
+def unknown_keys(
+    value: Any, node: dict[str, Any], path: tuple[str, ...] = (), root: dict | None = None
+) -> Iterator[str]:
+    """A message for every key of ``value`` that its (closed) schema ``node`` does not know."""
+    root = root or node
+    node = _resolve(node, root)
+    if not isinstance(value, dict):
+        if isinstance(value, list) and isinstance(node.get("items"), dict):
+            for i, item in enumerate(value):
+                yield from unknown_keys(
+                    item, node["items"], (*path[:-1], f"{path[-1]}[{i}]") if path else (), root
+                )
+        return
+    props = node.get("properties", {})
+    extra = node.get("additionalProperties", True)
+    for k, v in value.items():
+        if k in props:
+            yield from unknown_keys(v, props[k], (*path, str(k)), root)
+        elif isinstance(extra, dict):
+            yield from unknown_keys(v, extra, (*path, str(k)), root)
+        elif extra is False:
+            where = f" of '{_key(path)}'" if path else ""
+            yield (
+                f"config key '{_key((*path, str(k)))}' is not a setting{where}{_nearest(str(k), props)} "
+                f"(valid: {', '.join(props)})"
+            )
+
+
+def coerce_booleans(value: Any, node: dict[str, Any], root: dict | None = None) -> Any:
+    """``--config`` values "true"/"false" (any case) become booleans wherever the schema wants a boolean."""
+    root = root or node
+    node = _resolve(node, root)
+    wants_bool = node.get("type") == "boolean" or any(isinstance(e, bool) for e in node.get("enum", []))
+    if wants_bool and isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    if isinstance(value, dict):
+        props, extra = node.get("properties", {}), node.get("additionalProperties")
+        for k, v in value.items():
+            sub = props.get(k, extra if isinstance(extra, dict) else None)
+            if sub is not None:
+                value[k] = coerce_booleans(v, sub, root)
+    return value
+
+
+def _check_schema(eff: dict[str, Any]) -> None:
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema())
+    errors = sorted(validator.iter_errors(eff), key=lambda e: (len(e.absolute_path), str(e.absolute_path)))
+    if errors:
+        err = errors[0]
+        path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err.absolute_path).replace(
+            ".[", "["
+        )
+        raise ConfigError(f"config key '{path or '(top level)'}': {err.message}")
+
+
+def _check_finite(value: Any, path: tuple[str, ...] = ()) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ConfigError(f"config key '{_key(path)}': must be a finite number, got {value}")
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+    for k, v in items:
+        _check_finite(v, (*path, str(k)))
+
+
+# ---------------------------------------------------------------- what the schema cannot say
+
+
+def _needs(name: str, exp: dict[str, Any]) -> None:
+    kind = exp["kind"]
+    for options in NEEDS[kind]:
+        if not any(k in exp for k in options):
+            wanted = ", ".join(" or ".join(o) for o in NEEDS[kind])
+            raise ConfigError(
+                f"config key 'experiments.{name}.{options[0]}' is missing: a {kind} experiment needs {wanted}"
+            )
+
+
+def _named(where: str, check_fn, values: Iterable[Any]) -> None:
+    for i, v in enumerate(values):
+        try:
+            check_fn(v)
+        except ValueError as err:
+            raise ConfigError(f"config key '{where}[{i}]': {err}") from None
+
+
+def _check_spectral(config: dict[str, Any], exp: dict[str, Any], where: str) -> None:
+    """``spectral: polar`` only with penalties that have a polar form (ratio, nuclear, none)."""
+    import torch
+
+    from ..penalties import get_penalty
+    from ..placement import resolve_route
+
+    route = exp.get("train", {}).get("spectral", config.get("train", {}).get("spectral", "auto"))
+    pens = [*exp.get("penalties", []), *(net.get("penalty", "none") for net in exp.get("networks", []))]
+    for pen in pens:
+        try:
+            resolve_route(route, get_penalty(pen), torch.device("cpu"))
+        except ValueError as err:
+            key = f"{where}.train.spectral" if "spectral" in exp.get("train", {}) else "train.spectral"
+            raise ConfigError(f"config key '{key}' (with {where}): {err}") from None
+
+
+def _check_optspace(key: str, implementation: Any, method: str = "opt") -> None:
+    """An OptSpace implementation valid for ``method`` (opt_published runs builtin-published only)."""
+    from ..baselines.optspace import check_implementation
+
+    try:
+        check_implementation(implementation)
+    except ValueError as err:
+        raise ConfigError(f"config key '{key}': {err}") from None
+    if method == "opt_published" and implementation != "builtin-published":
+        raise ConfigError(f"config key '{key}': opt_published runs 'builtin-published' only")
+
+
+def _check_training(config: dict[str, Any], name: str, exp: dict[str, Any]) -> None:
+    from ..optimizers import check_optimizer
+    from ..penalties import get_penalty
+
+    where = f"experiments.{name}"
+    _named(f"{where}.optimizers", check_optimizer, exp.get("optimizers", []))
+    _named(f"{where}.penalties", get_penalty, exp.get("penalties", []))
+    _named(
+        f"{where}.networks",
+        lambda net: (check_optimizer(net["optimizer"]), get_penalty(net.get("penalty", "none"))),
+        exp.get("networks", []),
+    )
+    _check_spectral(config, exp, where)
+    m, n = config["data"]["m"], config["data"]["n"]
+    rank = exp.get("rank", 1)
+    if rank > min(m, n):
+        raise ConfigError(f"config key '{where}.rank': rank {rank} impossible for a {m}x{n} matrix")
+    for n_obs in [exp["n_obs"]] if "n_obs" in exp else exp.get("n_obs_grid", []):
+        if n_obs > m * n:
+            raise ConfigError(f"config key '{where}': n_obs {n_obs} impossible for a {m}x{n} matrix")
+
+
+def _check_methods(name: str, exp: dict[str, Any]) -> None:
+    where = f"experiments.{name}.methods"
+    for method, opts in (exp.get("methods") or {}).items():
+        if method in ("opt", "opt_published") and "implementation" in (opts or {}):
+            _check_optspace(f"{where}.{method}.implementation", opts["implementation"], method)
+    valid = [*(net["label"] for net in exp.get("networks", [])), *(exp.get("methods") or {})]
+    for i, label in enumerate(exp.get("plot", [])):
+        if label not in valid:
+            raise ConfigError(
+                f"config key 'experiments.{name}.plot[{i}]': {label!r} is neither a network label nor a method "
+                f"of this experiment{_nearest(label, valid)} (valid: {', '.join(valid)})"
+            )
+
+
+def check_semantics(config: dict[str, Any]) -> None:
+    """The checks the JSON schema cannot express (module docstring, item 4); each error names its key."""
+    if "optspace" in config:
+        _check_optspace("optspace", config["optspace"])
+    for name, exp in config["experiments"].items():
+        _needs(name, exp)
+        if exp["kind"] in ("table", "dynamics", "baselines"):
+            _check_training(config, name, exp)
+        if exp["kind"] == "baselines":
+            _check_methods(name, exp)
+        if exp["kind"] == "movielens":
+            _check_movielens(name, exp)
+
+
+def _check_movielens(name: str, exp: dict[str, Any]) -> None:
+    """The checkpoint reading, the validation part it needs, and every sweep grid."""
+    where = f"experiments.{name}"
+    sweep = exp.get("sweep") or {}
+    sweeping = bool(sweep.get("enabled", False))
+    val_frac = float(sweep.get("val_frac", 0.0) if sweeping else exp.get("val_frac", 0.0))
+    if sweeping and not 0.0 < val_frac < 1.0:
+        raise ConfigError(
+            f"config key '{where}.sweep.val_frac': a sweep selects on a validation part of the training split: "
+            f"set it in (0, 1), got {val_frac}"
+        )
+    if exp.get("checkpoint", "last") == "validation" and val_frac <= 0.0:
+        raise ConfigError(
+            f"config key '{where}.checkpoint': 'validation' needs a validation part of the training split: set "
+            f"{where}.val_frac in (0, 1)"
+        )
+    if sweeping:
+        for model in exp["models"]:
+            _check_sweep_grid(model, sweep.get(model) or {}, f"{where}.sweep.{model}")
+
+
+def _check_sweep_grid(model: str, grid: dict[str, Any], where: str) -> None:
+    """A sweep grid maps a model's hyper-parameters (plus ``lam``, and ``penalize`` for the embedding) to
+    non-empty lists; λ values are numbers >= 0."""
+    from ..movielens.train import PAPER_BEST
+    from .movielens import PENALIZE
+
+    valid = set(PAPER_BEST[model]) | {"lam"} | ({"penalize"} if model == "embedding" else set())
+    for key, values in grid.items():
+        if key not in valid:
+            raise ConfigError(
+                f"config key '{where}.{key}': not a {model} hyper-parameter{_nearest(key, valid)}; valid: "
+                f"{', '.join(sorted(valid))}"
+            )
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"config key '{where}.{key}': must be a non-empty list, got {values!r}")
+    for v in grid.get("lam", []) + grid.get("lam_user", []) + grid.get("lam_item", []):
+        if not isinstance(v, int | float) or v < 0 or not math.isfinite(v):
+            raise ConfigError(f"config key '{where}': λ must be a number >= 0, got {v!r}")
+    if model == "embedding" and "lam" in grid and {"lam_user", "lam_item"} & set(grid):
+        raise ConfigError(
+            f"config key '{where}': give either lam (with penalize) or lam_user / lam_item, not both"
+        )
+    if "penalize" in grid and "lam" not in grid:
+        raise ConfigError(f"config key '{where}.penalize': needs a 'lam' list to apply")
+    for target in grid.get("penalize", []):
+        if target not in PENALIZE:
+            raise ConfigError(
+                f"config key '{where}.penalize': {target!r} is not one of {', '.join(PENALIZE)}"
+            )

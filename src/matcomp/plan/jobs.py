@@ -1,0 +1,277 @@
+"""From the config's experiment catalogue to the synthetic jobs and their cached result paths.
+
+A *cell* is one (optimizer, penalty, depth, λ, rank, n_obs) combination under shared training and data
+settings, with its seeds: one row of a table.  A *training job* holds the cells that differ only in depth
+(all the depths any experiment asks for), trained one depth after the other in one process (each depth
+one batch over the seeds) and written to one result file, so that the workflow has few, fat jobs.  A
+job's path names its main settings and ends in a short hash of everything else it depends on
+(:func:`short_hash`), so that
+
+* a cell needed by two experiments (same settings) is in one job, trained once;
+* changing any setting gives a new path: nothing already computed is overwritten, and another scale
+  (other budgets or seeds) never reuses this one's results;
+* the hash also covers the job's code (:mod:`matcomp.codehash`): editing what a job runs gives new paths,
+  and results of the older code stay where they are (``matcomp clean --stale`` lists them).
+
+λ is irrelevant without a penalty and a zero λ switches the penalty off, so both are normalised to
+``penalty="none", λ=0``: Figure 3's λ = 0 curves are Table 1's unpenalised cells.
+
+Every result path is written once, here, as a pattern (:data:`TRAIN_RESULT`, :data:`BASELINE_RESULT`,
+:data:`DATA_FILE`); the workflow's rules take their outputs, logs and benchmarks from the same patterns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..codehash import code_hash, code_info
+from ..penalties import get_penalty
+from ..penalties import normalize as normalize_penalty
+from ..placement import wants_gpu
+from ..train import TrainConfig
+from .config import enabled_experiments
+
+TRAIN_KEYS = tuple(
+    f.name
+    for f in dataclasses.fields(TrainConfig)
+    if f.name not in ("optimizer", "penalty", "depth", "device")
+)
+"""The training settings of a job (``train:`` in the config): every :class:`~matcomp.train.TrainConfig`
+field that the cells of one job share."""
+DATA_KEYS = ("m", "n", "normalize")
+
+DATA_FILE = "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz"
+TRAIN_RESULT = "results/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.json"
+BASELINE_RESULT = "results/baselines/{method}/r{rank}_o{n_obs}_{hash}.json"
+PACK_FOLDER = "results/packs/{pack}"
+
+
+def log_of(result: str, ext: str = ".log") -> str:
+    """The log (``.log``) or benchmark (``.tsv``) file of a result path or pattern: ``results/X.json`` ->
+    ``logs/X.log`` / ``benchmarks/logs/X.tsv``."""
+    stem = result.removeprefix("results/").rsplit(".", 1)[0]
+    return f"logs/{stem}{ext}" if ext == ".log" else f"benchmarks/logs/{stem}{ext}"
+
+
+def short_hash(settings: dict[str, Any]) -> str:
+    """10 hex digits identifying ``settings`` (JSON with sorted keys): the tail of a result path."""
+    return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def code_record(kind: str, planned: str) -> dict[str, Any]:
+    """What a job records about its code: kind, hash (the one in its path) and the files it covers."""
+    info = code_info(kind)
+    if info["hash"] != planned:
+        raise RuntimeError(f"the package source of {kind} jobs changed while planning; plan again")
+    return info
+
+
+def data_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """The ground truth's settings (:data:`DATA_KEYS`) and the hash of the code that generates it."""
+    return {**{k: config["data"][k] for k in DATA_KEYS}, "code": code_hash("data")}
+
+
+def data_path(data: dict[str, Any], rank: int, n_obs: int, seed: int) -> str:
+    """A ground-truth file; its name ends in the data-generation code's hash (``data["code"]``)."""
+    norm = "" if data.get("normalize", True) else "_raw"
+    return DATA_FILE.format(
+        m=data["m"], n=data["n"], rank=rank, n_obs=n_obs, seed=seed, norm=norm, code=data["code"]
+    )
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One (optimizer, penalty, depth, λ, rank, n_obs) cell under fixed training and data settings."""
+
+    optimizer: str
+    penalty: str
+    depth: int
+    lam: float
+    rank: int
+    n_obs: int
+    train: tuple[tuple[str, Any], ...]
+    data: tuple[tuple[str, Any], ...]
+    seeds: tuple[int, ...]
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """Everything but the depth: the cells of one training job."""
+        return tuple(v for k, v in self.__dict__.items() if k != "depth")
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    """The cells of one training job: one key, every depth any experiment asks for.
+
+    A job trains its depths one after the other, each depth as one batch over the seeds, and writes one
+    result file whose path names the job's settings; a cell is (job file, depth).
+    """
+
+    optimizer: str
+    penalty: str
+    lam: float
+    rank: int
+    n_obs: int
+    train: tuple[tuple[str, Any], ...]
+    data: tuple[tuple[str, Any], ...]
+    seeds: tuple[int, ...]
+    depths: tuple[int, ...]
+    experiments: tuple[str, ...] = field(default=(), compare=False)
+    code: str = ""  # code hash of training jobs (matcomp.codehash)
+
+    @property
+    def settings_hash(self) -> str:
+        return short_hash(
+            {"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds, "depths": self.depths,
+             "code": self.code}
+        )  # fmt: skip
+
+    @property
+    def path(self) -> str:
+        return TRAIN_RESULT.format(
+            rank=self.rank, n_obs=self.n_obs, optimizer=self.optimizer, penalty=get_penalty(self.penalty).slug,
+            lam=f"{self.lam:g}", hash=self.settings_hash,
+        )  # fmt: skip
+
+    def params(self) -> dict[str, Any]:
+        """Every setting the result depends on (the rule's ``params``; what the job runs from)."""
+        return {
+            "path": self.path, "optimizer": self.optimizer, "penalty": self.penalty, "depths": list(self.depths),
+            "lam": self.lam, "rank": self.rank, "n_obs": self.n_obs, "seeds": list(self.seeds),
+            "train": dict(self.train), "data": dict(self.data), "code": code_record("train", self.code),
+        }  # fmt: skip
+
+    def data_paths(self) -> list[str]:
+        return [data_path(dict(self.data), self.rank, self.n_obs, s) for s in self.seeds]
+
+    def wants_gpu(self, device: str = "auto", batch: int | None = None) -> bool:
+        """Whether this job (alone: its seeds are the batch; ``batch=None``: in a large pack) asks for a GPU
+        (:func:`matcomp.placement.wants_gpu`)."""
+        route = dict(self.train).get("spectral", "auto")
+        size = len(self.seeds) if batch is None else batch
+        return wants_gpu([get_penalty(self.penalty)], route, size, device)
+
+
+def _as_list(exp: dict[str, Any], plural: str, singular: str) -> list[Any]:
+    return list(exp[plural]) if plural in exp else [exp[singular]]
+
+
+def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
+    """The training cells of one experiment, in grid order (optimizer, depth, penalty, λ).
+
+    Tables and dynamics figures are grids; a ``baselines`` experiment trains its ``networks`` (each an
+    optimizer, penalty, λ and depth) at every point of its ``n_obs_grid``.
+    """
+    train = {k: exp.get("train", {}).get(k, config["train"].get(k)) for k in TRAIN_KEYS}
+    data = data_settings(config)
+    seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
+
+    def cell(opt: str, pen: str, depth: int, lam: float, n_obs: int) -> Cell:
+        pen, lam = normalize_penalty(pen, lam)
+        return Cell(opt, pen, int(depth), lam, int(exp["rank"]), int(n_obs),
+                    tuple(sorted(train.items())), tuple(sorted(data.items())), seeds)  # fmt: skip
+
+    if exp.get("kind") == "baselines":
+        return [
+            cell(net["optimizer"], net.get("penalty", "none"), net["depth"], net.get("lam", 0.0), n_obs)
+            for n_obs in exp["n_obs_grid"]
+            for net in exp.get("networks", [])
+        ]
+    return [
+        cell(opt, pen, depth, lam, n_obs)
+        for opt in exp["optimizers"]
+        for depth in exp["depths"]
+        for pen in exp["penalties"]
+        for lam in _as_list(exp, "lams", "lam")
+        for n_obs in _as_list(exp, "n_obs_grid", "n_obs")
+    ]
+
+
+def training_jobs(config: dict[str, Any]) -> dict[str, TrainJob]:
+    """Every training job by result path; a cell wanted by several experiments is in one job, once."""
+    depths: dict[tuple[Any, ...], set[int]] = {}
+    users: dict[tuple[Any, ...], list[str]] = {}
+    for name in enabled_experiments(config, ("table", "dynamics", "baselines")):
+        for c in experiment_cells(config["experiments"][name], config):
+            depths.setdefault(c.key, set()).add(c.depth)
+            if name not in users.setdefault(c.key, []):
+                users[c.key].append(name)
+    jobs = {}
+    code = code_hash("train")
+    for key, ds in depths.items():
+        opt, pen, lam, rank, n_obs, train, data, seeds = key
+        job = TrainJob(
+            opt, pen, lam, rank, n_obs, train, data, seeds, tuple(sorted(ds)), tuple(users[key]), code
+        )
+        jobs[job.path] = job
+    return jobs
+
+
+@dataclass(frozen=True)
+class BaselineJob:
+    """One classic method at one (rank, n_obs), all seeds; cached like a training job."""
+
+    method: str
+    rank: int
+    n_obs: int
+    options: tuple[tuple[str, Any], ...]
+    data: tuple[tuple[str, Any], ...]
+    seeds: tuple[int, ...]
+    experiments: tuple[str, ...] = field(default=(), compare=False)
+    code: str = ""  # code hash of baseline jobs (matcomp.codehash)
+
+    @property
+    def settings_hash(self) -> str:
+        return short_hash(
+            {"options": dict(self.options), "data": dict(self.data), "seeds": self.seeds, "code": self.code}
+        )
+
+    @property
+    def path(self) -> str:
+        return BASELINE_RESULT.format(
+            method=self.method, rank=self.rank, n_obs=self.n_obs, hash=self.settings_hash
+        )
+
+    def params(self) -> dict[str, Any]:
+        return {"path": self.path, "method": self.method, "rank": self.rank, "n_obs": self.n_obs,
+                "options": dict(self.options), "data": dict(self.data), "seeds": list(self.seeds),
+                "code": code_record("baseline", self.code)}  # fmt: skip
+
+    def data_paths(self) -> list[str]:
+        return [data_path(dict(self.data), self.rank, self.n_obs, s) for s in self.seeds]
+
+
+def baseline_options(method: str, exp: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """A method's options: the experiment's, plus the OptSpace implementation for the OPT methods.
+
+    ``opt`` (the paper's curve) takes the top-level ``optspace`` choice; ``opt_published`` always runs the
+    published algorithm (``builtin-published``).
+    """
+    opts = dict((exp.get("methods") or {}).get(method) or {})
+    if method == "opt":
+        opts.setdefault("implementation", config.get("optspace", "auto"))
+    elif method == "opt_published":
+        opts.setdefault("implementation", "builtin-published")
+    return opts
+
+
+def baseline_jobs(config: dict[str, Any]) -> dict[str, BaselineJob]:
+    """Every baseline job by result path (a job wanted by two experiments is planned once)."""
+    jobs: dict[str, BaselineJob] = {}
+    data = tuple(sorted(data_settings(config).items()))
+    code = code_hash("baseline")
+    for name in enabled_experiments(config, ("baselines",)):
+        exp = config["experiments"][name]
+        seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
+        for method in exp.get("methods") or {}:
+            opts = tuple(sorted(baseline_options(method, exp, config).items()))
+            for n_obs in exp["n_obs_grid"]:
+                job = BaselineJob(method, int(exp["rank"]), int(n_obs), opts, data, seeds, code=code)
+                prev = jobs.get(job.path)
+                users = (*prev.experiments, name) if prev else (name,)
+                jobs[job.path] = dataclasses.replace(job, experiments=users)
+    return jobs

@@ -1,0 +1,97 @@
+"""Cached results that no job of the current config and code produces (``matcomp clean --stale``).
+
+Result files of the cached kinds (ground truth, training, baseline and MovieLens jobs, and the packs that
+train GPU jobs together) end in a hash of their settings and code, so a changed setting or an edited
+package gives new files beside the old ones.  The old ones are never overwritten or deleted by the
+workflow; this module finds them: every file under the cached kinds' folders of ``results/``, ``logs/``
+and ``benchmarks/logs/`` that is neither a result of a job the config plans (at any of the scales asked
+about) nor that job's log, benchmark or trajectory.  Fixed-path outputs (tables, figures, claims, the R
+library, the MovieLens download) are never stale.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..results import trajectory_path
+from .config import load
+from .jobs import baseline_jobs, log_of, training_jobs
+from .movielens import movielens_jobs
+from .packs import make_packs, pack_folder
+
+#: folders (under results/, logs/ and benchmarks/logs/) whose files are named by a settings hash
+CACHED = ("cells", "baselines", "data", "movielens/lnn", "movielens/embedding", "packs")
+RESULT_SUFFIXES = (".trajectory.npz", ".json", ".npz")
+
+
+def scales_of(config: dict[str, Any], scales: Sequence[str] | None) -> list[str]:
+    """The scales to keep: those named, else ``paper`` and every scale the config defines."""
+    return list(scales) if scales else ["paper", *config.get("scales", {})]
+
+
+def planned_results(config: dict[str, Any]) -> set[str]:
+    """Result files (relative paths) of every cached job one effective config plans, with the packs that
+    could train its GPU jobs (a pack's folder holds copies of its members' results)."""
+    files: set[str] = set()
+    jobs = training_jobs(config)
+    for path, job in jobs.items():
+        files |= {path, str(trajectory_path(path)), *job.data_paths()}
+    for pack, members in make_packs(jobs).items():
+        for path in members:
+            files |= {f"{pack_folder(pack)}/{path}", f"{pack_folder(pack)}/{trajectory_path(path)}"}
+        files.add(pack_folder(pack))  # not a file: with_logs maps it to the pack's log and benchmark
+    for path, job in baseline_jobs(config).items():
+        files |= {path, *job.data_paths()}
+    files |= set(movielens_jobs(config))
+    return files
+
+
+def with_logs(results: Iterable[str]) -> set[str]:
+    """Result files with their jobs' logs and benchmarks (``logs/X.log``, ``benchmarks/logs/X.tsv``)."""
+    out: set[str] = set()
+    for path in results:
+        stem = next((path[: -len(s)] for s in RESULT_SUFFIXES if path.endswith(s)), path)
+        out |= {path, log_of(stem + ".x"), log_of(stem + ".x", ".tsv")}
+    return out
+
+
+def current_files(config: dict[str, Any], scales: Sequence[str] | None = None) -> set[str]:
+    """Every cached file some job of ``config`` (raw, before the scale) plans at the given scales."""
+    keep: set[str] = set()
+    for scale in scales_of(config, scales):
+        keep |= with_logs(planned_results(load({**copy.deepcopy(config), "scale": scale})))
+    return keep
+
+
+def cached_files(root: Path) -> list[str]:
+    """Every file under the cached kinds' folders, relative to ``root``."""
+    found = []
+    for top in ("results", "logs", "benchmarks/logs"):
+        for sub in CACHED:
+            folder = root / top / sub
+            if folder.is_dir():
+                found += [p.relative_to(root).as_posix() for p in folder.rglob("*") if p.is_file()]
+    return sorted(found)
+
+
+def stale_files(root: Path, config: dict[str, Any], scales: Sequence[str] | None = None) -> list[str]:
+    """Cached files under ``root`` that no job of ``config`` plans at the given scales."""
+    keep = current_files(config, scales)
+    return [f for f in cached_files(root) if f not in keep]
+
+
+def remove(root: Path, files: Iterable[str]) -> int:
+    """Delete ``files`` (relative to ``root``) and the folders they leave empty; returns bytes freed."""
+    freed = 0
+    for rel in files:
+        path = root / rel
+        freed += path.stat().st_size
+        path.unlink()
+        parent = path.parent
+        while parent != root and parent.is_dir() and not any(parent.iterdir()):
+            parent.rmdir()
+            parent = parent.parent
+    return freed

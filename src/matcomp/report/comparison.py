@@ -1,0 +1,124 @@
+"""Figures 4 and 5: the depth-1 network with Adam + ratio and deep GD networks against the classic
+methods (CP, OPT, SI), test error and effective rank over the number of observed entries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from .. import results
+from ..io import write_with
+from .style import method_color
+
+# "OPT" is the paper's curve (ROptSpace, or matcomp's twin of its steps); "OPT (published)" is the published
+# algorithm (matcomp's port), drawn beside it.  Each row of the figure's csv names the implementation.
+METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT", "opt_published": "OPT (published)"}
+
+
+def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
+    """Long format: method, rank, n_obs, seed, test_error, effective_rank, seconds, implementation, file."""
+    from ..penalties import normalize as normalize_penalty
+    from .tables import seed_motion
+
+    rows = []
+    nets = {
+        (n["optimizer"], *normalize_penalty(n.get("penalty", "none"), n.get("lam", 0.0)), n["depth"]): n[
+            "label"
+        ]
+        for n in experiment.get("networks", [])
+    }
+    for path in training:
+        doc = results.read(path)
+        job = doc["job"]
+        for cell in doc["cells"]:
+            label = nets.get((job["optimizer"], job["penalty"], job["lam"], cell["depth"]))
+            if label is None:
+                continue
+            for r, moving in zip(cell["runs"], seed_motion(path, cell), strict=True):
+                rows.append({"method": label, "rank": job["rank"], "n_obs": job["n_obs"], "seed": r["seed"],
+                             "test_error": r["test_error"], "effective_rank": r["effective_rank"],
+                             "seconds": cell["provenance"]["seconds"] / len(cell["runs"]),
+                             "implementation": f"matcomp/torch {job['optimizer']} depth {cell['depth']}",
+                             "iterations": r["iterations"], "stop_reason": r["stop_reason"],
+                             "max_iters": job["train"]["max_iters"], "still_moving": moving,
+                             "file": str(path)})  # fmt: skip
+    for path in baselines:
+        doc = results.read(path)
+        job = doc["job"]
+        for r in doc["runs"]:
+            rows.append({"method": METHOD_LABELS[job["method"]], "rank": job["rank"], "n_obs": job["n_obs"],
+                         "seed": r["seed"], "test_error": r["test_error"], "effective_rank": r["effective_rank"],
+                         "seconds": r["seconds"], "implementation": r["implementation"], "status": r["status"],
+                         "file": str(path)})  # fmt: skip
+    return pd.DataFrame(rows).sort_values(["method", "n_obs", "seed"], kind="stable").reset_index(drop=True)
+
+
+def summary(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    g = df.groupby(["method", "rank", "n_obs"], sort=False)
+    out = g.agg(
+        test_error_mean=("test_error", "mean"), test_error_sd=("test_error", "std"),
+        effective_rank_mean=("effective_rank", "mean"), effective_rank_sd=("effective_rank", "std"),
+        n_seeds=("seed", "count"), seconds_mean=("seconds", "mean"),
+    ).reset_index()  # fmt: skip
+    if "still_moving" in df:  # the networks' budget and plateau, for the claims (baselines: empty)
+        from .tables import motion_columns
+
+        out = out.merge(motion_columns(df, ["method", "rank", "n_obs"]), on=["method", "rank", "n_obs"])
+    out.insert(0, "experiment", name)
+    return out
+
+
+def plot_order(experiment: dict[str, Any], df: pd.DataFrame) -> list[str]:
+    """The method labels drawn, in the experiment's ``plot`` order (default: every method in ``df``)."""
+    wanted = [METHOD_LABELS.get(m, m) for m in experiment.get("plot", list(dict.fromkeys(df["method"])))]
+    present = set(df["method"])
+    return [m for m in dict.fromkeys(wanted) if m in present]
+
+
+def draw_comparison(df: pd.DataFrame, order: Sequence[str], rank: int, title: str) -> Any:
+    """Test error (log) and effective rank over n_obs, one seaborn line per method: mean over seeds ± one
+    standard deviation (on the log axis both are taken of the logarithm). Returns the matplotlib figure."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .style import set_theme
+
+    set_theme()
+    data = df[df["method"].isin(order)].copy()
+    data["test_error"] = data["test_error"].where(data["test_error"] > 0)  # log axis
+    fig, (ax_err, ax_rk) = plt.subplots(1, 2, figsize=(12, 4))
+    ax_err.set_yscale("log")  # before drawing: seaborn then aggregates in log space
+    kw = {"x": "n_obs", "hue": "method", "hue_order": list(order), "errorbar": "sd", "marker": "o",
+          "markersize": 4, "palette": {m: method_color(m) for m in order}}  # fmt: skip
+    sns.lineplot(data, y="test_error", ax=ax_err, legend=False, **kw)
+    sns.lineplot(data, y="effective_rank", ax=ax_rk, **kw)
+    ax_err.set(xlabel="observed entries", ylabel="test error")
+    ax_rk.set(xlabel="observed entries", ylabel="effective rank")
+    ax_rk.axhline(rank, color="grey", ls="--", lw=0.8)
+    sns.move_legend(ax_rk, "upper left", bbox_to_anchor=(1.02, 1), fontsize=8, title=None, frameon=False)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def comparison_figure(
+    name: str, experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str],
+    pdf: str, png: str, csv: str, summary_csv: str,
+) -> None:  # fmt: skip
+    import matplotlib.pyplot as plt
+
+    df = collect(experiment, training, baselines)
+    summ = summary(df, name)
+    fig = draw_comparison(
+        df, plot_order(experiment, df), int(experiment["rank"]), experiment.get("caption", name)
+    )
+    write_with(pdf, lambda t: fig.savefig(t, format="pdf"), ".pdf")
+    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110), ".png")
+    plt.close(fig)
+    write_with(csv, lambda t: df.to_csv(t, index=False))
+    write_with(summary_csv, lambda t: summ.to_csv(t, index=False))

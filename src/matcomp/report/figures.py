@@ -1,0 +1,131 @@
+"""Dynamics figures (Figures 1-3, 6-8): rows are optimizers, columns are test error, effective rank and
+σ_1 / σ_r over iterations; one colour per depth (or per λ when a figure has one depth), the same in every
+figure (:mod:`matcomp.style`). Drawn with seaborn: lines are means over seeds, bands ± one standard
+deviation (``errorbar="sd"``); on the log-scaled axes (test error, singular values) both are taken of the
+logarithm, so a band never crosses zero."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+
+from .. import results  # noqa: E402
+from ..io import write_with  # noqa: E402
+from .style import DASHES, depth_color, lam_colors, set_theme  # noqa: E402
+from .tables import summarize  # noqa: E402
+
+OPT_LABELS = {"gd": "GD", "adam": "Adam"}
+ERROR, RANK = "test error", "effective rank"
+HUE, STYLE = "setting", "singular value"  # legend titles of the colours and the line styles
+LOG_QUANTITIES = (ERROR, "σ")  # drawn on log axes: values <= 0 are dropped
+
+
+def load_cells(path: str | Path, depths: Sequence[int]) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
+    """(cell description, trajectory) for each wanted depth of a job file."""
+    doc = results.read(path)
+    out = []
+    for cell in doc["cells"]:
+        if cell["depth"] in depths:
+            desc = {**doc["job"], "depth": cell["depth"], "seeds": [r["seed"] for r in cell.get("runs", [])]}
+            out.append((desc, results.load_trajectory(path, cell["depth"])))
+    return out
+
+
+def _series(traj: dict[str, np.ndarray], sig_idx: Sequence[int]) -> dict[str, np.ndarray]:
+    """Quantity name -> [seeds, iterations] array."""
+    out = {ERROR: traj["test_error"], RANK: traj["effective_rank"]}
+    for k in sig_idx:
+        if k <= traj["spectrum"].shape[-1]:
+            out[f"σ_{k}"] = traj["spectrum"][:, :, k - 1]
+    return out
+
+
+def trajectory_frame(
+    loaded: Sequence[tuple[dict[str, Any], dict[str, np.ndarray]]], sig_idx: Sequence[int]
+) -> pd.DataFrame:
+    """Long format, one row per logged point: optimizer, depth, lam, seed, iteration, quantity, value.
+
+    Iteration 0 is left out (log x axis); non-finite values, and values <= 0 of quantities drawn on a log
+    axis, become NaN.
+    """
+    frames = []
+    for cell, traj in loaded:
+        it = traj["iterations"]
+        keep = it > 0
+        for quantity, arr in _series(traj, sig_idx).items():
+            values = np.asarray(arr[:, keep], dtype=float)
+            n_seeds, n_t = values.shape
+            seeds = cell.get("seeds") if len(cell.get("seeds") or []) == n_seeds else range(n_seeds)
+            bad = ~np.isfinite(values) | ((values <= 0) & quantity.startswith(LOG_QUANTITIES))
+            frames.append(pd.DataFrame({
+                "optimizer": cell["optimizer"], "depth": cell["depth"], "lam": float(cell["lam"]),
+                "seed": np.repeat(list(seeds), n_t), "iteration": np.tile(it[keep], n_seeds),
+                "quantity": quantity, "value": np.where(bad, np.nan, values).ravel(),
+            }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def _curves(df: pd.DataFrame) -> tuple[pd.Series, dict[str, str]]:
+    """One curve label per row (depth, or λ when the figure has one depth) and its colour."""
+    if df["depth"].nunique() > 1:
+        depths = sorted(df["depth"].unique())
+        return df["depth"].map(lambda d: f"depth {d}"), {f"depth {d}": depth_color(int(d)) for d in depths}
+    colors = lam_colors(df["lam"].unique())
+    return df["lam"].map(lambda x: f"λ = {x:g}"), {f"λ = {x:g}": c for x, c in colors.items()}
+
+
+def _draw_row(axes: Sequence[Any], sub: pd.DataFrame, palette: dict[str, str], legend: bool) -> None:
+    ax_err, ax_rk, ax_sig = axes
+    for ax in axes:
+        ax.set_xscale("log")  # before drawing: seaborn then aggregates in log space
+    ax_err.set_yscale("log")
+    ax_sig.set_yscale("log")
+    common = {"x": "iteration", "y": "value", "hue": HUE, "hue_order": list(palette), "palette": palette,
+              "errorbar": "sd", "linewidth": 1.4}  # fmt: skip
+    sns.lineplot(sub[sub["quantity"] == ERROR], ax=ax_err, legend=False, **common)
+    sns.lineplot(sub[sub["quantity"] == RANK], ax=ax_rk, legend=False, **common)
+    sig = sub[sub["quantity"].str.startswith("σ")].rename(columns={"quantity": STYLE})
+    order = list(dict.fromkeys(sig[STYLE]))
+    dashes = {q: DASHES[i % len(DASHES)] for i, q in enumerate(order)}
+    sns.lineplot(sig, ax=ax_sig, style=STYLE, style_order=order, dashes=dashes, legend=legend, **common)
+
+
+def dynamics_figure(
+    name: str, experiment: dict[str, Any], cells: Sequence[str], pdf: str, png: str, csv: str
+) -> None:
+    """Draw the figure for ``experiment`` from its cells; also write the cells' summary csv."""
+    set_theme()
+    rank = int(experiment["rank"])
+    sig_idx = list(dict.fromkeys([1, rank, *experiment.get("extra_sigma", [])]))
+    loaded = [c for path in cells for c in load_cells(path, experiment["depths"])]
+    df = trajectory_frame(loaded, sig_idx)
+    df[HUE], palette = _curves(df)
+    optimizers = [o for o in experiment["optimizers"] if o in set(df["optimizer"])]
+
+    fig, axes = plt.subplots(len(optimizers), 3, figsize=(14, 3.4 * len(optimizers)), squeeze=False)
+    for row, opt in enumerate(optimizers):
+        ax_err, ax_rk, ax_sig = axes[row]
+        _draw_row(axes[row], df[df["optimizer"] == opt], palette, legend=row == 0)
+        title = OPT_LABELS.get(opt, opt)
+        ax_err.set(ylabel=f"{title}\ntest error", xlabel="iteration")
+        ax_rk.set(ylabel="effective rank", xlabel="iteration")
+        ax_sig.set(ylabel="singular values", xlabel="iteration")
+        ax_rk.axhline(rank, color="grey", lw=0.8, ls="--")
+    sns.move_legend(axes[0][2], "upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
+    fig.suptitle(experiment.get("caption", name))
+    fig.tight_layout()
+    write_with(pdf, lambda t: fig.savefig(t, format="pdf"), ".pdf")
+    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110), ".png")
+    plt.close(fig)
+    summary = summarize(cells, experiment)
+    summary.insert(0, "experiment", name)
+    write_with(csv, lambda t: summary.to_csv(t, index=False))
