@@ -1,4 +1,4 @@
-"""The ``matcomp`` command line: ``matcomp data``, ``matcomp train`` and ``matcomp clean --stale``.
+"""The ``matcomp`` command line: ``matcomp data``, ``train``, ``config`` (check a config) and ``clean --stale``.
 
 Bad input (unknown optimizer or penalty, impossible n_obs or rank, negative λ, a missing data file) gives
 one clear line on stderr and exit status 2 before any training starts.
@@ -83,6 +83,35 @@ def _data_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True)
 
 
+def _config_options(p: argparse.ArgumentParser, scale_help: str) -> None:
+    p.add_argument("--directory", default=".", help="the workflow's working directory (default: .)")
+    p.add_argument(
+        "--configfile",
+        nargs="+",
+        default=[],
+        help="overlays merged over DIRECTORY/config.yaml, as for snakemake",
+    )
+    p.add_argument(
+        "--config",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"overrides as for snakemake --config; {scale_help}",
+    )
+    p.add_argument("--scale", action="append", default=[], help=scale_help)
+
+
+def _config_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "config",
+        help="check a config as the workflow does and print the effective one (errors name file, line, key)",
+        description="Snakemake itself reads --configfile files and reports a YAML error without file or line; "
+        "this command reads them the same way (DIRECTORY/config.yaml, each --configfile merged over it, then "
+        "--config) and runs every check of the workflow.",
+    )
+    _config_options(p, "scale=NAME: the scale to check (default: the config's)")
+
+
 def _clean_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "clean",
@@ -93,18 +122,7 @@ def _clean_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--stale", action="store_true", required=True, help="what to clean: stale results")
     p.add_argument("--delete", action="store_true", help="remove them (default: only list them)")
-    p.add_argument("--directory", default=".", help="the workflow's working directory (default: .)")
-    p.add_argument(
-        "--configfile",
-        nargs="+",
-        default=[],
-        help="overlays merged over DIRECTORY/config.yaml, as for snakemake",
-    )
-    p.add_argument(
-        "--config", nargs="+", default=[], metavar="KEY=VALUE",
-        help="overrides as for snakemake --config; scale=NAME keeps only that scale's results",
-    )  # fmt: skip
-    p.add_argument("--scale", action="append", default=[], help="keep only this scale's results (repeatable)")
+    _config_options(p, "scale=NAME (or --scale NAME, repeatable) keeps only that scale's results")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     _train_parser(sub)
     _data_parser(sub)
     _clean_parser(sub)
+    _config_parser(sub)
     return parser
 
 
@@ -179,6 +198,19 @@ def _in_checkout(a: argparse.Namespace) -> int | None:
     return subprocess.call([sys.executable, "-m", "matcomp.cli", *sys.argv[1:]], env=env)
 
 
+def _cmd_config(a: argparse.Namespace) -> None:
+    import yaml
+
+    from .plan.config import ConfigError, load
+
+    try:
+        config, scales = _load_config(a)
+        eff = load({**config, "scale": scales[-1]} if scales else config)
+    except ConfigError as err:
+        raise ValueError(f"invalid config: {err}") from None
+    print(yaml.safe_dump(eff, sort_keys=False), end="")
+
+
 def _cmd_clean(a: argparse.Namespace) -> None:
     from .plan.config import ConfigError
     from .plan.stale import remove, stale_files
@@ -214,6 +246,8 @@ def main(argv: list[str] | None = None) -> int:
             if rerun is not None:
                 return rerun
             _cmd_clean(args)
+        elif args.command == "config":
+            _cmd_config(args)
         else:
             validate_settings(args.m, args.n, args.rank, args.n_obs)
             make_problem(args.m, args.n, args.rank, args.n_obs, args.seed, not args.no_normalize).save(

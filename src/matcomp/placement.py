@@ -11,10 +11,14 @@ Every decision of the kind "CPU or GPU, SVD or polar factor" is made here, from 
   batch is faster there);
 * :func:`resolve_route`: the route a penalty takes on that device (``auto``: polar on CUDA where the
   penalty has a polar form, svd otherwise);
-* :func:`movielens_wants_gpu` / :func:`movielens_device`: the same for the two MovieLens models.
+* :func:`movielens_wants_gpu` / :func:`movielens_device`: the same for the two MovieLens models;
+* :func:`gpus_planned` and :func:`run_device`: whether the workflow's jobs get a GPU at all (the config's
+  ``device`` and ``gpus``), and the device a planned job runs on.
 
-The planner asks :func:`wants_gpu` once per job; the trainer resolves device and routes once per batch
-(the device that is really there), checks them against the plan, and records both in every result.
+The planner decides each job's *placement* once (``gpu`` where the job is faster there and the jobs get
+GPUs, else ``cpu``) and puts it into the job's settings, hence its name: where a job runs can change its
+numbers.  The job runs where it was placed (:func:`run_device`); the trainer resolves the spectral route on
+that device once per batch and records device and route in every result.
 """
 
 from __future__ import annotations
@@ -101,6 +105,31 @@ def resolve_device(
             "or device: cpu in config.yaml)"
         )
     return torch.device(device)
+
+
+def gpus_planned(device: str = "auto", gpus: bool | str = "auto") -> bool:
+    """Whether the workflow's jobs get a GPU: never with ``device: cpu`` or ``gpus: false``; with
+    ``gpus: true`` (a SLURM login node without one) or ``device: cuda``; under ``auto`` when torch sees one
+    while Snakemake plans."""
+    if device == "cpu" or gpus is False:
+        return False
+    if gpus is True or device.startswith("cuda"):
+        return True
+    return torch.cuda.is_available()
+
+
+def run_device(placement: str, device: str = "auto") -> str:
+    """The device a job placed on ``placement`` (``cpu`` or ``gpu``) runs on: the config's CUDA device (or
+    ``cuda``) for ``gpu``.  A ``gpu`` job on a machine without one (``gpus: true`` where there is none) runs
+    on the CPU and says so; its result records the device it ran on."""
+    if placement == "cpu":
+        return "cpu"
+    if device.startswith("cuda"):
+        return device
+    if not torch.cuda.is_available():
+        print("note: this job was placed on a GPU (gpus: true) but torch sees none here; it runs on the CPU")
+        return "cpu"
+    return "cuda"
 
 
 MOVIELENS_CPU_MODELS = ("embedding",)

@@ -36,6 +36,7 @@ from matcomp.plan.jobs import (  # noqa: E402
     TRAIN_RESULT,
     baseline_jobs,
     log_of,
+    packing,
     training_jobs,
 )
 from matcomp.plan.movielens import (
@@ -44,7 +45,6 @@ from matcomp.plan.movielens import (
     movielens_jobs,
 )  # noqa: E402
 from matcomp.plan.packs import make_packs, pack_folder  # noqa: E402
-from matcomp.placement import movielens_wants_gpu  # noqa: E402
 
 JOBS = training_jobs(config)
 MOVIELENS_JOBS = movielens_jobs(config)
@@ -155,17 +155,7 @@ def table2_wanted():
     )
 
 
-def pack_training():
-    """Whether GPU jobs train in packs (``pack_training``; auto: a GPU is visible now)."""
-    setting = config.get("pack_training", "auto")
-    if setting == "auto":
-        import torch
-
-        return config["device"] != "cpu" and torch.cuda.is_available()
-    return bool(setting)
-
-
-PACKS = make_packs(JOBS) if pack_training() else {}
+PACKS = make_packs(JOBS) if packing(config) else {}
 PACK_OF = {path: pack for pack, paths in PACKS.items() for path in paths}
 
 
@@ -192,11 +182,10 @@ def pack_jobs(wildcards):
 
 
 def train_resources_gpu(wildcards):
-    """One GPU for a training job that runs on one (matcomp.placement): not with ``device: cpu``, not for a
-    job that ``device: auto`` runs on the CPU because it is faster there, not for a packed job (it only
+    """One GPU for a training job placed on one (matcomp.placement), unless it is packed (it then only
     copies its files out of its pack, which has the GPU)."""
     job = job_of(wildcards)
-    return int(job.path not in PACK_OF and job.wants_gpu(config["device"]))
+    return int(job.placement == "gpu" and job.path not in PACK_OF)
 
 
 def all_targets():

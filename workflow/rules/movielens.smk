@@ -34,12 +34,11 @@ rule movielens_run:
         "../../envs/torch.yaml"
     threads: 2
     resources:
-        gpu=lambda w: int(movielens_wants_gpu(w.model, config["device"])),
+        gpu=lambda w: int(movielens_job(w).settings["placement"] == "gpu"),
         runtime=720,
         mem_mb=8000,
     params:
         run=lambda w: movielens_job(w).params(),
-        device=config["device"],
     script:
         "../scripts/movielens_run.py"
 

@@ -30,7 +30,6 @@ rule train:
         mem_mb=4000,
     params:
         job=lambda w: job_of(w).params(),
-        device=config["device"],
         packed_from=train_packed_from,
     script:
         "../scripts/train.py"
@@ -51,12 +50,11 @@ rule train_pack:
         "../../envs/torch.yaml"
     threads: 1
     resources:
-        gpu=0 if config["device"] == "cpu" else 1,
+        gpu=1,
         runtime=720,
         mem_mb=16000,
     params:
         jobs=lambda w: [job.params() for job in pack_jobs(w)],
         data_files=lambda w: [job.data_paths() for job in pack_jobs(w)],
-        device=config["device"],
     script:
         "../scripts/train_pack.py"

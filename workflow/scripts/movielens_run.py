@@ -11,9 +11,12 @@ import torch
 from matcomp.codehash import verify
 from matcomp.io import from_checkout, redirect_log
 from matcomp.jobs.movielens import run_movielens_job
+from matcomp.placement import run_device
 
 from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
 verify(snakemake.params.run["code"])
 torch.set_num_threads(snakemake.threads)
-run_movielens_job(snakemake.params.run, snakemake.input.u_data, snakemake.output[0], snakemake.params.device)
+run = snakemake.params.run
+device = run_device(run["placement"], snakemake.config["device"])
+run_movielens_job(run, snakemake.input.u_data, snakemake.output[0], device)

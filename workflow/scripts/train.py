@@ -10,10 +10,12 @@ sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any inst
 from matcomp.codehash import verify
 from matcomp.io import from_checkout, redirect_log
 from matcomp.jobs.train import train_or_copy
+from matcomp.placement import run_device
 
 from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
 p = snakemake.params
 verify(p.job["code"])
 data = [] if p.packed_from else snakemake.input.data
-train_or_copy(p.job, data, snakemake.output.result, p.packed_from, p.device, snakemake.threads)
+device = run_device(p.job["placement"], snakemake.config["device"])
+train_or_copy(p.job, data, snakemake.output.result, p.packed_from, device, snakemake.threads)

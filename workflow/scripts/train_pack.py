@@ -9,6 +9,7 @@ sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any inst
 from matcomp.codehash import verify
 from matcomp.io import from_checkout, redirect_log
 from matcomp.jobs.train import train_jobs
+from matcomp.placement import run_device
 
 from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
@@ -16,4 +17,5 @@ p = snakemake.params
 for job in p.jobs:
     verify(job["code"])
 folder = Path(snakemake.output[0])
-train_jobs(p.jobs, p.data_files, [str(folder / job["path"]) for job in p.jobs], p.device, snakemake.threads)
+outs = [str(folder / job["path"]) for job in p.jobs]
+train_jobs(p.jobs, p.data_files, outs, run_device("gpu", snakemake.config["device"]), snakemake.threads)

@@ -7,7 +7,7 @@ from typing import Any
 
 from .. import results
 
-PLAN_KEYS = ("experiment", "code", "path")
+PLAN_KEYS = ("experiment", "code", "path", "placement")
 """What :meth:`matcomp.plan.movielens.MovieLensJob.params` adds to the run's own settings."""
 
 

@@ -69,8 +69,10 @@ def verify_ml100k(
     if check_sha and sha256 is not None:
         got = file_digest(udata, "sha256")
         if got != sha256:
-            raise _fail(
-                f"u.data in {directory} has sha256 {got}, expected {sha256} (not the official ml-100k)"
+            raise MovieLensDataError(
+                f"u.data in {directory} has sha256 {got}, expected {sha256}: not the official ml-100k. Point "
+                f"`{CONFIG_KEY}` at the official ml-100k folder (or unset it to download the official zip); "
+                "only for test data that is not the official file set `movielens_verify: false`"
             )
     return udata
 
@@ -161,6 +163,12 @@ def load_ratings(directory: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndar
     users, items, ratings = (np.ascontiguousarray(table[:, k]) for k in range(3))
     if users.min() < 1 or items.min() < 1:
         raise MovieLensDataError(f"{udata}: user and item ids must be 1-based")
+    bad = np.flatnonzero((ratings < 1) | (ratings > 5))
+    if bad.size:
+        raise MovieLensDataError(
+            f"{udata} line {bad[0] + 1}: rating {ratings[bad[0]]} outside MovieLens' 1..5 ({bad.size} such lines); "
+            "this is not MovieLens rating data"
+        )
     return users, items, ratings
 
 

@@ -125,11 +125,11 @@ def load(config: dict[str, Any]) -> dict[str, Any]:
     """The effective, fully checked config of the chosen scale (module docstring); every scale of the
     ``scales`` table is checked too, so a typo in one that is not run now is still found."""
     config = coerce_booleans(copy.deepcopy(config), schema())
-    for scale in ["paper", *(config.get("scales") or {})]:
-        if scale != config.get("scale", "paper"):
-            check(effective_config({**config, "scale": scale}), f" (in scale {scale!r})")
     eff = effective_config(config)
     check(eff)
+    for scale in ["paper", *(config.get("scales") or {})]:
+        if scale != eff["scale"]:
+            check(effective_config({**config, "scale": scale}), f" (in scale {scale!r})")
     return eff
 
 

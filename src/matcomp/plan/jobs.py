@@ -31,7 +31,7 @@ from typing import Any
 from ..codehash import code_hash, code_info
 from ..penalties import get_penalty
 from ..penalties import normalize as normalize_penalty
-from ..placement import wants_gpu
+from ..placement import gpus_planned, wants_gpu
 from ..train import TrainConfig
 from .config import enabled_experiments
 
@@ -48,6 +48,8 @@ DATA_FILE = "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz"
 TRAIN_RESULT = "results/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.json"
 BASELINE_RESULT = "results/baselines/{method}/r{rank}_o{n_obs}_{hash}.json"
 PACK_FOLDER = "results/packs/{pack}"
+PACKED = 1 << 30
+"""The batch size a pack is assumed to have when deciding where its jobs run (a pack is large)."""
 
 
 def log_of(result: str, ext: str = ".log") -> str:
@@ -122,12 +124,13 @@ class TrainJob:
     depths: tuple[int, ...]
     experiments: tuple[str, ...] = field(default=(), compare=False)
     code: str = ""  # code hash of training jobs (matcomp.codehash)
+    placement: str = "cpu"  # cpu or gpu: where it runs (matcomp.placement), which can change its numbers
 
     @property
     def settings_hash(self) -> str:
         return short_hash(
             {"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds, "depths": self.depths,
-             "code": self.code}
+             "code": self.code, "placement": self.placement}
         )  # fmt: skip
 
     @property
@@ -143,10 +146,16 @@ class TrainJob:
             "path": self.path, "optimizer": self.optimizer, "penalty": self.penalty, "depths": list(self.depths),
             "lam": self.lam, "rank": self.rank, "n_obs": self.n_obs, "seeds": list(self.seeds),
             "train": dict(self.train), "data": dict(self.data), "code": code_record("train", self.code),
+            "placement": self.placement,
         }  # fmt: skip
 
     def data_paths(self) -> list[str]:
         return [data_path(dict(self.data), self.rank, self.n_obs, s) for s in self.seeds]
+
+    @property
+    def packable(self) -> bool:
+        """Whether the job runs faster on a GPU in a large batch, a pack (:mod:`matcomp.plan.packs`)."""
+        return self.wants_gpu(batch=PACKED)
 
     def wants_gpu(self, device: str = "auto", batch: int | None = None) -> bool:
         """Whether this job (alone: its seeds are the batch; ``batch=None``: in a large pack) asks for a GPU
@@ -191,6 +200,20 @@ def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     ]
 
 
+def packing(config: dict[str, Any]) -> bool:
+    """Whether GPU jobs train in packs (``pack_training``; auto: when the jobs get a GPU)."""
+    setting = config.get("pack_training", "auto")
+    return gpus_planned(config["device"], config.get("gpus", "auto")) if setting == "auto" else bool(setting)
+
+
+def _placement(job: TrainJob, config: dict[str, Any], packs: bool) -> str:
+    """``gpu`` where the jobs get GPUs and this one is faster there (alone, or in a pack), else ``cpu``."""
+    if not gpus_planned(config["device"], config.get("gpus", "auto")):
+        return "cpu"
+    faster = job.wants_gpu(config["device"]) or (packs and job.packable)
+    return "gpu" if faster else "cpu"
+
+
 def training_jobs(config: dict[str, Any]) -> dict[str, TrainJob]:
     """Every training job by result path; a cell wanted by several experiments is in one job, once."""
     depths: dict[tuple[Any, ...], set[int]] = {}
@@ -201,12 +224,13 @@ def training_jobs(config: dict[str, Any]) -> dict[str, TrainJob]:
             if name not in users.setdefault(c.key, []):
                 users[c.key].append(name)
     jobs = {}
-    code = code_hash("train")
+    code, packs = code_hash("train"), packing(config)
     for key, ds in depths.items():
         opt, pen, lam, rank, n_obs, train, data, seeds = key
         job = TrainJob(
             opt, pen, lam, rank, n_obs, train, data, seeds, tuple(sorted(ds)), tuple(users[key]), code
         )
+        job = dataclasses.replace(job, placement=_placement(job, config, packs))
         jobs[job.path] = job
     return jobs
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..codehash import code_info
+from ..placement import gpus_planned, movielens_wants_gpu
 from .config import enabled_experiments
 from .jobs import short_hash
 
@@ -110,6 +111,8 @@ def movielens_jobs(config: dict[str, Any]) -> dict[str, MovieLensJob]:
     """Every MovieLens job by result path."""
     jobs: dict[str, MovieLensJob] = {}
     code = code_info("movielens")["hash"]  # in the hash: new code, new paths
+    device = config.get("device", "auto")
+    gpus = gpus_planned(device, config.get("gpus", "auto"))
     for name in enabled_experiments(config, ("movielens",)):
         exp = config["experiments"][name]
         sweep = exp.get("sweep") or {}
@@ -126,7 +129,8 @@ def movielens_jobs(config: dict[str, Any]) -> dict[str, MovieLensJob]:
                         for seed in exp.get("seeds", config["seeds"]):
                             run = {"model": model, "row": row, "train_frac": float(frac), "seed": int(seed),
                                    "val_frac": val_frac, "checkpoint": checkpoint, **hyper, **point,
-                                   "check_sha": bool(config.get("movielens_verify", True))}  # fmt: skip
+                                   "check_sha": bool(config.get("movielens_verify", True)),
+                                   "placement": "gpu" if gpus and movielens_wants_gpu(model, device) else "cpu"}  # fmt: skip
                             job = MovieLensJob(tuple(run.items()), name, code)
                             jobs[job.path] = job
     return jobs

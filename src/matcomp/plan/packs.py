@@ -25,14 +25,6 @@ from typing import Any
 
 from .jobs import PACK_FOLDER, TrainJob, short_hash
 
-PACKED = 1 << 30
-"""The batch size :func:`packable` assumes: a pack is large."""
-
-
-def packable(job: TrainJob) -> bool:
-    """Whether the job runs faster on a GPU in a large batch (see the module docstring)."""
-    return job.wants_gpu(batch=PACKED)
-
 
 def pack_folder(pack: str) -> str:
     return PACK_FOLDER.format(pack=pack)
@@ -52,7 +44,7 @@ def make_packs(jobs: Mapping[str, TrainJob], max_cells: int = 4096) -> dict[str,
     """
     groups: dict[tuple[Any, ...], list[str]] = {}
     for path in sorted(jobs):
-        if packable(jobs[path]):
+        if jobs[path].packable and jobs[path].placement == "gpu":
             groups.setdefault(pack_key(jobs[path]), []).append(path)
     packs: dict[str, list[str]] = {}
     for paths in groups.values():
