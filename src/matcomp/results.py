@@ -2,8 +2,9 @@
 
 A training result is a pair: ``x.json`` (settings, per-seed results, provenance) and ``x.trajectory.npz``
 beside it (the logged trajectories).  The pair names each other: the JSON records the trajectory file's
-name, size and SHA-256 (``"trajectory": {"file", "bytes", "sha256"}``), and the npz records the JSON's
-file name (``result``).  A job result also records the path it was planned under (``job.path``).
+name, size and SHA-256 (``"trajectory": {"file", "bytes", "sha256"}``), and the npz records which result it
+belongs to (``result``: the path the job was planned under, ``job.path``, or the JSON's file name for a
+result without a job; file names alone repeat across optimizers).
 Writers put the npz first and the JSON last, each atomically, so a finished JSON implies a finished
 npz; readers check every link and stop with :class:`ResultFileError`, which names the file, what is wrong
 and how to regenerate it.  Baseline and MovieLens results are a JSON alone (no trajectory).
@@ -72,7 +73,7 @@ def write(
     out = Path(out)
     if arrays is not None:
         traj = trajectory_path(out)
-        meta = np.array(json.dumps({"file": out.name}))
+        meta = np.array(json.dumps({"file": _owner(out, doc)}))
         write_with(traj, lambda tmp: np.savez_compressed(tmp, **{META: meta}, **arrays), ".npz")
         doc = {
             **doc,
@@ -111,7 +112,12 @@ def _check_own_path(path: Path, doc: dict[str, Any]) -> None:
         raise ResultFileError(path, f"holds the result planned as {planned}, not this one (a copied file?)")
 
 
-def _npz_meta(path: Path, traj: Path, record: dict[str, Any]) -> None:
+def _owner(path: Path, doc: dict[str, Any]) -> str:
+    """What a result's trajectory file names as its owner: the job's planned path, else the file name."""
+    return (doc.get("job") or {}).get("path") or path.name
+
+
+def _npz_meta(path: Path, traj: Path, record: dict[str, Any], owner_wanted: str) -> None:
     """The cheap checks of a trajectory file: present, of the recorded size, and naming ``path``."""
     if not traj.is_file():
         raise ResultFileError(path, f"its trajectory file {traj.name} is missing")
@@ -124,8 +130,8 @@ def _npz_meta(path: Path, traj: Path, record: dict[str, Any]) -> None:
             owner = json.loads(str(z[META]))["file"]
     except (OSError, ValueError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as err:
         raise ResultFileError(traj, f"damaged trajectory file ({type(err).__name__}: {err})") from None
-    if owner != path.name:
-        raise ResultFileError(traj, f"belongs to {owner}, not to {path.name} (a copied file?)")
+    if owner != owner_wanted:
+        raise ResultFileError(traj, f"belongs to {owner}, not to {owner_wanted} (a copied file?)")
 
 
 def check(path: str | os.PathLike[str]) -> None:
@@ -135,7 +141,7 @@ def check(path: str | os.PathLike[str]) -> None:
     _check_own_path(path, doc)
     record = doc.get("trajectory")
     if isinstance(record, dict):
-        _npz_meta(path, trajectory_path(path), record)
+        _npz_meta(path, trajectory_path(path), record, _owner(path, doc))
 
 
 def _touched(path: str) -> bool:

@@ -118,7 +118,7 @@ class TrainConfig:
         numbers = {"lr": self.lr, "init_std": self.init_std, "tol": self.tol}
         bad = [k for k, v in numbers.items() if not math.isfinite(v)]
         if bad:
-            raise ValueError(f"{', '.join(bad)} must be finite numbers, got {numbers}")
+            raise ValueError(", ".join(f"{k} must be a finite number, got {numbers[k]}" for k in bad))
         if self.max_iters < 0 or self.lr <= 0 or self.init_std <= 0 or self.tol < 0:
             raise ValueError("max_iters, tol must be >= 0 and lr, init_std > 0")
         if self.tol_on not in TOL_ON:

@@ -1,0 +1,385 @@
+"""Issue 19, replayed: what a careful but hostile user tries, each case the right result or one clear message.
+
+1. Another copy of ``matcomp`` on the path: every job runs the checkout's own code.
+2. Config typos and bad values: each refused before any job, naming the key (and the nearest valid one).
+3. Damaged, truncated or swapped cached results: named, with the command that removes them, before any
+   output is deleted; never drawn.
+4. Overwrites and other surprises: a device change that moves no job reruns nothing, files honour the
+   umask, packs are scanned by ``matcomp clean``, MovieLens data checks, an unwritable output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from matcomp.plan.config import ConfigError, load, read_config, read_yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHECKOUT = ("src", "workflow", "Snakefile", "config.yaml", "envs", "profiles")
+
+
+def _raw(**over) -> dict:
+    return {**yaml.safe_load((ROOT / "config.yaml").read_text()), **over}
+
+
+def _copy_checkout(dest: Path) -> Path:
+    for name in CHECKOUT:
+        src = ROOT / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        else:
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+def _smk(work: Path, *args: str, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args], cwd=work, capture_output=True, text=True, timeout=900,
+        env={**os.environ, **(env or {})},
+    )  # fmt: skip
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
+    return proc
+
+
+# ---------------------------------------------------------------- 2. config typos and values (no Snakemake)
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"scal": "smoke"}, "config key 'scal' is not a setting; did you mean 'scale'?"),
+        ({"seed": [0]}, "config key 'seed' is not a setting; did you mean 'seeds'?"),
+        (
+            {"movielens-dir": "/x"},
+            "config key 'movielens-dir' is not a setting; did you mean 'movielens_dir'?",
+        ),
+        ({"train": {"lrr": 1e-3}}, "config key 'train.lrr' is not a setting of 'train'; did you mean 'lr'?"),
+        ({"train": {"lr": float("nan")}}, "config key 'train.lr': must be a finite number, got nan"),
+        ({"device": "gpu"}, "config key 'device'"),
+        ({"gpus": "maybe"}, "config key 'gpus'"),
+    ],
+)
+def test_top_level_and_train_typos_name_the_key(override: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        load(_raw(**override))
+
+
+def test_experiment_typos_missing_keys_and_bad_values() -> None:
+    raw = _raw()
+    exp = raw["experiments"]["table1"]
+    cases = [
+        ({"optimisers": ["adam"]}, "'experiments.table1.optimisers' is not a setting of 'experiments.table1'; did you mean 'optimizers'"),
+        ({"depth": [1]}, "'experiments.table1.depth' is not a setting .*did you mean 'depths'"),
+        ({"penalties": ["schatten:1/0"]}, r"'experiments.table1.penalties\[0\]': bad penalty argument '1/0'"),
+        ({"optimizers": ["adamm"]}, r"'experiments.table1.optimizers\[0\]': unknown optimizer 'adamm'"),
+        ({"n_obs": 20000}, "n_obs 20000 impossible for a 100x100 matrix"),
+    ]  # fmt: skip
+    for change, message in cases:
+        bad = {**raw, "experiments": {**raw["experiments"], "table1": {**exp, **change}}}
+        with pytest.raises(ConfigError, match=message):
+            load(bad)
+    no_depths = {k: v for k, v in exp.items() if k != "depths"}
+    with pytest.raises(ConfigError, match="'experiments.table1.depths' is missing: a table experiment needs"):
+        load({**raw, "experiments": {**raw["experiments"], "table1": no_depths}})
+
+
+def test_a_typo_in_a_scale_that_is_not_run_is_still_found() -> None:
+    raw = _raw()
+    raw["scales"]["quick"]["train"]["max_itres"] = 5
+    with pytest.raises(
+        ConfigError, match=r"'train.max_itres' .*did you mean 'max_iters'.* \(in scale 'quick'\)"
+    ):
+        load(raw)
+
+
+def test_config_booleans_given_as_strings_and_yaml_errors(tmp_path: Path) -> None:
+    for text in ("false", "False", "FALSE"):
+        assert load(_raw(movielens_verify=text))["movielens_verify"] is False
+    assert load(_raw(pack_training="true"))["pack_training"] is True
+    bad = tmp_path / "overlay.yaml"
+    bad.write_text("train:\n  lr: 1e-3\n   tol: [1\n")
+    with pytest.raises(ConfigError, match=rf"config file {bad}, line 3, column 7: not valid YAML"):
+        read_yaml(bad)
+
+
+def test_clean_and_config_merge_configfiles_like_snakemake(tmp_path: Path) -> None:
+    overlay = tmp_path / "overlay.yaml"
+    overlay.write_text("seeds: [0, 1]\ntrain: {max_iters: 7}\n")
+    cfg = read_config(ROOT / "config.yaml", [overlay], {"scale": "smoke"})
+    eff = load(cfg)
+    assert eff["seeds"] == [0] and eff["experiments"]["table1"]["kind"] == "table"  # smoke's seeds win
+    assert load({**cfg, "scale": "paper"})["train"]["max_iters"] == 7  # merged, not replaced
+    proc = subprocess.run([sys.executable, "-m", "matcomp.cli", "config", "--directory", str(ROOT),
+                           "--configfile", str(overlay), "--config", "scal=smoke"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert proc.returncode == 2 and "config key 'scal' is not a setting; did you mean 'scale'?" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--lr", "inf"], "lr must be a finite number, got inf"),
+        (["--lr", "nan"], "lr must be a finite number, got nan"),
+        (["--lam", "nan"], "--lam must be a finite number >= 0"),
+        (["--penalty", "schatten:1/0"], "bad penalty argument '1/0' in 'schatten:1/0': an exponent is a positive number"),
+    ],
+)  # fmt: skip
+def test_cli_refuses_non_finite_numbers(tmp_path: Path, args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "matcomp.cli", "train", "--max-iters", "3", "--out", str(tmp_path / "r.json"), *args],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert not list(tmp_path.iterdir())
+
+
+# ---------------------------------------------------------------- 1. another copy of the package
+
+
+def test_a_job_refuses_a_package_from_elsewhere(tmp_path: Path) -> None:
+    from matcomp.io import from_checkout
+
+    scripts = tmp_path / "checkout" / "workflow" / "rules" / ".." / "scripts"
+    with pytest.raises(RuntimeError, match=r"this job imported matcomp from .* not from the checkout"):
+        from_checkout(scripts)  # matcomp here comes from ROOT/src, not tmp_path/checkout/src
+    from_checkout(ROOT / "workflow" / "rules" / ".." / "scripts")  # the path Snakemake gives, with ".."
+
+
+def test_clean_reruns_itself_with_the_checkouts_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import matcomp.cli as cli
+
+    other = _copy_checkout(tmp_path / "other")
+    calls = []
+    monkeypatch.setattr("subprocess.call", lambda cmd, env: calls.append((cmd, env)) or 0)
+    monkeypatch.setattr(sys, "argv", ["matcomp", "clean", "--stale", "--directory", str(other)])
+    assert cli.main(sys.argv[1:]) == 0
+    ((cmd, env),) = calls
+    assert cmd[1:3] == ["-m", "matcomp.cli"] and env["PYTHONPATH"].split(os.pathsep)[0] == str(other / "src")
+
+
+@pytest.fixture(scope="module")
+def fig3(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A checkout copy with Figure 3 built at the smoke scale, run with ANOTHER copy of the package first on
+    PYTHONPATH whose figures raise: the build must use the checkout's (edited: penalties, a new function)."""
+    tmp = tmp_path_factory.mktemp("hostile")
+    work = _copy_checkout(tmp / "work")
+    other = tmp / "other"
+    shutil.copytree(ROOT / "src", other / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    fig = other / "src/matcomp/report/figures.py"
+    fig.write_text(
+        fig.read_text().replace("    set_theme()\n", "    raise RuntimeError('the other copy ran')\n", 1)
+    )
+    pen = work / "src/matcomp/penalties.py"
+    pen.write_text(pen.read_text() + "\n\ndef _a_semantic_edit() -> int:\n    return 1\n")
+    proc = _smk(
+        work,
+        "--cores",
+        "2",
+        "figures/fig3.pdf",
+        "--config",
+        "scale=smoke",
+        env={"PYTHONPATH": str(other / "src")},
+    )
+    assert "the other copy ran" not in proc.stdout + proc.stderr
+    return work
+
+
+@pytest.mark.workflow
+def test_jobs_run_the_checkouts_code_whatever_else_is_on_the_path(fig3: Path) -> None:
+    assert (
+        fig3 / "figures/fig3.pdf"
+    ).stat().st_size > 0  # trained with the edited penalties: no code-hash loop
+    fig = fig3 / "src/matcomp/report/figures.py"
+    saved = fig.read_text()
+    fig.write_text(saved.replace("    set_theme()\n", "    raise RuntimeError('the checkout ran')\n", 1))
+    try:
+        proc = _smk(fig3, "--cores", "1", "figures/fig3.pdf", "--config", "scale=smoke", check=False)
+    finally:
+        fig.write_text(saved)
+    assert proc.returncode != 0
+    assert "the checkout ran" in (fig3 / "logs/figures/fig3.log").read_text()
+    _smk(fig3, "--cores", "1", "figures/fig3.pdf", "--config", "scale=smoke")  # restored: builds again
+
+
+# ---------------------------------------------------------------- 3. damaged cached results
+
+
+def _fig3_results(work: Path) -> dict[str, Path]:
+    cells = {
+        p.relative_to(work / "results/cells").as_posix(): p for p in (work / "results/cells").rglob("*.json")
+    }
+    return {k: v for k, v in cells.items() if "/ratio/" in k and "r5_o2000" in k}
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("damage", ["truncated json", "garbage npz", "swapped npz"])
+def test_damaged_results_are_named_before_anything_is_deleted(fig3: Path, damage: str) -> None:
+    ratio = _fig3_results(fig3)
+    gd = next(p for k, p in ratio.items() if k.startswith("r5_o2000/gd/"))
+    adam = next(p for k, p in ratio.items() if k.startswith("r5_o2000/adam/"))
+    gd_npz = gd.with_name(gd.stem + ".trajectory.npz")
+    saved = {p: p.read_bytes() for p in (gd, gd_npz)}
+    pdf_before = (fig3 / "figures/fig3.pdf").read_bytes()
+    if damage == "truncated json":
+        os.truncate(gd, 2000)
+        named, why = gd, "damaged JSON"
+    elif damage == "garbage npz":
+        gd_npz.write_bytes(os.urandom(len(saved[gd_npz])))
+        named, why = gd_npz, "damaged trajectory file"
+    else:
+        shutil.copyfile(adam.with_name(adam.stem + ".trajectory.npz"), gd_npz)
+        named, why = gd_npz, ""  # its size, or (of equal size) its owner: see the next test
+    try:  # the damaged file is newer than the figure, so Snakemake would delete and rebuild the figure
+        proc = _smk(fig3, "--cores", "1", "figures/fig3.pdf", "--config", "scale=smoke", check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and str(named.relative_to(fig3)) in out and why in out, out[-2000:]
+        assert f"rm {gd.relative_to(fig3)} {gd_npz.relative_to(fig3)}" in out
+        assert "Error in rule" not in out  # refused while planning, before any job
+        assert (fig3 / "figures/fig3.pdf").read_bytes() == pdf_before  # the old figure is still there
+    finally:
+        for p, data in saved.items():
+            p.write_bytes(data)
+
+
+def test_a_swapped_trajectory_of_equal_size_names_its_owner(tmp_path: Path) -> None:
+    """Two optimizers' results share a file name (the optimizer is a folder): the npz names the job's path."""
+    from matcomp import results
+
+    arrays = {"d1/test_error": np.ones((2, 3))}
+    planned = {
+        opt: f"results/cells/r5_o2000/{opt}/ratio/lam0.01_0123456789.json" for opt in ("adamw", "nadam")
+    }
+    paths = {opt: tmp_path / path for opt, path in planned.items()}
+    for opt, path in paths.items():
+        results.write(path, {"job": {"path": planned[opt]}}, arrays)
+    npz = results.trajectory_path(paths["nadam"])
+    shutil.copyfile(results.trajectory_path(paths["adamw"]), npz)
+    assert npz.stat().st_size == results.read(paths["adamw"])["trajectory"]["bytes"]  # the same size
+    with pytest.raises(
+        results.ResultFileError, match=r"belongs to results/cells/r5_o2000/adamw/.* not to .*/nadam/"
+    ):
+        results.check(paths["nadam"])
+
+
+@pytest.mark.workflow
+def test_the_figure_job_itself_refuses_a_swapped_trajectory(fig3: Path, tmp_path: Path) -> None:
+    """Readers check the checksum too (a file damaged after planning): the error names the file."""
+    from matcomp import results
+
+    ratio = _fig3_results(fig3)
+    gd = next(p for k, p in ratio.items() if k.startswith("r5_o2000/gd/"))
+    doc = results.read(gd)  # fine as built
+    copy = tmp_path / gd.relative_to(fig3)
+    results.copy(gd, copy)
+    npz = results.trajectory_path(copy)
+    data = bytearray(npz.read_bytes())
+    data[-40] ^= 0xFF  # same size, same zip directory: only the checksum can tell
+    npz.write_bytes(bytes(data))
+    with pytest.raises(results.ResultFileError, match="checksum differs"):
+        results.load_trajectory(copy, doc["cells"][0]["depth"])
+
+
+# ---------------------------------------------------------------- 4. overwrites and other surprises
+
+
+@pytest.mark.workflow
+def test_a_device_change_that_moves_no_job_reruns_nothing(fig3: Path) -> None:
+    proc = _smk(fig3, "-n", "figures/fig3.pdf", "--config", "scale=smoke", "device=cpu")
+    assert "Nothing to be done" in proc.stdout + proc.stderr
+
+
+@pytest.mark.workflow
+def test_results_honour_the_umask(fig3: Path) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in [*_fig3_results(fig3).values(), fig3 / "figures/fig3.pdf"]:
+        assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path  # not mkstemp's 0600
+
+
+def test_atomic_writes_honour_another_umask(tmp_path: Path) -> None:
+    from matcomp.io import write_json
+
+    old = os.umask(0o077)
+    try:
+        write_json(tmp_path / "a.json", {"x": 1})
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o600
+    write_json(tmp_path / "b.json", {"x": 1})
+    assert stat.S_IMODE((tmp_path / "b.json").stat().st_mode) == 0o666 & ~old
+
+
+def test_clean_scans_packs(tmp_path: Path) -> None:
+    from matcomp.plan.stale import stale_files
+
+    old = tmp_path / "results/packs/pack_0123456789/results/cells/x.json"
+    old.parent.mkdir(parents=True)
+    old.write_text("{}")
+    assert stale_files(tmp_path, _raw(), ["smoke"]) == [old.relative_to(tmp_path).as_posix()]
+
+
+def test_movielens_data_checks(tmp_path: Path) -> None:
+    from matcomp.movielens.data import MovieLensDataError, load_ratings, make_synthetic_ml100k, verify_ml100k
+
+    ml = make_synthetic_ml100k(tmp_path / "ml-100k", 20, 30, seed=0)
+    with pytest.raises(MovieLensDataError, match="movielens_verify: false"):
+        verify_ml100k(ml)  # not the official file: the message names both fixes
+    lines = (ml / "u.data").read_text().splitlines()
+    lines[3] = "\t".join([*lines[3].split("\t")[:2], "7", "0"])
+    (ml / "u.data").write_text("\n".join(lines) + "\n")
+    with pytest.raises(MovieLensDataError, match=r"line 4: rating 7 outside MovieLens' 1\.\.5"):
+        load_ratings(ml)
+
+
+def test_an_unwritable_output_folder_is_one_clear_message(tmp_path: Path) -> None:
+    from matcomp.io import OutputFolderError, write_json
+
+    folder = tmp_path / "tables"
+    folder.mkdir()
+    if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        with pytest.raises(
+            OutputFolderError, match=rf"cannot write {folder}/t.json: the folder {folder} is not writable"
+        ):
+            write_json(folder / "t.json", {})
+    finally:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+
+
+@pytest.mark.workflow
+def test_an_unwritable_output_folder_stops_snakemake_before_any_job(fig3: Path) -> None:
+    tables = fig3 / "results/tables"
+    tables.mkdir(parents=True, exist_ok=True)
+    if subprocess.run(["chattr", "+i", str(tables)], capture_output=True).returncode != 0:
+        pytest.skip("chattr +i is not available here")
+    try:
+        proc = _smk(fig3, "-n", "figures/fig3.pdf", "--config", "scale=smoke", check=False)
+    finally:
+        subprocess.run(["chattr", "-i", str(tables)], check=True)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "the output folder results/tables is not writable" in out
+    assert "chattr -i results/tables" in out and "Traceback" not in out
+
+
+def test_the_workflow_refuses_a_typo_before_any_job(tmp_path: Path) -> None:
+    work = _copy_checkout(tmp_path / "w")
+    proc = _smk(work, "-n", "--config", "scal=smoke", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "config key 'scal' is not a setting; did you mean 'scale'?" in out
+    assert not (work / "results").exists()
