@@ -102,7 +102,13 @@ REPORT_ONLY = {"data", "train", "baseline", "movielens"}
         ("report/comparison.py", {"comparison"}, REPORT_ONLY | {"table", "figure"}),
         ("report/style.py", {"figure", "comparison"}, REPORT_ONLY | {"table"}),
         ("report/table2.py", {"table2", "claims"}, REPORT_ONLY | {"table", "figure", "comparison"}),
-        ("report/__init__.py", {"table", "figure", "comparison", "claims", "table2"}, REPORT_ONLY),
+        ("report/robustness.py", {"robustness"}, REPORT_ONLY | {"table", "figure", "comparison", "claims"}),
+        ("report/paper_tables.yaml", {"claims", "table2"}, REPORT_ONLY | {"table", "figure", "robustness"}),
+        (
+            "report/__init__.py",
+            {"table", "figure", "comparison", "claims", "table2", "robustness"},
+            REPORT_ONLY,
+        ),
         ("report/claims.yaml", {"claims"}, REPORT_ONLY | {"table", "figure", "comparison", "table2"}),
         # the planner is no job's code
         ("plan/jobs.py", set(), set(STEPS)),

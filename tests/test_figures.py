@@ -41,7 +41,7 @@ def _trajectory(rng: np.random.Generator, n_seeds: int = 3) -> dict[str, np.ndar
 
 def test_trajectory_frame_is_long_format() -> None:
     rng = np.random.default_rng(0)
-    cell = {"optimizer": "adam", "depth": 2, "lam": 0.0, "seeds": SEEDS}
+    cell = {"optimizer": "adam", "depth": 2, "lam": 0.0, "n_obs": 2000, "seeds": SEEDS}
     df = figures.trajectory_frame([(cell, _trajectory(rng))], [1, 5])
     assert set(df["quantity"]) == {"test error", "effective rank", "σ_1", "σ_5"}
     assert len(df) == 4 * 3 * 4  # quantities × seeds × iterations > 0
@@ -57,7 +57,7 @@ def test_dynamics_figure_draws_sd_bands(tmp_path: Path, monkeypatch, depths: lis
 
     def load_cells(path: str, wanted: list[int]) -> list:
         return [
-            ({"optimizer": path, "depth": d, "lam": lam, "seeds": SEEDS}, _trajectory(rng))
+            ({"optimizer": path, "depth": d, "lam": lam, "n_obs": 2000, "seeds": SEEDS}, _trajectory(rng))
             for d in wanted
             for lam in lams
         ]

@@ -59,14 +59,21 @@ class Step:
 
 STEPS: dict[str, Step] = {
     "data": Step(("make_data.py",), ("matcomp.io", "matcomp.jobs.data")),
-    "train": Step(("train.py", "train_pack.py"), ("matcomp.io", "matcomp.jobs.train"), upstream=("data",)),
+    "train": Step(
+        ("train.py", "train_pack.py"),
+        ("matcomp.io", "matcomp.jobs.train", "matcomp.placement"),
+        upstream=("data",),
+    ),
     "baseline": Step(("baseline.py",), ("matcomp.io", "matcomp.jobs.baseline"), ("R/*.R",), ("data",)),
-    "movielens": Step(("movielens_run.py",), ("matcomp.io", "matcomp.jobs.movielens")),
+    "movielens": Step(("movielens_run.py",), ("matcomp.io", "matcomp.jobs.movielens", "matcomp.placement")),
     "table": Step(("make_table.py",), ("matcomp.io", "matcomp.report.tables")),
     "figure": Step(("make_figure.py",), ("matcomp.io", "matcomp.report.figures")),
     "comparison": Step(("make_comparison.py",), ("matcomp.io", "matcomp.report.comparison")),
     "claims": Step(("check_claims.py",), ("matcomp.io", "matcomp.report.claims"), ("report/*.yaml",)),
-    "table2": Step(("make_table2.py",), ("matcomp.io", "matcomp.report.table2")),
+    "robustness": Step(("make_robustness.py",), ("matcomp.io", "matcomp.report.robustness")),
+    "table2": Step(
+        ("make_table2.py",), ("matcomp.io", "matcomp.report.table2"), ("report/paper_tables.yaml",)
+    ),
 }
 
 

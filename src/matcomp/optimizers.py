@@ -1,7 +1,8 @@
 """Optimizers by name: PyTorch's classes with their defaults except the learning rate.
 
 The paper uses lr = 1e-3 for every optimizer and PyTorch defaults otherwise; ``gd_momentum`` is SGD with
-momentum 0.9.  All of these act element-wise on their parameters with scalar hyper-parameters, so a
+momentum 0.9 (the trainer's ``gd_momentum`` setting: A.1 names PyTorch's defaults, whose momentum is 0, which
+would make "GD (w. momentum)" plain GD; a named reading, recorded in every result).  All of these act element-wise on their parameters with scalar hyper-parameters, so a
 parameter tensor holding B independent cells ``[B, ...]`` is updated exactly as B separate runs would be.
 Adding an optimizer is one :data:`OPTIMIZERS` entry.
 

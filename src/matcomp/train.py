@@ -96,6 +96,9 @@ class TrainConfig:
     stop: str = "budget"
     """``budget`` or ``plateau`` (also stop where the plateau rule holds; :data:`STOP_RULES`)"""
     reduction: str = "sum"
+    gd_momentum: float = 0.9
+    """the momentum of ``gd_momentum`` (Table 3's "GD (w. momentum)"): A.1 says PyTorch's defaults, whose SGD
+    momentum is 0, which would make that row plain GD; 0.9 is the conventional value (a named reading)"""
     log: str = "log:200"
     device: str = "auto"
     dtype: str = "float32"
@@ -115,7 +118,7 @@ class TrainConfig:
             raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
         if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        numbers = {"lr": self.lr, "init_std": self.init_std, "tol": self.tol}
+        numbers = {"lr": self.lr, "init_std": self.init_std, "tol": self.tol, "gd_momentum": self.gd_momentum}
         bad = [k for k, v in numbers.items() if not math.isfinite(v)]
         if bad:
             raise ValueError(", ".join(f"{k} must be a finite number, got {numbers[k]}" for k in bad))
@@ -372,7 +375,9 @@ class BatchOptimizers:
     one-optimizer batch, :func:`matcomp.optimizers.fused_is_batch_exact`, checked per slice).
     """
 
-    def __init__(self, names: Sequence[str], params: Sequence[torch.Tensor], lr: float):
+    def __init__(
+        self, names: Sequence[str], params: Sequence[torch.Tensor], lr: float, gd_momentum: float = 0.9
+    ):
         self.groups: list[tuple[str, int, int, list[torch.Tensor], torch.optim.Optimizer]] = []
         stretches = [(name, len(list(same))) for name, same in itertools.groupby(names)]
         start = 0
@@ -381,7 +386,10 @@ class BatchOptimizers:
             # one optimizer: the layers themselves (no slicing per step); several: a slice of each
             views = list(params) if len(stretches) == 1 else [p.detach()[start:stop] for p in params]
             fused = name in FUSED and fused_is_batch_exact(views)
-            self.groups.append((name, start, stop, views, make_optimizer(name, views, lr=lr, fused=fused)))
+            extra = {"momentum": gd_momentum} if name == "gd_momentum" else {}
+            self.groups.append(
+                (name, start, stop, views, make_optimizer(name, views, lr=lr, fused=fused, **extra))
+            )
             start = stop
         self.whole = len(stretches) == 1
 
@@ -598,7 +606,7 @@ class _Batch:
         host_checks = device.type == "cpu" if host_checks is None else host_checks
         return cls(
             cfg, specs, device, routes, objective, SpectralStep(pens, routes, dtype, device), params,
-            BatchOptimizers([s.optimizer for s in specs], params, cfg.lr),
+            BatchOptimizers([s.optimizer for s in specs], params, cfg.lr, cfg.gd_momentum),
             Stopping(cfg, objective.lam.flatten(), host_checks), Log(log_points(cfg.log, cfg.max_iters), objective),
         )  # fmt: skip
 

@@ -64,3 +64,28 @@ rule dynamics_figure:
         code=code_hash("figure"),
     script:
         "../scripts/make_figure.py"
+
+
+rule robustness:
+    input:
+        tables=robustness_tables(),
+    output:
+        md=report(
+            "results/tables/robustness.md",
+            caption="../report/robustness.rst",
+            category="Tables",
+            subcategory="robustness",
+        ),
+        csv="results/tables/robustness.csv",
+    log:
+        "logs/tables/robustness.log",
+    benchmark:
+        "benchmarks/logs/tables/robustness.tsv"
+    conda:
+        "../../envs/plots.yaml"
+    resources:
+        gpu=0,
+    params:
+        code=code_hash("robustness"),
+    script:
+        "../scripts/make_robustness.py"

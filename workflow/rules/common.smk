@@ -188,11 +188,19 @@ def train_resources_gpu(wildcards):
     return int(job.placement == "gpu" and job.path not in PACK_OF)
 
 
+def robustness_tables():
+    """The tables the robustness overview reads: the robustness experiments' and Table 1 (a reference)."""
+    names = [n for n in experiments_of("table") if n.startswith("robust_")]
+    names += ["table1"] if names and "table1" in experiments_of("table") else []
+    return [f"results/tables/{n}.csv" for n in names]
+
+
 def all_targets():
     targets = [
         "results/config.effective.yaml",
         "results/claims.md",
         "results/claims.csv",
+        "results/paper_vs_ours.md",
     ]
     for name in experiments_of("table"):
         targets += expand(
@@ -206,4 +214,6 @@ def all_targets():
         targets += [f"results/tables/{name}.csv", f"results/tables/{name}_summary.csv"]
     if table2_wanted():
         targets += expand("results/tables/table2.{ext}", ext=["csv", "md", "tex"])
+    if robustness_tables():
+        targets.append("results/tables/robustness.md")
     return targets

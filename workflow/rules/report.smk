@@ -34,6 +34,12 @@ rule claims:
             "results/claims.md", caption="../report/claims.rst", category="Claims"
         ),
         csv="results/claims.csv",
+        paper_md=report(
+            "results/paper_vs_ours.md",
+            caption="../report/paper_vs_ours.rst",
+            category="Claims",
+        ),
+        paper_csv="results/paper_vs_ours.csv",
     log:
         "logs/claims.log",
     benchmark:

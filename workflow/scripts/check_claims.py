@@ -19,4 +19,6 @@ check_claims(
     out.csv,
     snakemake.params.scale,
     snakemake.params.budget,
+    out.paper_md,
+    out.paper_csv,
 )

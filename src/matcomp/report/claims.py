@@ -1,28 +1,48 @@
-"""The paper's quantitative claims, as data (``claims.yaml``), checked against what we measured.
+"""The paper's claims (``claims.yaml``), judged only on evidence: cells whose outcome is decided.
 
-Each claim names a selection of cells (experiment + column filters), a metric and a criterion:
+**Cells and when they are decided.**  A cell is a row of a results table (one optimizer × penalty × λ ×
+depth × data setting over its seeds; a baseline at one n_obs; a Table 2 row).  It is *decided* when more
+training could not change it under the paper's protocol: every seed stopped by the tolerance, diverged,
+stopped on a plateau, or ran out of budget having plateaued (:mod:`matcomp.plateau`); or the cell ran the
+paper's budget (``config.yaml`` read at scale ``paper``: 5·10⁵ iterations).  Baselines run to their own
+solver's convergence and are decided.  A Table 2 row is decided when it ran the budget the project's
+config sets at scale paper (the *configured* budget: the paper states none for the LNN).
 
-* ``threshold``: every selected cell satisfies ``metric op value`` (``op``: <=, >=, <, >, ==round);
-* ``compare``: two selections ``a`` and ``b`` (matched on ``match`` columns, e.g. depth) and a relation
-  between their metrics: ``ratio_at_least`` (a/b >= value) or ``log10_within`` (|log10 a − log10 b| <= value).
+**Checks** (each names the cells it reads by column filters):
 
-Verdicts: ``held``, ``not held``, ``not reached at this budget``, ``not run`` (the cells are not part of
-this run's config) or ``inconclusive`` (a quantity could not be measured, e.g. a threshold never crossed by
-either side).  A failed check is ``not held`` only if one of its failing cells is decided: it ran the
-paper's budget, stopped by the paper's rule, diverged, or had plateaued (``plateaued`` in the tables; the
-rule is :func:`matcomp.plateau.still_moving`).  Where every failing cell ran a smaller budget and was still
-moving, it is ``not reached at this budget`` and names them (:func:`budget_notes`).  The budgets come from
-:func:`claim_budgets`: this run's config and the project's config.yaml at scale ``paper``.
-Iterations-to-error that were never reached are censored at the cell's iteration budget; a comparison
-that only holds thanks to censoring says so, and one that fails on a count censored below the paper's
-budget is not reached.
+* ``threshold``: ``metric op value`` for every selected cell (``quantifier: any``: for at least one);
+* ``compare``: pairs of cells ``a``, ``b`` matched on ``match`` columns, ``ratio_at_least`` (a/b ≥ value)
+  or ``log10_within`` (|log10 a − log10 b| ≤ value);
+* ``spread``: per group of ``by`` columns, max/min of the metric over the selected cells ``at_most`` (or
+  ``at_least``) value: "near simultaneous across depths";
+* ``monotone``: along ``along`` (e.g. n_obs), each next value at most ``value`` × the previous one;
+* ``agrees_with``: per group of ``by``, every cell is on the same side of ``metric op value`` as the group's
+  ``reference`` cell: "no qualitative difference" across λ, learning rates or sample sizes;
+* ``reading_match``: Table 2's cells within ``tol`` of the paper's RMSE under some checkpoint reading.
+
+Each check yields one *outcome* per cell (or pair, group, step): passes or fails, decided or not.
+Iteration counts (``iters_to_err_*``, ``iters_to_rank``) are intervals: a seed that never reached the level
+counts as more than the iterations it ran (and at most never), the cell's count is the median of its
+seeds' intervals, and a ratio of two counts passes only when its bounds make it certain, fails when they
+make it impossible (both final, whatever more training would do: the bounds cover it), and is undetermined
+otherwise (decided cells: *inconclusive*; else not reached).  A
+diverged seed's test error counts as +∞ and its rank as undefined (a rank check fails): a success claim
+cannot hold on the seeds that survived.  A value that is not measured (NaN) leaves its outcome open.
+
+**Verdicts.**  A check is *held* when every outcome is decided and passes (``any``: one decided outcome
+passes); *not held* when a decided outcome fails (``any``: every outcome decided and failing); *not reached
+at this budget* when the outcomes it needs are undecided — then it *leans* held or not held by what the
+undecided cells show now; *inconclusive* when decided cells cannot measure it; *not run* when its cells are
+not in this run.  A claim takes the first of ``not held``, ``not reached``, ``not run``, ``inconclusive``,
+``held`` among its checks.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -34,50 +54,17 @@ from ..io import write_with
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 DEFAULT_CLAIMS = Path(__file__).with_name("claims.yaml")
-
-
-def load_results(tables: Sequence[str | Path]) -> pd.DataFrame:
-    frames = [pd.read_csv(t) for t in tables if Path(t).exists()]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def select(df: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
-    if df.empty:
-        return df
-    mask = np.ones(len(df), dtype=bool)
-    for col, val in where.items():
-        if col not in df:
-            return df.iloc[0:0]
-        vals = val if isinstance(val, list) else [val]
-        mask &= df[col].isin(vals).to_numpy()
-    return df[mask]
-
-
-def _value(row: pd.Series, metric: str) -> tuple[float, bool]:
-    """The metric of a row, and whether it was censored (a threshold never crossed)."""
-    v = row.get(metric, math.nan)
-    if metric.startswith("iters_to_err") and (v is None or not np.isfinite(v)):
-        return float(row["max_iters"]), True
-    return float(v) if v is not None else math.nan, False
-
-
-def _lbl(v: Any) -> str:
-    """A label part: 3.0 -> '3' (columns become float when csvs with gaps are concatenated)."""
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
-
-
-def _fmt(x: float) -> str:
-    return "n/a" if not np.isfinite(x) else (f"{x:.3g}" if abs(x) >= 1e-3 else f"{x:.1e}")
-
-
-# --- budgets: "not held" only where the paper's budget ran or the failing cells had stopped moving --------
-
 NOT_REACHED = "not reached at this budget"
 PRECEDENCE = ("not held", NOT_REACHED, "not run", "inconclusive", "held")
 """A claim's verdict is the first of these that one of its checks gives."""
 VERDICT_ORDER = ("held", "not held", NOT_REACHED, "inconclusive", "not run")
 T2_BUDGETS = (("lnn", "n_iters", "steps"), ("embedding", "n_epochs", "epochs"))
 """MovieLens: which setting of each model is its budget, and in what unit."""
+COUNTS = ("iters_to_err_", "iters_to_rank")
+"""Metrics that are iteration counts (intervals: ``<metric>_lo``, ``<metric>_hi``)."""
+
+
+# ---------------------------------------------------------------- budgets and when a cell is decided
 
 
 def budgets(config: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +82,7 @@ def budgets(config: dict[str, Any]) -> dict[str, Any]:
                 for m, key, unit in T2_BUDGETS
                 if key in exp.get(m, {})
             }
-        else:
+        elif exp.get("kind") != "baselines" or exp.get("networks"):
             train = deep_merge(config.get("train", {}), exp.get("train", {}))
             out[name] = {"budget": train["max_iters"], "unit": "iterations"}
     return out
@@ -103,9 +90,9 @@ def budgets(config: dict[str, Any]) -> dict[str, Any]:
 
 def claim_budgets(config: dict[str, Any], config_file: str | Path) -> dict[str, Any]:
     """``{"run": budgets of this run's effective config, "paper": those of config_file at scale paper}``."""
-    from ..plan.config import effective_config
+    from ..plan.config import effective_config, read_yaml
 
-    raw = yaml.safe_load(Path(config_file).read_text())
+    raw = read_yaml(config_file)
     return {"run": budgets(config), "paper": budgets(effective_config({**raw, "scale": "paper"}))}
 
 
@@ -113,283 +100,263 @@ def _truthy(v: Any) -> bool:
     return bool(v) if isinstance(v, bool | np.bool_) else str(v).strip().lower() == "true"
 
 
-def _cell_label(row: pd.Series) -> str:
-    method = row.get("method")
-    keys = (
-        ("split", "model", "method", "n_obs")
-        if isinstance(method, str) and method
-        else ("optimizer", "penalty", "depth")
-    )
+def _lbl(v: Any) -> str:
+    """A label part: 3.0 -> '3' (columns become float when csvs with gaps are concatenated)."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def cell_label(row: pd.Series) -> str:
+    """``experiment optimizer/penalty/depth/λ`` (training), ``experiment split/model/method`` (Table 2),
+    ``experiment method/n_obs`` (Figures 4-5)."""
+    if isinstance(row.get("model"), str) and row.get("model"):
+        keys: tuple[str, ...] = ("split", "model", "method")
+    elif isinstance(row.get("method"), str) and row.get("method"):
+        keys = ("method", "n_obs")
+    else:
+        keys = ("optimizer", "penalty", "depth", "n_obs")
     label = "/".join(_lbl(row[k]) for k in keys if k in row and pd.notna(row[k]))
     lam = row.get("lam", math.nan) if keys[0] == "optimizer" else math.nan
     return f"{row.get('experiment', '')} {label}".strip() + (f"/λ={lam:g}" if pd.notna(lam) else "")
 
 
-def budget_notes(row: pd.Series, budget: dict[str, Any] | None) -> tuple[str, str]:
-    """``(moving, below)`` for one table row: ``below`` names the cell and its budget if it ran fewer
-    iterations (epochs, steps) than the paper's without the paper's stopping rule firing; ``moving`` does so
-    if it was, moreover, still moving (not ``plateaued``).  Both ``""`` otherwise, and for baseline solvers
-    (no ``max_iters``: they run to their own convergence).  MovieLens rows without ``max_iters`` take this
-    run's configured budget for their model, and without ``plateaued`` count as still moving."""
+def _paper_budget(row: pd.Series, budget: dict[str, Any] | None) -> tuple[dict | None, float]:
+    """(the paper-scale budget of the row's experiment (and model), what the row ran)."""
     paper = (budget or {}).get("paper", {}).get(row.get("experiment"))
+    ran = pd.to_numeric(row.get("max_iters", math.nan), errors="coerce")
     if paper is not None and "budget" not in paper:  # MovieLens: one budget per model
         paper = paper.get(row.get("model"))
-        if pd.isna(row.get("max_iters", math.nan)):
-            row = row.copy()
-            row["max_iters"] = budget["run"].get(row["experiment"], {}).get(row["model"], {}).get("budget")
-    ran = pd.to_numeric(row.get("max_iters", math.nan), errors="coerce")
+        if pd.isna(ran):
+            run = (budget or {}).get("run", {}).get(row.get("experiment"), {}).get(row.get("model"), {})
+            ran = pd.to_numeric(run.get("budget", math.nan), errors="coerce")
+    return paper, ran
+
+
+def decision(row: pd.Series, budget: dict[str, Any] | None) -> tuple[bool, str]:
+    """(decided, how): whether more training could still change this cell, and in words why (or why not)."""
+    paper, ran = _paper_budget(row, budget)
     stops = {s for s in str(row.get("stop_reasons", "")).split(";") if s and s != "nan"}
-    if (
-        paper is None
-        or pd.isna(ran)
-        or ran >= paper["budget"]
-        or (stops and stops <= {"converged", "diverged"})
-    ):
-        return "", ""
-    below = f"{_cell_label(row)}: budget {int(ran)} of the paper's {int(paper['budget'])} {paper['unit']}"
-    if _truthy(row.get("plateaued", False)):
-        return "", below
+    if paper is None or (pd.isna(ran) and not stops):
+        return True, "solver run to its own convergence" if row.get("method") else "no budget to compare with"
+    unit = paper["unit"]
+    if pd.notna(ran) and ran >= paper["budget"]:
+        kind = "configured budget" if unit in ("steps", "epochs") else "paper's budget"
+        return True, f"ran the {kind} ({int(ran)} {unit}; stopped: {', '.join(sorted(stops)) or 'budget'})"
+    if _truthy(row.get("plateaued", False)) and stops:
+        how = {"converged": "tolerance", "diverged": "diverged", "plateau": "plateau stop"}
+        named = ", ".join(how.get(s, "plateaued at its budget") for s in sorted(stops))
+        return (
+            True,
+            f"decided below the paper's budget ({int(ran)} of {int(paper['budget'])} {unit}: {named})",
+        )
     why = row.get("still_moving")
-    return f"{below}, still moving ({why if isinstance(why, str) and why else 'no plateau record'})", below
+    why = why if isinstance(why, str) and why else "no plateau record"
+    kind = "configured" if unit in ("steps", "epochs") else "paper's"
+    return False, f"budget {int(ran)} of the {kind} {int(paper['budget'])} {unit}, still moving ({why})"
 
 
-def with_budget_notes(df: pd.DataFrame, budget: dict[str, Any] | None) -> pd.DataFrame:
-    """``df`` with the columns ``_moving`` and ``_below`` of :func:`budget_notes`."""
+# ---------------------------------------------------------------- outcomes
+
+
+@dataclass
+class Outcome:
+    """One cell's (pair's, group's, step's) part of a check."""
+
+    label: str
+    text: str
+    passes: bool | None  # None: not measured
+    decided: bool
+    how: list[str] = field(default_factory=list)  # each cell's decision, in words
+
+
+def _is_count(metric: str) -> bool:
+    return metric.startswith(COUNTS)
+
+
+def _interval(row: pd.Series, metric: str) -> tuple[float, float]:
+    """The metric as an interval: an iteration count's bounds, else (v, v); NaN when not measured."""
+    if _is_count(metric) and f"{metric}_lo" in row and pd.notna(row[f"{metric}_lo"]):
+        return float(row[f"{metric}_lo"]), float(row[f"{metric}_hi"])
+    v = float(pd.to_numeric(row.get(metric, math.nan), errors="coerce"))
+    ran = float(pd.to_numeric(row.get("max_iters", math.nan), errors="coerce"))
+    if _is_count(metric) and math.isnan(v) and not math.isnan(ran):  # a table without bounds: censored
+        return ran, math.inf
+    return v, v
+
+
+def _rank_undefined(row: pd.Series, metric: str) -> bool:
+    n = pd.to_numeric(row.get("n_diverged", 0), errors="coerce")
+    return metric.startswith("effective_rank") and bool(n and n > 0)
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if math.isinf(x):
+        return "∞"
+    return f"{x:.3g}" if abs(x) >= 1e-3 else f"{x:.1e}"
+
+
+def _fmt_interval(lo: float, hi: float) -> str:
+    return _fmt(lo) if lo == hi or (math.isnan(lo) and math.isnan(hi)) else f"[{_fmt(lo)}, {_fmt(hi)}]"
+
+
+def select(df: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
     if df.empty:
         return df
-    notes = [budget_notes(row, budget) for _, row in df.iterrows()]
-    return df.assign(_moving=[m for m, _ in notes], _below=[b for _, b in notes])
+    mask = np.ones(len(df), dtype=bool)
+    for col, val in where.items():
+        if col not in df:
+            return df.iloc[0:0]
+        vals = val if isinstance(val, list) else [val]
+        mask &= df[col].isin(vals).to_numpy()
+    return df[mask]
 
 
-def _note(row: pd.Series, col: str) -> str:
-    v = row.get(col, "")
-    return v if isinstance(v, str) else ""
+def _cell_decision(df_row: pd.Series) -> tuple[bool, str]:
+    return bool(df_row["_decided"]), f"{cell_label(df_row)}: {df_row['_how']}"
 
 
-def _failed(notes: Sequence[Sequence[str]], details: str) -> tuple[str, str]:
-    """A failed check, from the notes of each failing cell (or pair): none where it is decided, else the
-    cells that could still change it.  One decided failure is ``not held``."""
-    if all(notes):
-        named = dict.fromkeys(n for cell in notes for n in cell)
-        return NOT_REACHED, f"{details} — {NOT_REACHED}: " + "; ".join(named)
-    return "not held", details
-
-
-def _censored(note: str) -> list[str]:
-    return [f"{note}, error level never reached (censored)"] if note else []
-
-
-def _pair_notes(row: pd.Series, rel: str, va: float, vb: float, ca: bool, cb: bool, iters: bool) -> list[str]:
-    """Which sides of a failing pair could still change it: a side still moving below the paper's budget,
-    or an iteration count censored below it that could grow in the direction that would pass."""
-    notes: list[str] = []
-    for side, v, other, censored in (("a", va, vb, ca), ("b", vb, va, cb)):
-        if not iters:
-            notes += [_note(row, f"_moving_{side}")] if _note(row, f"_moving_{side}") else []
-        elif censored and (side == "a" if rel == "ratio_at_least" else v <= other):
-            notes += _censored(_note(row, f"_below_{side}"))
-    return notes
-
-
-def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
-    sel = select(df, c["where"])
-    if sel.empty:
-        return "not run", "no such cells in this run"
+def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     metric, op, target = c["metric"], c["op"], c["value"]
-    ok, parts, undetermined, fails = True, [], False, []
-    for _, row in sel.iterrows():
-        v, _ = _value(row, metric)
-        keys = (
-            ("split", "model", "method", "n_obs")
-            if "method" in c["where"]
-            else ("optimizer", "penalty", "depth")
-        )
-        label = "/".join(_lbl(row[k]) for k in keys if k in row and pd.notna(row[k])) + (
-            f"/λ={row['lam']:g}" if "lam" in c["where"] else ""
-        )
-        if not np.isfinite(v):
-            undetermined = True
-            parts.append(f"{label}: n/a")
+    out = []
+    for _, row in select(df, c["where"]).iterrows():
+        lo, hi = _interval(row, metric)
+        decided, how = _cell_decision(row)
+        if _rank_undefined(row, metric):
+            out.append(Outcome(cell_label(row), f"{cell_label(row)}: diverged seeds", False, decided, [how]))
             continue
-        hit = round(v) == target if op == "==round" else OPS[op](v, target)
-        ok &= bool(hit)
-        fails += [] if hit else [[_note(row, "_moving")] if _note(row, "_moving") else []]
-        parts.append(f"{label}: {_fmt(v)}")
-    if fails:
-        return _failed(fails, "; ".join(parts))
-    return ("inconclusive" if undetermined else "held"), "; ".join(parts)
-
-
-def _compare(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
-    a, b = select(df, c["a"]), select(df, c["b"])
-    if a.empty or b.empty:
-        return "not run", "no such cells in this run"
-    match = c.get("match", [])
-    merged = (
-        a.merge(b, on=match, suffixes=("_a", "_b"))
-        if match
-        else a.assign(_k=1).merge(b.assign(_k=1), on="_k", suffixes=("_a", "_b"))
-    )
-    if merged.empty:
-        return "not run", "no matching pairs"
-    metric, target, rel = c["metric"], float(c["value"]), c["relation"]
-    ok, parts, inconclusive, fails = True, [], False, []
-    iters = metric.startswith("iters_to_err")
-    for _, row in merged.iterrows():
-        va, ca = _value(row.rename(lambda k: k[:-2] if k.endswith("_a") else k), metric)
-        vb, cb = _value(row.rename(lambda k: k[:-2] if k.endswith("_b") else k), metric)
-        key = ",".join(f"{m}={_lbl(row[m])}" for m in match) + (
-            f" {row['method_a']}" if _note(row, "method_a") and "method" not in match else ""
+        if math.isnan(lo):
+            out.append(Outcome(cell_label(row), f"{cell_label(row)}: n/a", None, decided, [how]))
+            continue
+        if op == "==round":
+            passes: bool | None = bool(round(lo) == target) if lo == hi else None
+        else:
+            sure, impossible = (
+                OPS[op](lo, target) and OPS[op](hi, target),
+                not (OPS[op](lo, target) or OPS[op](hi, target)),
+            )
+            passes = True if sure else False if impossible else None
+            decided = decided or (_is_count(metric) and passes is not None)  # bounds that settle it are final
+        out.append(
+            Outcome(cell_label(row), f"{cell_label(row)}: {_fmt_interval(lo, hi)}", passes, decided, [how])
         )
-        if not (np.isfinite(va) and np.isfinite(vb)) or (ca and cb):
-            both = [n for s in "ab" for n in _censored(_note(row, f"_below_{s}"))] if ca and cb else []
-            if both:  # neither side reached the level, and one of them ran below the paper's budget
-                fails.append(both)
-            inconclusive |= not both
-            parts.append(f"{key}: n/a")
+    return out
+
+
+def _pairs(df: pd.DataFrame, c: dict[str, Any]) -> list[tuple[pd.Series, pd.Series]]:
+    a, b = select(df, c["a"]), select(df, c["b"])
+    match = c.get("match", [])
+    return [
+        (ra, rb)
+        for _, ra in a.iterrows()
+        for _, rb in b.iterrows()
+        if all(_lbl(ra[m]) == _lbl(rb[m]) for m in match)
+    ]
+
+
+def _ratio(alo: float, ahi: float, blo: float, bhi: float) -> tuple[float, float]:
+    """Bounds of a/b for a ∈ [alo, ahi], b ∈ [blo, bhi] (b > 0)."""
+    lo = alo / bhi if bhi > 0 and not math.isinf(bhi) else (0.0 if math.isinf(bhi) else math.nan)
+    hi = ahi / blo if blo > 0 else math.nan
+    return lo, hi
+
+
+def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+    metric, target, rel = c["metric"], float(c["value"]), c["relation"]
+    out = []
+    for ra, rb in _pairs(df, c):
+        (alo, ahi), (blo, bhi) = _interval(ra, metric), _interval(rb, metric)
+        (da, how_a), (db, how_b) = _cell_decision(ra), _cell_decision(rb)
+        decided = da and db
+        key = f"{cell_label(ra)} vs {cell_label(rb)}"
+        if any(math.isnan(x) for x in (alo, blo)) or (rel == "ratio_at_least" and not blo > 0):
+            out.append(Outcome(key, f"{key}: n/a", None, decided, [how_a, how_b]))
             continue
         if rel == "ratio_at_least":
-            r = va / vb if vb > 0 else math.inf
-            hit = r >= target
-            note = " (censored)" if (ca or cb) else ""
-            parts.append(f"{key}: {_fmt(va)}/{_fmt(vb)} = {_fmt(r)}{note}")
+            lo, hi = _ratio(alo, ahi, blo, bhi)
+            passes = True if lo >= target else False if hi < target else None
+            text = f"{key}: {_fmt_interval(alo, ahi)}/{_fmt_interval(blo, bhi)} = {_fmt_interval(lo, hi)}"
         elif rel == "log10_within":
-            d = abs(math.log10(max(va, 1e-300)) - math.log10(max(vb, 1e-300)))
-            hit = d <= target
-            parts.append(f"{key}: {_fmt(va)} vs {_fmt(vb)} (Δlog10 = {d:.2f})")
+            d = abs(math.log10(max(alo, 1e-300)) - math.log10(max(blo, 1e-300)))
+            passes, text = d <= target, f"{key}: {_fmt(alo)} vs {_fmt(blo)} (Δlog10 = {d:.2f})"
         else:
             raise ValueError(f"unknown relation {rel!r}")
-        ok &= bool(hit)
-        fails += [] if hit else [_pair_notes(row, rel, va, vb, ca, cb, iters)]
-    if fails:
-        return _failed(fails, "; ".join(parts))
-    return ("inconclusive" if inconclusive else "held"), "; ".join(parts)
+        decided = decided or (_is_count(metric) and passes is not None)  # bounds that settle it are final
+        if passes is None and decided:  # the bounds cannot settle it under the protocol
+            text += " (bounds undetermined)"
+        out.append(Outcome(key, text, passes, decided, [how_a, how_b]))
+    return out
 
 
-CHECKS = {"threshold": _threshold, "compare": _compare}
-BUDGET_AWARE = ("threshold", "compare")
-"""Checks that apply the budget rule per failing cell; for any other, a ``not held`` is ``not reached``
-when one of its ``where`` cells was still moving below the paper's budget (:func:`_budget_fallback`)."""
+def _spread(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+    """Per group of ``by``: the largest over the smallest of the metric across the selected cells."""
+    metric, target, rel = c["metric"], float(c["value"]), c.get("relation", "at_most")
+    sel = select(df, c["where"])
+    out = []
+    for key, group in sel.groupby(c.get("by", []) or (lambda _: "all"), sort=False):
+        intervals = [_interval(r, metric) for _, r in group.iterrows()]
+        decisions = [_cell_decision(r) for _, r in group.iterrows()]
+        label = f"{c['where'].get('experiment', '')} {key}"
+        if len(intervals) < 2 or any(math.isnan(lo) or lo <= 0 for lo, _ in intervals):
+            out.append(Outcome(label, f"{label}: n/a", None, all(d for d, _ in decisions)))
+            continue
+        lo = max(lo for lo, _ in intervals) / min(hi for _, hi in intervals)
+        hi = max(hi for _, hi in intervals) / min(lo for lo, _ in intervals)
+        sure, impossible = (hi <= target, lo > target) if rel == "at_most" else (lo >= target, hi < target)
+        passes = True if sure else False if impossible else None
+        decided = all(d for d, _ in decisions) or (_is_count(metric) and passes is not None)
+        text = f"{label}: max/min over {len(intervals)} cells = {_fmt_interval(lo, hi)}"
+        out.append(Outcome(label, text, passes, decided, [h for _, h in decisions]))
+    return out
 
 
-def _budget_fallback(df: pd.DataFrame, chk: dict[str, Any], verdict: str, details: str) -> tuple[str, str]:
-    if verdict != "not held" or chk["type"] in BUDGET_AWARE or "_moving" not in df:
-        return verdict, details
-    moving = [[m] for m in select(df, chk.get("where", {})).get("_moving", []) if isinstance(m, str) and m]
-    return _failed(moving, details) if moving else (verdict, details)
+def _side(row: pd.Series, c: dict[str, Any]) -> bool | None:
+    """Whether ``row`` satisfies ``metric op value`` (None: not measured or not settled by its bounds)."""
+    outcome = _threshold(pd.DataFrame([row]), {**c, "where": {}})
+    return outcome[0].passes if outcome else None
 
 
-def evaluate(
-    claims: list[dict[str, Any]], df: pd.DataFrame, budget: dict[str, Any] | None = None
-) -> pd.DataFrame:
-    """One row per claim; ``budget`` (:func:`claim_budgets`) enables ``not reached at this budget``."""
-    df = with_budget_notes(df, budget)
-    rows = []
-    for claim in expand_readings(claims):
-        checks = claim["checks"] if "checks" in claim else [claim["check"]]
-        verdicts, details = [], []
-        for chk in checks:
-            v, d = _budget_fallback(df, chk, *CHECKS[chk["type"]](df, chk))
-            verdicts.append(v)
-            details.append(d)
-        verdict = next(v for v in PRECEDENCE if v in [*verdicts, "held"])
-        rows.append(
-            {
-                "id": claim["id"],
-                "source": claim["source"],
-                "quote": claim["quote"].strip(),
-                "paper": claim["paper"],
-                "criterion": claim["criterion"],
-                "ours": " | ".join(details),
-                "verdict": verdict,
-            }
-        )
-    return pd.DataFrame(rows)
+def _agrees_with(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+    """Per group of ``by``: each cell on the same side of ``metric op value`` as the group's reference cell."""
+    sel = select(df, c["where"])
+    out = []
+    for _, group in sel.groupby(c["by"], sort=False):
+        ref = select(group, c["reference"])
+        others = group.drop(index=ref.index)
+        for _, row in others.iterrows():
+            label = cell_label(row)
+            if len(ref) != 1:
+                out.append(Outcome(label, f"{label}: no reference cell {c['reference']}", None, False))
+                continue
+            r = ref.iloc[0]
+            (dr, hr), (dc, hc) = _cell_decision(r), _cell_decision(row)
+            mine, theirs = _side(row, c), _side(r, c)
+            passes = None if mine is None or theirs is None else mine == theirs
+            word = {True: "meets", False: "misses", None: "n/a"}
+            text = f"{label} {word[mine]} it, reference {cell_label(r)} {word[theirs]} it"
+            out.append(Outcome(label, text, passes, dr and dc, [hr, hc]))
+    return out
 
 
-def verdict_counts(res: pd.DataFrame) -> str:
-    """``held: 9, not held: 1, not reached at this budget: 17, ...``: every verdict that occurs, in a fixed order
-    (held, not held and not reached always)."""
-    counts = res["verdict"].value_counts().to_dict() if not res.empty else {}
-    order = [*VERDICT_ORDER, *sorted(set(counts) - set(VERDICT_ORDER))]
-    return ", ".join(f"{v}: {counts.get(v, 0)}" for v in order if counts.get(v) or v in VERDICT_ORDER[:3])
+def _monotone(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+    """Along ``along``, each next value at most ``value`` × the previous (non-increasing within a factor)."""
+    metric, factor, along = c["metric"], float(c["value"]), c["along"]
+    sel = select(df, c["where"]).sort_values(along)
+    rows = list(sel.iterrows())
+    out = []
+    for (_, prev), (_, nxt) in zip(rows, rows[1:]):
+        (dp, hp), (dn, hn) = _cell_decision(prev), _cell_decision(nxt)
+        p, n = _interval(prev, metric)[0], _interval(nxt, metric)[0]
+        label = f"{cell_label(prev)} → {_lbl(nxt[along])}"
+        passes = None if math.isnan(p) or math.isnan(n) else bool(n <= factor * p)
+        out.append(Outcome(label, f"{label}: {_fmt(p)} → {_fmt(n)}", passes, dp and dn, [hp, hn]))
+    return out
 
 
-def legend() -> list[str]:
-    """What the verdicts mean, with the plateau rule's numbers and its limits."""
-    from ..plateau import PLATEAU_FITTED, PLATEAU_LOG10_ERR, PLATEAU_RANK
-
-    return [
-        "**held**: every check holds (at this run's budget; a claim that holds here is not re-judged at the "
-        "paper's). **not held**: a check fails on a cell that is decided: it ran the paper's budget, stopped "
-        "by the paper's rule (data term < tol), diverged, or had plateaued. **not reached at this budget**: "
-        "every cell that fails a check ran a smaller budget than the paper's and was still moving when it "
-        "ran out (or never reached an error level whose iteration count decides the check); those cells are "
-        "named with their budget. Baselines (CP, SI, OPT) run to their own solver's convergence and count as "
-        "decided. MovieLens rows are judged by their configured steps (LNN) and epochs (embedding) against "
-        "the paper-scale config, and count as still moving below it.",
-        "",
-        f"Plateau rule (per seed; a cell has plateaued when all its seeds have): its data term is below "
-        f"{PLATEAU_FITTED:.0%} of its value at iteration 0, and over the last decade of iterations (the "
-        f"logged points in [T/10, T]) log10 of its test error varies by at most {PLATEAU_LOG10_ERR} and its "
-        f"effective rank by at most {PLATEAU_RANK}. The data-term condition is what tells a saddle from a "
-        "plateau: un-penalised GD at depth ≥ 3 sits at test error 1.0 with every logged quantity flat for "
-        "thousands of iterations before it drops. Limits: a run that has fitted its observed entries can "
-        "still leave a plateau later (a slow drift along the fitted set, or a saddle past the data fit), so a "
-        "**not held** from a plateaued cell below the paper's budget is a judgement, not a measurement; and a "
-        "**held** at a smaller budget could change at the paper's.",
-    ]
-
-
-def to_markdown(res: pd.DataFrame, scale: str) -> str:
-    lines = [
-        "# Claims of Zhao (2022), checked",
-        "",
-        f"Scale: **{scale}**"
-        + ("" if scale == "paper" else " (budgets and seeds below the paper's: verdicts are indicative)"),
-        "",
-        "Verdicts: " + verdict_counts(res),
-        "",
-        *legend(),
-        "",
-        "| id | source | claim | paper | criterion | ours | verdict |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for _, r in res.iterrows():
-        cells = [
-            r["id"],
-            r["source"],
-            r["quote"],
-            r["paper"],
-            r["criterion"],
-            r["ours"],
-            f"**{r['verdict']}**",
-        ]
-        lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def check_claims(
-    claims_file: str | Path,
-    tables: Sequence[str | Path],
-    md: str,
-    csv: str,
-    scale: str = "paper",
-    budget: dict[str, Any] | None = None,
-) -> pd.DataFrame:
-    """Evaluate ``claims_file`` on ``tables``; ``budget`` (:func:`claim_budgets`) as in :func:`evaluate`."""
-    claims = yaml.safe_load(Path(claims_file).read_text())["claims"]
-    res = evaluate(claims, load_results(tables), budget)
-    res.insert(0, "scale", scale)
-    write_with(csv, lambda t: res.to_csv(t, index=False))
-    write_with(md, lambda t: Path(t).write_text(to_markdown(res, scale)))
-    return res
-
-
-# --- Table 2: checkpoint readings ----------------------------------------------------------------------
+# ---------------------------------------------------------------- Table 2: checkpoint readings
 # Table 2's csv holds our test RMSE under every checkpoint reading of the same runs (``rmse_mean_<reading>``,
-# ``at_<reading>``: see matcomp.movielens).  A claim with ``readings: [...]`` is judged once per reading (id
-# ``"<id> [<reading>]"``, each check's metric ``"<metric>_<reading>"``); the ``reading_match`` check names,
+# ``at_<reading>``: see matcomp.movielens.train).  A claim with ``readings: [...]`` is judged once per
+# reading (id ``"<id> [<reading>]"``, each check's metric ``"<metric>_<reading>"``); ``reading_match`` names,
 # per cell, the readings under which ours comes within ``tol`` of the paper's RMSE.
 
 READING_WORDS = {
@@ -400,63 +367,284 @@ READING_WORDS = {
 }
 
 
+def _reading_match(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+    """Every selected cell comes within ``tol`` of the paper's RMSE under at least one of ``readings``."""
+    out = []
+    for _, row in select(df, c["where"]).iterrows():
+        paper, tol = float(row["paper_rmse"]), float(c["tol"])
+        decided, how = _cell_decision(row)
+        parts, hits = [], []
+        for reading in c["readings"]:
+            v = float(row.get(f"rmse_mean_{reading}", math.nan))
+            if not np.isfinite(v):
+                continue
+            at = row.get(f"at_{reading}")
+            hit = abs(v - paper) <= tol
+            hits += [(abs(v - paper), reading)] if hit else []
+            parts.append(
+                f"{reading} {v:.3f}{f', {at}' if isinstance(at, str) and at else ''}{' ✓' if hit else ''}"
+            )
+        label = cell_label(row)
+        if not parts:
+            out.append(Outcome(label, f"{label}: paper {paper:.3f}; n/a", None, decided, [how]))
+            continue
+        reached = " and ".join(READING_WORDS[r] for _, r in sorted(hits)) if hits else "under no reading"
+        text = f"{label}: paper {paper:.3f}, reached {reached} ({'; '.join(parts)})"
+        out.append(Outcome(label, text, bool(hits), decided, [how]))
+    return out
+
+
+CHECKS: dict[str, Callable[[pd.DataFrame, dict[str, Any]], list[Outcome]]] = {
+    "threshold": _threshold,
+    "compare": _compare,
+    "spread": _spread,
+    "monotone": _monotone,
+    "agrees_with": _agrees_with,
+    "reading_match": _reading_match,
+}
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+def check_verdict(outcomes: Sequence[Outcome], quantifier: str = "all") -> tuple[str, str]:
+    """(verdict, leaning) of one check from its outcomes (module docstring); leaning is "" unless the
+    verdict is not reached."""
+    if not outcomes:
+        return "not run", ""
+    decided = [o for o in outcomes if o.decided]
+    if quantifier == "any":
+        if any(o.passes for o in decided):
+            return "held", ""
+        if len(decided) == len(outcomes):
+            return ("not held", "") if all(o.passes is False for o in outcomes) else ("inconclusive", "")
+        lean = "leaning held" if any(o.passes for o in outcomes) else "leaning not held"
+        return NOT_REACHED, lean
+    if any(o.passes is False for o in decided):
+        return "not held", ""
+    if len(decided) == len(outcomes):
+        return ("held", "") if all(o.passes for o in outcomes) else ("inconclusive", "")
+    open_ = [o for o in outcomes if not o.decided]
+    return NOT_REACHED, "leaning not held" if any(o.passes is False for o in open_) else "leaning held"
+
+
+def _decided_frame(df: pd.DataFrame, budget: dict[str, Any] | None) -> pd.DataFrame:
+    if df.empty:
+        return df
+    decisions = [decision(row, budget) for _, row in df.iterrows()]
+    return df.assign(_decided=[d for d, _ in decisions], _how=[h for _, h in decisions])
+
+
+def _readings_of(df: pd.DataFrame, outcomes: Iterable[Outcome]) -> str:
+    """The named readings behind the cells a claim read: tolerance, stop rule, route, GD's momentum."""
+    labels = {o.label for o in outcomes}
+    rows = [
+        r for _, r in df.iterrows() if cell_label(r) in labels or any(cell_label(r) in lab for lab in labels)
+    ]
+    parts = []
+    for col, name in (
+        ("tol_on", "tolerance on"),
+        ("stop_rule", "stop"),
+        ("route", "route"),
+        ("gd_momentum", "GD momentum"),
+    ):
+        vals = sorted({_lbl(r[col]) for r in rows if col in r and pd.notna(r[col]) and r[col] != ""})
+        if vals:
+            parts.append(f"{name} {'/'.join(vals)}")
+    return "; ".join(parts)
+
+
+def judge(claim: dict[str, Any], df: pd.DataFrame) -> dict[str, Any]:
+    """One claim's row of the report: verdict, leaning, what we measured, the deciding cells, readings."""
+    checks = claim["checks"]
+    verdicts, details, deciding, all_outcomes = [], [], [], []
+    for chk in checks:
+        outcomes = CHECKS[chk["type"]](df, chk) if not df.empty else []
+        verdicts.append(check_verdict(outcomes, chk.get("quantifier", "all")))
+        details.append("; ".join(o.text for o in outcomes) or "no such cells in this run")
+        deciding += [h for o in outcomes for h in o.how]
+        all_outcomes += outcomes
+    verdict = next(v for v in PRECEDENCE if v in [x for x, _ in verdicts] + ["held"])
+    leans = [lean for v, lean in verdicts if v == NOT_REACHED]
+    leaning = (
+        ("leaning not held" if "leaning not held" in leans else "leaning held")
+        if verdict == NOT_REACHED
+        else ""
+    )
+    return {
+        "id": claim["id"], "source": claim["source"], "quote": " ".join(claim["quote"].split()),
+        "paper": claim["paper"], "criterion": claim["criterion"], "ours": " | ".join(details),
+        "verdict": verdict, "leaning": leaning, "cells": "; ".join(dict.fromkeys(deciding)),
+        "readings": _readings_of(df, all_outcomes) if not df.empty else "",
+    }  # fmt: skip
+
+
+def prepare(claims: list[dict[str, Any]], where: str = "claims") -> list[dict[str, Any]]:
+    """Claims checked for what a verdict needs (an empty ``checks`` list is an error: it would hold vacuously),
+    ``check`` turned into ``checks``, ``readings`` and ``variants`` expanded (already prepared ones pass)."""
+    ids = [c["id"] for c in claims]
+    if len(ids) != len(set(ids)):
+        raise ValueError(f"{where}: duplicate claim ids {sorted({i for i in ids if ids.count(i) > 1})}")
+    out = []
+    for claim in claims:
+        checks = claim.get("checks") or ([claim["check"]] if "check" in claim else [])
+        if not checks:
+            raise ValueError(f"{where}: claim {claim['id']} has no checks (it would be held on nothing)")
+        for chk in checks:
+            if chk.get("type") not in CHECKS:
+                raise ValueError(f"{where}: claim {claim['id']}: unknown check type {chk.get('type')!r}")
+        out.append({**{k: v for k, v in claim.items() if k != "check"}, "checks": checks})
+    return expand_variants(expand_readings(out))
+
+
+def load_claims(path: str | Path = DEFAULT_CLAIMS) -> list[dict[str, Any]]:
+    """The claims file, prepared (:func:`prepare`)."""
+    return prepare(yaml.safe_load(Path(path).read_text())["claims"], str(path))
+
+
+def with_decisions(df: pd.DataFrame, budget: dict[str, Any] | None) -> pd.DataFrame:
+    """``df`` with ``_decided`` and ``_how`` (:func:`decision`); without ``budget`` every cell is decided (as
+    for tables of final results)."""
+    if budget is not None:
+        return _decided_frame(df, budget)
+    return df.assign(_decided=True, _how="given as final") if not df.empty else df
+
+
+def evaluate(
+    claims: list[dict[str, Any]], df: pd.DataFrame, budget: dict[str, Any] | None = None
+) -> pd.DataFrame:
+    """One row per claim; ``budget`` (:func:`claim_budgets`) decides which cells are decided."""
+    df = with_decisions(df, budget)
+    return pd.DataFrame([judge(claim, df) for claim in prepare(claims)])
+
+
+# ---------------------------------------------------------------- readings and variants of a claim
+
+
 def _check_under(check: dict[str, Any], reading: str) -> dict[str, Any]:
     return {**check, "metric": f"{check['metric']}_{reading}"}
 
 
 def expand_readings(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Claims with ``readings`` become one claim per reading; the others pass through."""
+    """Claims with ``readings`` (Table 2's checkpoint readings) become one claim per reading."""
     out: list[dict[str, Any]] = []
     for claim in claims:
         if "readings" not in claim:
             out.append(claim)
             continue
-        base = {k: v for k, v in claim.items() if k not in ("readings", "check", "checks")}
-        checks = claim["checks"] if "checks" in claim else [claim["check"]]
+        base = {k: v for k, v in claim.items() if k != "readings"}
         for reading in claim["readings"]:
-            out.append(
-                {
-                    **base,
-                    "id": f"{claim['id']} [{reading}]",
-                    "criterion": f"{claim['criterion']}; reading: {READING_WORDS[reading]}",
-                    "checks": [_check_under(c, reading) for c in checks],
-                }
-            )
+            out.append({**base, "id": f"{claim['id']} [{reading}]",
+                        "criterion": f"{claim['criterion']}; reading: {READING_WORDS[reading]}",
+                        "checks": [_check_under(c, reading) for c in claim["checks"]]})  # fmt: skip
     return out
 
 
-def _reading_match_cell(row: pd.Series, readings: Sequence[str], tol: float) -> tuple[str, bool | None]:
-    """One cell: its value under each reading, the readings within ``tol`` of the paper's (closest first), and
-    whether there is one (None: no value under any reading)."""
-    paper = float(row["paper_rmse"])
-    label = "/".join(_lbl(row[k]) for k in ("split", "model", "method") if k in row and pd.notna(row[k]))
-    parts, hits, seen = [], [], False
-    for reading in readings:
-        v = float(row.get(f"rmse_mean_{reading}", math.nan))
-        if not np.isfinite(v):
+def _with(selection: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    return {**selection, **overlay}
+
+
+def expand_variants(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims with ``variants`` ({label: column filters}) become one claim per variant, each of its cell
+    selections (``where``, ``a``, ``b``) with the variant's filters: e.g. the Schatten precision (experiment
+    table4 or table4_gesvda) or the rank-10 sample size (n_obs 3000 or 3500)."""
+    out: list[dict[str, Any]] = []
+    for claim in claims:
+        if "variants" not in claim:
+            out.append(claim)
             continue
-        seen = True
-        at = row.get(f"at_{reading}")
-        where = f", {at}" if isinstance(at, str) and at else ""
-        hit = abs(v - paper) <= tol
-        if hit:
-            hits.append((abs(v - paper), reading))
-        parts.append(f"{reading} {v:.3f}{where}{' ✓' if hit else ''}")
-    if not seen:
-        return f"{label}: paper {paper:.3f}; n/a", None
-    reached = " and ".join(READING_WORDS[r] for _, r in sorted(hits)) if hits else "under no reading"
-    return f"{label}: paper {paper:.3f}, reached {reached} ({'; '.join(parts)})", bool(hits)
+        base = {k: v for k, v in claim.items() if k != "variants"}
+        for label, overlay in claim["variants"].items():
+            checks = [
+                {**c, **{k: _with(c[k], overlay) for k in ("where", "a", "b") if k in c}}
+                for c in claim["checks"]
+            ]
+            out.append({**base, "id": f"{claim['id']} [{label}]", "checks": checks,
+                        "criterion": f"{claim['criterion']}; reading: {label}"})  # fmt: skip
+    return out
 
 
-def _reading_match(df: pd.DataFrame, c: dict[str, Any]) -> tuple[str, str]:
-    """Every selected cell comes within ``tol`` of the paper's RMSE under at least one of ``readings``."""
-    sel = select(df, c["where"])
-    if sel.empty:
-        return "not run", "no such cells in this run"
-    cells = [_reading_match_cell(row, c["readings"], float(c["tol"])) for _, row in sel.iterrows()]
-    oks = [ok for _, ok in cells]
-    verdict = "not held" if False in oks else ("inconclusive" if None in oks else "held")
-    return verdict, "; ".join(text for text, _ in cells)
+# ---------------------------------------------------------------- the report
 
 
-CHECKS["reading_match"] = _reading_match
+def verdict_counts(res: pd.DataFrame) -> str:
+    """``held: 9, not held: 1, not reached at this budget: 17, ...``: every verdict that occurs, in a fixed
+    order (held, not held and not reached always)."""
+    counts = res["verdict"].value_counts().to_dict() if not res.empty else {}
+    order = [*VERDICT_ORDER, *sorted(set(counts) - set(VERDICT_ORDER))]
+    return ", ".join(f"{v}: {counts.get(v, 0)}" for v in order if counts.get(v) or v in VERDICT_ORDER[:3])
+
+
+def legend() -> list[str]:
+    """What the verdicts mean, with the decision rule and the plateau rule's numbers."""
+    from ..plateau import PLATEAU_FITTED, PLATEAU_LOG10_ERR, PLATEAU_RANK
+
+    return [
+        "**Decision rule.** A claim is **held** or **not held** only on *decided* cells: cells that ran the "
+        "paper's budget (5·10⁵ iterations; Table 2: the configured budget at scale paper), stopped by the "
+        "tolerance, diverged, or had plateaued (rule below). A threshold an untrained network already meets "
+        "(W₀ ≈ 0 gives test error ≈ 1) is no evidence until the cell is decided. **not reached at this "
+        "budget**: the cells a check needs are not decided yet; *leaning held / leaning not held* says "
+        "what they show now. **inconclusive**: decided cells cannot measure it (or the bounds of a censored "
+        "iteration count cannot settle a ratio). **not run**: its cells are not in this run. Baselines (CP, "
+        "SI, OPT) run to their own solver's convergence and count as decided. A diverged seed's error counts "
+        "as +∞ (a success claim cannot hold on the survivors); an iteration count that a seed never reached "
+        "counts as more than the iterations it ran.",
+        "",
+        f"Plateau rule (per seed; a cell has plateaued when all its seeds have): its data term is below "
+        f"{PLATEAU_FITTED:.0%} of its value at iteration 0, and over the last decade of iterations (the "
+        f"logged points in [T/10, T]) log10 of its test error varies by at most {PLATEAU_LOG10_ERR} and its "
+        f"effective rank by at most {PLATEAU_RANK}. The data-term condition tells a saddle from a plateau: "
+        "un-penalised GD at depth ≥ 3 sits at test error 1.0 with every logged quantity flat for thousands of "
+        "iterations before it drops. A decision from a plateau below the paper's budget is a judgement (a "
+        "run can leave a plateau later); `benchmarks/plateau_validation.md` measures how often it was wrong.",
+        "",
+        "Readings (each cell's are in the `readings` column): what the 1e-7 tolerance read (`tol_on`: data "
+        "term, or the whole loss as A.1 words it), the stop rule (`budget` or `plateau`), the spectral route "
+        "(`svd`: the float32 SVD of the paper's code; `gesvda`: float64), and the momentum of GD (w. "
+        "momentum) (A.1 says PyTorch defaults, whose momentum is 0; the project uses 0.9).",
+    ]
+
+
+def to_markdown(res: pd.DataFrame, scale: str) -> str:
+    lines = [
+        "# Claims of Zhao (2022), checked",
+        "",
+        f"Scale: **{scale}**" + ("" if scale == "paper" else " (budgets and seeds below the paper's)"),
+        "",
+        "Verdicts: " + verdict_counts(res),
+        "",
+        *legend(),
+        "",
+        "| id | source | claim (verbatim) | paper | criterion | ours | verdict | decided by / still open | readings |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for _, r in res.iterrows():
+        verdict = f"**{r['verdict']}**" + (f" ({r['leaning']})" if r.get("leaning") else "")
+        cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], r["ours"], verdict, r["cells"],
+                 r["readings"]]  # fmt: skip
+        lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def load_results(tables: Sequence[str | Path]) -> pd.DataFrame:
+    frames = [pd.read_csv(t) for t in tables if Path(t).exists()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def check_claims(
+    claims_file: str | Path, tables: Sequence[str | Path], md: str, csv: str, scale: str = "paper",
+    budget: dict[str, Any] | None = None, paper_md: str | None = None, paper_csv: str | None = None,
+) -> pd.DataFrame:  # fmt: skip
+    """Evaluate ``claims_file`` on ``tables``; ``budget`` (:func:`claim_budgets`) as in :func:`evaluate`;
+    with ``paper_md``/``paper_csv`` also the paper's printed numbers beside ours (:mod:`.paper`)."""
+    df = with_decisions(load_results(tables), budget)
+    res = pd.DataFrame([judge(claim, df) for claim in load_claims(claims_file)])
+    if paper_md and paper_csv:
+        from .paper import write_paper_vs_ours
+
+        write_paper_vs_ours(df, paper_md, paper_csv)
+    res.insert(0, "scale", scale)
+    write_with(csv, lambda t: res.to_csv(t, index=False))
+    write_with(md, lambda t: Path(t).write_text(to_markdown(res, scale)))
+    return res

@@ -56,11 +56,15 @@ def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequ
 
 
 def summary(df: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Per method and n_obs: means and sds over the seeds (a network's diverged seed counts as +inf test
+    error, and in ``n_diverged``), and the networks' budget and plateau columns."""
+    diverged = df.get("stop_reason", pd.Series(index=df.index, dtype=object)) == "diverged"
+    df = df.assign(test_error=df["test_error"].where(~diverged, float("inf")), _diverged=diverged)
     g = df.groupby(["method", "rank", "n_obs"], sort=False)
     out = g.agg(
         test_error_mean=("test_error", "mean"), test_error_sd=("test_error", "std"),
         effective_rank_mean=("effective_rank", "mean"), effective_rank_sd=("effective_rank", "std"),
-        n_seeds=("seed", "count"), seconds_mean=("seconds", "mean"),
+        n_seeds=("seed", "count"), n_diverged=("_diverged", "sum"), seconds_mean=("seconds", "mean"),
     ).reset_index()  # fmt: skip
     if "still_moving" in df:  # the networks' budget and plateau, for the claims (baselines: empty)
         from .tables import motion_columns

@@ -67,7 +67,8 @@ def trajectory_frame(
             seeds = cell.get("seeds") if len(cell.get("seeds") or []) == n_seeds else range(n_seeds)
             bad = ~np.isfinite(values) | ((values <= 0) & quantity.startswith(LOG_QUANTITIES))
             frames.append(pd.DataFrame({
-                "optimizer": cell["optimizer"], "depth": cell["depth"], "lam": float(cell["lam"]),
+                "optimizer": cell["optimizer"], "n_obs": int(cell["n_obs"]), "depth": cell["depth"],
+                "lam": float(cell["lam"]),
                 "seed": np.repeat(list(seeds), n_t), "iteration": np.tile(it[keep], n_seeds),
                 "quantity": quantity, "value": np.where(bad, np.nan, values).ravel(),
             }))  # fmt: skip
@@ -109,13 +110,14 @@ def dynamics_figure(
     loaded = [c for path in cells for c in load_cells(path, experiment["depths"])]
     df = trajectory_frame(loaded, sig_idx)
     df[HUE], palette = _curves(df)
-    optimizers = [o for o in experiment["optimizers"] if o in set(df["optimizer"])]
+    n_obs = sorted(df["n_obs"].unique())
+    rows = [(o, n) for o in experiment["optimizers"] if o in set(df["optimizer"]) for n in n_obs]
 
-    fig, axes = plt.subplots(len(optimizers), 3, figsize=(14, 3.4 * len(optimizers)), squeeze=False)
-    for row, opt in enumerate(optimizers):
+    fig, axes = plt.subplots(len(rows), 3, figsize=(14, 3.4 * len(rows)), squeeze=False)
+    for row, (opt, n) in enumerate(rows):
         ax_err, ax_rk, ax_sig = axes[row]
-        _draw_row(axes[row], df[df["optimizer"] == opt], palette, legend=row == 0)
-        title = OPT_LABELS.get(opt, opt)
+        _draw_row(axes[row], df[(df["optimizer"] == opt) & (df["n_obs"] == n)], palette, legend=row == 0)
+        title = OPT_LABELS.get(opt, opt) + (f", {n} entries" if len(n_obs) > 1 else "")
         ax_err.set(ylabel=f"{title}\ntest error", xlabel="iteration")
         ax_rk.set(ylabel="effective rank", xlabel="iteration")
         ax_sig.set(ylabel="singular values", xlabel="iteration")

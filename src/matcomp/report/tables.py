@@ -30,20 +30,16 @@ def penalty_label(spec: str) -> str:
     return "Sch " + ":".join(str(a) for a in pen.args)
 
 
-def _stats(values: list[float]) -> tuple[float, float]:
-    arr = np.array([np.nan if v is None else v for v in values], dtype=float)
-    if arr.size == 0 or np.all(np.isnan(arr)):
-        return math.nan, math.nan
-    return float(np.nanmean(arr)), float(np.nanstd(arr, ddof=1)) if np.sum(~np.isnan(arr)) > 1 else 0.0
+ERR_LEVELS = ("0.01", "0.001", "0.0001")
+"""Test-error levels whose first logged crossing (iterations to converge) the tables report."""
 
 
 def seed_motion(path: str | Path, cell: dict[str, Any]) -> list[str]:
     """Per seed of one cell (depth) of a job file: ``""`` if it converged, diverged or plateaued
-    (:func:`still_moving`), else why it was still moving when its budget ran out."""
-    runs = cell["runs"]
+    (:func:`matcomp.plateau.still_moving`), else why it was still moving when its budget ran out."""
     arrays = results.load_trajectory(path, cell["depth"])
     out = []
-    for i, r in enumerate(runs):
+    for i, r in enumerate(cell["runs"]):
         if r["stop_reason"] != "max_iters":
             out.append("")
             continue
@@ -80,43 +76,107 @@ def motion_columns(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return df.groupby(keys, sort=False)[cols].apply(one).reset_index()
 
 
-def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
-    """One row per cell (depth) of a job file: settings, mean/sd over seeds, stop reasons, the file.
+def _first_rank_hit(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> int | None:
+    """The first logged iteration (up to ``stop``) at which seed ``i``'s effective rank rounds to ``rank`` or
+    below: when its rank reduction is done."""
+    it = arrays["iterations"]
+    hit = np.flatnonzero((arrays["effective_rank"][i] < rank + 0.5) & (it <= stop) & (it > 0))
+    return int(it[hit[0]]) if hit.size else None
 
-    ``plateaued``: every seed converged, diverged or had plateaued when its budget ran out (:func:`still_moving`);
-    ``still_moving``: otherwise why the first such seed had not ("" when plateaued).
+
+def count_bounds(hits: Sequence[int | None], runs: Sequence[dict[str, Any]]) -> tuple[float, float, float]:
+    """(median, lower bound, upper bound) over the seeds of an iteration count that some seeds may not have
+    reached: a seed that reached it counts exactly, one that did not counts as more than the iterations it
+    ran (lower bound: those iterations; upper bound: never).  The median is NaN unless every seed reached it;
+    the bounds are the medians of the seeds' bounds (a median is monotone in each value)."""
+    lo = [float(h) if h is not None else float(r["iterations"]) for h, r in zip(hits, runs, strict=True)]
+    hi = [float(h) if h is not None else math.inf for h in hits]
+    exact = float(np.median(lo)) if all(h is not None for h in hits) else math.nan
+    return exact, float(np.median(lo)), float(np.median(hi))
+
+
+def _seed_stats(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Means and sds over the seeds; a diverged seed's test error counts as +inf (a success claim cannot hold
+    on the seeds that survived), its rank is left out of the rank's mean and counted in ``n_diverged``."""
+    diverged = [r["stop_reason"] == "diverged" for r in runs]
+    row: dict[str, Any] = {"n_seeds": len(runs), "n_diverged": int(sum(diverged))}
+    for key in ("test_error", "test_error_unobserved", "effective_rank", "iterations"):
+        values = [r[key] for r in runs]
+        if key.startswith("test_error"):
+            values = [math.inf if d else v for v, d in zip(values, diverged, strict=True)]
+        row[f"{key}_mean"], row[f"{key}_sd"] = _stats(values)
+    errs = np.array(
+        [v for v, d in zip((r["test_error"] for r in runs), diverged, strict=True) if not d and v], float
+    )
+    errs = errs[np.isfinite(errs) & (errs > 0)]
+    row["log10_test_error_se"] = (
+        float(np.std(np.log10(errs), ddof=1) / np.sqrt(errs.size)) if errs.size > 1 else math.nan
+    )
+    return row
+
+
+def _stats(values: list[float | None]) -> tuple[float, float]:
+    arr = np.array([np.nan if v is None else v for v in values], dtype=float)
+    if arr.size == 0 or np.all(np.isnan(arr)):
+        return math.nan, math.nan
+    if np.isinf(arr).any():
+        return math.inf, math.nan
+    return float(np.nanmean(arr)), float(np.nanstd(arr, ddof=1)) if np.sum(~np.isnan(arr)) > 1 else 0.0
+
+
+def _counts(path: str | Path, cell: dict[str, Any], rank: int) -> dict[str, float]:
+    """Iterations to each test-error level and to the data's rank: median and bounds over the seeds."""
+    runs, out = cell["runs"], {}
+    for thr in ERR_LEVELS:
+        hits = [r["iterations_to_test_error"].get(thr) for r in runs]
+        out[f"iters_to_err_{thr}"], out[f"iters_to_err_{thr}_lo"], out[f"iters_to_err_{thr}_hi"] = (
+            count_bounds(hits, runs)
+        )
+    arrays = results.load_trajectory(path, cell["depth"])
+    hits = [_first_rank_hit(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
+    out["iters_to_rank"], out["iters_to_rank_lo"], out["iters_to_rank_hi"] = count_bounds(hits, runs)
+    out["test_error_at_0"] = float(np.median(arrays["test_error"][:, 0]))  # the untrained network's
+    out["effective_rank_at_0"] = float(np.median(arrays["effective_rank"][:, 0]))
+    return out
+
+
+def _readings(job: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    """The named readings behind a cell's numbers: what the tolerance read, the stop rule, the spectral route
+    that ran, GD's momentum (with ``gd_momentum``)."""
+    train = job["train"]
+    return {
+        "lr": train.get("lr", math.nan),
+        "tol_on": train.get("tol_on", "data"),
+        "stop_rule": train.get("stop", "budget"),
+        "route": (cell["provenance"].get("spectral_route") or {}).get("route", ""),
+        "gd_momentum": train.get("gd_momentum", math.nan) if job["optimizer"] == "gd_momentum" else math.nan,
+    }
+
+
+def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
+    """One row per cell (depth) of a job file: settings, mean/sd over seeds (with diverged seeds counted),
+    iteration counts with their bounds, stop reasons and plateau, the readings behind it, the file.
+
+    ``plateaued``: every seed converged, diverged, stopped on a plateau or had plateaued when its budget ran
+    out (:func:`matcomp.plateau.still_moving`); ``still_moving``: otherwise why the first such seed had not.
     """
     doc = results.read(path)
     job = doc["job"]
     rows = []
     for cell in doc["cells"]:
         runs = cell["runs"]
-        row: dict[str, Any] = {
-            "optimizer": job["optimizer"],
-            "depth": cell["depth"],
-            "penalty": job["penalty"],
-            "penalty_label": penalty_label(job["penalty"]),
-            "lam": job["lam"],
-            "rank": job["rank"],
-            "n_obs": job["n_obs"],
-            "n_seeds": len(runs),
-        }
-        for key in ("test_error", "test_error_unobserved", "effective_rank", "iterations"):
-            row[f"{key}_mean"], row[f"{key}_sd"] = _stats([r[key] for r in runs])
-        for thr in ("0.01", "0.001", "0.0001"):
-            hits = [r["iterations_to_test_error"].get(thr) for r in runs]
-            row[f"iters_to_err_{thr}"] = (
-                float(np.median(hits)) if all(h is not None for h in hits) else math.nan
-            )
-        row["stop_reasons"] = ";".join(sorted({r["stop_reason"] for r in runs}))
-        row["max_iters"] = job["train"]["max_iters"]
         moving = [m for m in seed_motion(path, cell) if m]
-        row["plateaued"] = not moving
-        row["still_moving"] = moving[0] if moving else ""
-        row["seconds"] = cell["provenance"]["seconds"]
-        row["device"] = cell["provenance"]["device"]
-        row["file"] = str(path)
-        rows.append(row)
+        rows.append(
+            {
+                "optimizer": job["optimizer"], "depth": cell["depth"], "penalty": job["penalty"],
+                "penalty_label": penalty_label(job["penalty"]), "lam": job["lam"], "rank": job["rank"],
+                "n_obs": job["n_obs"], **_seed_stats(runs), **_counts(path, cell, int(job["rank"])),
+                "stop_reasons": ";".join(sorted({r["stop_reason"] for r in runs})),
+                "max_iters": job["train"]["max_iters"], "plateaued": not moving,
+                "still_moving": moving[0] if moving else "", **_readings(job, cell),
+                "seconds": cell["provenance"]["seconds"], "device": cell["provenance"]["device"], "file": str(path),
+            }
+        )  # fmt: skip
     return rows
 
 
@@ -147,18 +207,36 @@ def fmt_rank(x: float) -> str:
     return "n/a" if x is None or not np.isfinite(x) else str(int(round(x)))
 
 
+def _column_label(row: pd.Series, lams: bool, n_obs: bool) -> str:
+    """The paper's column label (penalty), with λ and n_obs where the table varies them."""
+    label = row["penalty_label"]
+    if lams and row["penalty"] != "none":
+        label += f" λ={row['lam']:g}"
+    return label + (f" n={int(row['n_obs'])}" if n_obs else "")
+
+
 def paper_layout(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows (optimizer, depth); columns (penalty, Err|Rk), in config order."""
+    """Rows (optimizer, depth); columns (penalty [λ] [n_obs], Err|Rk), in config order; a cell with diverged
+    seeds shows how many."""
+    lams = df.loc[df["penalty"] != "none", "lam"].nunique() > 1
+    n_obs = df["n_obs"].nunique() > 1
+    df = df.assign(_col=[_column_label(r, lams, n_obs) for _, r in df.iterrows()])
     opt_order = list(dict.fromkeys(df["optimizer"]))
-    pen_order = list(dict.fromkeys(df["penalty_label"]))
     cols = {}
-    for pen in pen_order:
-        sub = df[df["penalty_label"] == pen].set_index(["optimizer", "depth"])
-        cols[(pen, "Err")] = sub["test_error_mean"].map(fmt_err)
-        cols[(pen, "Rk")] = sub["effective_rank_mean"].map(fmt_rank)
+    for col in dict.fromkeys(df["_col"]):
+        sub = df[df["_col"] == col].set_index(["optimizer", "depth"])
+        div = sub["n_diverged"] if "n_diverged" in sub else pd.Series(0, index=sub.index)
+        cols[(col, "Err")] = pd.Series(
+            [
+                fmt_err(e) if not k else f"div. {int(k)}/{int(n)}"
+                for e, k, n in zip(sub["test_error_mean"], div, sub["n_seeds"], strict=True)
+            ],
+            index=sub.index,
+        )
+        cols[(col, "Rk")] = sub["effective_rank_mean"].map(fmt_rank)
     wide = pd.DataFrame(cols)
     index = [(o, d) for o in opt_order for d in sorted(df["depth"].unique()) if (o, d) in wide.index]
-    wide = wide.loc[index]
+    wide = wide.loc[index].fillna("")
     wide.index.names = ["Optimizer", "Depth"]
     return wide
 
