@@ -241,6 +241,9 @@ def _log_points(stop: int) -> np.ndarray:
         (lambda t: 2016 * np.exp(-t / 50), lambda t: 0.8 * np.exp(-t / 500), lambda t: 5 + 0 * t, "test error"),
         # fitted, error flat, rank still falling
         (lambda t: 2016 * np.exp(-t / 50), lambda t: 0.8 + 0 * t, lambda t: 40 - t / 100, "effective rank"),
+        # fitted, flat to 0.014 over the decade, but drifting steadily: 5 ranks by the paper's budget (GD +
+        # ratio at depth 1, which the rule without the drift condition stopped at Rk 68.8; it ends at 62.9)
+        (lambda t: 2016 * np.exp(-t / 50), lambda t: 0.8 + 0 * t, lambda t: 68.9 - 1e-5 * t, "effective rank drifting"),
     ],
 )  # fmt: skip
 def test_plateau_rule(data, err, rank, why) -> None:  # noqa: ANN001

@@ -276,3 +276,27 @@ def test_gesvda_route_trains_like_the_svd_route_in_float64() -> None:
     for a, b in zip(runs["svd"], runs["gesvda"], strict=True):
         for key in ("test_error", "effective_rank", "penalty_value"):
             np.testing.assert_allclose(a[key], b[key], rtol=1e-5, err_msg=key)
+
+
+def test_an_svd_lapack_refuses_takes_the_fallback_and_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One ill-conditioned matrix must not stop a batch (Adagrad + ratio at depth 1 hit this after ~10⁵
+    steps): the batch's other matrices keep LAPACK's default, the refused one takes the float64 SVD."""
+    import matcomp.spectral as sp
+
+    w = _random((3, 12, 10)).float()
+    original = torch.linalg.svd
+
+    def refuses_the_second(m: torch.Tensor, full_matrices: bool = True):  # noqa: ANN202
+        if m.dtype == torch.float32 and (m.dim() == 3 or torch.equal(m, w[1])):
+            raise torch.linalg.LinAlgError("The algorithm failed to converge (simulated)")
+        return original(m, full_matrices=full_matrices)
+
+    before = sp.FALLBACKS["svd"]
+    monkeypatch.setattr(torch.linalg, "svd", refuses_the_second)
+    u, s, vh = sp._svd(w)
+    monkeypatch.undo()
+    assert sp.FALLBACKS["svd"] == before + 1 and u.dtype == torch.float32
+    expect = torch.linalg.svd(w, full_matrices=False)
+    torch.testing.assert_close(s, expect[1])  # the same singular values, whichever route
+    torch.testing.assert_close(u[0], expect[0][0])  # the others exactly as LAPACK's default gives them
+    torch.testing.assert_close((u * s.unsqueeze(-2)) @ vh, w, atol=1e-5, rtol=1e-5)

@@ -242,3 +242,48 @@ def test_mixed_optimizers_batch_equals_each_cell_alone_float32() -> None:
         for key in ("test_error", "effective_rank", "penalty_value", "iterations"):
             assert batched.runs[i][key] == alone.runs[0][key], (name, key)
         np.testing.assert_array_equal(batched.trajectory.test_error[i], alone.trajectory.test_error[0])
+
+
+def test_plateau_stop_freezes_each_run_where_the_rule_holds() -> None:
+    """``stop: plateau``: GD without a penalty at depth 1 fits its entries and goes flat (stops on the plateau);
+    a run of a batch that stops is frozen there, exactly what a run to that iteration gives alone, and the
+    other runs of the batch go on."""
+    from matcomp.plateau import still_moving
+
+    problems = [make_problem(20, 20, 2, 150, seed=s) for s in (0, 1)]
+    cfg = _cfg(optimizer="gd", penalty="none", depth=1, lr=0.05, max_iters=3000, log="every:20", tol=0.0)
+    plateau = train_batch(problems, [0.0, 0.0], dataclasses.replace(cfg, stop="plateau"))
+    budget = train_batch(problems, [0.0, 0.0], cfg)
+    for i, run in enumerate(plateau.runs):
+        assert run["stop_reason"] == "plateau" and 0 < run["iterations"] < 3000, run
+        t = run["iterations"]
+        traj = budget.trajectory
+        k = int(np.searchsorted(traj.iterations, t))
+        args = (traj.iterations, traj.data_term[i], traj.test_error[i], traj.effective_rank[i])
+        assert still_moving(*args, t) == "" and still_moving(*args, int(traj.iterations[k - 1])) != ""
+        alone = train_batch([problems[i]], [0.0], dataclasses.replace(cfg, max_iters=t)).runs[0]
+        for key in ("test_error", "effective_rank", "data_term"):
+            assert run[key] == alone[key], key  # frozen exactly where it stopped
+    assert budget.runs[0]["stop_reason"] == "max_iters"
+
+
+def test_plateau_stop_leaves_the_moving_runs_of_a_batch_alone() -> None:
+    problems = [make_problem(20, 20, 2, 150, seed=s) for s in (0, 1)]
+    cfg = _cfg(optimizer="gd", depth=1, lr=0.05, max_iters=1500, log="every:20", tol=0.0, stop="plateau")
+    mixed = train_batch(problems, [0.0, 0.0], cfg, optimizers=["gd", "adam"], penalties=["none", "ratio"])
+    adam_alone = train_batch(
+        [problems[1]], [0.0], dataclasses.replace(cfg, optimizer="adam", penalty="ratio")
+    )
+    assert mixed.runs[0]["stop_reason"] == "plateau"
+    for key in ("test_error", "effective_rank", "iterations", "stop_reason"):
+        assert mixed.runs[1][key] == adam_alone.runs[0][key], key
+
+
+def test_the_loss_reading_of_the_tolerance_includes_the_penalty() -> None:
+    """``tol_on: loss`` (A.1's "training loss") with the ratio penalty (≥ 1) never fires where ``data`` does."""
+    problems = [make_problem(20, 20, 2, 150, seed=0)]
+    cfg = _cfg(optimizer="adam", penalty="ratio", depth=1, lr=1e-2, max_iters=3000, log="every:100", tol=1e-3)
+    data = train_batch(problems, [0.05], cfg).runs[0]
+    loss = train_batch(problems, [0.05], dataclasses.replace(cfg, tol_on="loss")).runs[0]
+    assert data["stop_reason"] == "converged" and data["iterations"] < 3000, data
+    assert loss["stop_reason"] == "max_iters" and loss["iterations"] == 3000

@@ -95,7 +95,53 @@ def batched_linalg(fn: Callable[[torch.Tensor], Any], w: torch.Tensor) -> Any:
 
 
 def _svd(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    return torch.linalg.svd(w, full_matrices=False)
+    """Thin SVD by LAPACK's default (gesdd); where it fails to converge, :func:`_fallback_svd` per matrix."""
+    try:
+        return torch.linalg.svd(w, full_matrices=False)
+    except torch.linalg.LinAlgError:
+        return _per_matrix(_fallback_svd, w)
+
+
+def svdvals(w: torch.Tensor) -> torch.Tensor:
+    """Singular values by LAPACK's default; where it fails to converge, :func:`_fallback_svd` per matrix."""
+    try:
+        return torch.linalg.svdvals(w)
+    except torch.linalg.LinAlgError:
+        return _per_matrix(lambda m: _fallback_svd(m)[1], w)
+
+
+def _per_matrix(fn: Callable[[torch.Tensor], Any], w: torch.Tensor) -> Any:
+    if w.dim() == 2:
+        return fn(w)
+    parts = [fn(m) for m in w]
+    return (
+        torch.stack(parts)
+        if isinstance(parts[0], torch.Tensor)
+        else tuple(torch.stack(x) for x in zip(*parts))
+    )
+
+
+FALLBACKS = {"svd": 0}
+"""How many matrices took :func:`_fallback_svd` in this process (the trainer records it in provenance)."""
+
+
+def _fallback_svd(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The SVD of one matrix where LAPACK's default (divide and conquer, gesdd) refuses it as ill-conditioned
+    (seen for Adagrad + ratio at depth 1 after ~10⁵ steps): gesdd again if it converges alone, else the
+    float64 SVD, else the QR-iteration driver (gesvd, scipy), each cast back to the matrix's dtype.  Without
+    it one such matrix stops the whole batch; a result records how many took it."""
+    try:
+        return torch.linalg.svd(m, full_matrices=False)
+    except torch.linalg.LinAlgError:
+        FALLBACKS["svd"] += 1
+    try:
+        u, s, vh = torch.linalg.svd(m.double(), full_matrices=False)
+    except torch.linalg.LinAlgError:
+        import scipy.linalg
+
+        u, s, vh = (torch.from_numpy(x) for x in scipy.linalg.svd(
+            m.detach().cpu().double().numpy(), full_matrices=False, lapack_driver="gesvd"))  # fmt: skip
+    return tuple(x.to(dtype=m.dtype, device=m.device) for x in (u, s, vh))
 
 
 POLAR_FLOOR = {torch.float32: 1e-8, torch.float64: 1e-12}

@@ -57,6 +57,7 @@ from .placement import resolve_device, resolve_route
 from .plateau import plateaued
 from .provenance import provenance
 from .spectral import (
+    FALLBACKS,
     ROUTES,
     GraphedPolar,
     batched_linalg,
@@ -65,6 +66,7 @@ from .spectral import (
     route_record,
     value_and_grad,
 )
+from .spectral import svdvals as spectral_svdvals
 
 STOP_REASONS = ("running", "converged", "max_iters", "diverged", "plateau")
 _RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED, _PLATEAU = range(5)
@@ -236,8 +238,8 @@ def svdvals(w: torch.Tensor) -> torch.Tensor:
     faster.  Only logging points and final results call this, so the copy's sync is paid there only.
     """
     if w.device.type == "cpu":
-        return batched_linalg(torch.linalg.svdvals, w)
-    return batched_linalg(torch.linalg.svdvals, w.cpu()).to(w.device)
+        return batched_linalg(spectral_svdvals, w)
+    return batched_linalg(spectral_svdvals, w.cpu()).to(w.device)
 
 
 class SpectralStep:
@@ -590,6 +592,7 @@ class _Batch:
     opt: BatchOptimizers
     stop: Stopping
     log: Log
+    fallbacks_before: int = 0
 
     @classmethod
     def set_up(cls, cfg: TrainConfig, specs: list[RunSpec], host_checks: bool | None) -> _Batch:
@@ -608,6 +611,7 @@ class _Batch:
             cfg, specs, device, routes, objective, SpectralStep(pens, routes, dtype, device), params,
             BatchOptimizers([s.optimizer for s in specs], params, cfg.lr, cfg.gd_momentum),
             Stopping(cfg, objective.lam.flatten(), host_checks), Log(log_points(cfg.log, cfg.max_iters), objective),
+            FALLBACKS["svd"],
         )  # fmt: skip
 
     def label(self) -> str:
@@ -649,6 +653,7 @@ class _Batch:
             steps_run=steps,
             torch_threads=torch.get_num_threads(),
             optimizer_kernel=self.opt.kernels(),
+            svd_fallbacks=FALLBACKS["svd"] - self.fallbacks_before,
             spectral_route={spec: route_record(r, dtype) for spec, r in self.routes.items()},
         )
 
