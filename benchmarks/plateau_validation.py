@@ -132,12 +132,37 @@ def verdicts(table: list[dict]) -> pd.DataFrame:
     budget = claim_budgets(load(read_yaml(ROOT / "config.yaml")), ROOT / "config.yaml")
     claims = [c for c in load_claims() if c["id"].startswith(("T1-", "I1-"))]
     now, full = (evaluate(claims, _cells(table, w), budget).set_index("id") for w in ("now", "full"))
-    both = now[["verdict"]].join(full[["verdict"]], rsuffix="_full")
+    both = now[["verdict"]].join(full[["verdict"]].rename(columns={"verdict": "verdict_full"}))
     return both[(both["verdict"] != "not run") | (both["verdict_full"] != "not run")]
 
 
 def _fmt(stop: tuple | None) -> str:
     return "–" if stop is None else f"{stop[0]:,}: {stop[1]:.3g} / {stop[2]:.2f}"
+
+
+R_SEEDS = 0.25  # claim R-seeds: the largest standard error of log10 Err it calls negligible
+
+
+def seed_spread(table: list[dict]) -> list[str]:
+    """The standard error of log10 Err over the seeds at the full budget, and the cells above R-seeds' bound."""
+    cells = {}
+    for r in table:
+        if not math.isnan(r["se_log10_err"]):
+            cells.setdefault(
+                f"{r['optimizer']} + {r['penalty']}, depth {r['depth']}", (r["se_log10_err"], [])
+            )[1].append(f"{r['final'][0]:.3g}")
+    se = [v[0] for v in cells.values()]
+    lines = [f"Standard error of log10 Err over the seeds at the full budget: median {np.median(se):.3f}, largest "
+             f"{max(se):.3f} (claim R-seeds calls ≤ {R_SEEDS} negligible)."]  # fmt: skip
+    over = {name: v for name, v in cells.items() if v[0] > R_SEEDS}
+    if not over:
+        return [*lines[:1], "", "Every cell is within it: 2 seeds decide the claims these cells reach, hence the "
+                "`decide` scale's 2 seeds."]  # fmt: skip
+    named = "; ".join(f"{name}: {se:.3f} (Err {' and '.join(errs)})" for name, (se, errs) in over.items())
+    return [*lines, "", f"Above it: {named}. There the seeds disagree by more than the paper's 'negligible' "
+            "allows, so R-seeds is not held at the full budget on these cells; the claims check the seeds' mean, "
+            "which with seeds this far apart moves with the seeds that ran, so a threshold between their values "
+            "is fragile there (the paper's 5 seeds narrow it). Elsewhere 2 seeds decide the claims these cells reach, hence the `decide` scale's 2 seeds."]  # fmt: skip
 
 
 def table_md(cache: Path) -> str:
@@ -174,15 +199,7 @@ def table_md(cache: Path) -> str:
     ]
     for cid, v in verdicts(table).iterrows():
         lines.append(f"| {cid} | {v['verdict']} | {v['verdict_full']} |")
-    se = [r["se_log10_err"] for r in table if not math.isnan(r["se_log10_err"])]
-    lines += [
-        "",
-        "## Seed spread (2 seeds)",
-        "",
-        f"Standard error of log10 Err over the seeds: median {np.median(se):.3f}, largest {max(se):.3f} "
-        "(claim R-seeds allows 0.25; the claims' margins are orders of magnitude): 2 seeds decide every claim "
-        "these cells reach, hence the `decide` scale's 2 seeds.",
-    ]
+    lines += ["", "## Seed spread (2 seeds)", "", *seed_spread(table)]
     return "\n".join(lines) + "\n"
 
 

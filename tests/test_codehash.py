@@ -306,13 +306,13 @@ def _add_function(text: str) -> str:
     return text + PROBE_FUNCTION
 
 
-AFTER_TRAINING = {"train", "table", "dynamics_figure", "comparison_figure", "claims", "all"}
+AFTER_TRAINING = {"train", "table", "robustness", "dynamics_figure", "comparison_figure", "claims", "all"}
 EDITS = {  # id: (file, edit, the rules a dry run then executes)
     "penalties": ("src/matcomp/penalties.py", _add_function, AFTER_TRAINING),
     "train": ("src/matcomp/train.py", _add_function, AFTER_TRAINING),
     "baselines": ("src/matcomp/baselines/_common.py", _add_function, {"baseline", "comparison_figure", "claims", "all"}),
     "figures": ("src/matcomp/report/figures.py", _add_function, {"dynamics_figure", "claims", "all"}),
-    "tables": ("src/matcomp/report/tables.py", _add_function, {"table", "dynamics_figure", "comparison_figure", "claims", "all"}),
+    "tables": ("src/matcomp/report/tables.py", _add_function, {"table", "robustness", "dynamics_figure", "comparison_figure", "claims", "all"}),
     "style": ("src/matcomp/report/style.py", _add_function, {"dynamics_figure", "comparison_figure", "claims", "all"}),
     "claims": ("src/matcomp/report/claims.py", _add_function, {"claims", "all"}),
     "table2": ("src/matcomp/report/table2.py", _add_function, {"claims", "all"}),

@@ -115,6 +115,17 @@ def test_config_booleans_given_as_strings_and_yaml_errors(tmp_path: Path) -> Non
         read_yaml(bad)
 
 
+def test_packs_without_a_gpu_are_refused_not_ignored() -> None:
+    """``pack_training: true`` packs the GPU-placed jobs; where none is planned it would do nothing."""
+    from matcomp.plan.jobs import packing
+
+    cfg = load(_raw(pack_training=True, device="cpu", gpus=True))
+    with pytest.raises(ConfigError, match=r"pack_training: true .* device: cpu .* set gpus: true"):
+        packing(cfg)
+    assert packing(load(_raw(pack_training=True, gpus=True))) is True  # a login node without a GPU
+    assert packing(load(_raw(pack_training="auto", device="cpu"))) is False
+
+
 def test_clean_and_config_merge_configfiles_like_snakemake(tmp_path: Path) -> None:
     overlay = tmp_path / "overlay.yaml"
     overlay.write_text("seeds: [0, 1]\ntrain: {max_iters: 7}\n")

@@ -81,14 +81,27 @@ def test_pack_refuses_jobs_with_different_training_settings(tmp_path: Path) -> N
     assert not list(tmp_path.glob("*.json"))
 
 
+def _results_by_settings(work: Path) -> dict[tuple, Path]:
+    """A workflow's training results by what they train (optimizer, penalty, λ, rank, n_obs, depths)."""
+    found = {}
+    for path in (work / "results/cells").rglob("*.json"):
+        job = read(path)["job"]
+        found[
+            (job["optimizer"], job["penalty"], job["lam"], job["rank"], job["n_obs"], tuple(job["depths"]))
+        ] = path
+    return found
+
+
 @pytest.mark.workflow
 def test_workflow_trains_packs_and_matches_unpacked_jobs(tmp_path: Path) -> None:
-    """``pack_training: true`` at smoke scale, Figure 3: one ``train_pack`` job (holding every job of
-    Figure 3's optimizers, and of the other experiments, that runs faster on a GPU), its members' ``train``
-    jobs only copy, ask for no GPU, and the cell files equal those of the unpacked workflow."""
+    """``pack_training: true`` at smoke scale, Figure 3, with ``gpus: true`` (packs hold the jobs placed on a
+    GPU; here they run on the CPU and say so): one ``train_pack`` job (holding every job of Figure 3's
+    optimizers, and of the other experiments, that runs faster on a GPU), its members' ``train`` jobs only
+    copy, ask for no GPU, and the cells equal those of the unpacked workflow (``gpus: true`` too), matched by
+    their settings: a packed job is placed on the GPU where an unpacked one may not be, and its name says so."""
     from test_workflow import _config, dry_jobs, smk
 
-    cfg = {**_config(), "scale": "smoke"}
+    cfg = {**_config(), "scale": "smoke", "gpus": True}
     packed, plain = tmp_path / "packed", tmp_path / "plain"
     for folder, pack in ((packed, True), (plain, False)):
         folder.mkdir()
@@ -97,12 +110,14 @@ def test_workflow_trains_packs_and_matches_unpacked_jobs(tmp_path: Path) -> None
         smk(folder, "--cores", "2", "figures/fig3.pdf")
     packs = sorted(p.name.rsplit("_", 1)[0] for p in (packed / "results/packs").iterdir())
     assert packs == ["pack"]  # every optimizer's jobs in one pack
-    cells = sorted((plain / "results/cells").rglob("*.json"))
-    assert cells and all((packed / c.relative_to(plain)).exists() for c in cells)
-    for cell in cells:
-        a, b = read(packed / cell.relative_to(plain)), read(cell)
+    ours, theirs = _results_by_settings(packed), _results_by_settings(plain)
+    assert theirs and sorted(ours) == sorted(theirs)
+    for key, path in theirs.items():
+        a, b = read(ours[key]), read(path)
+        assert a["job"]["placement"] == "gpu"
         for ca, cb in zip(a["cells"], b["cells"], strict=True):
             assert ca["provenance"]["pack"]["batch_size"] > len(a["job"]["seeds"])
+            assert ca["provenance"]["device"] == "cpu"  # placed on a GPU, there is none here
             for ra, rb in zip(ca["runs"], cb["runs"], strict=True):
                 assert (ra["iterations"], ra["stop_reason"]) == (rb["iterations"], rb["stop_reason"])
                 np.testing.assert_allclose(ra["test_error"], rb["test_error"], rtol=1e-5)

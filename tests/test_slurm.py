@@ -5,10 +5,14 @@ cluster on localhost with one fake GPU (CPU-only torch: training falls back to t
 it is stopped by pid (``stop_cluster.sh --purge``) after the module, whatever happened. ``figures/fig3.pdf`` at
 ``scale=smoke`` (1 data job, 4 training jobs, 1 figure job) is built three times:
 
-* ``local``: ``--cores 2``, the reference;
+* ``local``: ``--cores 2``, the reference (``gpus: auto`` on a machine without one: every job placed on the CPU);
 * ``failing``: ``--workflow-profile profiles/slurm`` with ``device: cuda``: the data job succeeds, training fails
   on the node without CUDA (matcomp's clear error), is retried once (the profile's ``retries: 1``) and reported;
 * ``rerun``: the same directory with ``device: auto``: only the training bundles and the figure are submitted.
+
+Both SLURM runs plan as the README tells a user on a login node without a GPU: ``gpus: true`` (the jobs that
+are faster on a GPU are placed there and ask SLURM for one), with ``pack_training: false`` so that the jobs
+are trained one by one in bundles (the packed route is tested locally, ``tests/test_pack.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
+from matcomp import results
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "tests" / "slurm"
@@ -141,9 +147,12 @@ def _rule(comment: str) -> str:
     return comment
 
 
-def _write_config(work: Path, device: str) -> None:
+SLURM_SETTINGS = {"gpus": True, "pack_training": False}  # what a login node without a GPU is told (README)
+
+
+def _write_config(work: Path, device: str, **settings: object) -> None:
     cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
-    cfg["device"] = device
+    cfg.update(device=device, **settings)
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
 
 
@@ -220,13 +229,13 @@ def runs(cluster, tmp_path_factory) -> Runs:
     ref = _snakemake(local, "--cores", "2")
     assert ref.returncode == 0, f"local run failed:\n{ref.output[-6000:]}"
 
-    _write_config(slurm, "cuda")
+    _write_config(slurm, "cuda", **SLURM_SETTINGS)
     failing = _slurm(slurm)
     (slurm / "snakemake.failing.txt").write_text(failing.output + f"\n\nsacct: {failing.jobs}\n")
     data = {str(p): p.stat().st_mtime_ns for p in (slurm / "results/data").glob("*.npz")}
     cells = sorted((slurm / "results").glob("cells/**/*.json"))
 
-    _write_config(slurm, "auto")
+    _write_config(slurm, "auto", **SLURM_SETTINGS)
     rerun = _slurm(slurm)
     (slurm / "snakemake.rerun.txt").write_text(rerun.output + f"\n\nsacct: {rerun.jobs}\n")
     print(
@@ -270,31 +279,57 @@ def test_every_job_went_through_sbatch_with_gpus_only_for_training(runs: Runs) -
     assert not re.search(r"^\s*localrule ", rerun.output, re.M), "a job of the rerun ran on the login node"
 
 
+def _results_by_settings(work: Path) -> dict[tuple, Path]:
+    """The training results of a run by what they train (their paths differ where a job's placement does)."""
+    found = {}
+    for path in (work / "results/cells").rglob("*.json"):
+        job = json.loads(path.read_text())["job"]
+        key = (job["optimizer"], job["penalty"], job["lam"], job["rank"], job["n_obs"], tuple(job["depths"]))
+        assert key not in found, (path, found[key])
+        found[key] = path
+    return found
+
+
+def _same_arrays(a_path: Path, b_path: Path) -> None:
+    """Equal arrays; a trajectory's owner record (its result's path) is left out: it names the placement."""
+    with np.load(a_path) as a, np.load(b_path) as b:
+        assert sorted(a.files) == sorted(b.files), (a_path, b_path)
+        for k in set(a.files) - {results.META}:
+            nan = np.issubdtype(a[k].dtype, np.inexact)
+            assert np.array_equal(a[k], b[k], equal_nan=nan), (a_path, k)
+
+
 def test_outputs_equal_a_local_run(runs: Runs) -> None:
+    """The same numbers as the local run, cell by cell. The jobs placed on a GPU (``gpus: true``: the ratio
+    jobs) have other names than the local run's CPU-placed ones; on a node without CUDA they run on the CPU
+    and say so, so their numbers are the local ones."""
     local, slurm = runs.local, runs.slurm
     assert runs.rerun.returncode == 0, runs.rerun.output[-6000:]
     for ext in ("pdf", "png"):
         assert (slurm / f"figures/fig3.{ext}").stat().st_size > 10_000
-    cells = sorted(p.relative_to(local) for p in (local / "results/cells").rglob("*") if p.is_file())
-    assert len(cells) == 8  # 4 jobs: json + trajectory each
-    assert cells == sorted(p.relative_to(slurm) for p in (slurm / "results/cells").rglob("*") if p.is_file())
-    for rel in cells:
-        if (
-            rel.suffix == ".json"
-        ):  # per-seed numbers and settings; provenance (host, seconds, time) may differ
-            a, b = json.loads((local / rel).read_text()), json.loads((slurm / rel).read_text())
-            assert a["job"] == b["job"], rel
-            assert [(c["depth"], c["settings"], c["runs"]) for c in a["cells"]] == [
-                (c["depth"], c["settings"], c["runs"]) for c in b["cells"]
-            ], rel
-            assert b["provenance"]["device"] == "cpu"  # the fake GPU is no CUDA device
-    for rel in [*cells, *(p.relative_to(local) for p in (local / "results/data").glob("*.npz"))]:
-        if rel.suffix == ".npz":
-            with np.load(local / rel) as a, np.load(slurm / rel) as b:
-                assert sorted(a.files) == sorted(b.files), rel
-                for k in a.files:
-                    nan = np.issubdtype(a[k].dtype, np.inexact)
-                    assert np.array_equal(a[k], b[k], equal_nan=nan), (rel, k)
+    assert (
+        len([p for p in (local / "results/cells").rglob("*") if p.is_file()]) == 8
+    )  # json + trajectory each
+    assert len([p for p in (slurm / "results/cells").rglob("*") if p.is_file()]) == 8
+    ours, theirs = _results_by_settings(local), _results_by_settings(slurm)
+    assert sorted(ours) == sorted(theirs) and len(ours) == 4
+    placements = []
+    for key, a_path in ours.items():
+        b_path = theirs[key]
+        a, b = json.loads(a_path.read_text()), json.loads(b_path.read_text())
+        assert a["job"]["placement"] == "cpu", a_path
+        placements.append(b["job"]["placement"])
+        assert {k: v for k, v in a["job"].items() if k not in ("placement", "path")} == {
+            k: v for k, v in b["job"].items() if k not in ("placement", "path")
+        }, key
+        assert [(c["depth"], c["settings"], c["runs"]) for c in a["cells"]] == [
+            (c["depth"], c["settings"], c["runs"]) for c in b["cells"]
+        ], key  # per-seed numbers and settings; provenance (host, seconds, time) may differ
+        assert b["provenance"]["device"] == "cpu"  # the fake GPU is no CUDA device
+        _same_arrays(results.trajectory_path(a_path), results.trajectory_path(b_path))
+    assert sorted(placements) == ["cpu", "cpu", "gpu", "gpu"]  # the two ratio jobs were placed on the GPU
+    for a_path in (local / "results/data").glob("*.npz"):
+        _same_arrays(a_path, slurm / a_path.relative_to(local))
     ta, tb = (pd.read_csv(d / "results/tables/fig3.csv").drop(columns="seconds") for d in (local, slurm))
     pd.testing.assert_frame_equal(ta, tb)
 

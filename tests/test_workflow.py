@@ -78,15 +78,22 @@ EXPECTED_CELLS = {
     "fig1": 8,
     "fig2": 8,
     "fig3": 4,
-    "fig6": 8,
-    "fig7": 8,
-    "fig8": 4,
+    "fig6": 16,  # the rank-10 figures at two sample sizes (3 000 and 3 500: the paper's text and caption)
+    "fig7": 16,
+    "fig8": 8,
+}
+ROBUSTNESS_CELLS = {  # the claims' robustness experiments (R-*): other λ, combinations, lr, n_obs
+    "robust_lambda": 20,
+    "robust_combinations": 250,
+    "robust_lr5e4": 8,
+    "robust_lr1e4": 8,
+    "robust_n_obs": 16,
 }
 
 
 def test_paper_scale_cells_per_experiment() -> None:
     cfg = load(_config())
-    for name, n in EXPECTED_CELLS.items():
+    for name, n in {**EXPECTED_CELLS, **ROBUSTNESS_CELLS}.items():
         cells = experiment_cells(cfg["experiments"][name], cfg)
         assert len(cells) == n, name
         assert len(set(cells)) == n, f"{name} has duplicate cells"
@@ -100,27 +107,34 @@ def test_paper_scale_dry_run_dag(tmp_path) -> None:
     assert sorted(jobs["train"]) == sorted(f"{p}, {p[:-5]}.trajectory.npz" for p in planned)
     # Each cell is trained once: the jobs' depths add up to the distinct cells of all experiments.
     distinct = {c for name in EXPECTED_CELLS for c in experiment_cells(cfg["experiments"][name], cfg)}
-    assert len(distinct) == 234  # 4 of Table 1's unpenalised cells are also Figures 1 and 3's
-    for name in ("fig4", "fig5"):  # 7 n_obs × 4 networks; 4 of them (at the paper's n_obs) shared
+    assert len(distinct) == 254  # 4 of Table 1's unpenalised cells are also Figures 1 and 3's
+    for name, shared in (("fig4", 4), ("fig5", 8)):  # 7 n_obs × 4 networks; at the paper's n_obs shared
         cells = experiment_cells(cfg["experiments"][name], cfg)
-        assert len(cells) == 28 and len(set(cells) & distinct) == 4
+        assert len(cells) == 28 and len(set(cells) & distinct) == shared
         distinct |= set(cells)
-    assert sum(len(j.depths) for j in planned.values()) == len(distinct) == 234 + 2 * 24
+    robustness = {c for name in ROBUSTNESS_CELLS for c in experiment_cells(cfg["experiments"][name], cfg)}
+    assert len(robustness) == 286 and len(robustness - distinct) == 230  # the rest are the paper's cells
+    assert sum(len(j.depths) for j in planned.values()) == len(distinct | robustness) == 298 + 230
     assert len(jobs["baseline"]) == 4 * 7 * 2  # {CP, SI, OPT, OPT (published)} × 7 n_obs × {fig4, fig5}
     assert len(jobs["comparison_figure"]) == 2
     # Shared cells: Table 1's unpenalised GD cells are also Figure 1's, Figure 3's (λ = 0) and Figure 4's.
     gd_none = [
         j
         for j in planned.values()
-        if j.optimizer == "gd" and j.penalty == "none" and j.rank == 5 and j.n_obs == 2000
+        if j.optimizer == "gd"
+        and j.penalty == "none"
+        and j.rank == 5
+        and j.n_obs == 2000
+        and dict(j.train)["lr"] == cfg["train"]["lr"]  # the lr robustness experiments train their own
     ]
     assert len(gd_none) == 1 and gd_none[0].depths == (1, 2, 3, 4, 5)
     assert set(gd_none[0].experiments) == {"table1", "fig1", "fig3", "fig4"}  # GD:3-5 at n_obs 2000 too
     assert len(jobs["ground_truth"]) == 2 * 7 * 5  # (rank 5 and rank 10) × 7 n_obs × 5 seeds
     assert sorted(jobs["table"]) == sorted(
         f"results/tables/{t}.csv, results/tables/{t}.md, results/tables/{t}.tex"
-        for t in ("table1", "table3", "table4")
+        for t in ("table1", "table3", "table4", *ROBUSTNESS_CELLS)
     )
+    assert jobs["robustness"] == ["results/tables/robustness.md, results/tables/robustness.csv"]
     assert len(jobs["dynamics_figure"]) == 6
 
 
@@ -181,18 +195,25 @@ def test_nothing_to_do_after_smoke_run(smoke: Path) -> None:
     assert dry_jobs(smoke, "figures/fig3.pdf", "--config", "scale=smoke") == {}
 
 
-def test_changing_table1_lambda_reruns_exactly_table1(smoke: Path) -> None:
+def test_changing_table1_lambda_reruns_exactly_its_jobs(smoke: Path) -> None:
     cfg = _config(**{"experiments.table1.lam": 0.1})
     jobs = dry_jobs(smoke, "--config", "scale=smoke", config=cfg)
     (smoke / "config.yaml").write_text(yaml.safe_dump(_config()))  # restore for other tests
     new = training_jobs(load({**cfg, "scale": "smoke"}))
-    table1_penalised = {p for p, j in new.items() if j.experiments == ("table1",) and j.penalty != "none"}
+    table1_penalised = {p for p, j in new.items() if "table1" in j.experiments and j.penalty != "none"}
     assert len(table1_penalised) == 5 * 5
-    assert {o.split(",")[0] for o in jobs.pop("train")} == table1_penalised
-    assert jobs.pop("table") == [
-        "results/tables/table1.csv, results/tables/table1.md, results/tables/table1.tex"
+    # A job trains every depth its experiments ask for, and its name says which: the robustness jobs that
+    # shared Table 1's λ = 0.05 jobs (and depths) lose them, those at λ = 0.1 gain them; both are new jobs.
+    moved = {p for p, j in new.items() if not (smoke / p).exists()} - table1_penalised
+    assert len(moved) == 3 and all(
+        "table1" not in new[p].experiments and new[p].lam == 0.05 and new[p].penalty != "none" for p in moved
+    )
+    assert {o.split(",")[0] for o in jobs.pop("train")} == table1_penalised | moved
+    assert sorted(jobs.pop("table")) == [
+        f"results/tables/{t}.csv, results/tables/{t}.md, results/tables/{t}.tex"
+        for t in ("robust_combinations", "robust_lambda", "table1")
     ]
-    assert set(jobs) <= {"claims", "effective_config", "all"}  # the aggregates, nothing else
+    assert set(jobs) <= {"robustness", "claims", "effective_config", "all"}  # the aggregates, nothing else
 
 
 def test_one_figure_builds_only_its_inputs(tmp_path) -> None:

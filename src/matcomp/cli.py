@@ -202,10 +202,12 @@ def _cmd_config(a: argparse.Namespace) -> None:
     import yaml
 
     from .plan.config import ConfigError, load
+    from .plan.jobs import packing
 
     try:
         config, scales = _load_config(a)
         eff = load({**config, "scale": scales[-1]} if scales else config)
+        packing(eff)  # pack_training: true where no GPU is planned
     except ConfigError as err:
         raise ValueError(f"invalid config: {err}") from None
     print(yaml.safe_dump(eff, sort_keys=False), end="")

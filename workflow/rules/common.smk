@@ -24,11 +24,6 @@ from matcomp import results  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
 from matcomp.plan.config import ConfigError, enabled_experiments, load  # noqa: E402
 
-try:
-    config = load(config)
-except ConfigError as err:
-    raise ValueError(f"invalid config: {err}") from None
-
 from matcomp.plan.jobs import (  # noqa: E402
     BASELINE_RESULT,
     DATA_FILE,
@@ -39,6 +34,12 @@ from matcomp.plan.jobs import (  # noqa: E402
     packing,
     training_jobs,
 )
+
+try:
+    config = load(config)
+    packing(config)  # pack_training: true where no GPU is planned
+except ConfigError as err:
+    raise ValueError(f"invalid config: {err}") from None
 from matcomp.plan.movielens import (
     MOVIELENS_RESULT,
     data_dir,

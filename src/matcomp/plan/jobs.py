@@ -33,7 +33,7 @@ from ..penalties import get_penalty
 from ..penalties import normalize as normalize_penalty
 from ..placement import gpus_planned, wants_gpu
 from ..train import TrainConfig
-from .config import enabled_experiments
+from .config import ConfigError, enabled_experiments
 
 TRAIN_KEYS = tuple(
     f.name
@@ -201,9 +201,17 @@ def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
 
 
 def packing(config: dict[str, Any]) -> bool:
-    """Whether GPU jobs train in packs (``pack_training``; auto: when the jobs get a GPU)."""
+    """Whether GPU jobs train in packs (``pack_training``; auto: when the jobs get a GPU). Packs hold the jobs
+    placed on a GPU, so ``pack_training: true`` where none is planned is refused rather than ignored."""
     setting = config.get("pack_training", "auto")
-    return gpus_planned(config["device"], config.get("gpus", "auto")) if setting == "auto" else bool(setting)
+    planned = gpus_planned(config["device"], config.get("gpus", "auto"))
+    if setting is True and not planned:
+        raise ConfigError(
+            f"pack_training: true packs the jobs placed on a GPU, and with device: {config['device']} and "
+            f"gpus: {config.get('gpus', 'auto')} no job is (no GPU is planned here); set gpus: true "
+            "(--config gpus=true, e.g. on a SLURM login node without one) or leave pack_training: auto"
+        )
+    return planned if setting == "auto" else bool(setting)
 
 
 def _placement(job: TrainJob, config: dict[str, Any], packs: bool) -> str:
