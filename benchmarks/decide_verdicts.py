@@ -1,0 +1,85 @@
+"""The verdicts a (partial) ``scale=decide`` run reached: claim, verdict, the cells that decided it.
+
+Point it at a workflow folder that ran some targets at ``--config scale=decide`` (the whole scale is ≈ 65 h
+on a 2-core machine, ``benchmarks/cost_decide.md``); it reads the tables there, judges every claim on them
+with the decide scale's budgets against the paper's, and writes the claims that had cells (the others are
+"not run"), each with how its cells were decided, then every cell with its iterations and stop reasons.
+
+    python benchmarks/decide_verdicts.py /path/to/workdir --out benchmarks/decide_verdicts.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+from pathlib import Path
+
+import pandas as pd
+
+from matcomp.plan.config import effective_config, read_yaml
+from matcomp.report.claims import claim_budgets, evaluate, load_claims, load_results
+
+
+def verdicts(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the claims the run's tables reach, the tables' cells)."""
+    config_file = workdir / "config.yaml"
+    config = effective_config({**read_yaml(config_file), "scale": "decide"})
+    tables = sorted((workdir / "results/tables").glob("*.csv"))
+    tables = [t for t in tables if t.stem != "robustness"]
+    cells = load_results(tables)
+    judged = evaluate(load_claims(), cells, claim_budgets(config, config_file))
+    return judged[judged["verdict"] != "not run"], cells
+
+
+def _cpu() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def _cell_rows(cells: pd.DataFrame) -> list[str]:
+    rows = []
+    for _, c in cells[cells["optimizer"].notna()].iterrows():  # the training cells (not baselines)
+        rows.append(f"| {c['experiment']} | {c['optimizer']} + {c['penalty']}, depth {c['depth']} | {int(c['n_seeds'])} "
+                    f"| {c['test_error_mean']:.3g} / {c['effective_rank_mean']:.2f} | {c['iterations_mean']:,.0f} "
+                    f"| {c['stop_reasons']} | {c['seconds']:.0f} |")  # fmt: skip
+    return rows
+
+
+def markdown(workdir: Path) -> str:
+    judged, cells = verdicts(workdir)
+    lines = [
+        "# Verdicts of a partial `scale=decide` run (`benchmarks/decide_verdicts.py`)",
+        "",
+        f"Tables: {', '.join(sorted(cells['experiment'].dropna().unique()))}; machine: {_cpu()} "
+        f"({platform.machine()}, CPU only). Paper settings with `train.stop: plateau` "
+        "and 2 seeds. *Decided by*: how each of the claim's cells was decided (a cell counts only once it is).",
+        "",
+        "| claim | verdict | leaning | decided by |",
+        "|---|---|---|---|",
+    ]
+    for _, j in judged.iterrows():
+        lines.append(f"| {j['id']} | {j['verdict']} | {j['leaning'] or '–'} | {j['cells'] or '–'} |")
+    lines += [
+        "",
+        "## The cells",
+        "",
+        "| experiment | cell | seeds | Err / Rk | iterations (mean) | stop reasons | seconds |",
+        "|---|---|---:|---|---:|---|---:|",
+        *_cell_rows(cells),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("workdir", type=Path)
+    p.add_argument("--out", type=Path, default=Path(__file__).with_name("decide_verdicts.md"))
+    a = p.parse_args()
+    a.out.write_text(markdown(a.workdir))
+    print(a.out.read_text())
+
+
+if __name__ == "__main__":
+    main()
