@@ -131,6 +131,14 @@ def _paper_budget(row: pd.Series, budget: dict[str, Any] | None) -> tuple[dict |
     return paper, ran
 
 
+def _ran(row: pd.Series) -> str:
+    """ ", ran N on average" where the seeds stopped before the budget (tolerance, plateau), else ""."""
+    ran, budget = (
+        pd.to_numeric(row.get(k, math.nan), errors="coerce") for k in ("iterations_mean", "max_iters")
+    )
+    return f", ran {ran:,.0f} on average" if pd.notna(ran) and pd.notna(budget) and ran < budget else ""
+
+
 def decision(row: pd.Series, budget: dict[str, Any] | None) -> tuple[bool, str]:
     """(decided, how): whether more training could still change this cell, and in words why (or why not)."""
     paper, ran = _paper_budget(row, budget)
@@ -140,7 +148,10 @@ def decision(row: pd.Series, budget: dict[str, Any] | None) -> tuple[bool, str]:
     unit = paper["unit"]
     if pd.notna(ran) and ran >= paper["budget"]:
         kind = "configured budget" if unit in ("steps", "epochs") else "paper's budget"
-        return True, f"ran the {kind} ({int(ran)} {unit}; stopped: {', '.join(sorted(stops)) or 'budget'})"
+        return (
+            True,
+            f"had the {kind} ({int(ran)} {unit}{_ran(row)}; stopped: {', '.join(sorted(stops)) or 'budget'})",
+        )
     if _truthy(row.get("plateaued", False)) and stops:
         how = {"converged": "tolerance", "diverged": "diverged", "plateau": "plateau stop"}
         named = ", ".join(how.get(s, "plateaued at its budget") for s in sorted(stops))
