@@ -1,6 +1,6 @@
 """The verdicts a (partial) ``scale=decide`` run reached: claim, verdict, the cells that decided it.
 
-Point it at a workflow folder that ran some targets at ``--config scale=decide`` (the whole scale is ≈ 65 h
+Point it at a workflow folder that ran some targets at ``--config scale=decide`` (the whole scale is ≈ 63 h
 on a 2-core machine, ``benchmarks/cost_decide.md``); it reads the tables there, judges every claim on them
 with the decide scale's budgets against the paper's, and writes the claims that had cells (the others are
 "not run"), each with how its cells were decided, then every cell with its iterations and stop reasons.
@@ -38,12 +38,20 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
+READINGS = ("lr", "tol_on", "stop_rule", "route", "gd_momentum")
+
+
+def _readings(cell: pd.Series) -> str:
+    """The settings the paper leaves open, as this cell ran them (the tables' columns)."""
+    return ", ".join(f"{k} {cell[k]}" for k in READINGS if k in cell and pd.notna(cell[k]))
+
+
 def _cell_rows(cells: pd.DataFrame) -> list[str]:
     rows = []
     for _, c in cells[cells["optimizer"].notna()].iterrows():  # the training cells (not baselines)
         rows.append(f"| {c['experiment']} | {c['optimizer']} + {c['penalty']}, depth {c['depth']} | {int(c['n_seeds'])} "
                     f"| {c['test_error_mean']:.3g} / {c['effective_rank_mean']:.2f} | {c['iterations_mean']:,.0f} "
-                    f"| {c['stop_reasons']} | {c['seconds']:.0f} |")  # fmt: skip
+                    f"| {c['stop_reasons']} | {c['seconds']:.0f} | {_readings(c)} |")  # fmt: skip
     return rows
 
 
@@ -65,8 +73,8 @@ def markdown(workdir: Path) -> str:
         "",
         "## The cells",
         "",
-        "| experiment | cell | seeds | Err / Rk | iterations (mean) | stop reasons | seconds |",
-        "|---|---|---:|---|---:|---|---:|",
+        "| experiment | cell | seeds | Err / Rk | iterations (mean) | stop reasons | seconds | readings |",
+        "|---|---|---:|---|---:|---|---:|---|",
         *_cell_rows(cells),
     ]
     return "\n".join(lines) + "\n"
