@@ -49,7 +49,7 @@ def _readings(cell: pd.Series) -> str:
 def _cell_rows(cells: pd.DataFrame) -> list[str]:
     rows = []
     for _, c in cells[cells["optimizer"].notna()].iterrows():  # the training cells (not baselines)
-        rows.append(f"| {c['experiment']} | {c['optimizer']} + {c['penalty']}, depth {c['depth']} | {int(c['n_seeds'])} "
+        rows.append(f"| {c['experiment']} | {c['optimizer']} + {c['penalty']}, depth {c['depth']}, rank {c['rank']}, {c['n_obs']} entries | {int(c['n_seeds'])} "
                     f"| {c['test_error_mean']:.3g} / {c['effective_rank_mean']:.2f} | {c['iterations_mean']:,.0f} "
                     f"| {c['stop_reasons']} | {c['seconds']:.0f} | {_readings(c)} |")  # fmt: skip
     return rows
