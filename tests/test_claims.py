@@ -115,6 +115,23 @@ def test_a_claim_that_holds_is_held_and_checks_combine() -> None:
     assert _verdict(_table(max_iters=PAPER), GD_LOW_ERR, {**GD_LOW_ERR, "value": 2.0})[0] == "not held"
 
 
+def test_a_listed_cell_that_did_not_run_keeps_a_claim_from_being_held() -> None:
+    """``optimizer: [adam, adamax]`` or ``depth: [3, 4, 5]`` is a claim about each of them: the ones present
+    cannot hold it for the ones absent (not run), a decided failure of one present still falsifies it, and a
+    claim that needs only one (quantifier any) is held by one."""
+    adam_adamax = {**GD_LOW_ERR, "where": {"experiment": "t", "optimizer": ["adam", "adamax"], "depth": 3}}
+    verdict, ours = _verdict(_table(), adam_adamax)
+    assert verdict == "not run" and "not in this run: optimizer adamax" in ours, ours
+    assert _verdict(_table(), {**adam_adamax, "quantifier": "any"})[0] == "held"
+    both = pd.concat([_table(), _table().iloc[[0]].assign(optimizer="adamax")], ignore_index=True)
+    assert _verdict(both, adam_adamax)[0] == "held"
+    gd_depths = {**GD_LOW_ERR, "where": {"experiment": "t", "optimizer": "gd", "depth": [3, 4, 5]}}
+    assert _verdict(_table(plateaued=True, still_moving=""), gd_depths)[0] == "not held"  # depth 5 absent
+    assert _verdict(_table(plateaued=True, still_moving=""), {**gd_depths, "op": ">="})[0] == "not run"
+    pair = {**GD_SLOWER, "a": {**GD_SLOWER["a"], "depth": [3, 5]}, "b": {**GD_SLOWER["b"], "depth": [3, 5]}}
+    assert _verdict(_table(plateaued=True, still_moving=""), {**pair, "value": 0})[0] == "not run"
+
+
 def test_without_budgets_every_cell_counts_as_final() -> None:
     assert _verdict(_table(), GD_LOW_ERR, budget=None)[0] == "not held"
 

@@ -465,14 +465,44 @@ def _readings_of(df: pd.DataFrame, outcomes: Iterable[Outcome]) -> str:
     return "; ".join(parts)
 
 
+SELECTIONS = ("where", "a", "b")  # the keys of a check that select cells
+
+
+def missing_members(df: pd.DataFrame, chk: dict[str, Any]) -> list[str]:
+    """The values a check lists (``optimizer: [adam, adamax]``, ``depth: [3, 4, 5]``) that select no cell of
+    ``df``: a claim about all of them is not held on the others' evidence, never held without them."""
+    out = []
+    for key in SELECTIONS:
+        where = chk.get(key) or {}
+        for col, vals in where.items():
+            if not isinstance(vals, list):
+                continue
+            for v in vals:
+                if select(df, {**where, col: v}).empty:
+                    out.append(f"{col} {_lbl(v)}")
+    return list(dict.fromkeys(out))
+
+
+def _check_verdict_with_missing(df: pd.DataFrame, chk: dict[str, Any], outcomes: list[Outcome]) -> tuple:
+    """(verdict, leaning, missing): a check that would be held (or open) with listed cells absent is not run,
+    unless it holds for *any* cell and one already does; a decided failure stands."""
+    verdict, leaning = check_verdict(outcomes, chk.get("quantifier", "all"))
+    missing = missing_members(df, chk) if not df.empty else []
+    if missing and verdict != "not held" and not (verdict == "held" and chk.get("quantifier") == "any"):
+        return "not run", "", missing
+    return verdict, leaning, missing
+
+
 def judge(claim: dict[str, Any], df: pd.DataFrame) -> dict[str, Any]:
     """One claim's row of the report: verdict, leaning, what we measured, the deciding cells, readings."""
     checks = claim["checks"]
     verdicts, details, deciding, all_outcomes = [], [], [], []
     for chk in checks:
         outcomes = CHECKS[chk["type"]](df, chk) if not df.empty else []
-        verdicts.append(check_verdict(outcomes, chk.get("quantifier", "all")))
-        details.append("; ".join(o.text for o in outcomes) or "no such cells in this run")
+        verdict, leaning, missing = _check_verdict_with_missing(df, chk, outcomes)
+        verdicts.append((verdict, leaning))
+        text = "; ".join(o.text for o in outcomes) or "no such cells in this run"
+        details.append(text + (f" (not in this run: {', '.join(missing)})" if missing and outcomes else ""))
         deciding += [h for o in outcomes for h in o.how]
         all_outcomes += outcomes
     verdict = next(v for v in PRECEDENCE if v in [x for x, _ in verdicts] + ["held"])
