@@ -483,7 +483,9 @@ def missing_members(df: pd.DataFrame, chk: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def _check_verdict_with_missing(df: pd.DataFrame, chk: dict[str, Any], outcomes: list[Outcome]) -> tuple:
+def _check_verdict_with_missing(
+    df: pd.DataFrame, chk: dict[str, Any], outcomes: list[Outcome]
+) -> tuple[str, str, list[str]]:
     """(verdict, leaning, missing): a check that would be held (or open) with listed cells absent is not run,
     unless it holds for *any* cell and one already does; a decided failure stands."""
     verdict, leaning = check_verdict(outcomes, chk.get("quantifier", "all"))
