@@ -568,43 +568,41 @@ def _check_under(check: dict[str, Any], reading: str) -> dict[str, Any]:
     return {**check, "metric": f"{check['metric']}_{reading}"}
 
 
-def expand_readings(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Claims with ``readings`` (Table 2's checkpoint readings) become one claim per reading."""
+def _one_per(
+    claims: list[dict[str, Any]], key: str, each: Callable[[dict[str, Any]], list[tuple[str, str, list[Any]]]]
+) -> list[dict[str, Any]]:
+    """Claims carrying ``key`` become one claim per (label, reading in words, checks) that ``each(claim)``
+    gives, its id ``"<id> [label]"``; the others pass unchanged."""
     out: list[dict[str, Any]] = []
     for claim in claims:
-        if "readings" not in claim:
+        if key not in claim:
             out.append(claim)
             continue
-        base = {k: v for k, v in claim.items() if k != "readings"}
-        for reading in claim["readings"]:
-            out.append({**base, "id": f"{claim['id']} [{reading}]",
-                        "criterion": f"{claim['criterion']}; reading: {READING_WORDS[reading]}",
-                        "checks": [_check_under(c, reading) for c in claim["checks"]]})  # fmt: skip
+        base = {k: v for k, v in claim.items() if k != key}
+        out += [{**base, "id": f"{claim['id']} [{label}]", "criterion": f"{claim['criterion']}; reading: {words}",
+                 "checks": checks} for label, words, checks in each(claim)]  # fmt: skip
     return out
 
 
-def _with(selection: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
-    return {**selection, **overlay}
+def expand_readings(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims with ``readings`` (Table 2's checkpoint readings) become one claim per reading."""
+    return _one_per(claims, "readings", lambda claim: [
+        (r, READING_WORDS[r], [_check_under(c, r) for c in claim["checks"]]) for r in claim["readings"]
+    ])  # fmt: skip
+
+
+def _overlaid(check: dict[str, Any], overlay: dict[str, Any]) -> dict[str, Any]:
+    """``check`` with ``overlay``'s column filters added to each of its cell selections."""
+    return {**check, **{k: {**check[k], **overlay} for k in SELECTIONS if k in check}}
 
 
 def expand_variants(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Claims with ``variants`` ({label: column filters}) become one claim per variant, each of its cell
     selections (``where``, ``a``, ``b``) with the variant's filters: e.g. the Schatten precision (experiment
     table4 or table4_gesvda) or the rank-10 sample size (n_obs 3000 or 3500)."""
-    out: list[dict[str, Any]] = []
-    for claim in claims:
-        if "variants" not in claim:
-            out.append(claim)
-            continue
-        base = {k: v for k, v in claim.items() if k != "variants"}
-        for label, overlay in claim["variants"].items():
-            checks = [
-                {**c, **{k: _with(c[k], overlay) for k in ("where", "a", "b") if k in c}}
-                for c in claim["checks"]
-            ]
-            out.append({**base, "id": f"{claim['id']} [{label}]", "checks": checks,
-                        "criterion": f"{claim['criterion']}; reading: {label}"})  # fmt: skip
-    return out
+    return _one_per(claims, "variants", lambda claim: [
+        (label, label, [_overlaid(c, overlay) for c in claim["checks"]]) for label, overlay in claim["variants"].items()
+    ])  # fmt: skip
 
 
 # ---------------------------------------------------------------- the report
