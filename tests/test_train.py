@@ -15,8 +15,10 @@ SMALL = {"m": 24, "n": 20, "rank": 2}
 
 
 def _cfg(**kw) -> TrainConfig:
+    """The mechanics fixtures below were sized under the per-layer init and the data-term tolerance (their
+    early stops and divergences); the default readings are tested on their own (``tests/test_init.py``)."""
     base = TrainConfig(optimizer="adam", penalty="ratio", depth=1, max_iters=300, tol=1e-7, log="every:50",
-                       device="cpu", dtype="float64")  # fmt: skip
+                       device="cpu", dtype="float64", init="layer", tol_on="data")  # fmt: skip
     return dataclasses.replace(base, **kw)
 
 
@@ -93,7 +95,10 @@ def test_gd_depth1_leaves_unobserved_entries_at_init() -> None:
     p = make_problem(**SMALL, n_obs=150, seed=6)
     cfg = _cfg(optimizer="gd", penalty="none", max_iters=200, lr=0.1, tol=0.0)
     res = train_batch([p], [0.0], cfg)
-    w0 = end_product(init_layers([6], 24, 20, 1, cfg.init_std, dtype=__import__("torch").float64))[0].numpy()
+    torch = __import__("torch")
+    w0 = end_product(init_layers([6], 24, 20, 1, cfg.init_std, None, torch.float64, "cpu", cfg.init))[
+        0
+    ].numpy()
     # unobserved-entry error equals that of the initial weights: nothing moved there
     err0 = np.sum((w0 - p.w_star)[~p.mask] ** 2) / np.sum(p.w_star[~p.mask] ** 2)
     assert res.runs[0]["test_error_unobserved"] == pytest.approx(err0, rel=1e-12)
@@ -285,5 +290,6 @@ def test_the_loss_reading_of_the_tolerance_includes_the_penalty() -> None:
     cfg = _cfg(optimizer="adam", penalty="ratio", depth=1, lr=1e-2, max_iters=3000, log="every:100", tol=1e-3)
     data = train_batch(problems, [0.05], cfg).runs[0]
     loss = train_batch(problems, [0.05], dataclasses.replace(cfg, tol_on="loss")).runs[0]
+    assert TrainConfig().tol_on == "loss"  # A.1's words are the default
     assert data["stop_reason"] == "converged" and data["iterations"] < 3000, data
     assert loss["stop_reason"] == "max_iters" and loss["iterations"] == 3000

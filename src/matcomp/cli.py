@@ -15,6 +15,7 @@ import numpy as np
 
 from . import results
 from .data import ProblemError, load_problem, make_problem, validate_settings
+from .models import INITS
 from .optimizers import DEFAULT_LR, OPTIMIZERS, UnknownOptimizerError
 from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
 from .train import STOP_RULES, TOL_ON, BatchResult, TrainConfig, train_batch
@@ -51,13 +52,21 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-iters", type=int, default=500_000)
     p.add_argument("--tol", type=float, default=1e-7)
     p.add_argument(
-        "--tol-on", choices=TOL_ON, default="data", help="what --tol reads: the data term or the loss"
+        "--tol-on",
+        choices=TOL_ON,
+        default="loss",
+        help="what --tol reads: the loss (A.1) or the data term alone",
     )
     p.add_argument(
         "--stop", choices=STOP_RULES, default="budget", help="plateau: also stop where the plateau rule holds"
     )
     p.add_argument("--lr", type=float, default=DEFAULT_LR)
     p.add_argument("--init-std", type=float, default=1e-3)
+    p.add_argument(
+        "--init", choices=INITS, default="end_to_end",
+        help="how --init-std scales the layers: end_to_end (the end product's scale, as in [7]'s code) or "
+        "layer (every layer's std, A.1 read literally)",
+    )  # fmt: skip
     p.add_argument("--width", type=int, default=None)
     p.add_argument("--reduction", choices=["sum", "mean"], default="sum")
     p.add_argument("--log-every", default="log:200", help="'every:K', 'log:P' or an integer K")
@@ -138,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _cmd_train(a: argparse.Namespace) -> None:
     log = a.log_every if not str(a.log_every).isdigit() else f"every:{a.log_every}"
     cfg = TrainConfig(
-        optimizer=a.optimizer, penalty=a.penalty, depth=a.depth, lr=a.lr, init_std=a.init_std, width=a.width,
+        optimizer=a.optimizer, penalty=a.penalty, depth=a.depth, lr=a.lr, init_std=a.init_std, init=a.init,
+        width=a.width,
         max_iters=a.max_iters, tol=a.tol, tol_on=a.tol_on, stop=a.stop, reduction=a.reduction, log=log,
         device=a.device, dtype=a.dtype, spectral=a.spectral,
     )  # fmt: skip

@@ -43,7 +43,7 @@ import torch
 
 from .data import Problem
 from .metrics import effective_rank_t, relative_error_t
-from .models import end_product, init_layers
+from .models import INITS, end_product, init_layers
 from .optimizers import (
     DEFAULT_LR,
     FUSED,
@@ -70,8 +70,8 @@ from .spectral import svdvals as spectral_svdvals
 
 STOP_REASONS = ("running", "converged", "max_iters", "diverged", "plateau")
 _RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED, _PLATEAU = range(5)
-TOL_ON = ("data", "loss")
-"""What the tolerance reads: the data term (default) or the whole loss D + λR (A.1: "training loss")."""
+TOL_ON = ("loss", "data")
+"""What the tolerance reads: the whole loss D + λR (default; A.1: "training loss") or the data term alone."""
 STOP_RULES = ("budget", "plateau")
 """``budget``: a run stops by the tolerance, divergence or its iteration budget; ``plateau``: also at the
 first logged point where the plateau rule (:mod:`matcomp.plateau`) holds."""
@@ -90,11 +90,14 @@ class TrainConfig:
     depth: int = 1
     lr: float = DEFAULT_LR
     init_std: float = 1e-3
+    init: str = "end_to_end"
+    """how ``init_std`` scales the layers: ``end_to_end`` ([7]'s code: the end product's scale) or ``layer``
+    (every layer's std, A.1 read literally) (:data:`matcomp.models.INITS`)"""
     width: int | None = None
     max_iters: int = 500_000
     tol: float = 1e-7
-    tol_on: str = "data"
-    """what the tolerance reads: ``data`` (the data term) or ``loss`` (D + λR; A.1's "training loss")"""
+    tol_on: str = "loss"
+    """what the tolerance reads: ``loss`` (D + λR; A.1's "training loss") or ``data`` (the data term alone)"""
     stop: str = "budget"
     """``budget`` or ``plateau`` (also stop where the plateau rule holds; :data:`STOP_RULES`)"""
     reduction: str = "sum"
@@ -126,6 +129,8 @@ class TrainConfig:
             raise ValueError(", ".join(f"{k} must be a finite number, got {numbers[k]}" for k in bad))
         if self.max_iters < 0 or self.lr <= 0 or self.init_std <= 0 or self.tol < 0:
             raise ValueError("max_iters, tol must be >= 0 and lr, init_std > 0")
+        if self.init not in INITS:
+            raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
         if self.tol_on not in TOL_ON:
             raise ValueError(f"tol_on must be one of {', '.join(TOL_ON)}, got {self.tol_on!r}")
         if self.stop not in STOP_RULES:
@@ -601,7 +606,9 @@ class _Batch:
         routes = {p.spec: resolve_route(cfg.spectral, p, device) for p in pens}
         objective = Objective.of([s.problem for s in specs], [s.lam for s in specs], cfg, device, dtype)
         m, n = specs[0].problem.shape
-        layers = init_layers([s.seed for s in specs], m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device)
+        layers = init_layers(
+            [s.seed for s in specs], m, n, cfg.depth, cfg.init_std, cfg.width, dtype, device, cfg.init
+        )
         params = [t.requires_grad_(True) for t in layers]
         # On the CPU a host-side check costs nothing, so the common step (every run active, finite and
         # above tol) is recognised on the host and skips the stopping bookkeeping and the masking that

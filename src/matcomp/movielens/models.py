@@ -5,12 +5,15 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..models import layer_stds
+
 
 class DepthOneLNN(nn.Module):
     """A single full matrix ``W`` [n_users, n_items] plus one scalar bias: ``pred(u, i) = W[u, i] + b``.
 
-    ``W`` starts at i.i.d. N(0, init_std²) as in the synthetic experiments (init_std = 1e-3), ``b`` at
-    ``bias_init``.
+    ``W`` starts Gaussian at the scale ``init_std`` read as in the synthetic experiments (``init``, see
+    :mod:`matcomp.models`: ``end_to_end``, [7]'s std init_std/√n_users, or ``layer``, std init_std), ``b``
+    at ``bias_init``.
     """
 
     def __init__(
@@ -20,9 +23,11 @@ class DepthOneLNN(nn.Module):
         init_std: float = 1e-3,
         bias_init: float = 0.0,
         generator: torch.Generator | None = None,
+        init: str = "end_to_end",
     ) -> None:
         super().__init__()
-        w = torch.randn(n_users, n_items, generator=generator, dtype=torch.float32) * init_std
+        (std,) = layer_stds([(n_users, n_items)], init_std, init)
+        w = torch.randn(n_users, n_items, generator=generator, dtype=torch.float32) * std
         self.weight = nn.Parameter(w)
         self.bias = nn.Parameter(torch.tensor(float(bias_init), dtype=torch.float32))
 

@@ -62,6 +62,7 @@ PAPER_BEST: dict[str, dict[str, Any]] = {
         "penalty": "ratio",
         "n_iters": 20_000,
         "init_std": 1e-3,
+        "init": "end_to_end",
         "bias_init": "zero",
         "reduction": "sum",
         "eval_every": 100,
@@ -375,6 +376,7 @@ def train_lnn(
     penalty: str = "ratio",
     n_iters: int = 20_000,
     init_std: float = 1e-3,
+    init: str = "end_to_end",
     bias_init: str | float = "zero",
     reduction: str = "sum",
     eval_every: int = 100,
@@ -397,7 +399,7 @@ def train_lnn(
     )
     check_checkpoint(checkpoint, has_val)
     b0 = {"zero": 0.0, "mean": info["train_mean"]}.get(bias_init, bias_init)  # type: ignore[call-overload]
-    model = DepthOneLNN(*shape, init_std=init_std, bias_init=float(b0), generator=gen).to(dev)
+    model = DepthOneLNN(*shape, init_std=init_std, bias_init=float(b0), generator=gen, init=init).to(dev)
     opt = make_optimizer(optimizer, model.parameters(), lr=lr, fused=True)
     pen = get_penalty(penalty)
     route = resolve_route(spectral, pen, dev) if lam else "none"
@@ -423,7 +425,7 @@ def train_lnn(
     fit = _fit(model, dev, splits, has_val, LNN_CURVES.get(checkpoint), n_iters, step, "loss")
     settings = {
         "model": "lnn", "optimizer": optimizer, "lr": lr, "lam": lam, "penalty": penalty, "n_iters": n_iters,
-        "init_std": init_std, "bias_init": bias_init, "reduction": reduction, "eval_every": eval_every,
+        "init_std": init_std, "init": init, "bias_init": bias_init, "reduction": reduction, "eval_every": eval_every,
         "spectral": spectral, "checkpoint": checkpoint, "seed": seed, "shape": list(shape),
         "optimizer_kernel": optimizer_kernel(opt),
     }  # fmt: skip

@@ -42,6 +42,8 @@ TRAIN_KEYS = tuple(
 )
 """The training settings of a job (``train:`` in the config): every :class:`~matcomp.train.TrainConfig`
 field that the cells of one job share."""
+TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in TRAIN_KEYS}
+"""What a setting the config leaves out is: :class:`~matcomp.train.TrainConfig`'s default."""
 DATA_KEYS = ("m", "n", "normalize")
 
 DATA_FILE = "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz"
@@ -175,7 +177,7 @@ def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     Tables and dynamics figures are grids; a ``baselines`` experiment trains its ``networks`` (each an
     optimizer, penalty, λ and depth) at every point of its ``n_obs_grid``.
     """
-    train = {k: exp.get("train", {}).get(k, config["train"].get(k)) for k in TRAIN_KEYS}
+    train = {k: exp.get("train", {}).get(k, config["train"].get(k, TRAIN_DEFAULTS[k])) for k in TRAIN_KEYS}
     data = data_settings(config)
     seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
 

@@ -454,6 +454,7 @@ def _readings_of(df: pd.DataFrame, outcomes: Iterable[Outcome]) -> str:
     ]
     parts = []
     for col, name in (
+        ("init", "init"),
         ("tol_on", "tolerance on"),
         ("stop_rule", "stop"),
         ("route", "route"),
@@ -640,8 +641,10 @@ def legend() -> list[str]:
         "iterations before it drops. A decision from a plateau below the paper's budget is a judgement (a "
         "run can leave a plateau later); `benchmarks/plateau_validation.md` measures how often it was wrong.",
         "",
-        "Readings (each cell's are in the `readings` column): what the 1e-7 tolerance read (`tol_on`: data "
-        "term, or the whole loss as A.1 words it), the stop rule (`budget` or `plateau`), the spectral route "
+        "Readings (each cell's are in the `readings` column): the initialisation (`init`: end_to_end, the "
+        "end product's scale as in [7]'s code, or layer, every layer's std, A.1 read literally), what the 1e-7 "
+        "tolerance read (`tol_on`: the whole loss as A.1 words it, or the data term alone), the stop rule "
+        "(`budget` or `plateau`), the spectral route "
         "(`svd`: the float32 SVD of the paper's code; `gesvda`: float64), and the momentum of GD (w. "
         "momentum) (A.1 says PyTorch defaults, whose momentum is 0; the project uses 0.9).",
     ]

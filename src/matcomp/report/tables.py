@@ -141,11 +141,13 @@ def _counts(path: str | Path, cell: dict[str, Any], rank: int) -> dict[str, floa
 
 
 def _readings(job: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    """The named readings behind a cell's numbers: what the tolerance read, the stop rule, the spectral route
-    that ran, GD's momentum (with ``gd_momentum``)."""
+    """The named readings behind a cell's numbers: the initialisation, what the tolerance read, the stop rule,
+    the spectral route that ran, GD's momentum (with ``gd_momentum``).  A result written before a setting
+    existed ran that setting's earlier only behaviour (``init: layer``, ``tol_on: data``)."""
     train = job["train"]
     return {
         "lr": train.get("lr", math.nan),
+        "init": train.get("init", "layer"),
         "tol_on": train.get("tol_on", "data"),
         "stop_rule": train.get("stop", "budget"),
         "route": (cell["provenance"].get("spectral_route") or {}).get("route", ""),
