@@ -202,6 +202,7 @@ def all_targets():
         "results/claims.md",
         "results/claims.csv",
         "results/paper_vs_ours.md",
+        "results/readings.md",
     ]
     for name in experiments_of("table"):
         targets += expand(

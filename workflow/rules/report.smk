@@ -40,6 +40,12 @@ rule claims:
             category="Claims",
         ),
         paper_csv="results/paper_vs_ours.csv",
+        readings_md=report(
+            "results/readings.md",
+            caption="../report/readings.rst",
+            category="Claims",
+        ),
+        readings_csv="results/readings.csv",
     log:
         "logs/claims.log",
     benchmark:
@@ -53,5 +59,6 @@ rule claims:
         scale=config["scale"],
         code=code_hash("claims"),
         budget=claim_budgets(config, Path(workflow.basedir) / "config.yaml"),
+        readings=config.get("readings", {}),
     script:
         "../scripts/check_claims.py"

@@ -21,4 +21,7 @@ check_claims(
     snakemake.params.budget,
     out.paper_md,
     out.paper_csv,
+    snakemake.params.readings,
+    out.readings_md,
+    out.readings_csv,
 )

@@ -118,6 +118,48 @@ def effective_config(config: dict[str, Any]) -> dict[str, Any]:
     eff = deep_merge(config, scales.get(scale, {})) if scale != "paper" else copy.deepcopy(config)
     eff.pop("scales", None)
     eff["scale"] = scale
+    return with_readings(eff)
+
+
+# ---------------------------------------------------------------- readings: planned experiment families
+
+READING_SEP = "@"
+"""``fig1@init_layer``: experiment fig1 under the reading init_layer (:func:`with_readings`)."""
+READING_KINDS = ("table", "dynamics", "baselines")
+
+
+def split_reading(name: str) -> tuple[str, str | None]:
+    """``"fig1@init_layer"`` -> ``("fig1", "init_layer")``; a default experiment's reading is None."""
+    base, _, reading = name.partition(READING_SEP)
+    return base, reading or None
+
+
+def with_readings(eff: dict[str, Any]) -> dict[str, Any]:
+    """``eff`` with one experiment ``X@R`` for each experiment X a reading R lists (``readings:``): X with
+    R's ``train`` settings deep-merged over its own.  A cell whose settings agree with the defaults' is
+    the same cell (same result file, trained once: :func:`matcomp.plan.jobs.experiment_cells`)."""
+    experiments = eff.get("experiments")
+    if not isinstance(experiments, dict):
+        return eff
+    for name in experiments:
+        if READING_SEP in str(name):
+            raise ConfigError(
+                f"config key 'experiments.{name}': '{READING_SEP}' is reserved for the experiments a reading "
+                "plans (readings: in config.yaml); rename it"
+            )
+    for reading, spec in (eff.get("readings") or {}).items():
+        if not isinstance(spec, dict) or not isinstance(spec.get("experiments", []), list):
+            continue  # the schema check names it
+        for name in spec.get("experiments", []):
+            where = f"config key 'readings.{reading}.experiments'"
+            if name not in experiments:
+                raise ConfigError(f"{where}: unknown experiment {name!r}{_nearest(str(name), experiments)}")
+            if experiments[name].get("kind") not in READING_KINDS:
+                raise ConfigError(f"{where}: {name} is a {experiments[name].get('kind')} experiment; a "
+                                  f"reading reruns {', '.join(READING_KINDS)} experiments")  # fmt: skip
+            exp = deep_merge(experiments[name], {"train": spec.get("train") or {}})
+            caption = exp.get("caption", name)
+            experiments[f"{name}{READING_SEP}{reading}"] = {**exp, "caption": f"{caption}, reading {reading}"}
     return eff
 
 

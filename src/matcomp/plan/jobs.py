@@ -171,6 +171,19 @@ def _as_list(exp: dict[str, Any], plural: str, singular: str) -> list[Any]:
     return list(exp[plural]) if plural in exp else [exp[singular]]
 
 
+def inert_at_default(train: dict[str, Any], optimizer: str, penalty: str) -> dict[str, Any]:
+    """``train`` with the settings that cannot change this cell's arithmetic at their defaults, so that a
+    reading that changes them (``readings:``) shares the cell with the defaults: without a penalty the
+    loss is the data term (``tol_on`` reads the same number either way), and ``gd_momentum`` is read only
+    by the ``gd_momentum`` optimizer."""
+    out = dict(train)
+    if penalty == "none":
+        out["tol_on"] = TRAIN_DEFAULTS["tol_on"]
+    if optimizer != "gd_momentum":
+        out["gd_momentum"] = TRAIN_DEFAULTS["gd_momentum"]
+    return out
+
+
 def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     """The training cells of one experiment, in grid order (optimizer, depth, penalty, λ).
 
@@ -184,7 +197,8 @@ def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     def cell(opt: str, pen: str, depth: int, lam: float, n_obs: int) -> Cell:
         pen, lam = normalize_penalty(pen, lam)
         return Cell(opt, pen, int(depth), lam, int(exp["rank"]), int(n_obs),
-                    tuple(sorted(train.items())), tuple(sorted(data.items())), seeds)  # fmt: skip
+                    tuple(sorted(inert_at_default(train, opt, pen).items())), tuple(sorted(data.items())),
+                    seeds)  # fmt: skip
 
     if exp.get("kind") == "baselines":
         return [

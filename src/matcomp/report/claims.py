@@ -665,6 +665,8 @@ def to_markdown(res: pd.DataFrame, scale: str) -> str:
     ]
     for _, r in res.iterrows():
         verdict = f"**{r['verdict']}**" + (f" ({r['leaning']})" if r.get("leaning") else "")
+        if isinstance(r.get("other_readings"), str) and r["other_readings"]:
+            verdict += f"; changes with the reading: {r['other_readings']} (results/readings.md)"
         cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], r["ours"], verdict, r["cells"],
                  r["readings"]]  # fmt: skip
         lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
@@ -679,11 +681,24 @@ def load_results(tables: Sequence[str | Path]) -> pd.DataFrame:
 def check_claims(
     claims_file: str | Path, tables: Sequence[str | Path], md: str, csv: str, scale: str = "paper",
     budget: dict[str, Any] | None = None, paper_md: str | None = None, paper_csv: str | None = None,
+    readings: dict[str, Any] | None = None, readings_md: str | None = None, readings_csv: str | None = None,
 ) -> pd.DataFrame:  # fmt: skip
-    """Evaluate ``claims_file`` on ``tables``; ``budget`` (:func:`claim_budgets`) as in :func:`evaluate`;
-    with ``paper_md``/``paper_csv`` also the paper's printed numbers beside ours (:mod:`.paper`)."""
-    df = with_decisions(load_results(tables), budget)
-    res = pd.DataFrame([judge(claim, df) for claim in load_claims(claims_file)])
+    """Evaluate ``claims_file`` on the default experiments' cells of ``tables``; ``budget``
+    (:func:`claim_budgets`) as in :func:`evaluate`; with ``paper_md``/``paper_csv`` also the paper's printed
+    numbers beside ours (:mod:`.paper`); with ``readings`` (the config's ``readings:``) and
+    ``readings_md``/``readings_csv`` every claim under every reading too (:mod:`.sensitivity`), and each
+    claim whose verdict changes with a reading says so."""
+    from .sensitivity import changed_verdicts, defaults_only, sensitivity, write_sensitivity
+
+    raw = load_results(tables)
+    df = with_decisions(defaults_only(raw), budget)
+    claims = load_claims(claims_file)
+    res = pd.DataFrame([judge(claim, df) for claim in claims])
+    if readings_md and readings_csv:
+        sens = sensitivity(claims, raw, budget, readings or {})
+        write_sensitivity(sens, readings or {}, scale, readings_md, readings_csv)
+        changed = changed_verdicts(sens)
+        res["other_readings"] = [changed.get(i, "") for i in res["id"]]
     if paper_md and paper_csv:
         from .paper import write_paper_vs_ours
 

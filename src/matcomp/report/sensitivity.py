@@ -1,0 +1,150 @@
+"""Every claim under every reading: the sensitivity report (``results/readings.{md,csv}``).
+
+A reading R (``readings:`` in ``config.yaml``) reran some experiments X as ``X@R``
+(:func:`matcomp.plan.config.with_readings`).  Under R the claims see, for each experiment R reran, its
+``X@R`` cells in place of X's, and nothing of the experiments R did not rerun: a claim that reads one of
+those is *not planned* under R (shown as "–"), never judged on the defaults' cells under R's name.  Each
+claim is judged by the same rule as ``claims.md`` (:func:`matcomp.report.claims.evaluate`: decided cells
+only), so an undecided reading says "not reached" with its leaning.  A claim *changes* with the readings
+when a planned reading gives it another verdict than the defaults do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..io import write_with
+from ..plan.config import split_reading
+from .claims import SELECTIONS, evaluate, prepare
+
+NOT_PLANNED = "–"
+DECIDED = ("held", "not held")
+
+
+def _experiments(df: pd.DataFrame) -> pd.Series:
+    return df["experiment"].astype(str) if "experiment" in df else pd.Series("", index=df.index)
+
+
+def defaults_only(df: pd.DataFrame) -> pd.DataFrame:
+    """The cells of the default experiments (no ``@reading`` in their name)."""
+    if df.empty:
+        return df
+    return df[[split_reading(e)[1] is None for e in _experiments(df)]]
+
+
+def under_reading(df: pd.DataFrame, reading: str) -> pd.DataFrame:
+    """The cells the claims read under ``reading``: each ``X@reading`` row renamed X, nothing else."""
+    if df.empty:
+        return df
+    split = [split_reading(e) for e in _experiments(df)]
+    keep = [r == reading for _, r in split]
+    out = df[keep].copy()
+    out["experiment"] = [b for (b, _), k in zip(split, keep) if k]
+    return out
+
+
+def claim_experiments(claim: dict[str, Any]) -> set[str]:
+    """The experiments a (prepared) claim's checks select."""
+    out: set[str] = set()
+    for chk in claim["checks"]:
+        for key in SELECTIONS:
+            exp = (chk.get(key) or {}).get("experiment")
+            out |= set(exp) if isinstance(exp, list) else {exp} if exp else set()
+    return out
+
+
+def _verdict(row: pd.Series) -> str:
+    return row["verdict"] + (f" ({row['leaning']})" if row.get("leaning") else "")
+
+
+def sensitivity(
+    claims: list[dict[str, Any]], df: pd.DataFrame, budget: dict[str, Any] | None, readings: dict[str, Any]
+) -> pd.DataFrame:
+    """One row per claim: its verdict under the defaults and under each reading (``readings``: the
+    config's ``readings:`` table), ``changes`` (the readings that give another verdict) and, per reading,
+    what we measured under it (``ours_<reading>``)."""
+    prepared = prepare(claims)
+    base = evaluate(prepared, defaults_only(df), budget)
+    out = pd.DataFrame(
+        {"id": base["id"], "defaults": base.apply(_verdict, axis=1), "ours_defaults": base["ours"]}
+    )
+    changes: list[list[str]] = [[] for _ in prepared]
+    for reading, spec in readings.items():
+        planned = set(spec.get("experiments", []))
+        res = evaluate(prepared, under_reading(df, reading), budget)
+        column, ours = [], []
+        for i, claim in enumerate(prepared):
+            if not claim_experiments(claim) & planned:
+                column.append(NOT_PLANNED)
+                ours.append("")
+                continue
+            column.append(_verdict(res.iloc[i]))
+            ours.append(res.iloc[i]["ours"])
+            if res.iloc[i]["verdict"] != base.iloc[i]["verdict"]:
+                changes[i].append(reading)
+        out[reading], out[f"ours_{reading}"] = column, ours
+    out["changes"] = ["; ".join(c) for c in changes]
+    return out
+
+
+def changed_verdicts(sens: pd.DataFrame) -> dict[str, str]:
+    """``{claim id: "held under defaults, not held under init_layer"}`` for the claims whose verdict differs
+    between readings (the words ``claims.md`` adds to those claims)."""
+    out = {}
+    for _, row in sens.iterrows():
+        if row["changes"]:
+            parts = [f"{row['defaults']} under the defaults"]
+            parts += [f"{row[r]} under {r}" for r in row["changes"].split("; ")]
+            out[row["id"]] = ", ".join(parts)
+    return out
+
+
+def to_markdown(sens: pd.DataFrame, readings: dict[str, Any], scale: str) -> str:
+    names = list(readings)
+    changed = sens[sens["changes"] != ""]
+    decided_flips = [
+        r["id"] for _, r in changed.iterrows()
+        if any(r[x].split(" (")[0] in DECIDED for x in ["defaults", *r["changes"].split("; ")])
+    ]  # fmt: skip
+    lines = [
+        "# Every claim under every reading",
+        "",
+        f"Scale: **{scale}**. Each reading reruns the experiments it lists with one setting changed; a claim is "
+        f"judged under it by the same rule as `claims.md` (decided cells only). {NOT_PLANNED}: the reading did "
+        "not rerun this claim's experiments at this scale. *not reached* means undecided at this budget.",
+        "",
+        "| reading | what it changes | experiments rerun |",
+        "|---|---|---|",
+        *[
+            f"| {n} | {readings[n].get('description', '')} | {', '.join(readings[n].get('experiments', []))} |"
+            for n in names
+        ],  # fmt: skip
+        "",
+        f"Claims whose verdict changes with a reading: **{len(changed)}** of {len(sens)}"
+        + (
+            f"; between decided verdicts (held / not held): {', '.join(decided_flips)}"
+            if decided_flips
+            else ""
+        )
+        + ".",
+        "",
+        "| claim | defaults | " + " | ".join(names) + " | changes with |",
+        "|---|---|" + "---|" * len(names) + "---|",
+    ]
+    for _, r in sens.iterrows():
+        cells = [r["id"], r["defaults"], *[r[n] for n in names], r["changes"] or ""]
+        lines.append("| " + " | ".join(str(c).replace("|", "/") for c in cells) + " |")
+    if not changed.empty:
+        lines += ["", "## What we measured where a verdict changes", ""]
+        for _, r in changed.iterrows():
+            lines.append(f"- **{r['id']}**: defaults ({r['defaults']}): {r['ours_defaults']}")
+            lines += [f"  - {n} ({r[n]}): {r[f'ours_{n}']}" for n in r["changes"].split("; ")]
+    return "\n".join(lines) + "\n"
+
+
+def write_sensitivity(sens: pd.DataFrame, readings: dict[str, Any], scale: str, md: str, csv: str) -> None:
+    write_with(csv, lambda t: sens.assign(scale=scale).to_csv(t, index=False))
+    write_with(md, lambda t: Path(t).write_text(to_markdown(sens, readings, scale)))

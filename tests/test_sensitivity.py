@@ -1,0 +1,166 @@
+"""Readings as planned experiment families (``readings:``) and every claim judged under each of them."""
+
+from __future__ import annotations
+
+import copy
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from matcomp.plan.config import ConfigError, load, read_config, split_reading
+from matcomp.plan.jobs import training_jobs
+from matcomp.report.claims import check_claims
+from matcomp.report.sensitivity import (
+    NOT_PLANNED,
+    changed_verdicts,
+    defaults_only,
+    sensitivity,
+    to_markdown,
+    under_reading,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+BUDGET = {"run": {"t": {"budget": 1500, "unit": "iterations"}},
+          "paper": {"t": {"budget": 500_000, "unit": "iterations"}, "u": {"budget": 500_000, "unit": "iterations"}}}  # fmt: skip
+
+
+def _config(scale: str = "smoke", readings: dict | None = None) -> dict:
+    """The config at ``scale``, its readings replaced by ``readings`` unless None."""
+    raw = read_config(ROOT / "config.yaml")
+    if readings is not None:
+        raw["readings"] = readings
+        for over in raw["scales"].values():
+            over.pop("readings", None)
+    return load({**raw, "scale": scale})
+
+
+def test_a_reading_plans_its_experiments_with_its_setting() -> None:
+    cfg = _config("quick")
+    assert {"fig1@init_layer", "fig2@tol_data", "table3@gd_momentum0"} <= set(cfg["experiments"])
+    exp = cfg["experiments"]["fig1@init_layer"]
+    assert exp["train"]["init"] == "layer" and exp["depths"] == cfg["experiments"]["fig1"]["depths"]
+    # a scale's override of the base experiment reaches its readings
+    assert cfg["experiments"]["fig3@tol_data"]["train"] == {"max_iters": 20000, "tol_on": "data"}
+    assert split_reading("fig3@tol_data") == ("fig3", "tol_data") and split_reading("fig3") == ("fig3", None)
+
+
+@pytest.mark.parametrize(
+    ("readings", "message"),
+    [
+        ({"r": {"description": "d", "train": {"init": "layer"}, "experiments": ["fig11"]}},
+         "readings.r.experiments': unknown experiment 'fig11'; did you mean 'fig1'"),
+        ({"r": {"description": "d", "train": {"init": "layer"}, "experiments": ["table2"]}},
+         "table2 is a movielens experiment"),
+        ({"r": {"description": "d", "train": {"init": "Layer"}, "experiments": ["fig1"]}}, "'Layer' is not one of"),
+        ({"r": {"description": "d", "train": {"inti": "layer"}, "experiments": ["fig1"]}}, "inti"),
+    ],
+)  # fmt: skip
+def test_a_bad_reading_is_named_before_any_work(readings: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        _config(readings=readings)
+
+
+def test_an_experiment_name_with_the_reading_separator_is_refused() -> None:
+    raw = read_config(ROOT / "config.yaml")
+    raw["experiments"]["fig1@x"] = copy.deepcopy(raw["experiments"]["fig1"])
+    with pytest.raises(ConfigError, match="'@' is reserved"):
+        load({**raw, "scale": "smoke"})
+
+
+def test_cells_a_reading_cannot_change_are_the_defaults_cells() -> None:
+    """tol_on without a penalty and gd_momentum for other optimizers change no arithmetic: same job file,
+    trained once; the cells they do change get new files."""
+    base = training_jobs(_config(readings={}))
+    same = training_jobs(
+        _config(readings={"r": {"description": "d", "train": {"tol_on": "data"}, "experiments": ["fig1"]}})
+    )
+    assert set(same) == set(base)  # fig1 has no penalty
+    mom = training_jobs(
+        _config(
+            readings={"m": {"description": "d", "train": {"gd_momentum": 0.0}, "experiments": ["table3"]}}
+        )
+    )
+    new = {p: j for p, j in mom.items() if p not in base}
+    assert new and {j.optimizer for j in new.values()} == {"gd_momentum"}
+    assert all(j.experiments == ("table3@m",) for j in new.values())
+    shared = [
+        j for p, j in mom.items() if p in base and "table3" in j.experiments and j.optimizer != "gd_momentum"
+    ]
+    assert shared and all("table3@m" in j.experiments for j in shared)
+    init = training_jobs(
+        _config(readings={"i": {"description": "d", "train": {"init": "layer"}, "experiments": ["fig1"]}})
+    )
+    assert len(set(init) - set(base)) == len([p for p, j in base.items() if "fig1" in j.experiments])
+
+
+# ---------------------------------------------------------------- judging under a reading
+
+
+def _row(exp: str, err: float, decided: bool = True) -> dict:
+    return {"experiment": exp, "optimizer": "gd", "penalty": "none", "depth": 3, "lam": 0.0,
+            "test_error_mean": err, "effective_rank_mean": 5.0, "n_seeds": 2, "n_diverged": 0,
+            "max_iters": 500_000 if decided else 1500, "stop_reasons": "max_iters", "plateaued": decided,
+            "still_moving": "" if decided else "data term still at 100.0% of its start"}  # fmt: skip
+
+
+CLAIM = {"id": "gd-recovers", "source": "s", "quote": "q", "paper": "p", "criterion": "c",
+         "check": {"type": "threshold", "where": {"experiment": "t", "optimizer": "gd"},
+                   "metric": "test_error_mean", "op": "<=", "value": 1e-3}}  # fmt: skip
+OTHER = {
+    **CLAIM,
+    "id": "u-claim",
+    "check": {**CLAIM["check"], "where": {"experiment": "u", "optimizer": "gd"}},
+}
+READINGS = {"layer": {"description": "literal init", "experiments": ["t"]},
+            "short": {"description": "cut short", "experiments": ["t"]}}  # fmt: skip
+
+
+def _cells() -> pd.DataFrame:
+    return pd.DataFrame([_row("t", 1e-6), _row("t@layer", 1.0), _row("t@short", 1.0, decided=False),
+                         _row("u", 1e-6), _row("u@other", 1.0)])  # fmt: skip
+
+
+def test_under_a_reading_the_claims_see_only_its_cells_under_the_base_name() -> None:
+    df = _cells()
+    assert list(defaults_only(df)["experiment"]) == ["t", "u"]
+    layer = under_reading(df, "layer")
+    assert list(layer["experiment"]) == ["t"] and layer["test_error_mean"].tolist() == [1.0]
+
+
+def test_each_claim_under_each_reading_with_what_changes() -> None:
+    sens = sensitivity([CLAIM, OTHER], _cells(), BUDGET, READINGS).set_index("id")
+    assert sens.loc["gd-recovers", "defaults"] == "held"
+    assert sens.loc["gd-recovers", "layer"] == "not held"  # decided under the literal init
+    assert sens.loc["gd-recovers", "short"].startswith("not reached")  # undecided stays open, with a leaning
+    assert sens.loc["gd-recovers", "changes"] == "layer; short"
+    assert "t gd/none/3" in sens.loc["gd-recovers", "ours_layer"]
+    # u was not rerun by these readings: not planned, never judged on the defaults' cells
+    assert sens.loc["u-claim", "layer"] == NOT_PLANNED and sens.loc["u-claim", "changes"] == ""
+    words = changed_verdicts(sens.reset_index())
+    assert words == {"gd-recovers": "held under the defaults, not held under layer, "
+                     "not reached at this budget (leaning not held) under short"}  # fmt: skip
+    md = to_markdown(sens.reset_index(), READINGS, "quick")
+    assert "between decided verdicts (held / not held): gd-recovers" in md
+    assert "| gd-recovers | held | not held |" in md
+
+
+def test_check_claims_writes_the_readings_report_and_marks_changed_claims(tmp_path) -> None:
+    import yaml
+
+    claims_file = tmp_path / "claims.yaml"
+    claims_file.write_text(yaml.safe_dump({"claims": [CLAIM, OTHER]}))
+    table = tmp_path / "t.csv"
+    _cells().to_csv(table, index=False)
+    out = {k: str(tmp_path / f"{k}") for k in ("md", "csv", "rmd", "rcsv")}
+    res = check_claims(claims_file, [table], out["md"], out["csv"], "quick", BUDGET,
+                       readings=READINGS, readings_md=out["rmd"], readings_csv=out["rcsv"])  # fmt: skip
+    # the defaults' verdicts read the default experiments only
+    assert res.set_index("id").loc["gd-recovers", "verdict"] == "held"
+    assert (
+        "changes with the reading: held under the defaults, not held under layer"
+        in Path(out["md"]).read_text()
+    )
+    rcsv = pd.read_csv(out["rcsv"])
+    assert list(rcsv["id"]) == ["gd-recovers", "u-claim"] and not math.isnan(len(rcsv))
