@@ -61,7 +61,7 @@ def import_runs(folder: Path, cache: Path) -> None:
                          | {"trajectory": {"iterations": traj["iterations"].tolist(), **logged}})  # fmt: skip
         record = {"optimizer": opt, "penalty": SPECS.get(pen, pen),
                   "depth": int(depth), "budget": int(budget), "lam": 0.05, "seeds": seeds,
-                  "settings": {k: doc["settings"].get(k) for k in ("lr", "tol", "tol_on", "log", "reduction", "dtype")},
+                  "settings": {k: doc["settings"].get(k) for k in ("lr", "tol", "tol_on", "init", "log", "reduction", "dtype")},
                   "provenance": {k: doc["provenance"].get(k) for k in ("device_name", "seconds", "torch_threads", "created")}
                   | {"torch": doc["provenance"]["versions"]["torch"], "machine": platform.processor() or platform.machine()}}  # fmt: skip
         (cache / f"{opt}_{pen}_d{depth}.json").write_text(json.dumps(record) + "\n")
@@ -173,16 +173,28 @@ def seed_spread(table: list[dict]) -> list[str]:
             "is fragile there (the paper's 5 seeds narrow it). Elsewhere 2 seeds decide the claims these cells reach, hence the `decide` scale's 2 seeds."]  # fmt: skip
 
 
-def table_md(cache: Path) -> str:
+def readings_of(cache: Path) -> str:
+    """The readings the cache's references ran under (records before ``init`` existed ran ``layer``)."""
+    found = set()
+    for path in cache.glob("*.json"):
+        st = json.loads(path.read_text())["settings"]
+        found.add(f"init {st.get('init') or 'layer'}, tolerance on {st.get('tol_on') or 'data'}")
+    return "; ".join(sorted(found))
+
+
+def table_md(
+    cache: Path, title: str = "# The plateau stop against full budgets (`benchmarks/plateau_validation.py`)"
+) -> str:
+    """The validation table of ``cache``, then one section per sub-folder (references under other readings)."""
     table = rows(cache)
     lines = [
-        "# The plateau stop against full budgets (`benchmarks/plateau_validation.py`)",
+        title,
         "",
         "Each cell: λ 0.05, rank 5, 2 000 entries, seeds 0 and 1, float32, CPU, trained to its full budget "
         "(`--stop budget`). *First rule*: the plateau rule without its drift condition; *rule*: the rule as it "
         "stands (`matcomp.plateau`). Entries: iteration where the rule stops the run: Err / Rk there; agree: "
         "against the run's final values (both ≤ 1e-6, or within the seeds' spread, at least 0.05 in log10 Err "
-        "and 0.5 in Rk).",
+        f"and 0.5 in Rk). Readings of these references: {readings_of(cache)}.",
         "",
         "| cell | seed | budget | final Err / Rk (stop) | first rule stops at | agrees | rule stops at | agrees |",
         "|---|---:|---:|---|---|---|---|---|",
@@ -208,6 +220,11 @@ def table_md(cache: Path) -> str:
     for cid, v in verdicts(table).iterrows():
         lines.append(f"| {cid} | {v['verdict']} | {v['verdict_full']} |")
     lines += ["", "## Seed spread (2 seeds)", "", *seed_spread(table), *confirmations(cache)]
+    for sub in sorted(d for d in cache.iterdir() if d.is_dir() and any(d.glob("*.json"))):
+        lines += [
+            "",
+            table_md(sub, f"# References under other readings: `{sub.name}`").replace("\n## ", "\n### "),
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -288,10 +288,26 @@ def test_cell_rows_carry_the_plateau_flag(tmp_path: Path) -> None:
     prob = make_problem(20, 20, 2, 150, 0, True)
     data = tmp_path / "p.npz"
     prob.save(data)
-    job = {"optimizer": "gd", "penalty": "none", "depths": [1, 3], "lam": 0.0, "rank": 2, "n_obs": 150,
-           "seeds": [0], "data": {k: prob.settings[k] for k in ("m", "n", "normalize")},
-           "train": {**defaults, "lr": 0.05, "max_iters": 300, "tol": 0.0, "reduction": "sum",
-                     "log": "log:40", "dtype": "float64"}}  # fmt: skip
+    job = {
+        "optimizer": "gd",
+        "penalty": "none",
+        "depths": [1, 3],
+        "lam": 0.0,
+        "rank": 2,
+        "n_obs": 150,
+        "seeds": [0],
+        "data": {k: prob.settings[k] for k in ("m", "n", "normalize")},
+        "train": {
+            **defaults,
+            "lr": 0.05,
+            "max_iters": 300,
+            "tol": 0.0,
+            "reduction": "sum",
+            "log": "log:40",
+            "dtype": "float64",
+            "init": "layer",
+        },
+    }  # fmt: skip  (a saddle at depth 3)
     job["data"] |= {k: prob.settings.get(k) for k in prob.settings if k not in ("rank", "n_obs", "seed")}
     out = tmp_path / "job.json"
     train_job(job, [str(data)], str(out), device="cpu")
@@ -307,3 +323,203 @@ def test_cell_rows_carry_the_plateau_flag(tmp_path: Path) -> None:
     assert pd.isna(cols.loc["CP", "max_iters"])
     assert "still_moving" in summary(per_seed.assign(rank=2, seed=0, test_error=1.0, effective_rank=1.0,
                                                      seconds=0.0), "t")  # fmt: skip
+
+
+# ---------------------------------------------------------------- issue 25: no claim held on less than it says
+
+
+def _decided(exp: str, **kw: object) -> dict:
+    row = {"experiment": exp, "optimizer": "gd", "penalty": "none", "depth": 1, "lam": 0.0, "n_obs": 2000,
+           "test_error_mean": 0.8, "effective_rank_mean": 60.0, "n_seeds": 2, "n_diverged": 0,
+           "max_iters": PAPER, "stop_reasons": "max_iters", "plateaued": True, "still_moving": ""}  # fmt: skip
+    return {**row, **kw}
+
+
+PLAN_BUDGET = {**BUDGET, "plan": {
+    "t": [{"optimizer": "gd", "penalty": p, "depth": 1, "lam": lam, "n_obs": 2000}
+          for p, lam in (("ratio", 0.05), ("nuclear", 0.05), ("none", 0.0))],
+    "f": [{"method": m, "n_obs": n} for n in (1000, 2000) for m in ("Adam:1+R", "SI", "OPT")],
+}}  # fmt: skip
+
+
+def test_a_claim_about_every_planned_member_is_not_run_on_a_subset() -> None:
+    """'GD at depth 1 fails for every penalty' read on 1 of the 3 planned penalties: not run, naming them."""
+    fails = {**GD_HIGH_ERR, "where": {"experiment": "t", "optimizer": "gd", "depth": 1}}
+    one = pd.DataFrame([_decided("t", penalty="ratio", lam=0.05)])
+    verdict, ours = _verdict(one, fails, budget=PLAN_BUDGET)
+    assert verdict == "not run" and "t gd/nuclear/1/0.05/2000" in ours and "t gd/none/1/0/2000" in ours, ours
+    every = pd.DataFrame([_decided("t", penalty=p, lam=lam) for p, lam in (("ratio", 0.05), ("nuclear", 0.05),
+                                                                           ("none", 0.0))])  # fmt: skip
+    assert _verdict(every, fails, budget=PLAN_BUDGET)[0] == "held"
+    # a decided failure on the cells present still falsifies it
+    failing = pd.DataFrame([_decided("t", penalty="ratio", lam=0.05, test_error_mean=1e-6)])
+    assert _verdict(failing, fails, budget=PLAN_BUDGET)[0] == "not held"
+
+
+def _methods(*present: tuple[str, int]) -> pd.DataFrame:
+    err = {"Adam:1+R": 1e-6, "SI": 0.5, "OPT": 0.5}
+    return pd.DataFrame(
+        [{"experiment": "f", "method": m, "n_obs": n, "test_error_mean": err[m]} for m, n in present]
+    )
+
+
+BEATS = {"type": "compare", "a": {"experiment": "f", "method": ["SI", "OPT"]}, "b": {"experiment": "f",
+         "method": "Adam:1+R"}, "match": ["n_obs"], "metric": "test_error_mean", "relation": "ratio_at_least",
+         "value": 10}  # fmt: skip
+
+
+def test_a_pair_without_its_partner_or_a_planned_method_is_not_run() -> None:
+    full = [(m, n) for n in (1000, 2000) for m in ("Adam:1+R", "SI", "OPT")]
+    assert _verdict(_methods(*full), BEATS, budget=PLAN_BUDGET)[0] == "held"
+    no_opt_low = [x for x in full if x != ("OPT", 1000)]  # OPT absent at the lowest n_obs (l.194's regime)
+    verdict, ours = _verdict(_methods(*no_opt_low), BEATS, budget=PLAN_BUDGET)
+    assert verdict == "not run" and "f OPT/1000" in ours, ours
+    no_adam_low = [x for x in full if x != ("Adam:1+R", 1000)]  # SI and OPT at 1000 have no partner
+    verdict, ours = _verdict(_methods(*no_adam_low), BEATS, budget=None)
+    assert verdict == "not run" and "f SI/1000 (no partner)" in ours, ours
+
+
+def test_log10_within_on_censored_counts_is_not_settled_by_lower_bounds() -> None:
+    """Two counts that neither seed reached within 1 500 iterations: [1500, ∞] each; their log10 gap is
+    anything in [0, ∞], so 'within a decade' is undetermined, not held."""
+    censored = {
+        "iters_to_err_0.001": math.nan,
+        "iters_to_err_0.001_lo": 1500.0,
+        "iters_to_err_0.001_hi": math.inf,
+    }
+    df = pd.DataFrame([_decided("t", depth=1, **censored), _decided("t", depth=3, **censored)])
+    near = {"type": "compare", "a": {"experiment": "t", "depth": 1}, "b": {"experiment": "t", "depth": 3},
+            "metric": "iters_to_err_0.001", "relation": "log10_within", "value": 1}  # fmt: skip
+    verdict, ours = _verdict(df, near)
+    assert verdict == "inconclusive" and "Δlog10 = [0.00, ∞]" in ours, ours
+    exact = {"iters_to_err_0.001": 300.0, "iters_to_err_0.001_lo": 300.0, "iters_to_err_0.001_hi": 300.0}
+    far = pd.DataFrame([_decided("t", depth=1, **exact), _decided("t", depth=3, **censored)])
+    assert _verdict(far, near)[0] == "inconclusive"  # [1500, ∞] vs 300: gap in [0.70, ∞]
+    very_far = {**censored, "iters_to_err_0.001_lo": 30000.0}
+    assert (
+        _verdict(pd.DataFrame([_decided("t", depth=1, **exact), _decided("t", depth=3, **very_far)]), near)[0]
+        == "not held"
+    )
+
+
+def test_a_missing_reference_cell_is_not_run_not_open() -> None:
+    agrees = {"type": "agrees_with", "where": {"experiment": "t"}, "by": ["optimizer"], "reference": {"lam": 0.05},
+              "metric": "test_error_mean", "op": ">=", "value": 0.5}  # fmt: skip
+    df = pd.DataFrame([_decided("t", lam=0.1, penalty="ratio"), _decided("t", lam=1e-4, penalty="ratio")])
+    verdict, ours = _verdict(df, agrees)
+    assert verdict == "not run" and "no reference cell" in ours, ours
+
+
+def test_sameness_of_failure_is_no_evidence_for_an_invariance_claim() -> None:
+    """'Robust over λ' with every λ, the reference included, at Err 0.73: inconclusive, not held (issue 25.3);
+    a cell that succeeds where the reference fails is a qualitative difference (not held)."""
+    agrees = {"type": "agrees_with", "where": {"experiment": "t"}, "by": ["optimizer"], "reference": {"lam": 0.05},
+              "metric": "test_error_mean", "op": "<=", "value": 1e-3}  # fmt: skip
+    failing = [_decided("t", penalty="ratio", lam=lam, test_error_mean=0.73) for lam in (1e-4, 0.05, 0.1)]
+    verdict, ours = _verdict(pd.DataFrame(failing), agrees)
+    assert verdict == "inconclusive" and "alike in failing" in ours, ours
+    recovered = [_decided("t", penalty="ratio", lam=lam, test_error_mean=1e-6) for lam in (1e-4, 0.05, 0.1)]
+    assert _verdict(pd.DataFrame(recovered), agrees)[0] == "held"
+    mixed = [*failing[1:], _decided("t", penalty="ratio", lam=1e-4, test_error_mean=1e-6)]
+    assert _verdict(pd.DataFrame(mixed), agrees)[0] == "not held"
+    same = {"type": "compare", "a": {"experiment": "t", "depth": 1}, "b": {"experiment": "t", "depth": 3},
+            "metric": "test_error_mean", "relation": "log10_within", "value": 1,
+            "success": {"op": "<=", "value": 1e-3}}  # fmt: skip
+    both_fail = pd.DataFrame([_decided("t", depth=1), _decided("t", depth=3, test_error_mean=0.9)])
+    assert _verdict(both_fail, same)[0] == "inconclusive"
+
+
+def test_two_errors_below_the_floor_both_recovered() -> None:
+    """1.1e-9 vs 2.0e-5 are four decades apart, yet both recovered W*: the floor paper_vs_ours uses (1e-4)
+    makes them the same for 'within a decade' and 'as good as' (ratio ≥ 0.5), not for 'beats' (×10)."""
+    from matcomp.report.paper import ERR_FLOOR
+
+    df = pd.DataFrame(
+        [_decided("t", depth=1, test_error_mean=1.1e-9), _decided("t", depth=3, test_error_mean=2e-5)]
+    )
+    within = {"type": "compare", "a": {"experiment": "t", "depth": 3}, "b": {"experiment": "t", "depth": 1},
+              "metric": "test_error_mean", "relation": "log10_within", "value": 1}  # fmt: skip
+    verdict, ours = _verdict(df, within)
+    assert verdict == "held" and f"both ≤ {ERR_FLOOR:g}" in ours, ours
+    assert _verdict(df, {**within, "relation": "ratio_at_least", "value": 0.5})[0] == "held"
+    assert _verdict(df, {**within, "relation": "ratio_at_least", "value": 10})[0] == "held"  # 2e-5/1.1e-9
+    beats = {**within, "a": {"experiment": "t", "depth": 1}, "b": {"experiment": "t", "depth": 3},
+             "relation": "ratio_at_least", "value": 10}  # fmt: skip
+    assert _verdict(df, beats)[0] == "not held"
+
+
+def test_the_seed_spread_needs_two_seeds_and_counts_a_diverged_one() -> None:
+    """R-seeds: with one seed the spread is undefined (not run, not 'leaning held'); a diverged seed makes it
+    unbounded (not held), where the surviving seeds alone would agree (issue 25.4)."""
+    from matcomp.report.tables import _seed_stats
+
+    run = {"test_error": 1e-6, "test_error_unobserved": 1e-6, "effective_rank": 5.0, "iterations": 10}
+    survivors = _seed_stats([{**run, "stop_reason": "max_iters"}, {**run, "stop_reason": "max_iters"},
+                             {**run, "test_error": math.nan, "stop_reason": "diverged"}])  # fmt: skip
+    assert survivors["log10_test_error_se"] == math.inf
+    spread = {"type": "threshold", "where": {"experiment": "t"}, "metric": "log10_test_error_se", "op": "<=",
+              "value": 0.25}  # fmt: skip
+    one = pd.DataFrame([_decided("t", n_seeds=1, log10_test_error_se=math.nan)])
+    verdict, ours = _verdict(one, spread)
+    assert verdict == "not run" and "one seed" in ours, ours
+    two = pd.DataFrame([_decided("t", log10_test_error_se=survivors["log10_test_error_se"])])
+    assert _verdict(two, spread)[0] == "not held"
+
+
+@pytest.mark.parametrize(
+    ("errors", "want"),
+    [((1e-3, 5e-4, 1e-4), "held"), ((1e-3, 1e-3, 1e-3), "not held"), ((1e-3, 1.9e-3, 3.6e-3), "not held"),
+     ((1e-7, 3e-8, 8e-8), "held"), ((1e-3, 1e-4, 2e-4), "not held")],
+)  # fmt: skip
+def test_improving_with_the_sample_size_needs_a_fall(errors: tuple, want: str) -> None:
+    """F4/F5 'improving as the sample size grows': a flat error or one rising ×1.9 per step is not (issue
+    25.5); at the floor (≤ 1e-4, recovered) small wiggles are equal."""
+    df = pd.DataFrame([_decided("t", n_obs=n, test_error_mean=e) for n, e in zip((1000, 2000, 3000), errors)])
+    improving = {"type": "monotone", "where": {"experiment": "t"}, "along": "n_obs", "metric": "test_error_mean",
+                 "value": 1, "overall": 2}  # fmt: skip
+    assert _verdict(df, improving)[0] == want
+
+
+def test_a_rank_milestone_is_not_an_untrained_networks_transient_dip() -> None:
+    """F2-gd-simultaneous read 'depth 2 reached Rk 5 at 191' from a dip (Rk 4.5 at Err 0.978) that climbed
+    back to 7.2: no milestone; one that is reached where the error has fallen and then holds counts."""
+    from matcomp.report.tables import _first_rank_hit
+
+    it = np.array([0, 100, 191, 300, 1000, 2000, 3000])
+    dip = {"iterations": it, "effective_rank": np.array([[40, 9, 4.5, 7.2, 7.0, 6.9, 7.1]]),
+           "test_error": np.array([[1.0, 0.99, 0.978, 0.9, 0.5, 0.3, 0.2]])}  # fmt: skip
+    assert _first_rank_hit(dip, 0, 5, 3000) is None
+    real = {"iterations": it, "effective_rank": np.array([[40, 9, 4.5, 7.2, 5.2, 5.0, 5.0]]),
+            "test_error": np.array([[1.0, 0.99, 0.978, 0.9, 0.1, 1e-3, 1e-5]])}  # fmt: skip
+    assert _first_rank_hit(real, 0, 5, 3000) == 1000
+    assert _first_rank_hit(real, 0, 5, 900) is None  # not reached within the iterations it ran
+
+
+def test_a_structural_verdict_is_marked_apart_from_evidence() -> None:
+    """F3-adam-none-d1 holds by construction (no gradient off Ω at depth 1 without a penalty): the report says
+    so beside the verdict and in the counts (issue 25.8)."""
+    from matcomp.report.claims import load_claims, verdict_counts
+
+    claim = next(c for c in load_claims() if c["id"] == "F3-adam-none-d1")
+    assert "by construction" in claim["structural"]
+    df = pd.DataFrame([_decided("fig3", optimizer="adam", test_error_mean=0.8)])
+    res = evaluate([claim], df, BUDGET)
+    assert res.loc[0, "verdict"] == "held"
+    assert "structural, not evidence" in to_markdown(res, "quick")
+    assert "1 structural" in verdict_counts(res)
+
+
+def test_a_decided_cell_says_where_its_seeds_stopped_and_why() -> None:
+    """Not '1500 of 500000: tolerance' for runs that stopped at 458–9 409 (issue 25.13)."""
+    from matcomp.report.claims import decision
+
+    row = pd.Series(_decided("t", iterations_mean=4_933.5, stop_reasons="converged;plateau", max_iters=PAPER))
+    decided, how = decision(row, BUDGET)
+    assert decided and how == (
+        "stopped at 4,934 iterations (mean over seeds) by the tolerance / the plateau stop; "
+        "budget: the paper's budget, 500,000 iterations"
+    )
+    short = pd.Series(_decided("t", iterations_mean=900.0, stop_reasons="plateau", max_iters=1500))
+    assert decision(short, BUDGET)[1].startswith(
+        "stopped at 900 iterations (mean over seeds) by the plateau stop"
+    )

@@ -27,7 +27,8 @@ seeds' intervals, and a ratio of two counts passes only when its bounds make it 
 make it impossible (both final, whatever more training would do: the bounds cover it), and is undetermined
 otherwise (decided cells: *inconclusive*; else not reached).  A
 diverged seed's test error counts as +∞ and its rank as undefined (a rank check fails): a success claim
-cannot hold on the seeds that survived.  A value that is not measured (NaN) leaves its outcome open.
+cannot hold on the seeds that survived.  A value that is not measured (NaN) leaves its outcome open; an
+iteration count a table gives without bounds is censored at the iterations the cell ran ([max_iters, ∞]).
 
 **Verdicts.**  A check is *held* when every outcome is decided and passes (``any``: one decided outcome
 passes); *not held* when a decided outcome fails (``any``: every outcome decided and failing); *not reached
@@ -51,6 +52,7 @@ import pandas as pd
 import yaml
 
 from ..io import write_with
+from .paper import ERR_FLOOR
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 DEFAULT_CLAIMS = Path(__file__).with_name("claims.yaml")
@@ -60,6 +62,8 @@ PRECEDENCE = ("not held", NOT_REACHED, "not run", "inconclusive", "held")
 VERDICT_ORDER = ("held", "not held", NOT_REACHED, "inconclusive", "not run")
 T2_BUDGETS = (("lnn", "n_iters", "steps"), ("embedding", "n_epochs", "epochs"))
 """MovieLens: which setting of each model is its budget, and in what unit."""
+SPREAD_METRICS = ("log10_test_error_se",)
+"""Metrics over the seeds that one seed cannot measure (a cell with fewer than 2 is absent for them)."""
 COUNTS = ("iters_to_err_", "iters_to_rank")
 """Metrics that are iteration counts (intervals: ``<metric>_lo``, ``<metric>_hi``)."""
 
@@ -89,11 +93,39 @@ def budgets(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def claim_budgets(config: dict[str, Any], config_file: str | Path) -> dict[str, Any]:
-    """``{"run": budgets of this run's effective config, "paper": those of config_file at scale paper}``."""
+    """``{"run": budgets of this run's effective config, "paper": those of config_file at scale paper,
+    "plan": the cells config_file plans at scale paper (:func:`planned_cells`)}``."""
     from ..plan.config import effective_config, read_yaml
 
     raw = read_yaml(config_file)
-    return {"run": budgets(config), "paper": budgets(effective_config({**raw, "scale": "paper"}))}
+    paper = effective_config({**raw, "scale": "paper"})
+    return {"run": budgets(config), "paper": budgets(paper), "plan": planned_cells(paper)}
+
+
+PLAN_COLUMNS = ("optimizer", "penalty", "depth", "lam", "n_obs")
+"""The columns that name a planned training cell; a baseline experiment's rows are named by method, n_obs."""
+
+
+def planned_cells(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per default experiment, the cells it plans: training cells by :data:`PLAN_COLUMNS`, and for a
+    baselines experiment its rows by ``method`` (network label or method name) and ``n_obs``.  A claim
+    about every member of a selection reads its members here, not from a hand list."""
+    from ..plan.config import split_reading
+    from ..plan.jobs import experiment_cells
+    from .comparison import METHOD_LABELS
+
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, exp in config.get("experiments", {}).items():
+        if split_reading(name)[1] is not None or exp.get("kind") not in ("table", "dynamics", "baselines"):
+            continue
+        if exp["kind"] == "baselines":
+            methods = [n["label"] for n in exp.get("networks", [])]
+            methods += [METHOD_LABELS.get(m, m) for m in exp.get("methods", {})]
+            out[name] = [{"method": m, "n_obs": int(n)} for n in exp["n_obs_grid"] for m in methods]
+            continue
+        out[name] = [{"optimizer": c.optimizer, "penalty": c.penalty, "depth": c.depth, "lam": c.lam,
+                      "n_obs": c.n_obs} for c in experiment_cells(exp, config)]  # fmt: skip
+    return out
 
 
 def _truthy(v: Any) -> bool:
@@ -131,16 +163,24 @@ def _paper_budget(row: pd.Series, budget: dict[str, Any] | None) -> tuple[dict |
     return paper, ran
 
 
-def _ran(row: pd.Series) -> str:
-    """ ", ran N on average" where the seeds stopped before the budget (tolerance, plateau), else ""."""
-    ran, budget = (
-        pd.to_numeric(row.get(k, math.nan), errors="coerce") for k in ("iterations_mean", "max_iters")
+STOP_WORDS = {"converged": "the tolerance", "plateau": "the plateau stop", "max_iters": "its budget",
+              "diverged": "divergence"}  # fmt: skip
+
+
+def _stopped(row: pd.Series, stops: set[str], unit: str) -> str:
+    """``stopped at 45,074 iterations (mean over seeds) by the plateau stop``: where and why the seeds ended."""
+    ran = pd.to_numeric(row.get("iterations_mean", math.nan), errors="coerce")
+    at = (
+        f"at {ran:,.0f} {unit}{' (mean over seeds)' if row.get('n_seeds', 1) != 1 else ''} "
+        if pd.notna(ran)
+        else ""
     )
-    return f", ran {ran:,.0f} on average" if pd.notna(ran) and pd.notna(budget) and ran < budget else ""
+    return f"stopped {at}by {' / '.join(STOP_WORDS.get(s, s) for s in sorted(stops)) or 'its budget'}"
 
 
 def decision(row: pd.Series, budget: dict[str, Any] | None) -> tuple[bool, str]:
-    """(decided, how): whether more training could still change this cell, and in words why (or why not)."""
+    """(decided, how): whether more training could still change this cell, and in words why (or why not):
+    where its seeds stopped and by what (tolerance, plateau stop, budget, divergence)."""
     paper, ran = _paper_budget(row, budget)
     stops = {s for s in str(row.get("stop_reasons", "")).split(";") if s and s != "nan"}
     if paper is None or (pd.isna(ran) and not stops):
@@ -148,16 +188,11 @@ def decision(row: pd.Series, budget: dict[str, Any] | None) -> tuple[bool, str]:
     unit = paper["unit"]
     if pd.notna(ran) and ran >= paper["budget"]:
         kind = "configured budget" if unit in ("steps", "epochs") else "paper's budget"
-        return (
-            True,
-            f"had the {kind} ({int(ran)} {unit}{_ran(row)}; stopped: {', '.join(sorted(stops)) or 'budget'})",
-        )
+        return True, f"{_stopped(row, stops, unit)}; budget: the {kind}, {int(paper['budget']):,} {unit}"
     if _truthy(row.get("plateaued", False)) and stops:
-        how = {"converged": "tolerance", "diverged": "diverged", "plateau": "plateau stop"}
-        named = ", ".join(how.get(s, "plateaued at its budget") for s in sorted(stops))
         return (
             True,
-            f"decided below the paper's budget ({int(ran)} of {int(paper['budget'])} {unit}: {named})",
+            f"{_stopped(row, stops, unit)}, plateaued: decided below the paper's {int(paper['budget']):,}",
         )
     why = row.get("still_moving")
     why = why if isinstance(why, str) and why else "no plateau record"
@@ -177,6 +212,8 @@ class Outcome:
     passes: bool | None  # None: not measured
     decided: bool
     how: list[str] = field(default_factory=list)  # each cell's decision, in words
+    missing: bool = False  # a cell the check needs is not in this run (a pair's partner, a reference)
+    neutral: bool = False  # no evidence either way: both sides fail alike where the claim is about success
 
 
 def _is_count(metric: str) -> bool:
@@ -233,6 +270,10 @@ def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     for _, row in select(df, c["where"]).iterrows():
         lo, hi = _interval(row, metric)
         decided, how = _cell_decision(row)
+        if metric in SPREAD_METRICS and not pd.to_numeric(row.get("n_seeds", 0), errors="coerce") >= 2:
+            label = f"{cell_label(row)} (one seed: no spread)"
+            out.append(Outcome(label, f"{label}", None, decided, [how], missing=True))
+            continue
         if _rank_undefined(row, metric):
             out.append(Outcome(cell_label(row), f"{cell_label(row)}: diverged seeds", False, decided, [how]))
             continue
@@ -254,15 +295,28 @@ def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     return out
 
 
-def _pairs(df: pd.DataFrame, c: dict[str, Any]) -> list[tuple[pd.Series, pd.Series]]:
+def _pairs(df: pd.DataFrame, c: dict[str, Any]) -> tuple[list[tuple[pd.Series, pd.Series]], list[str]]:
+    """(the matched pairs, the labels of cells of either side without a partner)."""
     a, b = select(df, c["a"]), select(df, c["b"])
     match = c.get("match", [])
-    return [
-        (ra, rb)
-        for _, ra in a.iterrows()
-        for _, rb in b.iterrows()
-        if all(_lbl(ra[m]) == _lbl(rb[m]) for m in match)
-    ]
+
+    def same(ra: pd.Series, rb: pd.Series) -> bool:
+        return all(_lbl(ra[m]) == _lbl(rb[m]) for m in match)
+
+    pairs = [(ra, rb) for _, ra in a.iterrows() for _, rb in b.iterrows() if same(ra, rb)]
+    alone = [cell_label(r) for _, r in a.iterrows() if not any(same(r, rb) for _, rb in b.iterrows())]
+    alone += [cell_label(r) for _, r in b.iterrows() if not any(same(ra, r) for _, ra in a.iterrows())]
+    return pairs, alone
+
+
+def _log10_gap(alo: float, ahi: float, blo: float, bhi: float) -> tuple[float, float]:
+    """Bounds of |log10 a − log10 b| for a ∈ [alo, ahi], b ∈ [blo, bhi] (censored counts are intervals)."""
+    la, ha, lb, hb = (
+        math.log10(max(x, 1e-300)) if not math.isinf(x) else math.inf for x in (alo, ahi, blo, bhi)
+    )
+    lo = max(0.0, la - hb, lb - ha)
+    hi = max(abs(ha - lb), abs(hb - la)) if not (math.isinf(ha) or math.isinf(hb)) else math.inf
+    return lo, hi
 
 
 def _ratio(alo: float, ahi: float, blo: float, bhi: float) -> tuple[float, float]:
@@ -272,10 +326,18 @@ def _ratio(alo: float, ahi: float, blo: float, bhi: float) -> tuple[float, float
     return lo, hi
 
 
+def _both_fail(ra: pd.Series, rb: pd.Series, success: dict[str, Any]) -> bool:
+    """Both cells settled on the failing side of ``success`` (``{metric, op, value}``)."""
+    return _side(ra, success) is False and _side(rb, success) is False
+
+
 def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     metric, target, rel = c["metric"], float(c["value"]), c["relation"]
-    out = []
-    for ra, rb in _pairs(df, c):
+    pairs, alone = _pairs(df, c)
+    out = [
+        Outcome(f"{label} (no partner)", f"{label}: no partner", None, False, missing=True) for label in alone
+    ]
+    for ra, rb in pairs:
         (alo, ahi), (blo, bhi) = _interval(ra, metric), _interval(rb, metric)
         (da, how_a), (db, how_b) = _cell_decision(ra), _cell_decision(rb)
         decided = da and db
@@ -283,13 +345,27 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
         if any(math.isnan(x) for x in (alo, blo)) or (rel == "ratio_at_least" and not blo > 0):
             out.append(Outcome(key, f"{key}: n/a", None, decided, [how_a, how_b]))
             continue
+        if (
+            metric.startswith("test_error")
+            and max(ahi, bhi) <= ERR_FLOOR
+            and (rel == "log10_within" or target <= 1)
+        ):
+            text = f"{key}: {_fmt(alo)} vs {_fmt(blo)} (both ≤ {ERR_FLOOR:g}: both recovered W*)"
+            out.append(Outcome(key, text, True, decided, [how_a, how_b]))
+            continue
+        if c.get("success") and _both_fail(ra, rb, {**c["success"], "metric": metric}):
+            text = f"{key}: {_fmt(alo)} vs {_fmt(blo)}, both miss {metric} {c['success']['op']} {c['success']['value']:g} (alike in failing: no evidence)"
+            out.append(Outcome(key, text, None, decided, [how_a, how_b], neutral=True))
+            continue
         if rel == "ratio_at_least":
             lo, hi = _ratio(alo, ahi, blo, bhi)
             passes = True if lo >= target else False if hi < target else None
             text = f"{key}: {_fmt_interval(alo, ahi)}/{_fmt_interval(blo, bhi)} = {_fmt_interval(lo, hi)}"
         elif rel == "log10_within":
-            d = abs(math.log10(max(alo, 1e-300)) - math.log10(max(blo, 1e-300)))
-            passes, text = d <= target, f"{key}: {_fmt(alo)} vs {_fmt(blo)} (Δlog10 = {d:.2f})"
+            lo, hi = _log10_gap(alo, ahi, blo, bhi)
+            passes = True if hi <= target else False if lo > target else None
+            gap = f"{lo:.2f}" if lo == hi else f"[{lo:.2f}, {'∞' if math.isinf(hi) else f'{hi:.2f}'}]"
+            text = f"{key}: {_fmt_interval(alo, ahi)} vs {_fmt_interval(blo, bhi)} (Δlog10 = {gap})"
         else:
             raise ValueError(f"unknown relation {rel!r}")
         decided = decided or (_is_count(metric) and passes is not None)  # bounds that settle it are final
@@ -337,7 +413,8 @@ def _agrees_with(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
         for _, row in others.iterrows():
             label = cell_label(row)
             if len(ref) != 1:
-                out.append(Outcome(label, f"{label}: no reference cell {c['reference']}", None, False))
+                out.append(Outcome(f"{label}: reference {c['reference']}", f"{label}: no reference cell "
+                                   f"{c['reference']}", None, False, missing=True))  # fmt: skip
                 continue
             r = ref.iloc[0]
             (dr, hr), (dc, hc) = _cell_decision(r), _cell_decision(row)
@@ -345,12 +422,22 @@ def _agrees_with(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
             passes = None if mine is None or theirs is None else mine == theirs
             word = {True: "meets", False: "misses", None: "n/a"}
             text = f"{label} {word[mine]} it, reference {cell_label(r)} {word[theirs]} it"
-            out.append(Outcome(label, text, passes, dr and dc, [hr, hc]))
+            alike_failing = mine is False and theirs is False
+            text += " (alike in failing: no evidence)" if alike_failing else ""
+            out.append(Outcome(label, text, passes, dr and dc, [hr, hc], neutral=alike_failing))
     return out
 
 
+def _falls(p: float, n: float, factor: float, metric: str) -> bool | None:
+    """``n <= factor · p``; two test errors at or below :data:`ERR_FLOOR` are equal (both recovered)."""
+    if math.isnan(p) or math.isnan(n):
+        return None
+    return bool(n <= factor * p or (metric.startswith("test_error") and max(p, n) <= ERR_FLOOR))
+
+
 def _monotone(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
-    """Along ``along``, each next value at most ``value`` × the previous (non-increasing within a factor)."""
+    """Along ``along``, each next value at most ``value`` × the previous; with ``overall``, also the last at
+    most the first / ``overall`` ("improving": a flat or rising curve is not)."""
     metric, factor, along = c["metric"], float(c["value"]), c["along"]
     sel = select(df, c["where"]).sort_values(along)
     rows = list(sel.iterrows())
@@ -359,8 +446,18 @@ def _monotone(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
         (dp, hp), (dn, hn) = _cell_decision(prev), _cell_decision(nxt)
         p, n = _interval(prev, metric)[0], _interval(nxt, metric)[0]
         label = f"{cell_label(prev)} → {_lbl(nxt[along])}"
-        passes = None if math.isnan(p) or math.isnan(n) else bool(n <= factor * p)
-        out.append(Outcome(label, f"{label}: {_fmt(p)} → {_fmt(n)}", passes, dp and dn, [hp, hn]))
+        out.append(
+            Outcome(
+                label, f"{label}: {_fmt(p)} → {_fmt(n)}", _falls(p, n, factor, metric), dp and dn, [hp, hn]
+            )
+        )
+    if c.get("overall") and len(rows) > 1:
+        (_, first), (_, last) = rows[0], rows[-1]
+        (d1, h1), (d2, h2) = _cell_decision(first), _cell_decision(last)
+        p, n = _interval(first, metric)[0], _interval(last, metric)[0]
+        label = f"{cell_label(first)} ⇒ {_lbl(last[along])}"
+        text = f"{label}: {_fmt(p)} ⇒ {_fmt(n)} (at most 1/{c['overall']:g} of it)"
+        out.append(Outcome(label, text, _falls(p, n, 1 / float(c["overall"]), metric), d1 and d2, [h1, h2]))
     return out
 
 
@@ -469,9 +566,57 @@ def _readings_of(df: pd.DataFrame, outcomes: Iterable[Outcome]) -> str:
 SELECTIONS = ("where", "a", "b")  # the keys of a check that select cells
 
 
-def missing_members(df: pd.DataFrame, chk: dict[str, Any]) -> list[str]:
+def _matches(cell: dict[str, Any], where: dict[str, Any]) -> bool:
+    """Whether a planned cell satisfies the selection's filters on the columns it has."""
+    for col, val in where.items():
+        if col == "experiment":
+            continue
+        if col not in cell:
+            return False
+        if _lbl(cell[col]) not in {_lbl(v) for v in (val if isinstance(val, list) else [val])}:
+            return False
+    return True
+
+
+def _unplanned_filters(where: dict[str, Any], cells: list[dict[str, Any]]) -> bool:
+    """The selection filters on a column the plan does not name (then the plan cannot list its members)."""
+    cols = set(cells[0]) if cells else set()
+    return any(col != "experiment" and col not in cols for col in where)
+
+
+def missing_planned(
+    df: pd.DataFrame, where: dict[str, Any], plan: dict[str, list[dict[str, Any]]]
+) -> list[str]:
+    """The cells the plan has for this selection that ``df`` lacks: every depth, penalty, λ, n_obs or
+    method of the experiment that the selection's filters admit."""
+    exps = where.get("experiment")
+    present = {
+        (str(r.get("experiment")), *(_lbl(r[c]) if c in r and pd.notna(r[c]) else "" for c in PLAN_COLUMNS),
+         str(r.get("method", "")) if pd.notna(r.get("method", math.nan)) else "")
+        for _, r in df.iterrows()
+    }  # fmt: skip
+    out = []
+    for exp in exps if isinstance(exps, list) else [exps] if exps else []:
+        cells = plan.get(exp, [])
+        if _unplanned_filters(where, cells):
+            continue
+        for cell in cells:
+            if not _matches(cell, where):
+                continue
+            key = (
+                exp,
+                *(_lbl(cell[c]) if c in cell else "" for c in PLAN_COLUMNS),
+                str(cell.get("method", "")),
+            )
+            if key not in present:
+                out.append(f"{exp} " + "/".join(_lbl(v) for v in cell.values()))
+    return out
+
+
+def missing_members(df: pd.DataFrame, chk: dict[str, Any], plan: dict[str, Any] | None = None) -> list[str]:
     """The values a check lists (``optimizer: [adam, adamax]``, ``depth: [3, 4, 5]``) that select no cell of
-    ``df``: a claim about all of them is not held on the others' evidence, never held without them."""
+    ``df``, and with ``plan`` (:func:`planned_cells`) every planned cell of a selection that ``df`` lacks: a
+    claim about all of them is not held on the others' evidence, never held without them."""
     out = []
     for key in SELECTIONS:
         where = chk.get(key) or {}
@@ -481,28 +626,39 @@ def missing_members(df: pd.DataFrame, chk: dict[str, Any]) -> list[str]:
             for v in vals:
                 if select(df, {**where, col: v}).empty:
                     out.append(f"{col} {_lbl(v)}")
+        if plan:
+            out += missing_planned(df, where, plan)
     return list(dict.fromkeys(out))
 
 
 def _check_verdict_with_missing(
-    df: pd.DataFrame, chk: dict[str, Any], outcomes: list[Outcome]
+    df: pd.DataFrame, chk: dict[str, Any], outcomes: list[Outcome], plan: dict[str, Any] | None = None
 ) -> tuple[str, str, list[str]]:
-    """(verdict, leaning, missing): a check that would be held (or open) with listed cells absent is not run,
-    unless it holds for *any* cell and one already does; a decided failure stands."""
-    verdict, leaning = check_verdict(outcomes, chk.get("quantifier", "all"))
-    missing = missing_members(df, chk) if not df.empty else []
+    """(verdict, leaning, missing): a check that would be held (or open) with listed or planned cells absent
+    (or a pair without its partner, a group without its reference) is not run, unless it holds for *any*
+    cell and one already does; a decided failure stands."""
+    present = [o for o in outcomes if not o.missing and not o.neutral]
+    verdict, leaning = check_verdict(present, chk.get("quantifier", "all"))
+    neutral = [o for o in outcomes if o.neutral and not o.missing]
+    if not present and neutral:  # every cell fails alike: sameness of failure is not the claim
+        verdict, leaning = (
+            ("inconclusive", "") if all(o.decided for o in neutral) else (NOT_REACHED, "leaning not held")
+        )
+    missing = missing_members(df, chk, plan) if not df.empty else []
+    missing += [o.label for o in outcomes if o.missing]
     if missing and verdict != "not held" and not (verdict == "held" and chk.get("quantifier") == "any"):
         return "not run", "", missing
     return verdict, leaning, missing
 
 
-def judge(claim: dict[str, Any], df: pd.DataFrame) -> dict[str, Any]:
-    """One claim's row of the report: verdict, leaning, what we measured, the deciding cells, readings."""
+def judge(claim: dict[str, Any], df: pd.DataFrame, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+    """One claim's row of the report: verdict, leaning, what we measured, the deciding cells, readings;
+    ``plan`` (:func:`planned_cells`) names the members of every selection."""
     checks = claim["checks"]
     verdicts, details, deciding, all_outcomes = [], [], [], []
     for chk in checks:
         outcomes = CHECKS[chk["type"]](df, chk) if not df.empty else []
-        verdict, leaning, missing = _check_verdict_with_missing(df, chk, outcomes)
+        verdict, leaning, missing = _check_verdict_with_missing(df, chk, outcomes, plan)
         verdicts.append((verdict, leaning))
         text = "; ".join(o.text for o in outcomes) or "no such cells in this run"
         details.append(text + (f" (not in this run: {', '.join(missing)})" if missing and outcomes else ""))
@@ -518,7 +674,8 @@ def judge(claim: dict[str, Any], df: pd.DataFrame) -> dict[str, Any]:
     return {
         "id": claim["id"], "source": claim["source"], "quote": " ".join(claim["quote"].split()),
         "paper": claim["paper"], "criterion": claim["criterion"], "ours": " | ".join(details),
-        "verdict": verdict, "leaning": leaning, "cells": "; ".join(dict.fromkeys(deciding)),
+        "verdict": verdict, "leaning": leaning, "structural": claim.get("structural", ""),
+        "cells": "; ".join(dict.fromkeys(deciding)),
         "readings": _readings_of(df, all_outcomes) if not df.empty else "",
     }  # fmt: skip
 
@@ -559,7 +716,8 @@ def evaluate(
 ) -> pd.DataFrame:
     """One row per claim; ``budget`` (:func:`claim_budgets`) decides which cells are decided."""
     df = with_decisions(df, budget)
-    return pd.DataFrame([judge(claim, df) for claim in prepare(claims)])
+    plan = (budget or {}).get("plan")
+    return pd.DataFrame([judge(claim, df, plan) for claim in prepare(claims)])
 
 
 # ---------------------------------------------------------------- readings and variants of a claim
@@ -614,7 +772,15 @@ def verdict_counts(res: pd.DataFrame) -> str:
     order (held, not held and not reached always)."""
     counts = res["verdict"].value_counts().to_dict() if not res.empty else {}
     order = [*VERDICT_ORDER, *sorted(set(counts) - set(VERDICT_ORDER))]
-    return ", ".join(f"{v}: {counts.get(v, 0)}" for v in order if counts.get(v) or v in VERDICT_ORDER[:3])
+    text = ", ".join(f"{v}: {counts.get(v, 0)}" for v in order if counts.get(v) or v in VERDICT_ORDER[:3])
+    if "structural" in res and not res.empty:
+        decided = res[res["verdict"].isin(["held", "not held"]) & (res["structural"].fillna("") != "")]
+        text += (
+            f" (of the held / not held, {len(decided)} structural: true by construction)"
+            if len(decided)
+            else ""
+        )
+    return text
 
 
 def legend() -> list[str]:
@@ -665,6 +831,8 @@ def to_markdown(res: pd.DataFrame, scale: str) -> str:
     ]
     for _, r in res.iterrows():
         verdict = f"**{r['verdict']}**" + (f" ({r['leaning']})" if r.get("leaning") else "")
+        if isinstance(r.get("structural"), str) and r["structural"]:
+            verdict += f" — structural, not evidence: {r['structural']}"
         if isinstance(r.get("other_readings"), str) and r["other_readings"]:
             verdict += f"; changes with the reading: {r['other_readings']} (results/readings.md)"
         cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], r["ours"], verdict, r["cells"],
@@ -693,7 +861,7 @@ def check_claims(
     raw = load_results(tables)
     df = with_decisions(defaults_only(raw), budget)
     claims = load_claims(claims_file)
-    res = pd.DataFrame([judge(claim, df) for claim in claims])
+    res = pd.DataFrame([judge(claim, df, (budget or {}).get("plan")) for claim in claims])
     if readings_md and readings_csv:
         sens = sensitivity(claims, raw, budget, readings or {})
         write_sensitivity(sens, readings or {}, scale, readings_md, readings_csv)

@@ -76,11 +76,23 @@ def motion_columns(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return df.groupby(keys, sort=False)[cols].apply(one).reset_index()
 
 
+LEARNED = 0.5
+"""A rank milestone counts only where the network has learned: its test error at most this fraction of the
+untrained network's (W₀ ≈ 0 gives ≈ 1), so a transient dip of an untrained network's rank is not one."""
+
+
 def _first_rank_hit(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> int | None:
-    """The first logged iteration (up to ``stop``) at which seed ``i``'s effective rank rounds to ``rank`` or
-    below: when its rank reduction is done."""
+    """The first logged iteration (up to ``stop``) from which on seed ``i``'s effective rank rounds to
+    ``rank`` or below at every later logged point, where its test error has fallen to :data:`LEARNED` of
+    its value at iteration 0: when its rank reduction is done, not a transient dip."""
     it = arrays["iterations"]
-    hit = np.flatnonzero((arrays["effective_rank"][i] < rank + 0.5) & (it <= stop) & (it > 0))
+    logged = (it <= stop) & (it > 0)
+    low = arrays["effective_rank"][i] < rank + 0.5
+    learned = arrays["test_error"][i] <= LEARNED * arrays["test_error"][i][0]
+    holds_after = np.flip(
+        np.logical_and.accumulate(np.flip(low | ~logged))
+    )  # low at every later logged point
+    hit = np.flatnonzero(low & learned & logged & holds_after)
     return int(it[hit[0]]) if hit.size else None
 
 
@@ -110,7 +122,11 @@ def _seed_stats(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     )
     errs = errs[np.isfinite(errs) & (errs > 0)]
     row["log10_test_error_se"] = (
-        float(np.std(np.log10(errs), ddof=1) / np.sqrt(errs.size)) if errs.size > 1 else math.nan
+        math.inf  # a diverged seed is as far from the others as it gets: the spread is unbounded
+        if any(diverged) and len(runs) > 1
+        else float(np.std(np.log10(errs), ddof=1) / np.sqrt(errs.size))
+        if errs.size > 1
+        else math.nan
     )
     return row
 
