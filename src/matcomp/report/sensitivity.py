@@ -2,11 +2,12 @@
 
 A reading R (``readings:`` in ``config.yaml``) reran some experiments X as ``X@R``
 (:func:`matcomp.plan.config.with_readings`).  Under R the claims see, for each experiment R reran, its
-``X@R`` cells in place of X's, and nothing of the experiments R did not rerun: a claim that reads one of
+``X@R`` cells in place of X's, and nothing of the experiments R did not rerun: a claim that reads any of
 those is *not planned* under R (shown as "–"), never judged on the defaults' cells under R's name.  Each
 claim is judged by the same rule as ``claims.md`` (:func:`matcomp.report.claims.evaluate`: decided cells
 only), so an undecided reading says "not reached" with its leaning.  A claim *changes* with the readings
-when a planned reading gives it another verdict than the defaults do.
+when a planned reading gives it another verdict than the defaults do ("not run" under a reading, its cells
+absent from this run, is no change).
 """
 
 from __future__ import annotations
@@ -77,13 +78,13 @@ def sensitivity(
         res = evaluate(prepared, under_reading(df, reading), budget)
         column, ours = [], []
         for i, claim in enumerate(prepared):
-            if not claim_experiments(claim) & planned:
+            if not claim_experiments(claim) <= planned:
                 column.append(NOT_PLANNED)
                 ours.append("")
                 continue
             column.append(_verdict(res.iloc[i]))
             ours.append(res.iloc[i]["ours"])
-            if res.iloc[i]["verdict"] != base.iloc[i]["verdict"]:
+            if res.iloc[i]["verdict"] not in (base.iloc[i]["verdict"], "not run"):
                 changes[i].append(reading)
         out[reading], out[f"ours_{reading}"] = column, ours
     out["changes"] = ["; ".join(c) for c in changes]
