@@ -7,7 +7,7 @@ CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve
 sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
 
 from matcomp.io import from_checkout, redirect_log
-from matcomp.movielens import download_ml100k
+from matcomp.movielens.data import download_ml100k
 
 from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
