@@ -523,3 +523,23 @@ def test_a_decided_cell_says_where_its_seeds_stopped_and_why() -> None:
     assert decision(short, BUDGET)[1].startswith(
         "stopped at 900 iterations (mean over seeds) by the plateau stop"
     )
+
+
+def test_table2_mixed_reading_reads_each_row_its_own_way() -> None:
+    """Adam at its lowest training error (1.266) against Adam + penalty at its best validation checkpoint (0.922):
+    the penalty 'improves' ×1.37 under that mixed reading, not under either reading alone (issue 24)."""
+    from matcomp.report.claims import load_claims
+
+    claims = {c["id"]: c for c in load_claims() if c["id"].startswith("T2-penalty-improves-adam")}
+    assert {"T2-penalty-improves-adam [mixed-validation]", "T2-penalty-improves-adam [mixed-test]"} <= set(
+        claims
+    )
+    rmse = {"w. Adam": {"train": 1.266, "validation": 0.919, "test": 0.916, "last": 1.266},
+            "w. Adam+penalty": {"train": 1.210, "validation": 0.922, "test": 0.922, "last": 1.25}}  # fmt: skip
+    df = pd.DataFrame([{"experiment": "table2", "source": "run", "method": m, "split": s, "model": mod,
+                        **{f"rmse_mean_{r}": v for r, v in rmse[m].items()}}
+                       for m in rmse for s in ("90%", "80%") for mod in ("Depth 1 LNN", "User-Item Embedding")])  # fmt: skip
+    res = evaluate(list(claims.values()), df, None).set_index("id")["verdict"]
+    assert res["T2-penalty-improves-adam [mixed-validation]"] == "held"
+    assert res["T2-penalty-improves-adam [validation]"] == "not held"
+    assert res["T2-penalty-improves-adam [train]"] == "not held"

@@ -91,11 +91,11 @@ def _compare_rows(c: dict, holds: bool) -> list[dict]:
     v = float(c["value"])
     for r in rows:
         if r["_side"] == "b":
-            _set(r, c["metric"], base)
+            _set(r, c.get("metric_b", c["metric"]), base)
         elif c["relation"] == "ratio_at_least":
-            _set(r, c["metric"], base * (v * 10 if holds else v / 10))
+            _set(r, c.get("metric_a", c["metric"]), base * (v * 10 if holds else v / 10))
         else:  # log10_within
-            _set(r, c["metric"], base if holds else base * 10 ** (v + 1))
+            _set(r, c.get("metric_a", c["metric"]), base if holds else base * 10 ** (v + 1))
     return rows
 
 
