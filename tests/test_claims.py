@@ -543,3 +543,31 @@ def test_table2_mixed_reading_reads_each_row_its_own_way() -> None:
     assert res["T2-penalty-improves-adam [mixed-validation]"] == "held"
     assert res["T2-penalty-improves-adam [validation]"] == "not held"
     assert res["T2-penalty-improves-adam [train]"] == "not held"
+
+
+def test_only_adam_is_not_shown_by_adam_failing_less() -> None:
+    """I1-*: RMSprop 10× worse than Adam + ratio counts only where Adam + ratio itself recovers (issue 25.9)."""
+    from matcomp.report.claims import load_claims
+
+    claim = next(c for c in load_claims() if c["id"] == "I1-only-adam-rmsprop")
+
+    def cells(adam: float, rms: float) -> pd.DataFrame:
+        kw = {"penalty": "ratio", "lam": 0.05}
+        return pd.DataFrame([_decided("table1", optimizer="adam", test_error_mean=adam, **kw),
+                             _decided("table1", optimizer="rmsprop", test_error_mean=rms, **kw)])  # fmt: skip
+
+    assert evaluate([claim], cells(1e-6, 0.5), BUDGET).loc[0, "verdict"] == "held"
+    res = evaluate([claim], cells(0.05, 0.9), BUDGET).loc[0]
+    assert res["verdict"] == "not held" and "misses" in res["ours"], res["ours"]
+
+
+def test_gd_depth1_fails_means_neither_generalising_nor_low_rank() -> None:
+    """l.155 'fails to produce a well-generalizing or low-rank solution': a low-rank GD depth-1 cell (Rk 5 at
+    Err 0.8) does not fail it that way, so T1-gd-d1-fails is not held there."""
+    from matcomp.report.claims import load_claims
+
+    claim = next(c for c in load_claims() if c["id"] == "F3-gd-d1-fails")
+    both = [_decided("fig3", lam=0.0), _decided("fig3", penalty="ratio", lam=0.01)]
+    assert evaluate([claim], pd.DataFrame(both), BUDGET).loc[0, "verdict"] == "held"
+    low_rank = [both[0], {**both[1], "effective_rank_mean": 5.0}]
+    assert evaluate([claim], pd.DataFrame(low_rank), BUDGET).loc[0, "verdict"] == "not held"

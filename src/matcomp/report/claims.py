@@ -12,7 +12,9 @@ config sets at scale paper (the *configured* budget: the paper states none for t
 
 * ``threshold``: ``metric op value`` for every selected cell (``quantifier: any``: for at least one);
 * ``compare``: pairs of cells ``a``, ``b`` matched on ``match`` columns, ``ratio_at_least`` (a/b ≥ value)
-  or ``log10_within`` (|log10 a − log10 b| ≤ value);
+  or ``log10_within`` (|log10 a − log10 b| ≤ value); two test errors ≤ ``ERR_FLOOR`` are the same (both
+  recovered) for log10_within and for a ratio ≤ 1; ``success`` ({op, value}): a pair that both miss it is no
+  evidence (sameness of failure); ``b_must`` ({op, value}): a pair whose ``b`` misses it fails;
 * ``spread``: per group of ``by`` columns, max/min of the metric over the selected cells ``at_most`` (or
   ``at_least``) value: "near simultaneous across depths";
 * ``monotone``: along ``along`` (e.g. n_obs), each next value at most ``value`` × the previous one;
@@ -355,6 +357,10 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
         ):
             text = f"{key}: {_fmt(alo)} vs {_fmt(blo)} (both ≤ {ERR_FLOOR:g}: both recovered W*)"
             out.append(Outcome(key, text, True, decided, [how_a, how_b]))
+            continue
+        if c.get("b_must") and _side(rb, {**c["b_must"], "metric": metric}) is False:
+            text = f"{key}: {cell_label(rb)} misses {metric} {c['b_must']['op']} {c['b_must']['value']:g} ({_fmt(blo)})"
+            out.append(Outcome(key, text, False, db, [how_b]))
             continue
         if c.get("success") and _both_fail(ra, rb, {**c["success"], "metric": metric}):
             text = f"{key}: {_fmt(alo)} vs {_fmt(blo)}, both miss {metric} {c['success']['op']} {c['success']['value']:g} (alike in failing: no evidence)"
