@@ -542,7 +542,7 @@ def test_table2_mixed_reading_reads_each_row_its_own_way() -> None:
     res = evaluate(list(claims.values()), df, None).set_index("id")["verdict"]
     assert res["T2-penalty-improves-adam [mixed-validation]"] == "held"
     assert res["T2-penalty-improves-adam [validation]"] == "not held"
-    assert res["T2-penalty-improves-adam [train]"] == "not held"
+    assert res["T2-penalty-improves-adam [last]"] == "not held"  # 1.266 vs 1.25
 
 
 def test_only_adam_is_not_shown_by_adam_failing_less() -> None:
