@@ -18,17 +18,28 @@ import pandas as pd
 
 from matcomp.plan.config import effective_config, read_yaml
 from matcomp.report.claims import claim_budgets, evaluate, load_claims, load_results
+from matcomp.report.sensitivity import defaults_only, sensitivity
 
 
-def verdicts(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(the claims the run's tables reach, the tables' cells)."""
+def verdicts(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+    """(the claims the run's default tables reach, the tables' cells, every claim under each reading whose
+    experiments ran (:mod:`matcomp.report.sensitivity`), those readings)."""
     config_file = workdir / "config.yaml"
     config = effective_config({**read_yaml(config_file), "scale": "decide"})
     tables = sorted((workdir / "results/tables").glob("*.csv"))
     tables = [t for t in tables if t.stem != "robustness"]
     cells = load_results(tables)
-    judged = evaluate(load_claims(), cells, claim_budgets(config, config_file))
-    return judged[judged["verdict"] != "not run"], cells
+    budget = claim_budgets(config, config_file)
+    judged = evaluate(load_claims(), defaults_only(cells), budget)
+    ran = set(cells["experiment"].dropna())
+    readings = {
+        name: {**spec, "experiments": [e for e in spec["experiments"] if f"{e}@{name}" in ran]}
+        for name, spec in config.get("readings", {}).items()
+        if any(f"{e}@{name}" in ran for e in spec["experiments"])
+    }
+    sens = sensitivity(load_claims(), cells, budget, readings)
+    keep = set(judged.loc[judged["verdict"] != "not run", "id"])
+    return judged[judged["id"].isin(keep)], cells, sens[sens["id"].isin(keep)], readings
 
 
 def _cpu() -> str:
@@ -38,7 +49,7 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-READINGS = ("lr", "tol_on", "stop_rule", "route", "gd_momentum")
+READINGS = ("lr", "init", "tol_on", "stop_rule", "route", "gd_momentum")
 
 
 def _readings(cell: pd.Series) -> str:
@@ -55,8 +66,27 @@ def _cell_rows(cells: pd.DataFrame) -> list[str]:
     return rows
 
 
+def _reading_rows(sens: pd.DataFrame, readings: dict) -> list[str]:
+    if not readings:
+        return []
+    names = list(readings)
+    lines = ["", "## The same claims under the other readings that ran", "",
+             "Each reading's cells (`<experiment>@<reading>`) in place of the defaults' (`results/readings.md`); "
+             "– : the reading did not rerun every experiment the claim reads.", "",
+             "| claim | defaults | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]  # fmt: skip
+    lines += [
+        f"| {r['id']} | {r['defaults']} | " + " | ".join(r[n] for n in names) + " |"
+        for _, r in sens.iterrows()
+    ]
+    changed = sens[sens["changes"] != ""]
+    for _, r in changed.iterrows():
+        lines.append(f"\n- **{r['id']}**: defaults: {r['ours_defaults']}")
+        lines += [f"  - {n}: {r[f'ours_{n}']}" for n in r["changes"].split("; ")]
+    return lines
+
+
 def markdown(workdir: Path) -> str:
-    judged, cells = verdicts(workdir)
+    judged, cells, sens, readings = verdicts(workdir)
     lines = [
         "# Verdicts of a partial `scale=decide` run (`benchmarks/decide_verdicts.py`)",
         "",
@@ -69,6 +99,7 @@ def markdown(workdir: Path) -> str:
     ]
     for _, j in judged.iterrows():
         lines.append(f"| {j['id']} | {j['verdict']} | {j['leaning'] or '–'} | {j['cells'] or '–'} |")
+    lines += _reading_rows(sens, readings)
     lines += [
         "",
         "## The cells",

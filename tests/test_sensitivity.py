@@ -164,3 +164,8 @@ def test_check_claims_writes_the_readings_report_and_marks_changed_claims(tmp_pa
     )
     rcsv = pd.read_csv(out["rcsv"])
     assert list(rcsv["id"]) == ["gd-recovers", "u-claim"] and not math.isnan(len(rcsv))
+
+
+def test_rows_without_an_experiment_are_not_a_reading() -> None:
+    df = pd.concat([_cells(), pd.DataFrame([{"method": "CP", "n_obs": 2000, "test_error_mean": 0.5}])])
+    assert len(defaults_only(df)) == 3 and list(under_reading(df, "layer")["experiment"]) == ["t"]

@@ -26,7 +26,7 @@ DECIDED = ("held", "not held")
 
 
 def _experiments(df: pd.DataFrame) -> pd.Series:
-    return df["experiment"].astype(str) if "experiment" in df else pd.Series("", index=df.index)
+    return df["experiment"].fillna("").astype(str) if "experiment" in df else pd.Series("", index=df.index)
 
 
 def defaults_only(df: pd.DataFrame) -> pd.DataFrame:
