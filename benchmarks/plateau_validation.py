@@ -124,7 +124,8 @@ def _cells(table: list[dict], which: str) -> pd.DataFrame:
     for (opt, pen, depth), group in pd.DataFrame(table).groupby(["optimizer", "penalty", "depth"]):
         points = [_seed_point(r, which) for _, r in group.iterrows()]
         reasons = {p[3] for p in points}
-        frame.append({"experiment": "table1", "optimizer": opt, "penalty": pen, "depth": depth, "lam": 0.05,
+        frame.append({"experiment": "table1", "optimizer": opt, "penalty": pen, "depth": depth, "n_obs": 2000,
+                      "lam": 0.0 if pen == "none" else 0.05,
                       "test_error_mean": float(np.mean([p[0] for p in points])), "n_seeds": len(points),
                       "n_diverged": 0, "effective_rank_mean": float(np.mean([p[1] for p in points])),
                       "max_iters": max(p[2] for p in points), "stop_reasons": ";".join(sorted(reasons)),
