@@ -571,3 +571,14 @@ def test_gd_depth1_fails_means_neither_generalising_nor_low_rank() -> None:
     assert evaluate([claim], pd.DataFrame(both), BUDGET).loc[0, "verdict"] == "held"
     low_rank = [both[0], {**both[1], "effective_rank_mean": 5.0}]
     assert evaluate([claim], pd.DataFrame(low_rank), BUDGET).loc[0, "verdict"] == "not held"
+
+
+@pytest.mark.parametrize(("err", "rank", "want"), [(0.02, 7.2, "held"), (1e-6, 7.2, "held"), (0.02, 5.0, "held"),
+                                                    (1e-6, 5.0, "not held")])  # fmt: skip
+def test_depth2_fails_by_rank_or_by_error(err: float, rank: float, want: str) -> None:
+    """F1-gd-depth2-fails: l.92 is met by failing the rank or the error (issue 25.10)."""
+    from matcomp.report.claims import load_claims
+
+    claim = next(c for c in load_claims() if c["id"] == "F1-gd-depth2-fails")
+    df = pd.DataFrame([_decided("fig1", depth=2, test_error_mean=err, effective_rank_mean=rank)])
+    assert evaluate([claim], df, BUDGET).loc[0, "verdict"] == want

@@ -142,7 +142,15 @@ def _reading_rows(c: dict, holds: bool) -> list[dict]:
     return rows
 
 
-MAKERS = {"threshold": _threshold_rows, "compare": _compare_rows, "spread": _spread_rows,
+def _either_rows(c: dict, holds: bool) -> list[dict]:
+    rows = _grid(c["where"], {})
+    for r in rows:
+        for i, sub in enumerate(c["checks"]):
+            _set(r, sub["metric"], (_good if holds and i == 0 else _bad)(sub["op"], sub["value"]))
+    return rows
+
+
+MAKERS = {"either": _either_rows, "threshold": _threshold_rows, "compare": _compare_rows, "spread": _spread_rows,
           "monotone": _monotone_rows, "agrees_with": _agrees_rows, "reading_match": _reading_rows}  # fmt: skip
 KEY = ("experiment", "optimizer", "penalty", "depth", "lam", "n_obs", "method", "model", "split", "source")
 

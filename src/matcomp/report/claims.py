@@ -20,7 +20,8 @@ config sets at scale paper (the *configured* budget: the paper states none for t
 * ``monotone``: along ``along`` (e.g. n_obs), each next value at most ``value`` × the previous one;
 * ``agrees_with``: per group of ``by``, every cell is on the same side of ``metric op value`` as the group's
   ``reference`` cell: "no qualitative difference" across λ, learning rates or sample sizes;
-* ``reading_match``: Table 2's cells within ``tol`` of the paper's RMSE under some checkpoint reading.
+* ``reading_match``: Table 2's cells within ``tol`` of the paper's RMSE under some checkpoint reading;
+* ``either``: per cell of ``where``, one of ``checks`` (thresholds on the same cells) passes.
 
 Each check yields one *outcome* per cell (or pair, group, step): passes or fails, decided or not.
 Iteration counts (``iters_to_err_*``, ``iters_to_rank``) are intervals: a seed that never reached the level
@@ -518,6 +519,23 @@ def _reading_match(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     return out
 
 
+def _either(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+    """Per cell of ``where``: passes when one of ``checks`` (each applied to the same cells) passes, fails
+    when all fail ("fails to recover the rank or the error"); decided when its sub-outcomes are."""
+    per = [CHECKS[sub["type"]](df, {**sub, "where": c["where"]}) for sub in c["checks"]]
+    by_label: dict[str, list[Outcome]] = {}
+    for outcomes in per:
+        for o in outcomes:
+            by_label.setdefault(o.label, []).append(o)
+    out = []
+    for label, os in by_label.items():
+        passes = True if any(o.passes for o in os) else False if all(o.passes is False for o in os) else None
+        decided = any(o.passes and o.decided for o in os) or all(o.decided for o in os)
+        how = list(dict.fromkeys(h for o in os for h in o.how))
+        out.append(Outcome(label, " or ".join(o.text for o in os), passes, decided, how))
+    return out
+
+
 CHECKS: dict[str, Callable[[pd.DataFrame, dict[str, Any]], list[Outcome]]] = {
     "threshold": _threshold,
     "compare": _compare,
@@ -525,6 +543,7 @@ CHECKS: dict[str, Callable[[pd.DataFrame, dict[str, Any]], list[Outcome]]] = {
     "monotone": _monotone,
     "agrees_with": _agrees_with,
     "reading_match": _reading_match,
+    "either": _either,
 }
 
 
