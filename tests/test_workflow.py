@@ -100,9 +100,35 @@ def test_paper_scale_cells_per_experiment() -> None:
     assert len(cfg["seeds"]) == 5 and cfg["train"]["max_iters"] == 500_000 and cfg["train"]["tol"] == 1e-7
 
 
-def test_paper_scale_dry_run_dag(tmp_path) -> None:
+def _without_readings(cfg: dict) -> dict:
+    """The config with no alternative readings planned (the defaults' experiments only)."""
+    cfg = {**cfg, "readings": {}}
+    cfg["scales"] = {
+        k: {kk: vv for kk, vv in v.items() if kk != "readings"} for k, v in cfg["scales"].items()
+    }
+    return cfg
+
+
+def test_paper_scale_readings_add_their_own_jobs_and_outputs(tmp_path) -> None:
+    """Each reading plans its experiments' tables and figures; its cells that the reading cannot change are
+    the defaults' jobs (no new job), the rest are new jobs used only by reading experiments."""
+    cfg, base = load(_config()), training_jobs(load(_without_readings(_config())))
+    planned = training_jobs(cfg)
+    new = {p: j for p, j in planned.items() if p not in base}
+    assert new and all(all("@" in e for e in j.experiments) for j in new.values())
+    assert {j.optimizer for j in new.values() if "table3@gd_momentum0" in j.experiments} == {"gd_momentum"}
     jobs = dry_jobs(tmp_path, config=_config())
-    cfg = load(_config())
+    for name, spec in cfg["readings"].items():
+        for exp in spec["experiments"]:
+            kind = cfg["experiments"][exp]["kind"]
+            wanted = "dynamics_figure" if kind == "dynamics" else "table"
+            assert any(f"results/tables/{exp}@{name}.csv" in o for o in jobs[wanted]), (exp, name)
+    assert sorted(jobs["train"]) == sorted(f"{p}, {p[:-5]}.trajectory.npz" for p in planned)
+
+
+def test_paper_scale_dry_run_dag(tmp_path) -> None:
+    jobs = dry_jobs(tmp_path, config=_without_readings(_config()))
+    cfg = load(_without_readings(_config()))
     planned = training_jobs(cfg)
     assert sorted(jobs["train"]) == sorted(f"{p}, {p[:-5]}.trajectory.npz" for p in planned)
     # Each cell is trained once: the jobs' depths add up to the distinct cells of all experiments.
@@ -172,6 +198,13 @@ def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
         opt_impl = long.groupby("method")["implementation"].agg(set)
         assert opt_impl["OPT"] == {"builtin-cran"}  # no CRAN here: auto falls back to ROptSpace's twin
         assert opt_impl["OPT (published)"] == {"builtin-published"}
+    summary = (smoke / "results/REPORT.md").read_text()
+    assert len(summary.encode()) < 15_000 and summary.startswith("# Does Zhao (2022) reproduce?")
+    readings = pd.read_csv(smoke / "results/readings.csv")
+    for cid in readings["id"]:  # every claim, once
+        assert len(re.findall(rf"(?<![\w-]){re.escape(cid)}(?![\w-]| \[)", summary)) == 1, cid
+    assert {"init_layer", "tol_data", "mean", "gd_momentum0"} <= set(readings.columns)
+    assert (smoke / "figures/fig1@init_layer.png").stat().st_size > 10_000
     claims = pd.read_csv(smoke / "results/claims.csv")
     known = {"held", "not held", "not reached at this budget", "not run", "inconclusive"}
     assert set(claims["verdict"]) <= known

@@ -199,6 +199,7 @@ def robustness_tables():
 def all_targets():
     targets = [
         "results/config.effective.yaml",
+        "results/REPORT.md",
         "results/claims.md",
         "results/claims.csv",
         "results/paper_vs_ours.md",

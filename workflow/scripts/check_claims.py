@@ -24,4 +24,5 @@ check_claims(
     snakemake.params.readings,
     out.readings_md,
     out.readings_csv,
+    out.summary,
 )

@@ -892,18 +892,21 @@ def check_claims(
     claims_file: str | Path, tables: Sequence[str | Path], md: str, csv: str, scale: str = "paper",
     budget: dict[str, Any] | None = None, paper_md: str | None = None, paper_csv: str | None = None,
     readings: dict[str, Any] | None = None, readings_md: str | None = None, readings_csv: str | None = None,
+    report_md: str | None = None,
 ) -> pd.DataFrame:  # fmt: skip
     """Evaluate ``claims_file`` on the default experiments' cells of ``tables``; ``budget``
     (:func:`claim_budgets`) as in :func:`evaluate`; with ``paper_md``/``paper_csv`` also the paper's printed
     numbers beside ours (:mod:`.paper`); with ``readings`` (the config's ``readings:``) and
     ``readings_md``/``readings_csv`` every claim under every reading too (:mod:`.sensitivity`), and each
-    claim whose verdict changes with a reading says so."""
+    claim whose verdict changes with a reading says so; with ``report_md`` the one-page answer
+    (:mod:`.summary`)."""
     from .sensitivity import changed_verdicts, defaults_only, sensitivity, write_sensitivity
 
     raw = load_results(tables)
     df = with_decisions(defaults_only(raw), budget)
     claims = load_claims(claims_file)
     res = pd.DataFrame([judge(claim, df, (budget or {}).get("plan")) for claim in claims])
+    sens = pvo = None
     if readings_md and readings_csv:
         sens = sensitivity(claims, raw, budget, readings or {})
         write_sensitivity(sens, readings or {}, scale, readings_md, readings_csv)
@@ -912,8 +915,12 @@ def check_claims(
     if paper_md and paper_csv:
         from .paper import write_paper_vs_ours
 
-        write_paper_vs_ours(df, paper_md, paper_csv)
+        pvo = write_paper_vs_ours(df, paper_md, paper_csv)
     res.insert(0, "scale", scale)
     write_with(csv, lambda t: res.to_csv(t, index=False))
     write_with(md, lambda t: Path(t).write_text(to_markdown(res, scale)))
+    if report_md:
+        from .summary import write_report
+
+        write_report(res, scale, report_md, pvo, sens)
     return res
