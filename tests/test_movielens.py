@@ -24,7 +24,7 @@ from matcomp.movielens.data import (
     split_ratings,
     verify_ml100k,
 )
-from matcomp.movielens.train import train_cell, train_embedding, train_lnn
+from matcomp.movielens.train import PAPER_BEST, train_cell, train_embedding, train_lnn
 from matcomp.report.table2 import table2
 
 N_USERS, N_ITEMS = 60, 90
@@ -405,8 +405,9 @@ def test_claims_are_judged_under_each_reading() -> None:
     assert res.loc["T2-embedding-adam-penalty [validation]", "verdict"] == "held"  # 0.922
     assert res.loc["T2-lnn-adam-penalty [test]", "verdict"] == "not held"  # 0.954 > 0.95
     assert "optimistic" in res.loc["T2-lnn-adam-penalty [test]", "criterion"]
-    # the embedding's 1.27 vs 1.22 (last) is no improvement of the paper's kind (1.4-2x): the criterion is 1.2x
-    assert res.loc["T2-penalty-improves-adam [last]", "verdict"] == "not held"
+    # "can improve" sets no size: the embedding's 1.27 vs 1.22 (last) improves by 4 % (> 2 %), though far from the
+    # paper's 1.4-2x; read at the test checkpoint the penalty does not improve at all
+    assert res.loc["T2-penalty-improves-adam [last]", "verdict"] == "held"
     assert "1.27/1.22 = 1.04" in res.loc["T2-penalty-improves-adam [last]", "ours"]
     assert res.loc["T2-penalty-improves-adam [test]", "verdict"] == "not held"  # 0.914 vs 0.916
     assert res.loc["T2-penalty-improves-gd [last]", "verdict"] == "inconclusive"  # no GD rows measured
@@ -500,3 +501,14 @@ def test_verify_names_movielens_dir(tmp_path: Path, ml_dir: Path) -> None:
         verify_ml100k(ml_dir)
     _assert_one_line_naming_key(err)
     assert verify_ml100k(ml_dir, check_sha=False) == ml_dir / "u.data"
+
+
+def test_lnn_init_reading_is_recorded_and_changes_the_numbers(data: tuple[np.ndarray, ...]) -> None:
+    """The LNN keeps the literal std 1e-3 (A.1's init sentence is about the synthetic experiments); [7]'s
+    end-to-end rule is a named reading that moves the penalised LNN's RMSE (issue 24: say which)."""
+    users, items, ratings, train, test = data
+    runs = {init: train_lnn(users, items, ratings, train, test, lr=1e-2, lam=1.5, n_iters=300, bias_init="mean",
+                            device="cpu", init=init) for init in ("layer", "end_to_end")}  # fmt: skip
+    assert PAPER_BEST["lnn"]["init"] == "layer" and runs["layer"]["settings"]["init"] == "layer"
+    assert runs["end_to_end"]["settings"]["init"] == "end_to_end"
+    assert abs(runs["layer"]["test_rmse"] - runs["end_to_end"]["test_rmse"]) > 0.01

@@ -11,9 +11,9 @@ from ..models import layer_stds
 class DepthOneLNN(nn.Module):
     """A single full matrix ``W`` [n_users, n_items] plus one scalar bias: ``pred(u, i) = W[u, i] + b``.
 
-    ``W`` starts Gaussian at the scale ``init_std`` read as in the synthetic experiments (``init``, see
-    :mod:`matcomp.models`: ``end_to_end``, [7]'s std init_std/√n_users, or ``layer``, std init_std), ``b``
-    at ``bias_init``.
+    ``W`` starts Gaussian at the scale ``init_std`` under one of the synthetic experiments' readings
+    (``init``, :mod:`matcomp.models`: ``layer``, std init_std, the LNN's default, or ``end_to_end``, [7]'s
+    std init_std/√n_users), ``b`` at ``bias_init``.
     """
 
     def __init__(
@@ -23,7 +23,7 @@ class DepthOneLNN(nn.Module):
         init_std: float = 1e-3,
         bias_init: float = 0.0,
         generator: torch.Generator | None = None,
-        init: str = "end_to_end",
+        init: str = "layer",
     ) -> None:
         super().__init__()
         (std,) = layer_stds([(n_users, n_items)], init_std, init)

@@ -62,7 +62,11 @@ PAPER_BEST: dict[str, dict[str, Any]] = {
         "penalty": "ratio",
         "n_iters": 20_000,
         "init_std": 1e-3,
-        "init": "end_to_end",
+        # A.1's init sentence is about the synthetic experiments; for the LNN the paper says none, so the
+        # literal std 1e-3 stays its default.  [7]'s end-to-end rule (std 1e-3/√944 at depth 1) is the named
+        # reading `init: end_to_end`: on the tests' small synthetic ratings it changes the penalised LNN's
+        # test RMSE (0.77 -> 0.95 at 800 steps, 0.61 -> 1.91 at 3 000), so it is no detail.
+        "init": "layer",
         "bias_init": "zero",
         "reduction": "sum",
         "eval_every": 100,
@@ -376,7 +380,7 @@ def train_lnn(
     penalty: str = "ratio",
     n_iters: int = 20_000,
     init_std: float = 1e-3,
-    init: str = "end_to_end",
+    init: str = "layer",
     bias_init: str | float = "zero",
     reduction: str = "sum",
     eval_every: int = 100,
