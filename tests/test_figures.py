@@ -64,12 +64,22 @@ def test_dynamics_figure_draws_sd_bands(tmp_path: Path, monkeypatch, depths: lis
 
     drawn = {}
     monkeypatch.setattr(figures, "load_cells", load_cells)
-    monkeypatch.setattr(figures, "summarize", lambda cells, exp: pd.DataFrame({"cell": cells}))
+    summary = pd.DataFrame({"cell": ["gd", "adam"], "max_iters": 1500, "iterations_mean": [1500.0, 932.0],
+                            "stop_reasons": ["max_iters", "converged;plateau"], "n_seeds": 2, "n_obs": 2000,
+                            "init": "end_to_end", "tol_on": "loss", "stop_rule": "plateau", "route": "none"})  # fmt: skip
+    monkeypatch.setattr(figures, "summarize", lambda cells, exp: summary)
     monkeypatch.setattr(figures.plt, "close", lambda fig: drawn.setdefault("fig", fig))
     exp = {"rank": 5, "depths": depths, "optimizers": ["gd", "adam"], "caption": "test"}
     out = {ext: str(tmp_path / f"fig.{ext}") for ext in ("pdf", "png", "csv")}
-    figures.dynamics_figure("figX", exp, ["gd", "adam"], out["pdf"], out["png"], out["csv"])
+    figures.dynamics_figure("figX", exp, ["gd", "adam"], out["pdf"], out["png"], out["csv"], "quick")
     assert all(Path(p).stat().st_size > 0 for p in out.values())
+    from PIL import Image
+
+    said = Image.open(out["png"]).info["Description"]  # the figure says what it shows
+    for words in ("scale quick", "budget 1500 iterations, ran 932–1,500", "converged, max_iters, plateau",
+                  "seeds 2", "n_obs 2000", "init end_to_end", "tolerance on loss", "stop rule plateau"):  # fmt: skip
+        assert words in said, (words, said)
+    assert any(said == t.get_text() for t in drawn["fig"].texts)
     axes = drawn["fig"].axes
     assert len(axes) == 6
     n_curves = len(depths) * len(lams)

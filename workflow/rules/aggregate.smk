@@ -62,6 +62,7 @@ rule dynamics_figure:
     params:
         experiment=lambda w: EXPERIMENTS[w.name],
         code=code_hash("figure"),
+        scale=config["scale"],
     script:
         "../scripts/make_figure.py"
 

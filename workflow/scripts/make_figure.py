@@ -13,5 +13,11 @@ from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
 out = snakemake.output
 dynamics_figure(
-    snakemake.wildcards.name, snakemake.params.experiment, snakemake.input.jobs, out.pdf, out.png, out.csv
+    snakemake.wildcards.name,
+    snakemake.params.experiment,
+    snakemake.input.jobs,
+    out.pdf,
+    out.png,
+    out.csv,
+    snakemake.params.scale,
 )

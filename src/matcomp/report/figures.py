@@ -100,10 +100,42 @@ def _draw_row(axes: Sequence[Any], sub: pd.DataFrame, palette: dict[str, str], l
     sns.lineplot(sig, ax=ax_sig, style=STYLE, style_order=order, dashes=dashes, legend=legend, **common)
 
 
+def _values(summary: pd.DataFrame, col: str) -> str:
+    if col not in summary:
+        return "?"
+    vals = [v for v in dict.fromkeys(summary[col].dropna().tolist()) if v != ""]
+    return "/".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in vals) or "–"
+
+
+def figure_footer(summary: pd.DataFrame, scale: str | None = None) -> str:
+    """What a figure shows, in one line: scale, iteration budget and how the runs stopped, seeds, n_obs and
+    the readings (init, tolerance, stop rule, route); empty without a summary."""
+    if summary.empty or "max_iters" not in summary:
+        return ""
+    stops = sorted(
+        {
+            s
+            for v in summary.get("stop_reasons", pd.Series(dtype=str)).dropna()
+            for s in str(v).split(";")
+            if s
+        }
+    )
+    ran = summary["iterations_mean"] if "iterations_mean" in summary else summary["max_iters"]
+    return (
+        (f"scale {scale} · " if scale else "")
+        + f"budget {_values(summary, 'max_iters')} iterations, ran {ran.min():,.0f}–{ran.max():,.0f} (stopped by: "
+        f"{', '.join(stops) or '?'}) · seeds {_values(summary, 'n_seeds')} · n_obs {_values(summary, 'n_obs')} · "
+        f"init {_values(summary, 'init')}, tolerance on {_values(summary, 'tol_on')}, stop rule "
+        f"{_values(summary, 'stop_rule')}, route {_values(summary, 'route')} · lines: mean over seeds, bands ± 1 sd"
+    )
+
+
 def dynamics_figure(
-    name: str, experiment: dict[str, Any], cells: Sequence[str], pdf: str, png: str, csv: str
-) -> None:
-    """Draw the figure for ``experiment`` from its cells; also write the cells' summary csv."""
+    name: str, experiment: dict[str, Any], cells: Sequence[str], pdf: str, png: str, csv: str,
+    scale: str | None = None,
+) -> None:  # fmt: skip
+    """Draw the figure for ``experiment`` from its cells, with a footer saying what it shows (also in the
+    png's ``Description``); also write the cells' summary csv."""
     set_theme()
     rank = int(experiment["rank"])
     sig_idx = list(dict.fromkeys([1, rank, *experiment.get("extra_sigma", [])]))
@@ -124,10 +156,12 @@ def dynamics_figure(
         ax_rk.axhline(rank, color="grey", lw=0.8, ls="--")
     sns.move_legend(axes[0][2], "upper left", bbox_to_anchor=(1.02, 1), fontsize=7, frameon=False)
     fig.suptitle(experiment.get("caption", name))
-    fig.tight_layout()
-    write_with(pdf, lambda t: fig.savefig(t, format="pdf"), ".pdf")
-    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110), ".png")
-    plt.close(fig)
     summary = summarize(cells, experiment)
+    footer = figure_footer(summary, scale)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=7, color="#555555", wrap=True)
+    write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
+    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")
+    plt.close(fig)
     summary.insert(0, "experiment", name)
     write_with(csv, lambda t: summary.to_csv(t, index=False))
