@@ -86,6 +86,8 @@ def test_experiment_typos_missing_keys_and_bad_values() -> None:
         ({"penalties": ["schatten:1/0"]}, r"'experiments.table1.penalties\[0\]': bad penalty argument '1/0'"),
         ({"optimizers": ["adamm"]}, r"'experiments.table1.optimizers\[0\]': unknown optimizer 'adamm'"),
         ({"n_obs": 20000}, "n_obs 20000 impossible for a 100x100 matrix"),
+        ({"lams": [0.05]}, r"both lam \(0.05\) and lams \(\[0.05\]\) are set"),  # issue 27.2: one was ignored
+        ({"seeds": [0, 0]}, r"'experiments.table1.seeds': \[0, 0\] has non-unique elements"),
     ]  # fmt: skip
     for change, message in cases:
         bad = {**raw, "experiments": {**raw["experiments"], "table1": {**exp, **change}}}
@@ -394,3 +396,20 @@ def test_the_workflow_refuses_a_typo_before_any_job(tmp_path: Path) -> None:
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "config key 'scal' is not a setting; did you mean 'scale'?" in out
     assert not (work / "results").exists()
+
+
+def test_repeated_seeds_and_an_overlay_lam_over_lams_are_refused(capsys) -> None:
+    """Issue 27.1-2: seeds [0, 0] gave n_seeds 2 and sd 0; an overlay's lam over a base's lams was ignored."""
+    from matcomp.cli import main
+
+    raw = _raw()
+    with pytest.raises(ConfigError, match=r"config key 'seeds': \[0, 0\] has non-unique elements"):
+        load({**raw, "seeds": [0, 0]})
+    overlay = {
+        **raw,
+        "experiments": {**raw["experiments"], "fig3": {**raw["experiments"]["fig3"], "lam": 0.05}},
+    }
+    with pytest.raises(ConfigError, match="'experiments.fig3': both lam .* e.g. lams: \\[0.05\\]"):
+        load(overlay)
+    assert main(["train", "--seeds", "0", "0", "--max-iters", "1", "--out", "x.json", "--quiet"]) == 2
+    assert "--seeds must be distinct, got [0, 0]" in capsys.readouterr().err

@@ -153,6 +153,8 @@ def _cmd_train(a: argparse.Namespace) -> None:
         device=a.device, dtype=a.dtype, spectral=a.spectral,
     )  # fmt: skip
     cfg.validate()
+    if len(set(a.seeds)) != len(a.seeds):
+        raise ValueError(f"--seeds must be distinct, got {a.seeds} (a repeated seed is the same run twice)")
     get_penalty(a.penalty)
     if not a.lam >= 0 or a.lam == float("inf"):
         raise ValueError(f"--lam must be a finite number >= 0, got {a.lam}")

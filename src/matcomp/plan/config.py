@@ -349,6 +349,12 @@ def _check_training(config: dict[str, Any], name: str, exp: dict[str, Any]) -> N
         exp.get("networks", []),
     )
     _check_spectral(config, exp, where)
+    for one, many in (("lam", "lams"), ("n_obs", "n_obs_grid")):
+        if one in exp and many in exp:
+            raise ConfigError(
+                f"config key '{where}': both {one} ({exp[one]}) and {many} ({exp[many]}) are set, so one would be "
+                f"ignored (an overlay's {one} does not replace the base's {many}); keep one, e.g. {many}: [{exp[one]}]"
+            )
     m, n = config["data"]["m"], config["data"]["n"]
     rank = exp.get("rank", 1)
     if rank > min(m, n):
