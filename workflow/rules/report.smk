@@ -81,3 +81,15 @@ onsuccess:
         print(
             f"\n{counts.strip()}\nThe answer, decided and not: {answer.resolve()}\n"
         )
+
+
+onstart:
+    if config["scale"] == "paper" and not any(
+        j.placement == "gpu" for j in JOBS.values()
+    ):
+        print(
+            f"\nnote: scale=paper is the paper's full protocol, {len(JOBS)} training jobs (5 seeds, "
+            "5·10⁵ iterations) with no GPU planned: about 700 CPU-hours on a 2-core machine "
+            "(README, 'What runs where, and timings'). For a first look at every table, figure and "
+            "claim: --config scale=quick (minutes); to decide the claims: scale=decide.\n"
+        )
