@@ -578,12 +578,15 @@ def _decided_frame(df: pd.DataFrame, budget: dict[str, Any] | None) -> pd.DataFr
     return df.assign(_decided=[d for d, _ in decisions], _how=[h for _, h in decisions])
 
 
+def _labelled(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each row's :func:`cell_label` (``_label``), computed once per table."""
+    return df.assign(_label=[cell_label(r) for _, r in df.iterrows()]) if not df.empty else df
+
+
 def _readings_of(df: pd.DataFrame, outcomes: Iterable[Outcome]) -> str:
     """The named readings behind the cells a claim read: tolerance, stop rule, route, GD's momentum."""
     labels = {o.label for o in outcomes}
-    rows = [
-        r for _, r in df.iterrows() if cell_label(r) in labels or any(cell_label(r) in lab for lab in labels)
-    ]
+    rows = [r for _, r in df.iterrows() if r["_label"] in labels or any(r["_label"] in lab for lab in labels)]
     parts = []
     for col, name in (
         ("init", "init"),
@@ -619,38 +622,49 @@ def _unplanned_filters(where: dict[str, Any], cells: list[dict[str, Any]]) -> bo
     return any(col != "experiment" and col not in cols for col in where)
 
 
-def missing_planned(
-    df: pd.DataFrame, where: dict[str, Any], plan: dict[str, list[dict[str, Any]]]
-) -> list[str]:
-    """The cells the plan has for this selection that ``df`` lacks: every depth, penalty, λ, n_obs or
+def _plan_key(experiment: Any, cell: dict[str, Any]) -> tuple[str, ...]:
+    """A cell's identity for the plan: its experiment, :data:`PLAN_COLUMNS` and method ("" where absent)."""
+
+    def part(col: str) -> str:
+        v = cell.get(col)
+        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else _lbl(v)
+
+    return (str(experiment), *(part(c) for c in (*PLAN_COLUMNS, "method")))
+
+
+@dataclass(frozen=True)
+class Members:
+    """The paper-scale plan (:func:`planned_cells`) beside the keys of the cells a table has: built once per
+    table (:func:`members_of`), read by every check of every claim."""
+
+    plan: dict[str, list[dict[str, Any]]]
+    present: frozenset[tuple[str, ...]]
+
+
+def members_of(df: pd.DataFrame, plan: dict[str, list[dict[str, Any]]] | None) -> Members | None:
+    if not plan:
+        return None
+    records = df.to_dict("records") if not df.empty else []
+    return Members(plan, frozenset(_plan_key(r.get("experiment"), r) for r in records))
+
+
+def missing_planned(where: dict[str, Any], members: Members) -> list[str]:
+    """The cells the plan has for this selection that the table lacks: every depth, penalty, λ, n_obs or
     method of the experiment that the selection's filters admit."""
     exps = where.get("experiment")
-    present = {
-        (str(r.get("experiment")), *(_lbl(r[c]) if c in r and pd.notna(r[c]) else "" for c in PLAN_COLUMNS),
-         str(r.get("method", "")) if pd.notna(r.get("method", math.nan)) else "")
-        for _, r in df.iterrows()
-    }  # fmt: skip
     out = []
     for exp in exps if isinstance(exps, list) else [exps] if exps else []:
-        cells = plan.get(exp, [])
+        cells = members.plan.get(exp, [])
         if _unplanned_filters(where, cells):
             continue
-        for cell in cells:
-            if not _matches(cell, where):
-                continue
-            key = (
-                exp,
-                *(_lbl(cell[c]) if c in cell else "" for c in PLAN_COLUMNS),
-                str(cell.get("method", "")),
-            )
-            if key not in present:
-                out.append(f"{exp} " + "/".join(_lbl(v) for v in cell.values()))
+        out += [f"{exp} " + "/".join(_lbl(v) for v in cell.values()) for cell in cells
+                if _matches(cell, where) and _plan_key(exp, cell) not in members.present]  # fmt: skip
     return out
 
 
-def missing_members(df: pd.DataFrame, chk: dict[str, Any], plan: dict[str, Any] | None = None) -> list[str]:
+def missing_members(df: pd.DataFrame, chk: dict[str, Any], members: Members | None = None) -> list[str]:
     """The values a check lists (``optimizer: [adam, adamax]``, ``depth: [3, 4, 5]``) that select no cell of
-    ``df``, and with ``plan`` (:func:`planned_cells`) every planned cell of a selection that ``df`` lacks: a
+    ``df``, and with ``members`` (:func:`members_of`) every planned cell of a selection that ``df`` lacks: a
     claim about all of them is not held on the others' evidence, never held without them."""
     out = []
     for key in SELECTIONS:
@@ -661,13 +675,13 @@ def missing_members(df: pd.DataFrame, chk: dict[str, Any], plan: dict[str, Any] 
             for v in vals:
                 if select(df, {**where, col: v}).empty:
                     out.append(f"{col} {_lbl(v)}")
-        if plan:
-            out += missing_planned(df, where, plan)
+        if members:
+            out += missing_planned(where, members)
     return list(dict.fromkeys(out))
 
 
 def _check_verdict_with_missing(
-    df: pd.DataFrame, chk: dict[str, Any], outcomes: list[Outcome], plan: dict[str, Any] | None = None
+    df: pd.DataFrame, chk: dict[str, Any], outcomes: list[Outcome], members: Members | None = None
 ) -> tuple[str, str, list[str]]:
     """(verdict, leaning, missing): a check that would be held (or open) with listed or planned cells absent
     (or a pair without its partner, a group without its reference) is not run, unless it holds for *any*
@@ -679,21 +693,21 @@ def _check_verdict_with_missing(
         verdict, leaning = (
             ("inconclusive", "") if all(o.decided for o in neutral) else (NOT_REACHED, "leaning not held")
         )
-    missing = missing_members(df, chk, plan) if not df.empty else []
+    missing = missing_members(df, chk, members) if not df.empty else []
     missing += [o.label for o in outcomes if o.missing]
     if missing and verdict != "not held" and not (verdict == "held" and chk.get("quantifier") == "any"):
         return "not run", "", missing
     return verdict, leaning, missing
 
 
-def judge(claim: dict[str, Any], df: pd.DataFrame, plan: dict[str, Any] | None = None) -> dict[str, Any]:
+def judge(claim: dict[str, Any], df: pd.DataFrame, members: Members | None = None) -> dict[str, Any]:
     """One claim's row of the report: verdict, leaning, what we measured, the deciding cells, readings;
-    ``plan`` (:func:`planned_cells`) names the members of every selection."""
+    ``members`` (:func:`members_of` of ``df``) names the members of every selection."""
     checks = claim["checks"]
     verdicts, details, deciding, all_outcomes = [], [], [], []
     for chk in checks:
         outcomes = CHECKS[chk["type"]](df, chk) if not df.empty else []
-        verdict, leaning, missing = _check_verdict_with_missing(df, chk, outcomes, plan)
+        verdict, leaning, missing = _check_verdict_with_missing(df, chk, outcomes, members)
         verdicts.append((verdict, leaning))
         text = "; ".join(o.text for o in outcomes) or "no such cells in this run"
         details.append(text + (f" (not in this run: {', '.join(missing)})" if missing and outcomes else ""))
@@ -739,11 +753,11 @@ def load_claims(path: str | Path = DEFAULT_CLAIMS) -> list[dict[str, Any]]:
 
 
 def with_decisions(df: pd.DataFrame, budget: dict[str, Any] | None) -> pd.DataFrame:
-    """``df`` with ``_decided`` and ``_how`` (:func:`decision`); without ``budget`` every cell is decided (as
-    for tables of final results)."""
+    """``df`` with ``_decided`` and ``_how`` (:func:`decision`) and ``_label``; without ``budget`` every cell is
+    decided (as for tables of final results)."""
     if budget is not None:
-        return _decided_frame(df, budget)
-    return df.assign(_decided=True, _how="given as final") if not df.empty else df
+        return _labelled(_decided_frame(df, budget))
+    return _labelled(df.assign(_decided=True, _how="given as final")) if not df.empty else df
 
 
 def evaluate(
@@ -751,8 +765,8 @@ def evaluate(
 ) -> pd.DataFrame:
     """One row per claim; ``budget`` (:func:`claim_budgets`) decides which cells are decided."""
     df = with_decisions(df, budget)
-    plan = (budget or {}).get("plan")
-    return pd.DataFrame([judge(claim, df, plan) for claim in prepare(claims)])
+    members = members_of(df, (budget or {}).get("plan"))
+    return pd.DataFrame([judge(claim, df, members) for claim in prepare(claims)])
 
 
 # ---------------------------------------------------------------- readings and variants of a claim
@@ -905,7 +919,8 @@ def check_claims(
     raw = load_results(tables)
     df = with_decisions(defaults_only(raw), budget)
     claims = load_claims(claims_file)
-    res = pd.DataFrame([judge(claim, df, (budget or {}).get("plan")) for claim in claims])
+    members = members_of(df, (budget or {}).get("plan"))
+    res = pd.DataFrame([judge(claim, df, members) for claim in claims])
     sens = pvo = None
     if readings_md and readings_csv:
         sens = sensitivity(claims, raw, budget, readings or {})
