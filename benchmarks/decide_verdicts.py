@@ -19,6 +19,7 @@ import pandas as pd
 from matcomp.plan.config import effective_config, read_yaml
 from matcomp.report.claims import claim_budgets, evaluate, load_claims, load_results
 from matcomp.report.sensitivity import defaults_only, sensitivity
+from matcomp.report.sensitivity import to_markdown as sensitivity_markdown
 
 
 def verdicts(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
@@ -67,22 +68,11 @@ def _cell_rows(cells: pd.DataFrame) -> list[str]:
 
 
 def _reading_rows(sens: pd.DataFrame, readings: dict) -> list[str]:
+    """The readings report of these claims (:func:`matcomp.report.sensitivity.to_markdown`), one level down."""
     if not readings:
         return []
-    names = list(readings)
-    lines = ["", "## The same claims under the other readings that ran", "",
-             "Each reading's cells (`<experiment>@<reading>`) in place of the defaults' (`results/readings.md`); "
-             "– : the reading did not rerun every experiment the claim reads.", "",
-             "| claim | defaults | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]  # fmt: skip
-    lines += [
-        f"| {r['id']} | {r['defaults']} | " + " | ".join(r[n] for n in names) + " |"
-        for _, r in sens.iterrows()
-    ]
-    changed = sens[sens["changes"] != ""]
-    for _, r in changed.iterrows():
-        lines.append(f"\n- **{r['id']}**: defaults: {r['ours_defaults']}")
-        lines += [f"  - {n}: {r[f'ours_{n}']}" for n in r["changes"].split("; ")]
-    return lines
+    text = sensitivity_markdown(sens, readings, "decide")
+    return ["", *("#" + line if line.startswith("#") else line for line in text.splitlines())]
 
 
 def markdown(workdir: Path) -> str:

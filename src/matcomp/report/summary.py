@@ -58,12 +58,13 @@ def _open_lines(res: pd.DataFrame) -> list[str]:
 def _paper_lines(pvo: pd.DataFrame | None) -> list[str]:
     if pvo is None or pvo.empty or "mark" not in pvo:
         return ["No printed number of the paper is in this run.", ""]
-    kinds = pvo["mark"].fillna("not run").map(lambda m: str(m).split(" ")[0])
+    # "agrees", "differs (Err, Rk)" -> "differs", "undecided", "not run"
+    kinds = pvo["mark"].fillna("not run").map(lambda m: "not run" if m == "not run" else str(m).split(" ")[0])
     lines = ["| table | agrees | differs | undecided | not run |", "|---|---:|---:|---:|---:|"]
     for table, group in pvo.assign(kind=kinds).groupby("table", sort=False):
         c = group["kind"].value_counts().to_dict()
         lines.append(f"| {table} | {c.get('agrees', 0)} | {c.get('differs', 0)} | {c.get('undecided', 0)} | "
-                     f"{c.get('not', 0)} |")  # fmt: skip
+                     f"{c.get('not run', 0)} |")  # fmt: skip
     differs = pvo[kinds == "differs"]
     if "test_error_mean" in differs and "paper_err" in differs and not differs.empty:
         gap = [
