@@ -923,7 +923,7 @@ def check_claims(
     res = pd.DataFrame([judge(claim, df, members) for claim in claims])
     sens = pvo = None
     if readings_md and readings_csv:
-        sens = sensitivity(claims, raw, budget, readings or {})
+        sens = sensitivity(claims, raw, budget, readings or {}, base=res)
         write_sensitivity(sens, readings or {}, scale, readings_md, readings_csv)
         changed = changed_verdicts(sens)
         res["other_readings"] = [changed.get(i, "") for i in res["id"]]

@@ -62,13 +62,15 @@ def _verdict(row: pd.Series) -> str:
 
 
 def sensitivity(
-    claims: list[dict[str, Any]], df: pd.DataFrame, budget: dict[str, Any] | None, readings: dict[str, Any]
-) -> pd.DataFrame:
+    claims: list[dict[str, Any]], df: pd.DataFrame, budget: dict[str, Any] | None, readings: dict[str, Any],
+    base: pd.DataFrame | None = None,
+) -> pd.DataFrame:  # fmt: skip
     """One row per claim: its verdict under the defaults and under each reading (``readings``: the
     config's ``readings:`` table), ``changes`` (the readings that give another verdict) and, per reading,
-    what we measured under it (``ours_<reading>``)."""
+    what we measured under it (``ours_<reading>``).  ``base``: the claims already judged on the defaults'
+    cells, in the order of ``claims`` (judged here when not given)."""
     prepared = prepare(claims)
-    base = evaluate(prepared, defaults_only(df), budget)
+    base = evaluate(prepared, defaults_only(df), budget) if base is None else base.reset_index(drop=True)
     out = pd.DataFrame(
         {"id": base["id"], "defaults": base.apply(_verdict, axis=1), "ours_defaults": base["ours"]}
     )
