@@ -81,14 +81,20 @@ def _compare_rows(c: dict, holds: bool) -> list[dict]:
     shared = {m: _values(c["a"], m) or _values(c["b"], m) or DEFAULTS[m][:1] for m in match}
     rows = []
     for side in ("a", "b"):
+        planned = _grid(c[side], {})
+        if planned and all(m in r for r in planned for m in match):  # planned cells carry their own
+            rows += [{**r, "_side": side} for r in planned]
+            continue
         for r in _grid({k: v for k, v in c[side].items() if k not in match}, {}):
-            if all(m in r for m in match):  # planned cells carry their own
-                rows.append({**r, "_side": side})
-                continue
             for combo in itertools.product(*(shared[m] for m in match)):
                 rows.append({**r, **dict(zip(match, combo)), "_side": side})
     base = 1e-3 if not c["metric"].startswith("iters") else 100.0
     v = float(c["value"])
+    if c["relation"] == "farther_from":  # b at the target; a far from it, or b off it and a near it
+        for r in rows:
+            at_b = v if holds else v + 0.4
+            _set(r, c["metric"], at_b if r["_side"] == "b" else (v + 3 if holds else v))
+        return rows
     for r in rows:
         if r["_side"] == "b":
             _set(r, c.get("metric_b", c["metric"]), base)
@@ -109,8 +115,9 @@ def _spread_rows(c: dict, holds: bool) -> list[dict]:
 
 def _monotone_rows(c: dict, holds: bool) -> list[dict]:
     rows = _grid(c["where"], {c["along"]: [1000, 2000, 3000]})
+    falls = (c.get("direction", "falls") == "falls") == holds
     for i, r in enumerate(rows):
-        _set(r, c["metric"], 1e-3 * (0.5**i if holds else (3 * c["value"]) ** i))
+        _set(r, c["metric"], 1e-3 * (0.5**i if falls else (3 * c["value"]) ** i))
     return rows
 
 
@@ -143,6 +150,8 @@ def _reading_rows(c: dict, holds: bool) -> list[dict]:
 
 
 def _either_rows(c: dict, holds: bool) -> list[dict]:
+    if "where" not in c:  # sub-checks with their own selections (compares): the first passes or none does
+        return [r for i, sub in enumerate(c["checks"]) for r in MAKERS[sub["type"]](sub, holds and i == 0)]
     rows = _grid(c["where"], {})
     for r in rows:
         for i, sub in enumerate(c["checks"]):
@@ -162,7 +171,8 @@ def cells_for(claim: dict, holds: bool, decided: bool = True) -> pd.DataFrame:
         for r in MAKERS[c["type"]](c, holds or i > 0):
             r.pop("_side", None)
             key = tuple(r.get(k) for k in KEY)
-            merged.setdefault(key, {}).update(r)
+            # an earlier check's values stand (the first must fail)
+            merged[key] = {**r, **merged.get(key, {})}
     rows = []
     for r in merged.values():
         r.setdefault("n_seeds", 5)

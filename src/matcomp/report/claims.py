@@ -15,16 +15,19 @@ config sets at scale paper (the *configured* budget: the paper states none for t
   or ``log10_within`` (|log10 a − log10 b| ≤ value); two test errors ≤ ``ERR_FLOOR`` are the same (both
   recovered) for log10_within and for a ratio ≤ 1; ``success`` ({op, value}): a pair that both miss it is no
   evidence (sameness of failure); ``b_must`` ({op, value}): a pair whose ``b`` misses it fails;
+  ``farther_from``: a is no nearer ``value`` than b by more than ``tol`` ("rank recovery at least as good");
+  ``metric_a`` / ``metric_b`` read a different column on each side (the quoted RMSE of Table 2);
 * ``spread``: per group of ``by`` columns, max/min of the metric over the selected cells ``at_most`` (or
   ``at_least``) value: "near simultaneous across depths";
-* ``monotone``: along ``along`` (e.g. n_obs), each next value at most ``value`` × the previous one;
+* ``monotone``: along ``along`` (e.g. n_obs), each next value at most ``value`` × the previous one
+  (``direction: rises``: at least); a censored count cannot be ordered and leaves its step open;
 * ``agrees_with``: per group of ``by``, every cell is on the same side of ``metric op value`` as the group's
   ``reference`` cell: "no qualitative difference" across λ, learning rates or sample sizes;
 * ``reading_match``: Table 2's cells within ``tol`` of the paper's RMSE under some checkpoint reading;
-* ``either``: per cell of ``where``, one of ``checks`` (thresholds on the same cells) passes.
+* ``either``: per cell of ``where`` (or pair of a compare), one of ``checks`` passes.
 
 Each check yields one *outcome* per cell (or pair, group, step): passes or fails, decided or not.
-Iteration counts (``iters_to_err_*``, ``iters_to_rank``) are intervals: a seed that never reached the level
+Iteration counts (``iters_to_err_*``, ``iters_to_rank``, ``iters_to_sv*``) are intervals: a seed that never reached the level
 counts as more than the iterations it ran (and at most never), the cell's count is the median of its
 seeds' intervals, and a ratio of two counts passes only when its bounds make it certain, fails when they
 make it impossible (both final, whatever more training would do: the bounds cover it), and is undetermined
@@ -67,7 +70,7 @@ T2_BUDGETS = (("lnn", "n_iters", "steps"), ("embedding", "n_epochs", "epochs"))
 """MovieLens: which setting of each model is its budget, and in what unit."""
 SPREAD_METRICS = ("log10_test_error_se",)
 """Metrics over the seeds that one seed cannot measure (a cell with fewer than 2 is absent for them)."""
-COUNTS = ("iters_to_err_", "iters_to_rank")
+COUNTS = ("iters_to_err_", "iters_to_rank", "iters_to_sv")
 """Metrics that are iteration counts (intervals: ``<metric>_lo``, ``<metric>_hi``)."""
 
 
@@ -376,6 +379,10 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
             passes = True if hi <= target else False if lo > target else None
             gap = f"{lo:.2f}" if lo == hi else f"[{lo:.2f}, {'∞' if math.isinf(hi) else f'{hi:.2f}'}]"
             text = f"{key}: {_fmt_interval(alo, ahi)} vs {_fmt_interval(blo, bhi)} (Δlog10 = {gap})"
+        elif rel == "farther_from":  # a no nearer to ``value`` than b, up to ``tol``
+            gap_a, gap_b = abs(alo - target), abs(blo - target)
+            passes = None if alo != ahi or blo != bhi else bool(gap_a >= gap_b - float(c.get("tol", 0)))
+            text = f"{key}: |{_fmt(alo)} − {target:g}| vs |{_fmt(blo)} − {target:g}|"
         else:
             raise ValueError(f"unknown relation {rel!r}")
         decided = decided or (_is_count(metric) and passes is not None)  # bounds that settle it are final
@@ -438,36 +445,53 @@ def _agrees_with(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     return out
 
 
-def _falls(p: float, n: float, factor: float, metric: str) -> bool | None:
-    """``n <= factor · p``; two test errors at or below :data:`ERR_FLOOR` are equal (both recovered)."""
+def _falls(p: float, n: float, factor: float, metric: str, rises: bool = False) -> bool | None:
+    """``n <= factor · p`` (``rises``: ``n >= factor · p``); two test errors at or below :data:`ERR_FLOOR` are
+    equal (both recovered)."""
     if math.isnan(p) or math.isnan(n):
         return None
-    return bool(n <= factor * p or (metric.startswith("test_error") and max(p, n) <= ERR_FLOOR))
+    if metric.startswith("test_error") and max(p, n) <= ERR_FLOOR:
+        return True
+    return bool(n >= factor * p) if rises else bool(n <= factor * p)
+
+
+def _point(row: pd.Series, metric: str) -> float:
+    """The metric's value, NaN where it is only bounded (a censored count cannot be ordered)."""
+    lo, hi = _interval(row, metric)
+    return lo if lo == hi else math.nan
 
 
 def _monotone(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     """Along ``along``, each next value at most ``value`` × the previous; with ``overall``, also the last at
-    most the first / ``overall`` ("improving": a flat or rising curve is not)."""
+    most the first / ``overall`` ("improving": a flat or rising curve is not).  ``direction: rises`` turns
+    both round: each next at least ``value`` × the previous, the last at least ``overall`` × the first."""
     metric, factor, along = c["metric"], float(c["value"]), c["along"]
+    rises = c.get("direction", "falls") == "rises"
     sel = select(df, c["where"]).sort_values(along)
     rows = list(sel.iterrows())
     out = []
     for (_, prev), (_, nxt) in zip(rows, rows[1:]):
         (dp, hp), (dn, hn) = _cell_decision(prev), _cell_decision(nxt)
-        p, n = _interval(prev, metric)[0], _interval(nxt, metric)[0]
+        p, n = _point(prev, metric), _point(nxt, metric)
         label = f"{cell_label(prev)} → {_lbl(nxt[along])}"
         out.append(
             Outcome(
-                label, f"{label}: {_fmt(p)} → {_fmt(n)}", _falls(p, n, factor, metric), dp and dn, [hp, hn]
+                label,
+                f"{label}: {_fmt(p)} → {_fmt(n)}",
+                _falls(p, n, factor, metric, rises),
+                dp and dn,
+                [hp, hn],
             )
         )
     if c.get("overall") and len(rows) > 1:
         (_, first), (_, last) = rows[0], rows[-1]
         (d1, h1), (d2, h2) = _cell_decision(first), _cell_decision(last)
-        p, n = _interval(first, metric)[0], _interval(last, metric)[0]
+        p, n = _point(first, metric), _point(last, metric)
         label = f"{cell_label(first)} ⇒ {_lbl(last[along])}"
-        text = f"{label}: {_fmt(p)} ⇒ {_fmt(n)} (at most 1/{c['overall']:g} of it)"
-        out.append(Outcome(label, text, _falls(p, n, 1 / float(c["overall"]), metric), d1 and d2, [h1, h2]))
+        whole = float(c["overall"]) if rises else 1 / float(c["overall"])
+        bound = f"at least {c['overall']:g}×" if rises else f"at most 1/{c['overall']:g} of"
+        text = f"{label}: {_fmt(p)} ⇒ {_fmt(n)} ({bound} it)"
+        out.append(Outcome(label, text, _falls(p, n, whole, metric, rises), d1 and d2, [h1, h2]))
     return out
 
 
@@ -522,7 +546,9 @@ def _reading_match(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
 def _either(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     """Per cell of ``where``: passes when one of ``checks`` (each applied to the same cells) passes, fails
     when all fail ("fails to recover the rank or the error"); decided when its sub-outcomes are."""
-    per = [CHECKS[sub["type"]](df, {**sub, "where": c["where"]}) for sub in c["checks"]]
+    per = [
+        CHECKS[sub["type"]](df, {**sub, "where": c["where"]} if "where" in c else sub) for sub in c["checks"]
+    ]
     by_label: dict[str, list[Outcome]] = {}
     for outcomes in per:
         for o in outcomes:

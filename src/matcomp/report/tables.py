@@ -96,6 +96,47 @@ def _first_rank_hit(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int)
     return int(it[hit[0]]) if hit.size else None
 
 
+SV_HALF = 0.5
+"""A singular value has *developed* at the first logged iteration where it reaches this fraction of its final
+value (l.92's "the time it takes … to develop")."""
+SV_STABLE = 0.1
+"""The top singular values have *stabilised* from the logged iteration on which each stays within this relative
+distance of its final value (l.92's "taking longer to stabilize")."""
+
+
+def _sv_times(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> tuple[int, int, int] | None:
+    """(σ₁ developed, σ_rank developed, the top ``rank`` stabilised): first logged iterations (up to ``stop``)
+    of seed ``i``'s spectrum, measured against its values at ``stop``; None where the network has not learned
+    (test error above :data:`LEARNED` of its initial value: an untrained spectrum has nothing to develop)."""
+    it = arrays["iterations"]
+    logged = np.flatnonzero(it <= stop)
+    err = arrays["test_error"][i]
+    if not (logged.size > 1 and err[logged[-1]] <= LEARNED * err[0]):
+        return None
+    sv = arrays["spectrum"][i][logged, :rank]  # [T, rank], descending per row
+    final = sv[-1]
+    developed = sv >= SV_HALF * final
+    near = np.abs(sv - final) <= SV_STABLE * np.abs(final)
+    stays = np.flip(np.logical_and.accumulate(np.flip(near.all(axis=1))))
+    first = [int(it[logged][np.flatnonzero(ok)[0]]) for ok in (developed[:, 0], developed[:, -1], stays)]
+    return first[0], first[1], first[2]
+
+
+def _sv_counts(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]], rank: int) -> dict[str, float]:
+    """The singular values' timing (:func:`_sv_times`) over the seeds: ``iters_to_sv1``, ``iters_to_svr``
+    (σ_rank, the data's rank) and ``iters_to_sv_stable`` as counts with bounds (a seed that has not learned
+    has not reached them), and ``sv_gap``, the median over seeds of σ_rank's time minus σ₁'s (NaN unless every
+    seed learned)."""
+    times = [_sv_times(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
+    out: dict[str, float] = {}
+    for k, name in enumerate(("iters_to_sv1", "iters_to_svr", "iters_to_sv_stable")):
+        hits = [t[k] if t is not None else None for t in times]
+        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = count_bounds(hits, runs)
+    gaps = [t[1] - t[0] for t in times if t is not None]
+    out["sv_gap"] = float(np.median(gaps)) if len(gaps) == len(runs) and gaps else math.nan
+    return out
+
+
 def count_bounds(hits: Sequence[int | None], runs: Sequence[dict[str, Any]]) -> tuple[float, float, float]:
     """(median, lower bound, upper bound) over the seeds of an iteration count that some seeds may not have
     reached: a seed that reached it counts exactly, one that did not counts as more than the iterations it
@@ -151,6 +192,7 @@ def _counts(path: str | Path, cell: dict[str, Any], rank: int) -> dict[str, floa
     arrays = results.load_trajectory(path, cell["depth"])
     hits = [_first_rank_hit(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
     out["iters_to_rank"], out["iters_to_rank_lo"], out["iters_to_rank_hi"] = count_bounds(hits, runs)
+    out.update(_sv_counts(arrays, runs, rank))
     out["test_error_at_0"] = float(np.median(arrays["test_error"][:, 0]))  # the untrained network's
     out["effective_rank_at_0"] = float(np.median(arrays["effective_rank"][:, 0]))
     return out
