@@ -1,7 +1,7 @@
 """The verdicts a (partial) ``scale=decide`` run reached: claim, verdict, the cells that decided it.
 
-Point it at a workflow folder that ran some targets at ``--config scale=decide`` (the whole scale is ≈ 63 h
-on a 2-core machine, ``benchmarks/cost_decide.md``); it reads the tables there, judges every claim on them
+Point it at a workflow folder that ran some targets at ``--config scale=decide`` (the whole scale is ≈ 224
+CPU-hours on a 2-core machine, ``benchmarks/cost_decide.md``); it reads the tables there, judges every claim on them
 with the decide scale's budgets against the paper's, and writes the claims that had cells (the others are
 "not run"), each with how its cells were decided, then every cell with its iterations and stop reasons.
 

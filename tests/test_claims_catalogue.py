@@ -127,6 +127,7 @@ def _agrees_rows(c: dict, holds: bool) -> list[dict]:
     open_cols = {k: DEFAULTS[k][:1] for k in c["by"] if k not in c["where"]}
     grid = _grid({k: v for k, v in c["where"].items() if k != ref_col or k == "experiment"}, open_cols)
     if grid and ref_col in grid[0]:  # planned cells: one non-reference cell of the first group misses
+        grid = [r for r in grid if _matches(r, c["where"])]
         missed = False
         for r in grid:
             miss = not holds and not missed and str(r[ref_col]) != str(ref_val)

@@ -83,7 +83,8 @@ EXPECTED_CELLS = {
     "fig8": 8,
 }
 ROBUSTNESS_CELLS = {  # the claims' robustness experiments (R-*): other λ, combinations, lr, n_obs
-    "robust_lambda": 20,
+    "robust_lambda": 50,
+    "robust_lambda_r10": 40,
     "robust_combinations": 250,
     "robust_lr5e4": 8,
     "robust_lr1e4": 8,
@@ -139,8 +140,10 @@ def test_paper_scale_dry_run_dag(tmp_path) -> None:
         assert len(cells) == 28 and len(set(cells) & distinct) == shared
         distinct |= set(cells)
     robustness = {c for name in ROBUSTNESS_CELLS for c in experiment_cells(cfg["experiments"][name], cfg)}
-    assert len(robustness) == 286 and len(robustness - distinct) == 230  # the rest are the paper's cells
-    assert sum(len(j.depths) for j in planned.values()) == len(distinct | robustness) == 298 + 230
+    # the rest are the paper's cells (robust_lambda at λ = 1e-4 is Fig. 2's; robust_lambda_r10's λ = 1e-4 at
+    # depths 2-5 and λ = 0.01 at depth 1 are Figs. 7 and 8's at 3 000 entries)
+    assert len(robustness) == 356 and len(robustness - distinct) == 284
+    assert sum(len(j.depths) for j in planned.values()) == len(distinct | robustness) == 298 + 284
     assert len(jobs["baseline"]) == 4 * 7 * 2  # {CP, SI, OPT, OPT (published)} × 7 n_obs × {fig4, fig5}
     assert len(jobs["comparison_figure"]) == 2
     # Shared cells: Table 1's unpenalised GD cells are also Figure 1's, Figure 3's (λ = 0) and Figure 4's.

@@ -19,6 +19,7 @@ from .tables import fmt_err, fmt_rank
 
 STATEMENTS = {  # block: (experiments, varied column, reference (column, value), what the paper says)
     "λ, ratio penalty (A.1)": (["robust_lambda"], "lam", ("lam", 0.05), "robust across λ ∈ [1e-4, 1e-1]"),
+    "λ, ratio penalty, rank 10 (Figs. 7-8)": (["robust_lambda_r10"], "lam", ("lam", 1e-4), "results hold for λ ∈ [1e-6, 1e-1] (Fig. 7, against its λ = 1e-4), [1e-4, 1e-1] at depth 1 (Fig. 8)"),
     "λ, Table 1's combinations (A.3)": (["robust_combinations"], "lam", ("lam", 0.05), "similar for λ ∈ [1e-6, 1e-1]"),
     "learning rate α (A.1)": (["table1", "robust_lr5e4", "robust_lr1e4"], "lr", ("experiment", "table1"), "no qualitative differences for α ∈ {5e-4, 1e-4}"),
     "sample size (A.1, A.3)": (["table1", "robust_n_obs"], "n_obs", ("experiment", "table1"), "similar for 2500, 3000"),
