@@ -673,3 +673,14 @@ def test_others_require_depth_in_error_or_in_rank(d1: tuple, d3: tuple, want: st
             for c in cells.to_dict("records")]  # fmt: skip
     res = evaluate([claim], pd.DataFrame(rows), {**BUDGET, "plan": plan["plan"]}).loc[0]
     assert res["verdict"] == want, res["ours"][:400]
+
+
+def test_either_over_compares_is_not_run_without_its_planned_members() -> None:
+    """T1-others-require-depth on Table 1's GD rows alone (the other optimizers absent): its pairs all pass, but
+    the claim is about every other combination, so it is not run, naming what is missing."""
+    claim = _claim_named("T1-others-require-depth")
+    plan = claim_budgets(effective_config({"scale": "paper"}), ROOT / "config.yaml")
+    cells = [c for c in plan["plan"]["table1"] if c["optimizer"] == "gd" and c["depth"] in (1, 3)]
+    rows = [_decided("table1", **{**c, "test_error_mean": 0.8 if c["depth"] == 1 else 1e-6}) for c in cells]
+    res = evaluate([claim], pd.DataFrame(rows), {**BUDGET, "plan": plan["plan"]}).loc[0]
+    assert res["verdict"] == "not run" and "adagrad" in res["ours"], res["ours"][-300:]

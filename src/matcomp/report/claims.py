@@ -558,7 +558,8 @@ def _either(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
         passes = True if any(o.passes for o in os) else False if all(o.passes is False for o in os) else None
         decided = any(o.passes and o.decided for o in os) or all(o.decided for o in os)
         how = list(dict.fromkeys(h for o in os for h in o.how))
-        out.append(Outcome(label, " or ".join(o.text for o in os), passes, decided, how))
+        missing, neutral = any(o.missing for o in os), all(o.neutral for o in os)
+        out.append(Outcome(label, " or ".join(o.text for o in os), passes, decided, how, missing, neutral))
     return out
 
 
@@ -703,6 +704,8 @@ def missing_members(df: pd.DataFrame, chk: dict[str, Any], members: Members | No
                     out.append(f"{col} {_lbl(v)}")
         if members:
             out += missing_planned(where, members)
+    for sub in chk.get("checks", []):  # an either's sub-checks, on its cells or on their own selections
+        out += missing_members(df, {**sub, "where": chk["where"]} if "where" in chk else sub, members)
     return list(dict.fromkeys(out))
 
 
