@@ -307,6 +307,27 @@ def test_the_figure_job_itself_refuses_a_swapped_trajectory(fig3: Path, tmp_path
         results.load_trajectory(copy, doc["cells"][0]["depth"])
 
 
+@pytest.mark.workflow
+def test_a_number_edited_in_a_result_is_refused(fig3: Path, tmp_path: Path) -> None:
+    """Issue 27.3: a hand-edited final test error (the JSON's numbers are not under the npz's checksum)
+    disagrees with the trajectory's last point, and every reader refuses the file, naming seed and value."""
+    import json
+
+    from matcomp import results
+
+    adam = next(p for k, p in _fig3_results(fig3).items() if k.startswith("r5_o2000/adam/"))
+    copy = tmp_path / adam.relative_to(fig3)
+    results.copy(adam, copy)
+    results.read(copy)  # a faithful copy reads
+    doc = json.loads(copy.read_text())
+    doc["cells"][0]["runs"][0]["test_error"] = 1e-8
+    copy.write_text(json.dumps(doc))
+    with pytest.raises(
+        results.ResultFileError, match=r"records test_error 1e-08, but its trajectory ends at"
+    ):
+        results.read(copy)
+
+
 # ---------------------------------------------------------------- 4. overwrites and other surprises
 
 
