@@ -434,3 +434,13 @@ def test_repeated_seeds_and_an_overlay_lam_over_lams_are_refused(capsys) -> None
         load(overlay)
     assert main(["train", "--seeds", "0", "0", "--max-iters", "1", "--out", "x.json", "--quiet"]) == 2
     assert "--seeds must be distinct, got [0, 0]" in capsys.readouterr().err
+
+
+def test_the_cli_names_an_inexact_exponent(tmp_path: Path) -> None:
+    """`matcomp train --penalty schatten:0.0001` raised ZeroDivisionError (issue 27.8): now one line."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "matcomp.cli", "train", "--penalty", "schatten:0.0001", "--out", str(tmp_path / "c.json")],
+        capture_output=True, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert "1/10000 exactly" in proc.stderr and not (tmp_path / "c.json").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import pytest
 import torch
 
@@ -109,6 +111,19 @@ def test_parse_errors_name_valid_choices() -> None:
         parse_penalty("schatten_ratio:1/2")
     assert parse_penalty("schatten_ratio:0.5:2/3").slug == "schatten_ratio-1_2-2_3"
     assert set(PENALTIES) == {"ratio", "schatten_ratio", "nuclear", "schatten", "none"}
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [("schatten:0.0001", "is 1/10000 exactly"), ("schatten:0.3333", r"is 3333/10000 exactly.*nearest .* is 1/3"),
+     ("schatten_ratio:1:1", "the constant 1"), ("schatten_ratio:2:1", "rewards high rank")],
+)  # fmt: skip
+def test_exponents_are_kept_exact_and_ratios_must_favour_low_rank(spec: str, message: str) -> None:
+    """Issue 27.8: 0.0001 used to become exponent 0 and 0.3333 silently 1/3; a p:q ratio with p >= q is no
+    low-rank penalty (constant, or largest at rank 1)."""
+    with pytest.raises(UnknownPenaltyError, match=message):
+        parse_penalty(spec)
+    assert parse_penalty("schatten:0.125").args == (Fraction(1, 8),)  # an exact decimal stays as written
 
 
 CLOSED_FORMS = ["ratio", "nuclear", "schatten:1/2", "schatten:1/3", "schatten:2/3", "schatten:3/2",

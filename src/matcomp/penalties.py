@@ -172,12 +172,30 @@ class PenaltyInfo:
     """Optional (value, ∇_W) from the polar factor Q and the norms: ``polar(q, w, nuclear, fro)``, for
     penalties that depend on W only through Q, ‖W‖_* and ‖W‖_F (the matmul-only route of
     :mod:`matcomp.spectral`); tests check it against the SVD route."""
+    check: Callable[[tuple[Fraction, ...]], str | None] | None = None
+    """Optional test of the arguments together: why they make no sense as this penalty, or None."""
+
+
+def _ratio_order(args: tuple[Fraction, ...]) -> str | None:
+    p, q = args
+    if p == q:
+        return f"p = q = {p} makes ‖W‖_Sp/‖W‖_Sq the constant 1 (no penalty at all)"
+    if p > q:
+        return (
+            f"p = {p} > q = {q}: ‖W‖_Sp/‖W‖_Sq with p > q is largest at rank 1 and rewards high rank; "
+            "the ratio penalties have p < q (the paper's 1/2:2/3, 1/3:2/3, 1/3:1/2; ratio is 1:2)"
+        )
+    return None
 
 
 PENALTIES: dict[str, PenaltyInfo] = {
     "ratio": PenaltyInfo(ratio, 0, doc="‖W‖_*/‖W‖_F", dsigma=ratio_dsigma, polar=ratio_polar),
     "schatten_ratio": PenaltyInfo(
-        schatten_ratio, 2, doc="‖W‖_Sp/‖W‖_Sq, spec schatten_ratio:p:q", dsigma=schatten_ratio_dsigma
+        schatten_ratio,
+        2,
+        doc="‖W‖_Sp/‖W‖_Sq with p < q, spec schatten_ratio:p:q",
+        dsigma=schatten_ratio_dsigma,
+        check=_ratio_order,
     ),
     "nuclear": PenaltyInfo(
         nuclear, 0, doc="‖W‖_*", dsigma=lambda sigma: torch.ones_like(sigma), polar=nuclear_polar
@@ -226,8 +244,14 @@ class Penalty:
         return self(torch.linalg.svdvals(w))
 
 
+MAX_DENOMINATOR = 1000
+"""An exponent is kept exactly as written (it names the job); one whose fraction needs a larger denominator
+(``0.3333``, ``0.0001``) is refused rather than rounded to a value the user did not write."""
+
+
 def _exponent(text: str, spec: str) -> Fraction:
-    """One penalty argument: a positive, finite fraction (``1/2``) or decimal (``0.5``)."""
+    """One penalty argument, exact: a positive fraction (``1/2``) or decimal (``0.5``) whose denominator is
+    at most :data:`MAX_DENOMINATOR`."""
     try:
         value = Fraction(text.strip())
     except (ValueError, ZeroDivisionError):
@@ -236,7 +260,14 @@ def _exponent(text: str, spec: str) -> Fraction:
         raise UnknownPenaltyError(
             f"bad penalty argument {text!r} in {spec!r}: an exponent is a positive number such as 1/2 or 0.5"
         )
-    return value.limit_denominator(1000)
+    if value.denominator > MAX_DENOMINATOR:
+        near = value.limit_denominator(MAX_DENOMINATOR)
+        hint = f" (the nearest with a denominator up to {MAX_DENOMINATOR} is {near})" if near > 0 else ""
+        raise UnknownPenaltyError(
+            f"penalty argument {text!r} in {spec!r} is {value} exactly, whose denominator exceeds "
+            f"{MAX_DENOMINATOR}: exponents are kept exact, never rounded, so write the fraction you mean{hint}"
+        )
+    return value
 
 
 def parse_penalty(spec: str) -> Penalty:
@@ -258,6 +289,9 @@ def parse_penalty(spec: str) -> Penalty:
             f"penalty {name!r} takes {info.n_args} argument(s) ({info.doc}), got {len(raw)} in {spec!r}"
         )
     args = tuple(_exponent(a, spec) for a in raw)
+    why = info.check(args) if info.check else None
+    if why:
+        raise UnknownPenaltyError(f"penalty {spec!r}: {why}")
     return Penalty(name, args)
 
 
