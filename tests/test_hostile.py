@@ -444,3 +444,13 @@ def test_the_cli_names_an_inexact_exponent(tmp_path: Path) -> None:
     )  # fmt: skip
     assert proc.returncode != 0 and "Traceback" not in proc.stderr, proc.stderr
     assert "1/10000 exactly" in proc.stderr and not (tmp_path / "c.json").exists()
+
+
+@pytest.mark.parametrize("schedule", ["log:0", "log:1", "every:0"])
+def test_a_log_schedule_that_cannot_run_is_refused_when_planning(schedule: str) -> None:
+    """`log: "log:0"` passed `matcomp config` and failed inside the training job (issue 27.7)."""
+    from matcomp.plan.config import ConfigError, load, read_yaml
+
+    raw = read_yaml(ROOT / "config.yaml")
+    with pytest.raises(ConfigError, match=f"'{schedule}' is not a log schedule: 'every:K'"):
+        load({**raw, "scale": "smoke", "train": {**raw["train"], "log": schedule}})

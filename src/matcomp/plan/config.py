@@ -275,7 +275,9 @@ def _check_schema(eff: dict[str, Any]) -> None:
         path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in err.absolute_path).replace(
             ".[", "["
         )
-        raise ConfigError(f"config key '{path or '(top level)'}': {err.message}")
+        hint = err.schema.get("description") if err.validator == "pattern" else None  # say what fits
+        message = f"{err.instance!r} is not {hint}" if hint else err.message
+        raise ConfigError(f"config key '{path or '(top level)'}': {message}")
 
 
 def _check_finite(value: Any, path: tuple[str, ...] = ()) -> None:
