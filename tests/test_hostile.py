@@ -454,3 +454,23 @@ def test_a_log_schedule_that_cannot_run_is_refused_when_planning(schedule: str) 
     raw = read_yaml(ROOT / "config.yaml")
     with pytest.raises(ConfigError, match=f"'{schedule}' is not a log schedule: 'every:K'"):
         load({**raw, "scale": "smoke", "train": {**raw["train"], "log": schedule}})
+
+
+@pytest.mark.parametrize(
+    ("overlay", "message"),
+    [({"scales": {"smok": {"seeds": [0, 1]}}}, r"'scales.smok': a scale nothing selects .* did you mean scales.smoke\?"),
+     ({"experiments": {"fig33": {"lam": 0.05}}}, r"'experiments.fig33': not an experiment .* did you mean 'fig3'\?"),
+     ({"scales": {"quick": {"experiments": {"fig33": {"lam": 0.05}}}}},
+      r"'scales.quick.experiments.fig33': not an experiment .* did you mean 'fig3'\?")],
+)  # fmt: skip
+def test_a_misspelt_scale_or_experiment_in_an_overlay_is_named(overlay: dict, message: str) -> None:
+    """Issue 27.9: `scales: {smok: …}` was a new scale nothing selects (the override never applied) and
+    `fig33` got "'kind' is a required property"; a scale of one's own with a distinct name still works."""
+    from matcomp.plan.config import ConfigError, deep_merge, load, read_yaml
+
+    raw = read_yaml(ROOT / "config.yaml")
+    with pytest.raises(ConfigError, match=message):
+        load({**deep_merge(raw, overlay), "scale": "smoke"})
+    mine = deep_merge(raw, {"scales": {"tiny": {"seeds": [0], "train": {"max_iters": 5}}}})
+    assert load({**mine, "scale": "smoke"})["scale"] == "smoke"
+    assert load({**mine, "scale": "tiny"})["train"]["max_iters"] == 5

@@ -163,10 +163,46 @@ def with_readings(eff: dict[str, Any]) -> dict[str, Any]:
     return eff
 
 
+TYPO = 0.85
+"""Two names this alike (difflib's ratio: one letter added, dropped or changed in a short name) are a typo
+of one another, not two things (:func:`_check_near_names`)."""
+
+
+def _check_near_names(config: dict[str, Any]) -> None:
+    """An overlay's misspelt scale (``scales: {smok: …}``) is a new scale that nothing selects, so its
+    settings never apply; a misspelt experiment (``fig33: {lam: …}``) is a new experiment without a
+    ``kind``.  Both are refused with the name they resemble."""
+    scales, selected = config.get("scales") or {}, config.get("scale", "paper")
+    for name in scales:
+        others = [s for s in ["paper", *scales] if s != name]
+        close = difflib.get_close_matches(str(name), others, n=1, cutoff=TYPO)
+        if name != selected and close:
+            raise ConfigError(
+                f"config key 'scales.{name}': a scale nothing selects (scale: {selected}) named like "
+                f"{close[0]!r}; did you mean scales.{close[0]}? (a scale of its own needs a distinct name)"
+            )
+    experiments = config.get("experiments") or {}
+    known = [e for e, exp in experiments.items() if isinstance(exp, dict) and "kind" in exp]
+    overlays = [("experiments", experiments)] + [
+        (f"scales.{s}.experiments", v.get("experiments") or {})
+        for s, v in scales.items()
+        if isinstance(v, dict)
+    ]
+    for where, table in overlays:
+        for name, exp in table.items():
+            if name not in known and isinstance(exp, dict) and "kind" not in exp:
+                raise ConfigError(
+                    f"config key '{where}.{name}': not an experiment of this config (it has no 'kind')"
+                    f"{_nearest(str(name), known) or '.'} A new experiment needs kind and its settings "
+                    "(see config.yaml)"
+                )
+
+
 def load(config: dict[str, Any]) -> dict[str, Any]:
     """The effective, fully checked config of the chosen scale (module docstring); every scale of the
     ``scales`` table is checked too, so a typo in one that is not run now is still found."""
     config = coerce_booleans(copy.deepcopy(config), schema())
+    _check_near_names(config)
     eff = effective_config(config)
     check(eff)
     for scale in ["paper", *(config.get("scales") or {})]:
