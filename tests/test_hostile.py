@@ -474,3 +474,17 @@ def test_a_misspelt_scale_or_experiment_in_an_overlay_is_named(overlay: dict, me
     mine = deep_merge(raw, {"scales": {"tiny": {"seeds": [0], "train": {"max_iters": 5}}}})
     assert load({**mine, "scale": "smoke"})["scale"] == "smoke"
     assert load({**mine, "scale": "tiny"})["train"]["max_iters"] == 5
+
+
+def test_a_result_named_other_than_json_is_refused_before_training(tmp_path: Path) -> None:
+    """Issue 27.6: `--out c.txt` beside c.json overwrote c.trajectory.npz, and c.json failed its checksum."""
+    from matcomp import results
+    from matcomp.cli import main
+
+    assert main(["train", "--max-iters", "5", "--quiet", "--out", str(tmp_path / "c.json")]) == 0
+    before = results.trajectory_path(tmp_path / "c.json").read_bytes()
+    assert main(["train", "--max-iters", "5", "--quiet", "--out", str(tmp_path / "c.txt")]) == 2
+    assert results.trajectory_path(tmp_path / "c.json").read_bytes() == before
+    results.read(tmp_path / "c.json")
+    with pytest.raises(ValueError, match="overwrite the trajectories of c.json"):
+        results.write(tmp_path / "c.txt", {}, {"x": np.zeros(1)})

@@ -153,6 +153,7 @@ def _cmd_train(a: argparse.Namespace) -> None:
         device=a.device, dtype=a.dtype, spectral=a.spectral,
     )  # fmt: skip
     cfg.validate()
+    results.check_result_name(a.out)
     if len(set(a.seeds)) != len(a.seeds):
         raise ValueError(f"--seeds must be distinct, got {a.seeds} (a repeated seed is the same run twice)")
     get_penalty(a.penalty)

@@ -51,6 +51,16 @@ def trajectory_path(out: str | os.PathLike[str]) -> Path:
     return out.with_name(out.stem + ".trajectory.npz")
 
 
+def check_result_name(out: str | os.PathLike[str]) -> None:
+    """A result is ``x.json``: its trajectories go to ``x.trajectory.npz``, so any other name (``x.txt``)
+    would write over the trajectory of an ``x.json`` beside it."""
+    if Path(out).suffix != ".json":
+        raise ValueError(
+            f"a result file is named x.json (its trajectories go beside it as x.trajectory.npz), got {out}: "
+            f"any other suffix would overwrite the trajectories of {Path(out).with_suffix('.json').name}"
+        )
+
+
 def _pair(path: str | os.PathLike[str]) -> tuple[Path, ...]:
     path = Path(path)
     if path.name.endswith(".trajectory.npz"):
@@ -71,6 +81,8 @@ def write(
 ) -> None:
     """Write a result: its trajectory npz (when ``arrays``), then the JSON naming it, each atomically."""
     out = Path(out)
+    if arrays is not None:
+        check_result_name(out)
     if arrays is not None:
         traj = trajectory_path(out)
         meta = np.array(json.dumps({"file": _owner(out, doc)}))
