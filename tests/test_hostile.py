@@ -269,6 +269,43 @@ def test_damaged_results_are_named_before_anything_is_deleted(fig3: Path, damage
             p.write_bytes(data)
 
 
+@pytest.mark.workflow
+def test_a_truncated_ground_truth_file_is_named_while_planning(fig3: Path) -> None:
+    """Issue 27.10: a truncated results/data/*.npz killed the training job with BadZipFile and no file name."""
+    data = sorted((fig3 / "results/data").glob("*.npz"))[0]
+    saved = data.read_bytes()
+    try:
+        data.write_bytes(saved[:500])
+        proc = _smk(fig3, "-n", "figures/fig3.pdf", "--config", "scale=smoke", check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "damaged ground-truth file" in out and "BadZipFile" in out, out[
+            -2000:
+        ]
+        assert f"rm {data.relative_to(fig3)}" in out
+    finally:
+        data.write_bytes(saved)
+
+
+@pytest.mark.workflow
+def test_a_damage_only_a_job_can_see_is_named_on_the_console(fig3: Path) -> None:
+    """A byte flip inside a trajectory (same size: planning's cheap check passes) stops the figure job on the
+    checksum; its message reaches the console, not only logs/figures/fig3.log (issue 27.10)."""
+    gd = next(p for k, p in _fig3_results(fig3).items() if k.startswith("r5_o2000/gd/"))
+    npz = gd.with_name(gd.stem + ".trajectory.npz")
+    saved = npz.read_bytes()
+    try:
+        flipped = bytearray(saved)
+        flipped[-40] ^= 0xFF
+        npz.write_bytes(bytes(flipped))
+        proc = _smk(fig3, "--cores", "1", "figures/fig3.pdf", "--config", "scale=smoke", check=False)
+        console = [line for line in (proc.stdout + proc.stderr).splitlines() if "checksum differs" in line]
+        assert proc.returncode != 0 and console, proc.stderr[-2000:]
+        assert "(traceback: logs/figures/fig3.log)" in console[0]
+    finally:
+        npz.write_bytes(saved)
+        _smk(fig3, "--cores", "1", "figures/fig3.pdf", "--config", "scale=smoke")  # the figure again
+
+
 def test_a_swapped_trajectory_of_equal_size_names_its_owner(tmp_path: Path) -> None:
     """Two optimizers' results share a file name (the optimizer is a folder): the npz names the job's path."""
     from matcomp import results

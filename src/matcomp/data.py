@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,8 +120,25 @@ def load_problem(path: str | os.PathLike[str]) -> Problem:
         with np.load(path, allow_pickle=False) as z:
             settings = json.loads(str(z["settings"]))
             w_star, mask = z["w_star"], z["mask"].astype(bool)
-    except (KeyError, ValueError, OSError) as err:
-        raise ProblemError(f"not a matcomp problem file: {path} ({err})") from None
+    except (KeyError, ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise ProblemError(
+            f"not a matcomp problem file: {path} ({type(err).__name__}: {err}); if the workflow made it, "
+            f"remove it and rerun, which makes it again: rm {path}"
+        ) from None
     if settings.pop("format", None) != _FORMAT or w_star.shape != mask.shape:
         raise ProblemError(f"not a matcomp problem file: {path}")
     return Problem(w_star, mask, settings)
+
+
+def damaged_problems(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Why each of the existing ``paths`` cannot be read as a problem (truncated, not a zip, wrong format):
+    the planning check runs it on every data file a job reads, so a damaged one stops the run before any
+    job, named, instead of killing the job that loads it."""
+    out = []
+    for path in dict.fromkeys(str(p) for p in paths):
+        if Path(path).exists():
+            try:
+                load_problem(path)
+            except ProblemError as err:
+                out.append(str(err))
+    return out

@@ -96,9 +96,17 @@ def from_checkout(scriptdir: str | os.PathLike[str]) -> None:
 
 
 def redirect_log(snakemake: Any) -> None:
-    """Send a Snakemake job's stdout and stderr to its ``log:`` file."""
+    """Send a Snakemake job's stdout and stderr to its ``log:`` file; an error that ends the job is also
+    named in one line on the console (Snakemake's own message only points at the log)."""
     import sys
 
     if snakemake.log:
         fh = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115 - lives as long as the job
+        console, previous = sys.__stderr__, sys.excepthook
         sys.stdout = sys.stderr = fh
+
+        def hook(kind: type[BaseException], err: BaseException, tb: Any) -> None:
+            previous(kind, err, tb)  # the traceback, into the log
+            print(f"{kind.__name__}: {err} (traceback: {snakemake.log[0]})", file=console, flush=True)
+
+        sys.excepthook = hook

@@ -21,6 +21,7 @@ if Path(matcomp.__file__).resolve().parent != CHECKOUT_SRC / "matcomp":
     )
 
 from matcomp import results  # noqa: E402
+from matcomp.data import damaged_problems  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
 from matcomp.plan.config import ConfigError, enabled_experiments, load  # noqa: E402
 
@@ -65,6 +66,10 @@ def _refuse_damaged_results():
             + "; ".join(f"{err.path}: {err.why}" for err in found)
             + f". Remove them and rerun the same command, which makes them again: rm {files}"
         )
+    data = [f for job in [*JOBS.values(), *BASELINE_JOBS.values()] for f in job.data_paths()]
+    bad = damaged_problems(data)
+    if bad:
+        raise ValueError(f"{len(bad)} damaged ground-truth file(s): " + "; ".join(bad))
 
 
 def _refuse_unwritable_outputs():
