@@ -13,7 +13,7 @@ import torch
 import yaml
 
 from matcomp.jobs.movielens import run_movielens_job
-from matcomp.movielens.data import make_synthetic_ml100k
+from matcomp.movielens.data import UDATA_SHA256, file_digest, make_synthetic_ml100k
 from matcomp.plan.config import ConfigError, load
 from matcomp.plan.movielens import movielens_jobs, sweep_points
 from matcomp.report.table2 import select_by_reading, table2, write_table2
@@ -191,7 +191,7 @@ def test_the_test_reading_selects_on_test_and_says_so() -> None:
 def test_sweep_end_to_end_on_synthetic_data(tmp_path: Path) -> None:
     """Grid jobs on ml-100k-format data -> Table 2 reports each row's validation-best point."""
     ml = make_synthetic_ml100k(tmp_path / "ml-100k", 40, 60, seed=1)
-    cfg = copy.deepcopy(BASE)
+    cfg = {**copy.deepcopy(BASE), "movielens_dir": str(ml)}
     exp = cfg["experiments"]["table2"]
     exp.update(models=["lnn"], rows=["Adam+penalty"], splits=[0.9], seeds=[0])
     exp["sweep"]["lnn"] = {"lam": [1e-3, 100.0]}
@@ -222,3 +222,23 @@ def test_sweep_end_to_end_on_synthetic_data(tmp_path: Path) -> None:
         assert row[f"at_{reading}"].item().startswith("step ")
     md = (out / "t.md").read_text()
     assert "test (optimistic)" in md and "each column reports the grid point its own reading selects" in md
+
+
+def test_other_data_is_another_result(tmp_path: Path) -> None:
+    """Issue 27.5: with movielens_verify false a different u.data (whatever its mtime) gave the old result or
+    overwrote it in place; its digest is now in every job's settings and name, and a job refuses a file that
+    changed after planning."""
+    ml = make_synthetic_ml100k(tmp_path / "ml-100k", 40, 60, seed=1)
+    cfg = {**copy.deepcopy(BASE), "movielens_dir": str(ml)}
+    cfg["experiments"]["table2"].update(models=["lnn"], rows=["Adam"], splits=[0.9], seeds=[0])
+    before = movielens_jobs(cfg)
+    ((path, job),) = before.items()
+    assert job.settings["data_sha256"] == file_digest(ml / "u.data", "sha256")
+    make_synthetic_ml100k(tmp_path / "ml-100k", 40, 60, seed=2)  # other ratings, same place
+    after = movielens_jobs(cfg)
+    assert set(after).isdisjoint(before)
+    with pytest.raises(ValueError, match="changed after Snakemake planned the job"):
+        run_movielens_job(job.params(), str(ml / "u.data"), str(tmp_path / path), device="cpu")
+    assert not (tmp_path / path).exists()
+    official = movielens_jobs({**cfg, "movielens_verify": True})
+    assert next(iter(official.values())).settings["data_sha256"] == UDATA_SHA256

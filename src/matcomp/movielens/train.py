@@ -51,7 +51,7 @@ from matcomp.placement import movielens_device, resolve_device, resolve_route
 from matcomp.provenance import provenance
 from matcomp.spectral import route_record, value_and_grad
 
-from .data import interaction_shape, load_ratings, split_ratings, verify_ml100k
+from .data import file_digest, interaction_shape, load_ratings, split_ratings, verify_ml100k
 from .models import DepthOneLNN, EmbeddingModel
 from .readings import MODELS, READING_NOTES, READINGS, ROWS, split_label
 
@@ -545,7 +545,7 @@ def train_embedding(
 
 
 _RUN_KEYS = {"movielens_dir", "model", "row", "optimizer", "penalized", "train_frac", "val_frac", "seed"}
-_RUN_KEYS |= {"split_seed", "device", "check_sha", "checkpoint"}
+_RUN_KEYS |= {"split_seed", "device", "check_sha", "checkpoint", "data_sha256"}
 
 
 def train_cell(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -556,7 +556,8 @@ def train_cell(config: Mapping[str, Any]) -> dict[str, Any]:
     > 0 holds that fraction of the training split out for the ``validation`` reading, and every reading
     then trains on the rest), ``checkpoint`` (``last``; the headline reading of :data:`READINGS` -- all of
     them are in ``readings`` whatever it is), ``seed`` (0; also the split seed unless ``split_seed``),
-    ``device`` (``auto``), ``check_sha`` (True: ``u.data`` must be the official file), and any
+    ``device`` (``auto``), ``check_sha`` (True: ``u.data`` must be the official file), ``data_sha256``
+    (the digest of ``u.data`` the job was planned for: a file changed since is refused), and any
     hyper-parameter of :data:`PAPER_BEST` for the model (defaults: the paper's best settings, changed by
     :data:`ROW_DEFAULTS`).  Unpenalised rows set every λ to 0.
     """
@@ -576,7 +577,13 @@ def train_cell(config: Mapping[str, Any]) -> dict[str, Any]:
     if "movielens_dir" not in config:
         raise ValueError("config needs `movielens_dir` (an ml-100k folder holding u.data)")
     directory = Path(config["movielens_dir"])
-    verify_ml100k(directory, check_sha=bool(config.get("check_sha", True)))
+    udata = verify_ml100k(directory, check_sha=bool(config.get("check_sha", True)))
+    planned = config.get("data_sha256")
+    if planned is not None and (got := file_digest(udata, "sha256")) != planned:
+        raise ValueError(
+            f"{udata} has sha256 {got}, but this job was planned for {planned}: the file changed after "
+            "Snakemake planned the job; rerun the same command (the job gets a name of its own)"
+        )
     users, items, ratings = load_ratings(directory)
     train_frac = float(config.get("train_frac", 0.9))
     val_frac = float(config.get("val_frac", 0.0))

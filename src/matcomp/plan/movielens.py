@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ..codehash import code_info
@@ -107,9 +108,24 @@ class MovieLensJob:
                 "code": code_record("movielens", self.code)}  # fmt: skip
 
 
+def data_digest(config: dict[str, Any]) -> str:
+    """The sha256 of the ``u.data`` the jobs read, part of every job's settings and so of its name: the
+    official file's when ``movielens_verify`` (the job refuses any other), else the file's own as it is
+    while planning ("missing" before it exists), so that other data is another result, never the old one."""
+    from ..movielens.data import UDATA_SHA256, file_digest
+
+    if config.get("movielens_verify", True):
+        return UDATA_SHA256
+    udata = Path(data_dir(config)) / "u.data"
+    return file_digest(udata, "sha256") if udata.is_file() else "missing"
+
+
 def movielens_jobs(config: dict[str, Any]) -> dict[str, MovieLensJob]:
     """Every MovieLens job by result path."""
     jobs: dict[str, MovieLensJob] = {}
+    if not enabled_experiments(config, ("movielens",)):
+        return jobs
+    data_sha = data_digest(config)
     code = code_info("movielens")["hash"]  # in the hash: new code, new paths
     device = config.get("device", "auto")
     gpus = gpus_planned(device, config.get("gpus", "auto"))
@@ -129,7 +145,7 @@ def movielens_jobs(config: dict[str, Any]) -> dict[str, MovieLensJob]:
                         for seed in exp.get("seeds", config["seeds"]):
                             run = {"model": model, "row": row, "train_frac": float(frac), "seed": int(seed),
                                    "val_frac": val_frac, "checkpoint": checkpoint, **hyper, **point,
-                                   "check_sha": bool(config.get("movielens_verify", True)),
+                                   "check_sha": bool(config.get("movielens_verify", True)), "data_sha256": data_sha,
                                    "placement": "gpu" if gpus and movielens_wants_gpu(model, device) else "cpu"}  # fmt: skip
                             job = MovieLensJob(tuple(run.items()), name, code)
                             jobs[job.path] = job

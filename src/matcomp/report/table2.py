@@ -198,7 +198,7 @@ def _quoted_row(quoted: tuple[str, str, bool, float, str]) -> dict[str, Any]:
     }
 
 
-_NOT_HYPER = {"seed", "split_seed", "movielens_dir", "device", "experiment"}
+_NOT_HYPER = {"seed", "split_seed", "movielens_dir", "device", "experiment", "data_sha256"}
 
 
 def grid_point(result: Mapping[str, Any]) -> str:
