@@ -232,7 +232,7 @@ def test_other_data_is_another_result(tmp_path: Path) -> None:
     cfg = {**copy.deepcopy(BASE), "movielens_dir": str(ml)}
     cfg["experiments"]["table2"].update(models=["lnn"], rows=["Adam"], splits=[0.9], seeds=[0])
     before = movielens_jobs(cfg)
-    ((path, job),) = before.items()
+    path, job = next(iter(before.items()))
     assert job.settings["data_sha256"] == file_digest(ml / "u.data", "sha256")
     make_synthetic_ml100k(tmp_path / "ml-100k", 40, 60, seed=2)  # other ratings, same place
     after = movielens_jobs(cfg)
