@@ -404,6 +404,28 @@ def test_clean_scans_packs(tmp_path: Path) -> None:
     assert stale_files(tmp_path, _raw(), ["smoke"]) == [old.relative_to(tmp_path).as_posix()]
 
 
+def test_clean_keeps_either_placement_and_any_movielens_folder(tmp_path: Path) -> None:
+    """Issue 27.4: after `--config gpus=true` a plain `clean --stale --delete` deleted every GPU-placed cell
+    and the pack, and listed the MovieLens results of a movielens_dir run; only other code's are stale."""
+    import json
+
+    from matcomp.codehash import code_info
+    from matcomp.plan.config import load
+    from matcomp.plan.jobs import training_jobs
+    from matcomp.plan.stale import stale_with_reasons
+
+    gpu = [p for p, j in training_jobs(load({**_raw(), "scale": "smoke", "gpus": True})).items()
+           if j.placement == "gpu"]  # fmt: skip
+    assert gpu
+    ours = "results/movielens/lnn/adam/split90_s0_aaaaaaaaaa.json"
+    other = "results/movielens/lnn/adam/split90_s0_bbbbbbbbbb.json"
+    for rel, code in ((gpu[0], None), (ours, code_info("movielens")), (other, {"hash": "0123456789"})):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(json.dumps({"code": code}))
+    found = dict(stale_with_reasons(tmp_path, _raw(), ["smoke"]))
+    assert found == {other: "a MovieLens result of other MovieLens code (or unreadable)"}
+
+
 def test_movielens_data_checks(tmp_path: Path) -> None:
     from matcomp.movielens.data import MovieLensDataError, load_ratings, make_synthetic_ml100k, verify_ml100k
 

@@ -228,16 +228,19 @@ def _cmd_config(a: argparse.Namespace) -> None:
 
 def _cmd_clean(a: argparse.Namespace) -> None:
     from .plan.config import ConfigError
-    from .plan.stale import remove, stale_files
+    from .plan.stale import remove, stale_with_reasons
 
     try:
         config, scales = _load_config(a)
         root = Path(a.directory)
-        stale = stale_files(root, config, scales)
+        found = stale_with_reasons(root, config, scales)
     except ConfigError as err:
         raise ValueError(f"invalid config: {err}") from None
+    stale = [f for f, _ in found]
     for rel in stale:
         print(rel)
+    for why in dict.fromkeys(w for _, w in found):
+        print(f"{sum(w == why for _, w in found)} of them: {why}", file=sys.stderr)
     kept = ", ".join(scales) if scales else "every scale of the config"
     if not stale:
         print(f"no stale results ({kept})", file=sys.stderr)

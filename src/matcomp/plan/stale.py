@@ -12,6 +12,7 @@ library, the MovieLens download) are never stale.
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -58,12 +59,39 @@ def with_logs(results: Iterable[str]) -> set[str]:
     return out
 
 
+PLACEMENTS = (False, True)
+"""``gpus`` settings a result may have been planned under (a job's placement is part of its name): README's
+commands run with and without ``--config gpus=true``, and neither's results are stale under the other."""
+
+
 def current_files(config: dict[str, Any], scales: Sequence[str] | None = None) -> set[str]:
-    """Every cached file some job of ``config`` (raw, before the scale) plans at the given scales."""
+    """Every cached file some job of ``config`` (raw, before the scale) plans at the given scales, under
+    either placement (:data:`PLACEMENTS`)."""
     keep: set[str] = set()
     for scale in scales_of(config, scales):
-        keep |= with_logs(planned_results(load({**copy.deepcopy(config), "scale": scale})))
+        for gpus in PLACEMENTS:
+            raw = {**copy.deepcopy(config), "scale": scale, "gpus": gpus, "pack_training": "auto"}
+            keep |= with_logs(planned_results(load(raw)))
     return keep
+
+
+MOVIELENS = ("movielens/lnn/", "movielens/embedding/")
+
+
+def _movielens_current(root: Path, rel: str) -> bool:
+    """A MovieLens result (or its log) made by this checkout's MovieLens code: kept whatever data folder it
+    read (``movielens_dir``, the download, test data), since no config names every folder a user ran."""
+    from ..codehash import code_info
+
+    stem = next((rel[: -len(s)] for s in (".json", ".log", ".tsv") if rel.endswith(s)), rel)
+    for top in ("logs/", "benchmarks/logs/"):
+        stem = stem[len(top) :] if stem.startswith(top) else stem
+    result = root / f"{stem}.json"
+    try:
+        recorded = (json.loads(result.read_text()).get("code") or {}).get("hash")
+    except (OSError, ValueError, AttributeError):
+        return False
+    return recorded == code_info("movielens")["hash"]
 
 
 def cached_files(root: Path) -> list[str]:
@@ -78,9 +106,28 @@ def cached_files(root: Path) -> list[str]:
 
 
 def stale_files(root: Path, config: dict[str, Any], scales: Sequence[str] | None = None) -> list[str]:
-    """Cached files under ``root`` that no job of ``config`` plans at the given scales."""
+    """Cached files under ``root`` that no job of ``config`` plans at the given scales under either
+    placement, except MovieLens results of this checkout's code (:func:`_movielens_current`)."""
+    return [f for f, _ in stale_with_reasons(root, config, scales)]
+
+
+def stale_with_reasons(
+    root: Path, config: dict[str, Any], scales: Sequence[str] | None = None
+) -> list[tuple[str, str]]:
+    """(file, why it is stale) for :func:`stale_files`."""
     keep = current_files(config, scales)
-    return [f for f in cached_files(root) if f not in keep]
+    out = []
+    for f in cached_files(root):
+        if f in keep:
+            continue
+        if any(m in f for m in MOVIELENS):
+            if not _movielens_current(root, f):
+                out.append((f, "a MovieLens result of other MovieLens code (or unreadable)"))
+            continue
+        out.append(
+            (f, "no job plans it at these scales under either placement (a setting or the code changed)")
+        )
+    return out
 
 
 def remove(root: Path, files: Iterable[str]) -> int:
