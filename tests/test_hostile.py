@@ -378,7 +378,9 @@ def test_a_device_change_that_moves_no_job_reruns_nothing(fig3: Path) -> None:
 def test_results_honour_the_umask(fig3: Path) -> None:
     umask = os.umask(0)
     os.umask(umask)
-    for path in [*_fig3_results(fig3).values(), fig3 / "figures/fig3.pdf"]:
+    data = sorted((fig3 / "results/data").glob("*.npz"))  # issue 27.12: ground truth was always 0600
+    assert data
+    for path in [*_fig3_results(fig3).values(), fig3 / "figures/fig3.pdf", *data]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask, path  # not mkstemp's 0600
 
 
@@ -456,8 +458,10 @@ def test_an_unwritable_output_folder_is_one_clear_message(tmp_path: Path) -> Non
 
 
 @pytest.mark.workflow
-def test_an_unwritable_output_folder_stops_snakemake_before_any_job(fig3: Path) -> None:
-    tables = fig3 / "results/tables"
+@pytest.mark.parametrize("folder", ["results/tables", "logs/figures"])
+def test_an_unwritable_output_folder_stops_snakemake_before_any_job(fig3: Path, folder: str) -> None:
+    """At any depth (issue 27.11: an immutable logs/tables crashed Snakemake after it deleted table1.*)."""
+    tables = fig3 / folder
     tables.mkdir(parents=True, exist_ok=True)
     if subprocess.run(["chattr", "+i", str(tables)], capture_output=True).returncode != 0:
         pytest.skip("chattr +i is not available here")
@@ -466,8 +470,8 @@ def test_an_unwritable_output_folder_stops_snakemake_before_any_job(fig3: Path) 
     finally:
         subprocess.run(["chattr", "-i", str(tables)], check=True)
     out = proc.stdout + proc.stderr
-    assert proc.returncode != 0 and "the output folder results/tables is not writable" in out
-    assert "chattr -i results/tables" in out and "Traceback" not in out
+    assert proc.returncode != 0 and f"the output folder {folder} is not writable" in out
+    assert f"chattr -i {folder}" in out and "Traceback" not in out
 
 
 def test_the_workflow_refuses_a_typo_before_any_job(tmp_path: Path) -> None:
@@ -547,3 +551,16 @@ def test_a_result_named_other_than_json_is_refused_before_training(tmp_path: Pat
     results.read(tmp_path / "c.json")
     with pytest.raises(ValueError, match="overwrite the trajectories of c.json"):
         results.write(tmp_path / "c.txt", {}, {"x": np.zeros(1)})
+
+
+def test_a_number_yaml_reads_as_text_is_the_number(tmp_path: Path) -> None:
+    """Issue 27.13: `lr: 1e-3` (a string to YAML 1.1, as is `--config lr=1e-3`) got "'1e-3' is not of type
+    'number'"; it is the number it spells, in lists too; text that is no number still names the key."""
+    from matcomp.plan.config import ConfigError, deep_merge, load, read_yaml
+
+    raw = read_yaml(ROOT / "config.yaml")
+    overlay = {"train": {"lr": "1e-3"}, "experiments": {"fig3": {"lams": ["0", "1e-2"]}}}
+    eff = load({**deep_merge(raw, overlay), "scale": "smoke"})
+    assert eff["train"]["lr"] == 1e-3 and eff["experiments"]["fig3"]["lams"] == [0.0, 0.01]
+    with pytest.raises(ConfigError, match="'train.lr': 'abc' is not of type 'number'"):
+        load({**deep_merge(raw, {"train": {"lr": "abc"}}), "scale": "smoke"})

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -22,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .io import write_with
 
 _FORMAT = "matcomp.problem/1"
 
@@ -61,22 +62,13 @@ class Problem:
         return np.where(self.mask, self.w_star, np.nan)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write an ``.npz`` with the settings inside, atomically (temp file + rename)."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp.npz")
-        os.close(fd)
-        try:
-            np.savez_compressed(
-                tmp,
-                w_star=self.w_star,
-                mask=self.mask,
-                settings=np.array(json.dumps({"format": _FORMAT, **self.settings})),
-            )
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        """Write an ``.npz`` with the settings inside, atomically (:func:`matcomp.io.write_with`)."""
+        settings = np.array(json.dumps({"format": _FORMAT, **self.settings}))
+        write_with(
+            path,
+            lambda tmp: np.savez_compressed(tmp, w_star=self.w_star, mask=self.mask, settings=settings),
+            ".npz",
+        )  # with the umask's permissions, like every other output
 
 
 def make_ground_truth(m: int, n: int, rank: int, seed: int, normalize: bool = True) -> np.ndarray:

@@ -74,6 +74,29 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[str], None], suff
         writer(tmp)
 
 
+OUTPUT_ROOTS = ("results", "figures", "logs", "benchmarks/logs")
+"""The folders the workflow writes under (each existing folder below them is checked before any job)."""
+NOT_WRITTEN = ("results/R",)
+"""Folders under them that no job writes into once made (the R library: thousands of folders)."""
+
+
+def unwritable_folder(root: str | os.PathLike[str] = ".") -> tuple[str, str] | None:
+    """(folder, why) of the first existing output folder under ``root`` where no file can be created (a
+    read-only or immutable folder, at any depth: ``logs/tables`` as much as ``results``), else None."""
+    root = Path(root)
+    for top in OUTPUT_ROOTS:
+        for folder, subdirs, _ in os.walk(root / top):
+            rel = Path(folder).relative_to(root).as_posix()
+            if any(rel == s or rel.startswith(f"{s}/") for s in NOT_WRITTEN):
+                subdirs.clear()
+                continue
+            try:
+                tempfile.TemporaryFile(dir=folder).close()
+            except OSError as err:
+                return rel, str(err.strerror)
+    return None
+
+
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path) as fh:
         return json.load(fh)

@@ -22,6 +22,7 @@ if Path(matcomp.__file__).resolve().parent != CHECKOUT_SRC / "matcomp":
 
 from matcomp import results  # noqa: E402
 from matcomp.data import damaged_problems  # noqa: E402
+from matcomp.io import unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
 from matcomp.plan.config import ConfigError, enabled_experiments, load  # noqa: E402
 
@@ -73,18 +74,15 @@ def _refuse_damaged_results():
 
 
 def _refuse_unwritable_outputs():
-    """Stop before any job if an existing output folder cannot be written (a read-only or immutable folder)."""
-    import tempfile
-
-    for folder in ("results", "results/tables", "figures", "logs", "benchmarks/logs"):
-        if Path(folder).is_dir():
-            try:
-                tempfile.TemporaryFile(dir=folder).close()
-            except OSError as err:
-                raise ValueError(
-                    f"the output folder {folder} is not writable ({err.strerror}); make it writable (chmod u+w "
-                    f"{folder}, or chattr -i {folder} if it was made immutable) and rerun"
-                ) from None
+    """Stop before any job if an existing output folder, at any depth, cannot be written (read-only or
+    immutable): Snakemake would delete the old outputs first and then fail inside."""
+    found = unwritable_folder()
+    if found:
+        folder, why = found
+        raise ValueError(
+            f"the output folder {folder} is not writable ({why}); make it writable (chmod u+w {folder}, or "
+            f"chattr -i {folder} if it was made immutable) and rerun"
+        )
 
 
 _refuse_damaged_results()

@@ -8,8 +8,8 @@ wrong and, for an unknown key, the nearest valid one:
 
 1. every mapping is closed: an unknown key anywhere (a typo such as ``scal=smoke``) is an error, for the
    config and for every overlay under ``scales:`` (:func:`unknown_keys`);
-2. ``--config`` gives strings: ``movielens_verify=false`` and ``=False`` both mean the boolean
-   (:func:`coerce_booleans`);
+2. ``--config`` gives strings: ``movielens_verify=false`` and ``=False`` both mean the boolean, and
+   ``lr: 1e-3`` (text to YAML 1.1) the number (:func:`coerce_booleans`);
 3. every value has its type and range (the JSON schema ``config.schema.yaml`` beside this module) and every
    number is finite (``lr: .nan`` is refused);
 4. what a schema cannot say: each experiment has the keys its kind needs, optimizers and penalties exist,
@@ -285,13 +285,28 @@ def unknown_keys(
             )
 
 
+def _as_number(value: str, kind: str) -> Any:
+    """``"1e-3"`` as the number it spells (PyYAML reads an exponent without a decimal point, and
+    ``--config lr=1e-3``, as text); anything else unchanged (the schema check then names it)."""
+    try:
+        number = int(value) if kind == "integer" else float(value)
+    except ValueError:
+        return value
+    return number if kind == "integer" or math.isfinite(number) else value
+
+
 def coerce_booleans(value: Any, node: dict[str, Any], root: dict | None = None) -> Any:
-    """``--config`` values "true"/"false" (any case) become booleans wherever the schema wants a boolean."""
+    """``--config`` values "true"/"false" (any case) become booleans wherever the schema wants a boolean,
+    and numbers written as text (``1e-3``: YAML 1.1 reads it as a string) numbers where it wants one."""
     root = root or node
     node = _resolve(node, root)
     wants_bool = node.get("type") == "boolean" or any(isinstance(e, bool) for e in node.get("enum", []))
     if wants_bool and isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
+    if node.get("type") in ("number", "integer") and isinstance(value, str):
+        return _as_number(value.strip(), node["type"])
+    if isinstance(value, list) and isinstance(node.get("items"), dict):
+        return [coerce_booleans(v, node["items"], root) for v in value]
     if isinstance(value, dict):
         props, extra = node.get("properties", {}), node.get("additionalProperties")
         for k, v in value.items():
