@@ -564,3 +564,18 @@ def test_a_number_yaml_reads_as_text_is_the_number(tmp_path: Path) -> None:
     assert eff["train"]["lr"] == 1e-3 and eff["experiments"]["fig3"]["lams"] == [0.0, 0.01]
     with pytest.raises(ConfigError, match="'train.lr': 'abc' is not of type 'number'"):
         load({**deep_merge(raw, {"train": {"lr": "abc"}}), "scale": "smoke"})
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [(["--seeds", "-1"], r"--seeds must be integers >= 0, got \[-1\]"), (["--lr", "-1"], "lr must be > 0, got -1.0"),
+     (["--init-std", "0", "--tol", "-1"], "init_std must be > 0, got 0.0; tol must be >= 0, got -1.0"),
+     (["--width", "0"], "width must be >= 1")],
+)  # fmt: skip
+def test_each_bad_training_number_is_named(tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    """Issue 27.14: `--seeds -1` gave numpy's "expected non-negative integer"; --lr/--init-std/--tol shared one
+    message; --width 0 was accepted."""
+    from matcomp.cli import main
+
+    assert main(["train", *args, "--quiet", "--max-iters", "3", "--out", str(tmp_path / "c.json")]) == 2
+    assert re.search(message, capsys.readouterr().err) and not (tmp_path / "c.json").exists()

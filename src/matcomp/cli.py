@@ -154,6 +154,8 @@ def _cmd_train(a: argparse.Namespace) -> None:
     )  # fmt: skip
     cfg.validate()
     results.check_result_name(a.out)
+    if any(s < 0 for s in a.seeds):
+        raise ValueError(f"--seeds must be integers >= 0, got {a.seeds}")
     if len(set(a.seeds)) != len(a.seeds):
         raise ValueError(f"--seeds must be distinct, got {a.seeds} (a repeated seed is the same run twice)")
     get_penalty(a.penalty)

@@ -127,8 +127,13 @@ class TrainConfig:
         bad = [k for k, v in numbers.items() if not math.isfinite(v)]
         if bad:
             raise ValueError(", ".join(f"{k} must be a finite number, got {numbers[k]}" for k in bad))
-        if self.max_iters < 0 or self.lr <= 0 or self.init_std <= 0 or self.tol < 0:
-            raise ValueError("max_iters, tol must be >= 0 and lr, init_std > 0")
+        ranges = [("lr", self.lr, "> 0", self.lr > 0), ("init_std", self.init_std, "> 0", self.init_std > 0),
+                  ("tol", self.tol, ">= 0", self.tol >= 0), ("max_iters", self.max_iters, ">= 0", self.max_iters >= 0),
+                  ("gd_momentum", self.gd_momentum, ">= 0", self.gd_momentum >= 0),
+                  ("width", self.width, ">= 1 (or unset: the matrix's size)", self.width is None or self.width >= 1)]  # fmt: skip
+        bad = [f"{name} must be {want}, got {value}" for name, value, want, ok in ranges if not ok]
+        if bad:
+            raise ValueError("; ".join(bad))
         if self.init not in INITS:
             raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
         if self.tol_on not in TOL_ON:
