@@ -441,6 +441,27 @@ def test_movielens_data_checks(tmp_path: Path) -> None:
         load_ratings(ml)
 
 
+@pytest.mark.parametrize(
+    ("extra", "info", "message"),
+    [(["{u}\t{i}\t1\t0"] * 3, "", r"3 repeated \(user, item\) pairs \(first at line 301"),
+     (["50000000\t3\t4\t0"], "", r"line 301: user id 50000000 exceeds the 301 ratings"),
+     (["25\t3\t4\t0"], "20 users\n30 items\n", r"line 301: user id 25 exceeds u.info's 20 users")],
+)  # fmt: skip
+def test_movielens_ids_and_repeated_pairs(tmp_path: Path, extra: list[str], info: str, message: str) -> None:
+    """Issue 27.15: 300 conflicting repeats of rated pairs built Table 2 without a word; a user id of 5·10⁷
+    asked for a ~32 GB dense matrix."""
+    from matcomp.movielens.data import MovieLensDataError, load_ratings, make_synthetic_ml100k
+
+    ml = make_synthetic_ml100k(tmp_path / "ml-100k", 20, 30, seed=0)
+    lines = (ml / "u.data").read_text().splitlines()
+    u, i = lines[0].split("\t")[:2]
+    (ml / "u.data").write_text("\n".join([*lines, *(e.format(u=u, i=i) for e in extra)]) + "\n")
+    if info:
+        (ml / "u.info").write_text(info)
+    with pytest.raises(MovieLensDataError, match=message):
+        load_ratings(ml)
+
+
 def test_an_unwritable_output_folder_is_one_clear_message(tmp_path: Path) -> None:
     from matcomp.io import OutputFolderError, write_json
 

@@ -169,7 +169,45 @@ def load_ratings(directory: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndar
             f"{udata} line {bad[0] + 1}: rating {ratings[bad[0]]} outside MovieLens' 1..5 ({bad.size} such lines); "
             "this is not MovieLens rating data"
         )
+    _check_ids(udata, users, items)
     return users, items, ratings
+
+
+def _stated_size(udata: Path) -> dict[str, int]:
+    """``u.info``'s counts beside ``u.data`` (``943 users``, ``1682 items``), where it is there."""
+    info = udata.with_name("u.info")
+    out: dict[str, int] = {}
+    if info.is_file():
+        for line in info.read_text(errors="replace").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[0].isdigit():
+                out[parts[1]] = int(parts[0])
+    return out
+
+
+def _check_ids(udata: Path, users: np.ndarray, items: np.ndarray) -> None:
+    """Each (user, item) rated once, and ids within the data's size: ``u.info``'s counts where it states
+    them, else at most the number of ratings (a larger id only makes an emptier, larger dense matrix:
+    50 000 000 asks for ~32 GB)."""
+    stated = _stated_size(udata)
+    for name, ids in (("users", users), ("items", items)):
+        limit = stated.get(name, len(ids))
+        if int(ids.max()) > limit:
+            line = int(np.argmax(ids > limit)) + 1
+            where = f"u.info's {limit} {name}" if name in stated else f"the {limit} ratings"
+            raise MovieLensDataError(
+                f"{udata} line {line}: {name[:-1]} id {int(ids.max())} exceeds {where}; ids are 1-based and "
+                "dense in MovieLens data"
+            )
+    pairs = users * (int(items.max()) + 1) + items
+    order = np.argsort(pairs, kind="stable")
+    repeats = order[1:][pairs[order[1:]] == pairs[order[:-1]]]  # every occurrence after a pair's first
+    if repeats.size:
+        i = int(repeats.min())
+        raise MovieLensDataError(
+            f"{udata}: {repeats.size} repeated (user, item) pairs (first at line {i + 1}: user {users[i]}, item "
+            f"{items[i]}); MovieLens rates each pair once"
+        )
 
 
 def interaction_shape(users: np.ndarray, items: np.ndarray) -> tuple[int, int]:
