@@ -600,3 +600,26 @@ def test_each_bad_training_number_is_named(tmp_path: Path, capsys, args: list[st
 
     assert main(["train", *args, "--quiet", "--max-iters", "3", "--out", str(tmp_path / "c.json")]) == 2
     assert re.search(message, capsys.readouterr().err) and not (tmp_path / "c.json").exists()
+
+
+def test_a_job_refuses_to_make_an_output_another_process_is_making(tmp_path: Path) -> None:
+    """Issue 27.16: after a SIGKILL to Snakemake its orphaned training job runs on, and the rerun trained the
+    same job beside it; now the second one stops at once, naming the holder (the lock dies with it)."""
+    from matcomp.io import sole_maker
+    from matcomp.jobs.train import train_job
+
+    out = tmp_path / "c.json"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom matcomp.io import sole_maker\n"
+         f"with sole_maker([{str(out)!r}]):\n    print('held', flush=True)\n    time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RuntimeError, match=rf"another process \(pid {holder.pid}\) is already making"):
+            train_job({}, [], str(out))
+    finally:
+        holder.kill()
+        holder.wait()
+    with sole_maker([out]):  # released with its holder's death
+        pass

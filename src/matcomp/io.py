@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,48 @@ def unwritable_folder(root: str | os.PathLike[str] = ".") -> tuple[str, str] | N
             except OSError as err:
                 return rel, str(err.strerror)
     return None
+
+
+LOCKS = Path(tempfile.gettempdir()) / "matcomp-locks"
+"""Where :func:`sole_maker` keeps its lock files (one per output, named by a hash of its absolute path):
+outside the project, so no cached folder holds them."""
+
+
+@contextmanager
+def sole_maker(outs: Sequence[str | os.PathLike[str]]):
+    """Hold an exclusive lock on each of ``outs`` while the block makes them: a second process asked for the
+    same output (a rerun beside a job orphaned by a killed Snakemake) stops at once, naming the holder's
+    pid, instead of training the same job beside it and writing the same files.  The kernel releases the
+    lock when its holder dies, however it dies."""
+    import fcntl
+    import hashlib
+
+    LOCKS.mkdir(parents=True, exist_ok=True)
+    held = []
+    try:
+        for out in outs:
+            name = hashlib.sha256(str(Path(out).resolve()).encode()).hexdigest()[:24]
+            fh = open(LOCKS / f"{name}.lock", "a+")  # noqa: SIM115 - held until the block ends
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "unknown"
+                fh.close()
+                raise RuntimeError(
+                    f"another process (pid {holder}) is already making {out}: a job orphaned by a killed "
+                    f"Snakemake? Wait for it to finish (its result is kept) or stop it (kill {holder}), then "
+                    "rerun the same command"
+                ) from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(str(os.getpid()))
+            fh.flush()
+            held.append(fh)
+        yield
+    finally:
+        for fh in held:
+            fh.close()
 
 
 def read_json(path: str | os.PathLike[str]) -> Any:

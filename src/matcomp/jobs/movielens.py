@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import results
+from ..io import sole_maker
 
 PLAN_KEYS = ("experiment", "code", "path", "placement")
 """What :meth:`matcomp.plan.movielens.MovieLensJob.params` adds to the run's own settings."""
@@ -15,5 +16,6 @@ def run_movielens_job(run: dict[str, Any], u_data: str, out: str, device: str = 
     from ..movielens.train import train_cell
 
     cfg = {k: v for k, v in run.items() if k not in PLAN_KEYS}
-    result = train_cell({**cfg, "movielens_dir": str(Path(u_data).parent), "device": device})
-    results.write(out, {**result, "job": {"path": run.get("path")}, "code": run.get("code")})
+    with sole_maker([out]):
+        result = train_cell({**cfg, "movielens_dir": str(Path(u_data).parent), "device": device})
+        results.write(out, {**result, "job": {"path": run.get("path")}, "code": run.get("code")})

@@ -20,6 +20,7 @@ import torch
 
 from .. import results
 from ..data import Problem, load_problem
+from ..io import sole_maker
 from ..provenance import provenance
 from ..train import BatchResult, TrainConfig, train_batch
 
@@ -81,6 +82,17 @@ def train_jobs(
     job that has it is one batch (a *pack*, mixing optimizers, penalties, λ and n_obs), so a GPU gets enough
     networks to be busy.  Each job's file is what it gets trained alone (the numbers equal within float
     rounding, tested), plus the pack it was trained in."""
+    with sole_maker(outs):
+        _train_jobs(jobs, data_files, outs, device, threads)
+
+
+def _train_jobs(
+    jobs: Sequence[Job],
+    data_files: Sequence[Sequence[str]],
+    outs: Sequence[str],
+    device: str,
+    threads: int | None,
+) -> None:
     if threads:
         torch.set_num_threads(threads)
     problems = [[load_problem(f) for f in files] for files in data_files]
