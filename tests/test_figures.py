@@ -98,10 +98,49 @@ def test_comparison_figure_colours_and_order() -> None:
         for n in (1000, 2000)
         for s in SEEDS
     ]
+    for r in rows:  # the networks stopped at a 1 500-iteration budget, Adam:1+R still moving
+        if r["method"] in ("Adam:1+R", "GD:3"):
+            moving = "data term still falling" if r["method"] == "Adam:1+R" else ""
+            r.update(max_iters=1500, stop_reason="max_iters", still_moving=moving)
     order = ["Adam:1+R", "CP", "OPT (published)"]
     fig = draw_comparison(pd.DataFrame(rows), order, 5, "test")
     ax_err, ax_rk = fig.axes
     assert ax_err.get_yscale() == "log"
-    assert [t.get_text() for t in ax_rk.get_legend().get_texts()] == order
-    assert [to_hex(line.get_color()) for line in ax_err.get_lines()] == [method_color(m) for m in order]
+    assert [t.get_text() for t in ax_rk.get_legend().get_texts()] == [  # words first, how each ended
+        "Adam, depth 1, ratio penalty (Adam:1+R)\n    stopped at its budget of 1,500 iterations, still moving",
+        "minimum nuclear norm (CP)\n    run to convergence",
+        "OptSpace, the published algorithm\n    run to convergence",
+    ]
+    lines = [line for line in ax_err.get_lines() if line.get_marker() not in (None, "None", "")]
+    assert [to_hex(line.get_color()) for line in lines] == [method_color(m) for m in order]
+    hollow = [line.get_markerfacecolor() == "white" for line in lines]
+    assert hollow == [True, False, False]  # the stopped network is dashed with hollow markers
+    assert lines[0].get_linestyle() != "-" and lines[1].get_linestyle() == "-"
     assert sum(isinstance(c, PolyCollection) for c in ax_rk.collections) == len(order)
+
+
+def test_robustness_marks_and_figure(tmp_path: Path) -> None:
+    """Cells alike in failing are marked apart from cells alike in succeeding (issue 25.3: the robustness
+    tables' '=' at quick were all failures); the figure draws one heatmap per statement."""
+    from matcomp.report.robustness import write_robustness
+
+    def row(opt: str, lam: float, err: float, rank: float) -> dict:
+        return {"experiment": "robust_lambda", "optimizer": opt, "penalty": "ratio", "depth": 1, "lam": lam,
+                "rank": 5, "test_error_mean": err, "effective_rank_mean": rank}  # fmt: skip
+
+    rows = [row("adam", 0.05, 1e-7, 5.0), row("adam", 1e-4, 2e-7, 5.0), row("adam", 0.1, 0.5, 40.0),
+            row("gd", 0.05, 0.8, 60.0), row("gd", 1e-4, 0.8, 61.0)]  # fmt: skip
+    pd.DataFrame(rows).to_csv(tmp_path / "robust_lambda.csv", index=False)
+    out = {k: str(tmp_path / f"r.{k}") for k in ("md", "csv", "pdf", "png")}
+    res = write_robustness(
+        [str(tmp_path / "robust_lambda.csv")], out["md"], out["csv"], out["pdf"], out["png"]
+    )
+    marks = {
+        (r["optimizer"], c): str(r[c]).split()[-1]
+        for _, r in res.iterrows()
+        for c in res
+        if c.startswith("lam=")
+    }
+    assert marks[("adam", "lam=0.0001")] == "=" and marks[("adam", "lam=0.1")] == "≠"
+    assert marks[("gd", "lam=0.0001")] == "✗=" and marks[("gd", "lam=0.05")] == "ref"
+    assert Path(out["png"]).stat().st_size > 10_000 and "`✗=` both fail" in Path(out["md"]).read_text()

@@ -190,9 +190,15 @@ def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
         assert len(rows) == len(exp["optimizers"]) * len(exp["depths"])
         assert len(rows[0].split("|")) - 2 == 2 + 2 * len(exp["penalties"])  # Err and Rk per penalty
         assert "\\begin{tabular}" in (smoke / f"results/tables/{name}.tex").read_text()
+    from PIL import Image
+
     for n in range(1, 9):
         for ext in ("pdf", "png"):
             assert (smoke / f"figures/fig{n}.{ext}").stat().st_size > 10_000
+        said = Image.open(smoke / f"figures/fig{n}.png").info.get("Description", "")
+        for words in ("scale smoke", "budget 20 iterations", "seeds 1", "init end_to_end", "stop rule"):
+            assert words in said, (n, words, said)  # every figure says what it shows
+    assert (smoke / "figures/robustness.png").stat().st_size > 10_000
     for name in ("fig4", "fig5"):
         long = pd.read_csv(smoke / f"results/tables/{name}.csv")
         methods = {"Adam:1+R", "GD:3", "GD:4", "GD:5", "CP", "OPT", "OPT (published)", "SI"}

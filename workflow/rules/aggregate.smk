@@ -78,6 +78,18 @@ rule robustness:
             subcategory="robustness",
         ),
         csv="results/tables/robustness.csv",
+        pdf=report(
+            "figures/robustness.pdf",
+            caption="../report/robustness.rst",
+            category="Figures",
+            subcategory="robustness",
+        ),
+        png=report(
+            "figures/robustness.png",
+            caption="../report/robustness.rst",
+            category="Figures",
+            subcategory="robustness",
+        ),
     log:
         "logs/tables/robustness.log",
     benchmark:

@@ -80,5 +80,6 @@ rule comparison_figure:
     params:
         experiment=lambda w: EXPERIMENTS[w.name],
         code=code_hash("comparison"),
+        scale=config["scale"],
     script:
         "../scripts/make_comparison.py"

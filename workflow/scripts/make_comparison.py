@@ -21,4 +21,5 @@ comparison_figure(
     out.png,
     out.csv,
     out.summary,
+    snakemake.params.scale,
 )

@@ -11,4 +11,5 @@ from matcomp.report.robustness import write_robustness
 
 from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
-write_robustness(snakemake.input.tables, snakemake.output.md, snakemake.output.csv)
+out = snakemake.output
+write_robustness(snakemake.input.tables, out.md, out.csv, out.pdf, out.png)

@@ -20,7 +20,7 @@ METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT", "opt_published": "OPT (pu
 def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
     """Long format: method, rank, n_obs, seed, test_error, effective_rank, seconds, implementation, file."""
     from ..penalties import normalize as normalize_penalty
-    from .tables import seed_motion
+    from .tables import _readings, seed_motion
 
     rows = []
     nets = {
@@ -43,7 +43,7 @@ def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequ
                              "implementation": f"matcomp/torch {job['optimizer']} depth {cell['depth']}",
                              "iterations": r["iterations"], "stop_reason": r["stop_reason"],
                              "max_iters": job["train"]["max_iters"], "still_moving": moving,
-                             "file": str(path)})  # fmt: skip
+                             **_readings(job, cell), "file": str(path)})  # fmt: skip
     for path in baselines:
         doc = results.read(path)
         job = doc["job"]
@@ -81,9 +81,39 @@ def plot_order(experiment: dict[str, Any], df: pd.DataFrame) -> list[str]:
     return [m for m in dict.fromkeys(wanted) if m in present]
 
 
+PLAIN = {"CP": "minimum nuclear norm", "SI": "SoftImpute", "OPT": "OptSpace",
+         "OPT (published)": "OptSpace, the published algorithm"}  # fmt: skip
+
+
+def plain_label(method: str) -> str:
+    """``Adam:1+R`` -> ``Adam, depth 1, ratio penalty (Adam:1+R)``; ``GD:3`` -> ``GD, depth 3 (GD:3)``; the
+    classic methods by name (``SoftImpute (SI)``): the words first, the paper's short label after."""
+    if method in PLAIN:
+        return f"{PLAIN[method]} ({method})" if "(" not in method else PLAIN[method]
+    opt, _, rest = method.partition(":")
+    depth, penalised = rest.rstrip("+R"), rest.endswith("+R")
+    if opt and depth.isdigit():
+        return f"{opt}, depth {depth}{', ratio penalty' if penalised else ''} ({method})"
+    return method
+
+
+def _how_it_ended(df: pd.DataFrame, method: str) -> str:
+    """``run to convergence`` (a classic solver), else how the network's seeds ended at the budget."""
+    rows = df[df["method"] == method]
+    if "max_iters" not in rows or rows["max_iters"].isna().all():
+        return "run to convergence"
+    budget = int(rows["max_iters"].max())
+    moving = rows["still_moving"].fillna("").astype(str).str.len().gt(0) & rows["stop_reason"].eq("max_iters")
+    if moving.any():
+        return f"stopped at its budget of {budget:,} iterations, still moving"
+    return f"converged or plateaued within {budget:,} iterations"
+
+
 def draw_comparison(df: pd.DataFrame, order: Sequence[str], rank: int, title: str) -> Any:
     """Test error (log) and effective rank over n_obs, one seaborn line per method: mean over seeds ± one
-    standard deviation (on the log axis both are taken of the logarithm). Returns the matplotlib figure."""
+    standard deviation (on the log axis both are taken of the logarithm). Each legend entry says in words
+    what the method is and how it ended: a network stopped at its budget while still moving is marked so,
+    and drawn dashed with hollow markers, beside solvers run to convergence. Returns the matplotlib figure."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,34 +125,61 @@ def draw_comparison(df: pd.DataFrame, order: Sequence[str], rank: int, title: st
     set_theme()
     data = df[df["method"].isin(order)].copy()
     data["test_error"] = data["test_error"].where(data["test_error"] > 0)  # log axis
-    fig, (ax_err, ax_rk) = plt.subplots(1, 2, figsize=(12, 4))
+    ended = {m: _how_it_ended(data, m) for m in order}
+    names = {m: f"{plain_label(m)}\n    {ended[m]}" for m in order}
+    data["method"] = data["method"].map(names)
+    fig, (ax_err, ax_rk) = plt.subplots(1, 2, figsize=(13, 4.4))
     ax_err.set_yscale("log")  # before drawing: seaborn then aggregates in log space
-    kw = {"x": "n_obs", "hue": "method", "hue_order": list(order), "errorbar": "sd", "marker": "o",
-          "markersize": 4, "palette": {m: method_color(m) for m in order}}  # fmt: skip
+    stopped = {names[m]: ended[m].startswith("stopped") for m in order}
+    kw = {"x": "n_obs", "hue": "method", "hue_order": [names[m] for m in order], "errorbar": "sd",
+          "style": "method", "style_order": [names[m] for m in order], "markers": {n: "o" for n in stopped},
+          "dashes": {n: (4, 2) if s else "" for n, s in stopped.items()}, "markersize": 5,
+          "palette": {names[m]: method_color(m) for m in order}}  # fmt: skip
     sns.lineplot(data, y="test_error", ax=ax_err, legend=False, **kw)
     sns.lineplot(data, y="effective_rank", ax=ax_rk, **kw)
     ax_err.set(xlabel="observed entries", ylabel="test error")
     ax_rk.set(xlabel="observed entries", ylabel="effective rank")
     ax_rk.axhline(rank, color="grey", ls="--", lw=0.8)
-    sns.move_legend(ax_rk, "upper left", bbox_to_anchor=(1.02, 1), fontsize=8, title=None, frameon=False)
+    sns.move_legend(ax_rk, "upper left", bbox_to_anchor=(1.02, 1), fontsize=7, title=None, frameon=False)
+    for ax in (ax_err, ax_rk):  # hollow markers on the dashed lines: the networks stopped at their budget
+        for line in [*ax.get_lines(), *(ax.get_legend().get_lines() if ax.get_legend() else [])]:
+            if line.get_linestyle() not in ("-", "None") and line.get_marker() not in (None, "None", ""):
+                line.set_markerfacecolor("white")
+                line.set_markeredgecolor(line.get_color())
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     return fig
 
 
 def comparison_figure(
     name: str, experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str],
-    pdf: str, png: str, csv: str, summary_csv: str,
+    pdf: str, png: str, csv: str, summary_csv: str, scale: str | None = None,
 ) -> None:  # fmt: skip
     import matplotlib.pyplot as plt
+
+    from .figures import figure_footer
 
     df = collect(experiment, training, baselines)
     summ = summary(df, name)
     fig = draw_comparison(
         df, plot_order(experiment, df), int(experiment["rank"]), experiment.get("caption", name)
     )
-    write_with(pdf, lambda t: fig.savefig(t, format="pdf"), ".pdf")
-    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110), ".png")
+    nets = df[df["max_iters"].notna()] if "max_iters" in df else df.iloc[0:0]
+    footer = figure_footer(_footer_frame(nets), scale).replace("lines:", "networks only; lines:")
+    footer = footer.split("; where curves coincide")[0]  # one width for every line here
+    fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=7, color="#555555", wrap=True)
+    write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
+    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")
     plt.close(fig)
     write_with(csv, lambda t: df.to_csv(t, index=False))
     write_with(summary_csv, lambda t: summ.to_csv(t, index=False))
+
+
+def _footer_frame(nets: pd.DataFrame) -> pd.DataFrame:
+    """The networks' per-seed rows in the columns :func:`matcomp.report.figures.figure_footer` reads."""
+    if nets.empty:
+        return nets
+    counts = nets.groupby(["method", "n_obs"])["seed"].count().rename("n_seeds").reset_index()
+    return nets.rename(columns={"stop_reason": "stop_reasons", "iterations": "iterations_mean"}).merge(
+        counts, on=["method", "n_obs"]
+    )

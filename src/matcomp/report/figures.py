@@ -84,6 +84,15 @@ def _curves(df: pd.DataFrame) -> tuple[pd.Series, dict[str, str]]:
     return df["lam"].map(lambda x: f"λ = {x:g}"), {f"λ = {x:g}": c for x, c in colors.items()}
 
 
+def line_widths(labels: Sequence[str], widest: float = 3.2, narrowest: float = 1.2) -> dict[str, float]:
+    """Each curve's width, from the widest (drawn first, underneath) to the narrowest (on top): curves that
+    coincide (Figure 3's GD at λ = 0 and 0.01) show as a thin line inside a wide one, both visible."""
+    if len(labels) < 2:
+        return {label: narrowest for label in labels}
+    step = (widest - narrowest) / (len(labels) - 1)
+    return {label: widest - i * step for i, label in enumerate(labels)}
+
+
 def _draw_row(axes: Sequence[Any], sub: pd.DataFrame, palette: dict[str, str], legend: bool) -> None:
     ax_err, ax_rk, ax_sig = axes
     for ax in axes:
@@ -91,7 +100,7 @@ def _draw_row(axes: Sequence[Any], sub: pd.DataFrame, palette: dict[str, str], l
     ax_err.set_yscale("log")
     ax_sig.set_yscale("log")
     common = {"x": "iteration", "y": "value", "hue": HUE, "hue_order": list(palette), "palette": palette,
-              "errorbar": "sd", "linewidth": 1.4}  # fmt: skip
+              "errorbar": "sd", "size": HUE, "sizes": line_widths(list(palette))}  # fmt: skip
     sns.lineplot(sub[sub["quantity"] == ERROR], ax=ax_err, legend=False, **common)
     sns.lineplot(sub[sub["quantity"] == RANK], ax=ax_rk, legend=False, **common)
     sig = sub[sub["quantity"].str.startswith("σ")].rename(columns={"quantity": STYLE})
@@ -126,7 +135,8 @@ def figure_footer(summary: pd.DataFrame, scale: str | None = None) -> str:
         + f"budget {_values(summary, 'max_iters')} iterations, ran {ran.min():,.0f}–{ran.max():,.0f} (stopped by: "
         f"{', '.join(stops) or '?'}) · seeds {_values(summary, 'n_seeds')} · n_obs {_values(summary, 'n_obs')} · "
         f"init {_values(summary, 'init')}, tolerance on {_values(summary, 'tol_on')}, stop rule "
-        f"{_values(summary, 'stop_rule')}, route {_values(summary, 'route')} · lines: mean over seeds, bands ± 1 sd"
+        f"{_values(summary, 'stop_rule')}, route {_values(summary, 'route')} · lines: mean over seeds, bands ± 1 sd; "
+        "where curves coincide, the wider one lies underneath"
     )
 
 

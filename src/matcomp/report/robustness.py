@@ -1,10 +1,10 @@
-"""The paper's robustness statements at a glance (``results/tables/robustness.{md,csv}``).
+"""The paper's robustness statements at a glance (``results/tables/robustness.{md,csv}``, ``figures/robustness.{pdf,png}``).
 
 For each statement (λ for the ratio penalty, λ for Table 1's combinations, the learning rate, the sample
 size) one block: rows are the cells (optimizer, penalty, depth), columns the values of the setting that
-varies, each entry ``Err / Rk`` and a mark: ``=`` where the cell is on the same side of the headline
-criterion (Err ≤ 1e-3 and Rk = the data's rank) as the reference value, ``≠`` where it is not, ``ref`` for
-the reference.  Whether a difference is decided is the claims report's business (claims ``R-*``).
+varies, each entry ``Err / Rk`` and a mark against the reference value on the headline criterion (Err ≤
+1e-3 and Rk = the data's rank): ``=`` both succeed, ``✗=`` both fail (no evidence), ``≠`` one does, ``ref``
+the reference; and a figure of the same (``figures/robustness.{pdf,png}``).  Whether a difference is decided is the claims report's business (claims ``R-*``).
 """
 
 from __future__ import annotations
@@ -31,8 +31,12 @@ def _success(row: pd.Series) -> bool:
     return bool(row["test_error_mean"] <= SUCCESS_ERR and round(row["effective_rank_mean"]) == row["rank"])
 
 
-def block(df: pd.DataFrame, experiments: Sequence[str], varied: str, ref: tuple[str, object]) -> pd.DataFrame:
-    """One statement's cells: rows (optimizer, penalty, depth), one column per value of ``varied``."""
+def entries(
+    df: pd.DataFrame, experiments: Sequence[str], varied: str, ref: tuple[str, object]
+) -> pd.DataFrame:
+    """One statement's cells, long: optimizer, penalty, depth, the varied setting's ``value``, Err, Rk and the
+    mark: ``ref``; ``=`` both succeed; ``✗=`` both fail (alike in failing: no evidence for the statement);
+    ``≠`` one does and the other not; ``?`` without a reference."""
     names = [e for e in experiments if e != ref[1]] if ref[0] == "experiment" else list(experiments)
     sel = df[df["experiment"].isin(experiments)]
     keys = ["optimizer", "penalty", "depth"]
@@ -42,31 +46,103 @@ def block(df: pd.DataFrame, experiments: Sequence[str], varied: str, ref: tuple[
     for key, group in sel.groupby(keys, sort=False):
         ref_row = group[group[ref[0]] == ref[1]]
         ref_ok = _success(ref_row.iloc[0]) if len(ref_row) else None
-        entry = dict(zip(keys, key))
         for _, r in group.sort_values(varied).iterrows():
             is_ref = r[ref[0]] == ref[1]
-            mark = "ref" if is_ref else "?" if ref_ok is None else "=" if _success(r) == ref_ok else "≠"
-            entry[f"{varied}={r[varied]:g}"] = (
-                f"{fmt_err(r['test_error_mean'])} / {fmt_rank(r['effective_rank_mean'])} {mark}"
+            mark = (
+                "ref"
+                if is_ref
+                else "?"
+                if ref_ok is None
+                else "≠"
+                if _success(r) != ref_ok
+                else "="
+                if ref_ok
+                else "✗="
+            )
+            rows.append({**dict(zip(keys, key)), "value": r[varied], "test_error": r["test_error_mean"],
+                         "effective_rank": r["effective_rank_mean"], "mark": mark})  # fmt: skip
+    return pd.DataFrame(rows, columns=[*keys, "value", "test_error", "effective_rank", "mark"])
+
+
+def block(df: pd.DataFrame, experiments: Sequence[str], varied: str, ref: tuple[str, object]) -> pd.DataFrame:
+    """One statement's cells: rows (optimizer, penalty, depth), one column per value of ``varied``."""
+    long = entries(df, experiments, varied, ref)
+    rows = []
+    for key, group in long.groupby(["optimizer", "penalty", "depth"], sort=False):
+        entry = dict(zip(["optimizer", "penalty", "depth"], key))
+        for _, r in group.iterrows():
+            entry[f"{varied}={r['value']:g}"] = (
+                f"{fmt_err(r['test_error'])} / {fmt_rank(r['effective_rank'])} {r['mark']}"
             )
         rows.append(entry)
     return pd.DataFrame(rows)
 
 
-def write_robustness(tables: Sequence[str], md: str, csv: str) -> pd.DataFrame:
+def robustness_figure(panels: dict[str, tuple[str, pd.DataFrame]], pdf: str, png: str) -> None:
+    """One heatmap per statement: rows the cells, columns the values of the varied setting, colour log10 of
+    the test error, each entry its Err, Rk and mark against the reference (``=`` same side, ``≠`` not)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    import seaborn as sns
+
+    from .style import set_theme
+
+    set_theme()
+    heights = [
+        max(len(long.groupby(["optimizer", "penalty", "depth"])), 1) for _, long in panels.values()
+    ] or [1]
+    fig, axes = plt.subplots(len(heights), 1, figsize=(9, 1.2 + 0.32 * sum(heights) + 0.9 * len(heights)),
+                             squeeze=False, gridspec_kw={"height_ratios": heights})  # fmt: skip
+    for ax, (title, (varied, long)) in zip(axes[:, 0], panels.items(), strict=False):
+        if long.empty:
+            ax.set_axis_off()
+            ax.set_title(f"{title}: no cells")
+            continue
+        long = long.assign(
+            cell=long["optimizer"] + " · " + long["penalty"] + " · depth " + long["depth"].astype(str)
+        )
+        cells = list(dict.fromkeys(long["cell"]))
+        err = long.pivot(index="cell", columns="value", values="test_error").reindex(cells)
+        text = long.assign(t=[f"{fmt_err(e)} / {fmt_rank(r)} {m}" for e, r, m in
+                              zip(long["test_error"], long["effective_rank"], long["mark"])])  # fmt: skip
+        notes = text.pivot(index="cell", columns="value", values="t").reindex(cells)
+        sns.heatmap(np.log10(err.clip(lower=1e-12)), annot=notes.fillna(""), fmt="", ax=ax, cmap="viridis_r",
+                    vmin=-8, vmax=0, cbar_kws={"label": "log10 test error"}, annot_kws={"fontsize": 6})  # fmt: skip
+        ax.set(title=title, xlabel=varied, ylabel="")
+        ax.tick_params(axis="y", labelrotation=0)
+        ax.set_xticklabels([f"{float(t.get_text()):g}" for t in ax.get_xticklabels()])
+    fig.suptitle(
+        "Robustness statements, Err / Rk per setting against the reference ('ref'): '=' both succeed "
+        "(Err ≤ 1e-3, Rk = rank), '✗=' both fail (no evidence), '≠' one does",
+        fontsize=8,
+    )
+    fig.tight_layout()
+    write_with(pdf, lambda t: fig.savefig(t, format="pdf"), ".pdf")
+    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110), ".png")
+    plt.close(fig)
+
+
+def write_robustness(
+    tables: Sequence[str], md: str, csv: str, pdf: str | None = None, png: str | None = None
+) -> pd.DataFrame:
     frames = [pd.read_csv(t) for t in tables if Path(t).exists()]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["experiment"])
     lines = [
         "# The paper's robustness statements",
         "",
-        f"Entries: Err / Rk, and `=` where the cell is on the same side of Err ≤ {SUCCESS_ERR:g} and Rk = the "
-        "data's rank as the reference (`ref`), `≠` where it is not. The claims R-* judge them on decided cells.",
+        f"Entries: Err / Rk and a mark against the reference (`ref`) on success (Err ≤ {SUCCESS_ERR:g} and Rk = "
+        "the data's rank): `=` both succeed, `✗=` both fail (alike in failing: no evidence for the statement), "
+        "`≠` one does and the other not. The claims R-* judge them on decided cells.",
     ]
-    out = []
+    out, panels = [], {}
     for title, (experiments, varied, ref, says) in STATEMENTS.items():
         if not set(experiments) - {ref[1]} <= set(df["experiment"]):
             lines += ["", f"## {title}: not run"]
             continue
+        panels[title] = (varied, entries(df, experiments, varied, ref))
         b = block(df, experiments, varied, ref)
         lines += ["", f"## {title}", "", f"The paper: {says}.", ""]
         if b.empty:
@@ -82,4 +158,6 @@ def write_robustness(tables: Sequence[str], md: str, csv: str) -> pd.DataFrame:
     result = pd.concat(out, ignore_index=True) if out else pd.DataFrame()
     write_with(csv, lambda t: result.to_csv(t, index=False))
     write_with(md, lambda t: Path(t).write_text("\n".join(lines) + "\n"))
+    if pdf and png:
+        robustness_figure(panels, pdf, png)
     return result
