@@ -173,7 +173,8 @@ def test_paper_scale_dry_run_dag(tmp_path) -> None:
 @pytest.fixture(scope="session")
 def smoke(tmp_path_factory) -> Path:
     work = tmp_path_factory.mktemp("smoke")
-    smk(work, "--cores", "2", "--config", "scale=smoke", config=_config())
+    proc = smk(work, "--cores", "2", "--config", "scale=smoke", config=_config())
+    (work / "console.txt").write_text(proc.stdout + proc.stderr)
     return work
 
 
@@ -207,6 +208,11 @@ def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
         opt_impl = long.groupby("method")["implementation"].agg(set)
         assert opt_impl["OPT"] == {"builtin-cran"}  # no CRAN here: auto falls back to ROptSpace's twin
         assert opt_impl["OPT (published)"] == {"builtin-published"}
+    console = (smoke / "console.txt").read_text()  # the run says what it will cost, then what it found
+    assert re.search(
+        r"planned: \d+ of \d+ training jobs to run, \d+ networks; at their full budgets", console
+    )
+    assert "Verdicts:" in console and "results/REPORT.md" in console
     summary = (smoke / "results/REPORT.md").read_text()
     assert len(summary.encode()) < 15_000 and summary.startswith("# Does Zhao (2022) reproduce?")
     readings = pd.read_csv(smoke / "results/readings.csv")

@@ -25,6 +25,7 @@ from matcomp.data import damaged_problems  # noqa: E402
 from matcomp.io import unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
 from matcomp.plan.config import ConfigError, enabled_experiments, load  # noqa: E402
+from matcomp.plan.cost import budget_hours  # noqa: E402
 
 from matcomp.plan.jobs import (  # noqa: E402
     BASELINE_RESULT,
@@ -67,7 +68,9 @@ def _refuse_damaged_results():
             + "; ".join(f"{err.path}: {err.why}" for err in found)
             + f". Remove them and rerun the same command, which makes them again: rm {files}"
         )
-    data = [f for job in [*JOBS.values(), *BASELINE_JOBS.values()] for f in job.data_paths()]
+    data = [
+        f for job in [*JOBS.values(), *BASELINE_JOBS.values()] for f in job.data_paths()
+    ]
     bad = damaged_problems(data)
     if bad:
         raise ValueError(f"{len(bad)} damaged ground-truth file(s): " + "; ".join(bad))

@@ -84,6 +84,16 @@ onsuccess:
 
 
 onstart:
+    todo = [job for path, job in JOBS.items() if not Path(path).exists()]
+    hours = budget_hours(todo)
+    if todo and hours is not None:
+        print(
+            f"\nplanned: {len(todo)} of {len(JOBS)} training jobs to run, "
+            f"{sum(len(j.seeds) * len(j.depths) for j in todo)} networks; at their full budgets "
+            f"≈ {hours:.2f} CPU-hours on one core of the 2-core machine the step times were measured "
+            "on (benchmarks/cost_scale_cpu.json), about that divided by --cores; runs that converge "
+            "or plateau stop sooner.\n"
+        )
     if config["scale"] == "paper" and not any(
         j.placement == "gpu" for j in JOBS.values()
     ):

@@ -1,0 +1,36 @@
+"""The start-of-run estimate (matcomp.plan.cost): a job's cost is its start-up plus its cells × steps at the
+measured per-step time, so it is proportional to the budget and to the seeds, and the penalty class counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matcomp.plan.config import load, read_yaml
+from matcomp.plan.cost import JOB_START, budget_hours
+from matcomp.plan.jobs import training_jobs
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLE = {
+    f"{c}/d{d}/b2": t * d
+    for c, t in (("none", 1e-4), ("ratio", 1e-3), ("schatten", 2e-3))
+    for d in range(1, 6)
+}
+
+
+def _jobs(scale: str) -> list:
+    return list(training_jobs(load({**read_yaml(ROOT / "config.yaml"), "scale": scale})).values())
+
+
+def test_the_estimate_is_start_up_plus_cells_times_steps() -> None:
+    job = next(j for j in _jobs("quick") if j.penalty == "ratio" and j.depths == (1,) and len(j.seeds) == 1)
+    steps = dict(job.train)["max_iters"]
+    want = (JOB_START + 1e-3 * 1 / 2 * steps) / 3600  # one seed: half the 2-cell batch's step
+    assert budget_hours([job], TABLE) == pytest.approx(want)
+
+
+def test_the_paper_scale_costs_more_than_quick_and_an_unknown_class_is_no_estimate() -> None:
+    table = {**TABLE, **{f"schatten_ratio/d{d}/b2": 3e-3 for d in range(1, 6)}}
+    assert budget_hours(_jobs("paper"), table) > 100 * budget_hours(_jobs("quick"), table)
+    assert budget_hours(_jobs("paper"), TABLE) is None  # no schatten_ratio steps measured
