@@ -12,6 +12,7 @@ its inline code spans that start with a command word (``snakemake …``, ``matco
   (``--max-iters`` cut to a few steps, ``--out`` into a scratch folder); other subcommands run ``--help``.
 - ``python -m pytest …``: collected (``--collect-only``), not run: this is the suite itself.
 - ``bash script``: the script exists and ``bash -n`` parses it.
+- ``python -m venv …``: the optional virtual environment, run as written in a scratch folder.
 - ``apt-get``/``pip``: the set-up commands, not run; they must be exactly the two README promises.
 
 A command of any other kind fails the test: whoever adds one to README decides here how it is checked.
@@ -259,6 +260,12 @@ def check_bash(cmd: str, words: list[str]) -> None:
     assert proc.returncode == 0, _fail(cmd, proc)
 
 
+def check_venv(cmd: str, tmp_path: Path) -> None:
+    """The optional virtual environment: run as written in a scratch folder; it must leave a Python there."""
+    proc = _run(["bash", "-c", cmd], tmp_path)
+    assert proc.returncode == 0 and (tmp_path / ".venv/bin/python").exists(), _fail(cmd, proc)
+
+
 COMMANDS = readme_commands()
 
 
@@ -273,6 +280,8 @@ def test_readme_command_runs(cmd: str, checkout: Path, tmp_path: Path) -> None:
         check_pytest(cmd, words)
     elif words[0] == "bash":
         check_bash(cmd, words)
+    elif words[:3] == ["python", "-m", "venv"]:
+        check_venv(cmd, tmp_path)
     elif words[0] in ("apt-get", "pip", "sudo"):
         assert tuple(words) in SETUP, f"`{cmd}`: a set-up command README does not promise"
     else:
