@@ -684,3 +684,23 @@ def test_either_over_compares_is_not_run_without_its_planned_members() -> None:
     rows = [_decided("table1", **{**c, "test_error_mean": 0.8 if c["depth"] == 1 else 1e-6}) for c in cells]
     res = evaluate([claim], pd.DataFrame(rows), {**BUDGET, "plan": plan["plan"]}).loc[0]
     assert res["verdict"] == "not run" and "adagrad" in res["ours"], res["ours"][-300:]
+
+
+def test_claims_md_groups_by_table_and_figure_decided_first() -> None:
+    """Issue 26.1: claims.md is grouped by the table or figure a claim is about, decided claims first in each
+    group, and a long measurement or cell list is folded."""
+    from matcomp.report.claims import FOLD
+
+    res = pd.DataFrame(
+        [{"id": i, "source": src, "quote": "q", "paper": "p", "criterion": "c", "ours": ours, "verdict": v,
+          "leaning": "", "cells": "", "readings": ""}
+         for i, src, v, ours in (("a", "Figure 2 / §3.3", "not run", "x"), ("b", "Table 1 / §3.5", NOT_REACHED, "x"),
+                                 ("c", "Table 1 / §3.5", "held", "; ".join(["cell"] * 200)), ("d", "A.1", "not held", "x"))]
+    )  # fmt: skip
+    md = to_markdown(res, "quick")
+    heads = [line for line in md.splitlines() if line.startswith("## ")]
+    assert heads == ["## Table 1", "## Figure 2", "## Robustness and general statements"]
+    table1 = md.split("## Table 1")[1].split("## Figure 2")[0]
+    assert table1.index("| c |") < table1.index("| b |")  # held before not reached
+    row_c = next(line for line in md.splitlines() if line.startswith("| c |"))
+    assert "<details><summary>more</summary>" in row_c and row_c.index("<details>") <= FOLD + 200

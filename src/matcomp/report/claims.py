@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 import operator
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -911,19 +912,56 @@ def to_markdown(res: pd.DataFrame, scale: str) -> str:
         "",
         *legend(),
         "",
-        "| id | source | claim (verbatim) | paper | criterion | ours | verdict | decided by / still open | readings |",
-        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for _, r in res.iterrows():
-        verdict = f"**{r['verdict']}**" + (f" ({r['leaning']})" if r.get("leaning") else "")
-        if isinstance(r.get("structural"), str) and r["structural"]:
-            verdict += f" — structural, not evidence: {r['structural']}"
-        if isinstance(r.get("other_readings"), str) and r["other_readings"]:
-            verdict += f"; changes with the reading: {r['other_readings']} (results/readings.md)"
-        cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], r["ours"], verdict, r["cells"],
-                 r["readings"]]  # fmt: skip
-        lines.append("| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |")
+    res = res.assign(_group=res["source"].map(claim_group), _order=res["verdict"].map(_verdict_rank))
+    for group in sorted(res["_group"].unique(), key=_group_rank):
+        lines += ["", f"## {group}", "", HEADER, "|---|---|---|---|---|---|---|---|---|"]
+        for _, r in res[res["_group"] == group].sort_values("_order", kind="stable").iterrows():
+            lines.append(_row(r))
     return "\n".join(lines) + "\n"
+
+
+HEADER = "| id | source | claim (verbatim) | paper | criterion | ours | verdict | decided by / still open | readings |"
+FOLD = 400
+"""Characters of a measurement or cell list shown before the rest is folded (``<details>``)."""
+
+
+def claim_group(source: str) -> str:
+    """The table or figure a claim is about (``Table 1 / §3.5`` -> ``Table 1``), else the robustness and
+    general statements."""
+    m = re.match(r"(Table \d|Figure \d)", str(source))
+    return m.group(1) if m else "Robustness and general statements"
+
+
+def _group_rank(group: str) -> tuple[int, str]:
+    kind = 0 if group.startswith("Table") else 1 if group.startswith("Figure") else 2
+    return kind, group
+
+
+def _verdict_rank(verdict: str) -> int:
+    return VERDICT_ORDER.index(verdict) if verdict in VERDICT_ORDER else len(VERDICT_ORDER)
+
+
+def _fold(text: str) -> str:
+    """Long text as its first :data:`FOLD` characters with the rest folded away."""
+    text = str(text).replace("|", "/").replace("\n", " ")
+    if len(text) <= FOLD:
+        return text
+    cut = text.rfind("; ", 0, FOLD)
+    cut = cut if cut > 0 else FOLD
+    return f"{text[:cut]} <details><summary>more</summary>{text[cut:]}</details>"
+
+
+def _row(r: pd.Series) -> str:
+    """One claim's line of ``claims.md``: decided claims first in their group, long lists folded."""
+    verdict = f"**{r['verdict']}**" + (f" ({r['leaning']})" if r.get("leaning") else "")
+    if isinstance(r.get("structural"), str) and r["structural"]:
+        verdict += f" — structural, not evidence: {r['structural']}"
+    if isinstance(r.get("other_readings"), str) and r["other_readings"]:
+        verdict += f"; changes with the reading: {r['other_readings']} (results/readings.md)"
+    cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], _fold(r["ours"]), verdict,
+             _fold(r["cells"]), r["readings"]]  # fmt: skip
+    return "| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |"
 
 
 def load_results(tables: Sequence[str | Path]) -> pd.DataFrame:
