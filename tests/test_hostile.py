@@ -623,3 +623,22 @@ def test_a_job_refuses_to_make_an_output_another_process_is_making(tmp_path: Pat
         holder.wait()
     with sole_maker([out]):  # released with its holder's death
         pass
+
+
+def test_an_edited_cli_result_is_refused_and_a_diverged_one_is_not(tmp_path: Path) -> None:
+    """The final-row check on `matcomp train` results too; a diverged seed (NaN recorded, the zero matrix it
+    stands in for logged) is no edit."""
+    import json
+
+    from matcomp import results
+    from matcomp.cli import main
+
+    assert main(["train", "--max-iters", "20", "--quiet", "--out", str(tmp_path / "ok.json")]) == 0
+    assert main(["train", "--lr", "50", "--depth", "3", "--max-iters", "300", "--quiet",
+                 "--out", str(tmp_path / "dv.json")]) == 0  # fmt: skip
+    assert {r["stop_reason"] for r in results.read(tmp_path / "dv.json")["runs"]} == {"diverged"}
+    doc = json.loads((tmp_path / "ok.json").read_text())
+    doc["runs"][0]["effective_rank"] = 5.0
+    (tmp_path / "ok.json").write_text(json.dumps(doc))
+    with pytest.raises(results.ResultFileError, match="records effective_rank 5.0, but its trajectory ends"):
+        results.read(tmp_path / "ok.json")
