@@ -634,7 +634,7 @@ def test_an_edited_cli_result_is_refused_and_a_diverged_one_is_not(tmp_path: Pat
     from matcomp.cli import main
 
     assert main(["train", "--max-iters", "20", "--quiet", "--out", str(tmp_path / "ok.json")]) == 0
-    assert main(["train", "--lr", "50", "--depth", "3", "--max-iters", "300", "--quiet",
+    assert main(["train", "--optimizer", "gd", "--lr", "50", "--depth", "3", "--max-iters", "300", "--quiet",
                  "--out", str(tmp_path / "dv.json")]) == 0  # fmt: skip
     assert {r["stop_reason"] for r in results.read(tmp_path / "dv.json")["runs"]} == {"diverged"}
     doc = json.loads((tmp_path / "ok.json").read_text())
