@@ -163,7 +163,9 @@ def test_paper_scale_dry_run_dag(tmp_path) -> None:
         f"results/tables/{t}.csv, results/tables/{t}.md, results/tables/{t}.tex"
         for t in ("table1", "table3", "table4", *ROBUSTNESS_CELLS)
     )
-    assert jobs["robustness"] == ["results/tables/robustness.md, results/tables/robustness.csv"]
+    assert jobs["robustness"] == [
+        "results/tables/robustness.md, results/tables/robustness.csv, figures/robustness.pdf, figures/robustness.png"
+    ]
     assert len(jobs["dynamics_figure"]) == 6
 
 

@@ -127,8 +127,8 @@ def damaged_problems(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     the planning check runs it on every data file a job reads, so a damaged one stops the run before any
     job, named, instead of killing the job that loads it."""
     out = []
-    for path in dict.fromkeys(str(p) for p in paths):
-        if Path(path).exists():
+    for path in dict.fromkeys(str(p) for p in paths):  # empty: marked done by `snakemake --touch`
+        if Path(path).exists() and Path(path).stat().st_size > 0:
             try:
                 load_problem(path)
             except ProblemError as err:

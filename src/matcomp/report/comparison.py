@@ -157,7 +157,7 @@ def comparison_figure(
 ) -> None:  # fmt: skip
     import matplotlib.pyplot as plt
 
-    from .figures import figure_footer
+    from .style import figure_footer
 
     df = collect(experiment, training, baselines)
     summ = summary(df, name)
@@ -176,7 +176,7 @@ def comparison_figure(
 
 
 def _footer_frame(nets: pd.DataFrame) -> pd.DataFrame:
-    """The networks' per-seed rows in the columns :func:`matcomp.report.figures.figure_footer` reads."""
+    """The networks' per-seed rows in the columns :func:`matcomp.report.style.figure_footer` reads."""
     if nets.empty:
         return nets
     counts = nets.groupby(["method", "n_obs"])["seed"].count().rename("n_seeds").reset_index()

@@ -20,7 +20,7 @@ import seaborn as sns  # noqa: E402
 
 from .. import results  # noqa: E402
 from ..io import write_with  # noqa: E402
-from .style import DASHES, depth_color, lam_colors, set_theme  # noqa: E402
+from .style import DASHES, depth_color, figure_footer, lam_colors, set_theme  # noqa: E402
 from .tables import summarize  # noqa: E402
 
 OPT_LABELS = {"gd": "GD", "adam": "Adam"}
@@ -107,37 +107,6 @@ def _draw_row(axes: Sequence[Any], sub: pd.DataFrame, palette: dict[str, str], l
     order = list(dict.fromkeys(sig[STYLE]))
     dashes = {q: DASHES[i % len(DASHES)] for i, q in enumerate(order)}
     sns.lineplot(sig, ax=ax_sig, style=STYLE, style_order=order, dashes=dashes, legend=legend, **common)
-
-
-def _values(summary: pd.DataFrame, col: str) -> str:
-    if col not in summary:
-        return "?"
-    vals = [v for v in dict.fromkeys(summary[col].dropna().tolist()) if v != ""]
-    return "/".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in vals) or "–"
-
-
-def figure_footer(summary: pd.DataFrame, scale: str | None = None) -> str:
-    """What a figure shows, in one line: scale, iteration budget and how the runs stopped, seeds, n_obs and
-    the readings (init, tolerance, stop rule, route); empty without a summary."""
-    if summary.empty or "max_iters" not in summary:
-        return ""
-    stops = sorted(
-        {
-            s
-            for v in summary.get("stop_reasons", pd.Series(dtype=str)).dropna()
-            for s in str(v).split(";")
-            if s
-        }
-    )
-    ran = summary["iterations_mean"] if "iterations_mean" in summary else summary["max_iters"]
-    return (
-        (f"scale {scale} · " if scale else "")
-        + f"budget {_values(summary, 'max_iters')} iterations, ran {ran.min():,.0f}–{ran.max():,.0f} (stopped by: "
-        f"{', '.join(stops) or '?'}) · seeds {_values(summary, 'n_seeds')} · n_obs {_values(summary, 'n_obs')} · "
-        f"init {_values(summary, 'init')}, tolerance on {_values(summary, 'tol_on')}, stop rule "
-        f"{_values(summary, 'stop_rule')}, route {_values(summary, 'route')} · lines: mean over seeds, bands ± 1 sd; "
-        "where curves coincide, the wider one lies underneath"
-    )
 
 
 def dynamics_figure(

@@ -6,7 +6,7 @@ the unpenalised one grey. A label without a colour of its own gets a determinist
 the method it starts with (``OPT (published)`` → OPT's orange), else one picked by a hash of the label.
 
 Only :func:`set_theme` imports seaborn: the colours are plain data, importable where seaborn is not
-installed.
+installed.  :func:`figure_footer` is the line every figure carries about what it shows.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable
+from typing import Any
 
 # seaborn's "colorblind" palette, in its order
 PALETTE = ["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9"]  # fmt: skip
@@ -71,3 +72,30 @@ def lam_colors(lams: Iterable[float]) -> dict[float, str]:
     for i, lam in enumerate(positive):
         out[lam] = PENALISED[i] if i < len(PENALISED) else method_color(f"λ = {lam:g}")
     return out
+
+
+def _values(summary: Any, col: str) -> str:
+    """The distinct values of a summary's column, ``/``-joined (``?`` without the column)."""
+    if col not in summary:
+        return "?"
+    vals = [v for v in dict.fromkeys(summary[col].dropna().tolist()) if v != ""]
+    return "/".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in vals) or "–"
+
+
+def figure_footer(summary: Any, scale: str | None = None) -> str:
+    """What a figure shows, in one line, from its cells' summary (a DataFrame: one row per cell): scale,
+    iteration budget and how the runs stopped, seeds, n_obs and the readings (init, tolerance, stop rule,
+    route); empty without a summary."""
+    if summary.empty or "max_iters" not in summary:
+        return ""
+    reasons = summary["stop_reasons"].dropna() if "stop_reasons" in summary else []
+    stops = sorted({s for v in reasons for s in str(v).split(";") if s})
+    ran = summary["iterations_mean"] if "iterations_mean" in summary else summary["max_iters"]
+    return (
+        (f"scale {scale} · " if scale else "")
+        + f"budget {_values(summary, 'max_iters')} iterations, ran {ran.min():,.0f}–{ran.max():,.0f} (stopped by: "
+        f"{', '.join(stops) or '?'}) · seeds {_values(summary, 'n_seeds')} · n_obs {_values(summary, 'n_obs')} · "
+        f"init {_values(summary, 'init')}, tolerance on {_values(summary, 'tol_on')}, stop rule "
+        f"{_values(summary, 'stop_rule')}, route {_values(summary, 'route')} · lines: mean over seeds, bands ± 1 sd; "
+        "where curves coincide, the wider one lies underneath"
+    )
