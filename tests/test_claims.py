@@ -704,3 +704,15 @@ def test_claims_md_groups_by_table_and_figure_decided_first() -> None:
     assert table1.index("| c |") < table1.index("| b |")  # held before not reached
     row_c = next(line for line in md.splitlines() if line.startswith("| c |"))
     assert "<details><summary>more</summary>" in row_c and row_c.index("<details>") <= FOLD + 200
+
+
+def test_singular_value_times_of_cells_still_moving_decide_nothing() -> None:
+    """F2-adam-sv-depth-robust was 'held' at quick on 1 500-iteration cells: σ₅'s time is measured against the
+    run's final values, which more training moves, so unlike a fixed error level its bounds settle nothing."""
+    claim = _claim_named("F2-adam-sv-depth-robust")
+    counts = {f"{m}{s}": 300.0 for m in ("iters_to_svr", "iters_to_sv_stable") for s in ("", "_lo", "_hi")}
+    rows = [{**_decided("fig2", optimizer="adam", penalty="ratio", lam=1e-4, depth=d, **counts),
+             "max_iters": 1500, "plateaued": False, "still_moving": MOVING} for d in (2, 3, 4, 5)]  # fmt: skip
+    budget = {**BUDGET, "paper": {**BUDGET["paper"], "fig2": BUDGET["paper"]["t"]}}
+    res = evaluate([claim], pd.DataFrame(rows), budget).loc[0]
+    assert res["verdict"] == NOT_REACHED, res["ours"]

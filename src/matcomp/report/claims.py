@@ -227,6 +227,16 @@ def _is_count(metric: str) -> bool:
     return metric.startswith(COUNTS)
 
 
+SETTLING = ("iters_to_err_", "iters_to_rank")
+"""Counts whose bounds, once they settle a check, no more training can move: the first crossing of a fixed
+level.  The singular values' times (``iters_to_sv*``) are measured against the run's final values, which
+more training changes, so only decided cells decide them."""
+
+
+def _settles(metric: str) -> bool:
+    return metric.startswith(SETTLING)
+
+
 def _interval(row: pd.Series, metric: str) -> tuple[float, float]:
     """The metric as an interval: an iteration count's bounds, else (v, v); NaN when not measured."""
     if _is_count(metric) and f"{metric}_lo" in row and pd.notna(row[f"{metric}_lo"]):
@@ -295,7 +305,7 @@ def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
                 not (OPS[op](lo, target) or OPS[op](hi, target)),
             )
             passes = True if sure else False if impossible else None
-            decided = decided or (_is_count(metric) and passes is not None)  # bounds that settle it are final
+            decided = decided or (_settles(metric) and passes is not None)  # bounds that settle it are final
         out.append(
             Outcome(cell_label(row), f"{cell_label(row)}: {_fmt_interval(lo, hi)}", passes, decided, [how])
         )
@@ -386,7 +396,7 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
             text = f"{key}: |{_fmt(alo)} − {target:g}| vs |{_fmt(blo)} − {target:g}|"
         else:
             raise ValueError(f"unknown relation {rel!r}")
-        decided = decided or (_is_count(metric) and passes is not None)  # bounds that settle it are final
+        decided = decided or (_settles(metric) and passes is not None)  # bounds that settle it are final
         if passes is None and decided:  # the bounds cannot settle it under the protocol
             text += " (bounds undetermined)"
         out.append(Outcome(key, text, passes, decided, [how_a, how_b]))
@@ -409,7 +419,7 @@ def _spread(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
         hi = max(hi for _, hi in intervals) / min(lo for lo, _ in intervals)
         sure, impossible = (hi <= target, lo > target) if rel == "at_most" else (lo >= target, hi < target)
         passes = True if sure else False if impossible else None
-        decided = all(d for d, _ in decisions) or (_is_count(metric) and passes is not None)
+        decided = all(d for d, _ in decisions) or (_settles(metric) and passes is not None)
         text = f"{label}: max/min over {len(intervals)} cells = {_fmt_interval(lo, hi)}"
         out.append(Outcome(label, text, passes, decided, [h for _, h in decisions]))
     return out
