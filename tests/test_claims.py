@@ -716,3 +716,18 @@ def test_singular_value_times_of_cells_still_moving_decide_nothing() -> None:
     budget = {**BUDGET, "paper": {**BUDGET["paper"], "fig2": BUDGET["paper"]["t"]}}
     res = evaluate([claim], pd.DataFrame(rows), budget).loc[0]
     assert res["verdict"] == NOT_REACHED, res["ours"]
+
+
+def test_a_rank_milestone_of_cells_still_moving_decides_nothing() -> None:
+    """F2-penalty-speeds-gd-rank was 'not held' at quick on 1 500-iteration cells by its counts' bounds; a rank
+    reached and held to the end of a short run can rise again, so only decided cells decide it."""
+    claim = _claim_named("F2-penalty-speeds-gd-rank")
+    rows = [{**_decided(exp, penalty=pen, lam=lam, depth=d, **{f"iters_to_rank{s}": it for s in ("", "_lo", "_hi")}),
+             "max_iters": 1500, "plateaued": False, "still_moving": MOVING}
+            for exp, pen, lam, it in (("fig1", "none", 0.0, 400.0), ("fig2", "ratio", 1e-4, 390.0)) for d in (2, 3, 4, 5)]  # fmt: skip
+    budget = {
+        **BUDGET,
+        "paper": {**BUDGET["paper"], "fig1": BUDGET["paper"]["t"], "fig2": BUDGET["paper"]["t"]},
+    }
+    res = evaluate([claim], pd.DataFrame(rows), budget).loc[0]
+    assert res["verdict"] == NOT_REACHED, res["ours"]

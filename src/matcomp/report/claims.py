@@ -30,7 +30,8 @@ Each check yields one *outcome* per cell (or pair, group, step): passes or fails
 Iteration counts (``iters_to_err_*``, ``iters_to_rank``, ``iters_to_sv*``) are intervals: a seed that never reached the level
 counts as more than the iterations it ran (and at most never), the cell's count is the median of its
 seeds' intervals, and a ratio of two counts passes only when its bounds make it certain, fails when they
-make it impossible (both final, whatever more training would do: the bounds cover it), and is undetermined
+make it impossible (final for error levels, whatever more training would do: the bounds cover it; a rank or
+singular-value time can still move, so only decided cells decide those), and is undetermined
 otherwise (decided cells: *inconclusive*; else not reached).  A
 diverged seed's test error counts as +∞ and its rank as undefined (a rank check fails): a success claim
 cannot hold on the seeds that survived.  A value that is not measured (NaN) leaves its outcome open; an
@@ -227,10 +228,11 @@ def _is_count(metric: str) -> bool:
     return metric.startswith(COUNTS)
 
 
-SETTLING = ("iters_to_err_", "iters_to_rank")
+SETTLING = ("iters_to_err_",)
 """Counts whose bounds, once they settle a check, no more training can move: the first crossing of a fixed
-level.  The singular values' times (``iters_to_sv*``) are measured against the run's final values, which
-more training changes, so only decided cells decide them."""
+error level.  A rank milestone (``iters_to_rank``: reached *and held to the end*) can be undone by a rank
+that rises again later (Adam at depth 3 dips to Rk 2 and ends at 5.9), and the singular values' times
+(``iters_to_sv*``) are measured against the run's final values: only decided cells decide those."""
 
 
 def _settles(metric: str) -> bool:
