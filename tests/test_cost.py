@@ -1,4 +1,4 @@
-"""The start-of-run estimate (matcomp.plan.cost): a job's cost is its start-up plus its cells × steps at the
+"""The start-of-run estimate (matcomp.cost): a job's cost is its start-up plus its cells × steps at the
 measured per-step time, so it is proportional to the budget and to the seeds, and the penalty class counts."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from matcomp.cost import JOB_START, budget_hours
 from matcomp.plan.config import load, read_yaml
-from matcomp.plan.cost import JOB_START, budget_hours
 from matcomp.plan.jobs import training_jobs
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -25,7 +25,7 @@ from matcomp.data import damaged_problems  # noqa: E402
 from matcomp.io import unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
 from matcomp.plan.config import ConfigError, enabled_experiments, load  # noqa: E402
-from matcomp.plan.cost import budget_hours  # noqa: E402
+from matcomp.cost import budget_hours  # noqa: E402
 
 from matcomp.plan.jobs import (  # noqa: E402
     BASELINE_RESULT,

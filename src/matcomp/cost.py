@@ -1,0 +1,57 @@
+"""What the planned training costs on a CPU, said before any job runs (the workflow's ``onstart``).
+
+An upper bound: every cell runs its full budget (runs that converge, diverge or plateau stop sooner), at the
+seconds per step measured for a 2-cell batch on one thread of this project's 2-core machine
+(``benchmarks/cost_scale_cpu.json``, made by ``benchmarks/cost_scale.py --measure``), scaled linearly to the
+job's cells.  ``benchmarks/cost_scale.py`` gives the finer estimate (measured plateau stops, a GPU node).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from .penalties import get_penalty
+
+STEP_TABLE = Path(__file__).resolve().parents[2] / "benchmarks" / "cost_scale_cpu.json"
+TABLE_CELLS = 2
+"""The batch the step table was measured at."""
+JOB_START = 3.5
+"""Seconds a training job takes before its first step (Python, torch and Snakemake's script start-up;
+measured on the same machine: ``benchmarks/README.md``)."""
+
+
+def penalty_class(spec: str) -> str:
+    """The step table's class of a penalty: the nuclear norm costs what the ratio does (one SVD)."""
+    name = get_penalty(spec).name
+    return {"nuclear": "ratio"}.get(name, name)
+
+
+def _table() -> dict[str, float] | None:
+    return json.loads(STEP_TABLE.read_text()) if STEP_TABLE.is_file() else None
+
+
+def job_hours(job: Any, table: dict[str, float] | None = None) -> float | None:
+    """CPU-hours of one training job (a planned :class:`~matcomp.plan.jobs.TrainJob` or its ``params()``
+    dict) at its full budget; None without a step table entry for it."""
+    get = (lambda k: job[k]) if isinstance(job, dict) else (lambda k: getattr(job, k))
+    table = _table() if table is None else table
+    if table is None:
+        return None
+    steps = float(dict(get("train"))["max_iters"])
+    cls, seconds = penalty_class(get("penalty")), JOB_START
+    for depth in get("depths"):
+        per_step = table.get(f"{cls}/d{depth}/b{TABLE_CELLS}")
+        if per_step is None:
+            return None
+        seconds += per_step * len(get("seeds")) / TABLE_CELLS * steps
+    return seconds / 3600
+
+
+def budget_hours(jobs: Iterable[Any], table: dict[str, float] | None = None) -> float | None:
+    """CPU-hours of ``jobs`` at their full budgets (module docstring); None without a step table."""
+    table = _table() if table is None else table
+    hours = [job_hours(job, table) for job in jobs]
+    return None if any(h is None for h in hours) else sum(hours)
