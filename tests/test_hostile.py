@@ -642,3 +642,16 @@ def test_an_edited_cli_result_is_refused_and_a_diverged_one_is_not(tmp_path: Pat
     (tmp_path / "ok.json").write_text(json.dumps(doc))
     with pytest.raises(results.ResultFileError, match="records effective_rank 5.0, but its trajectory ends"):
         results.read(tmp_path / "ok.json")
+
+
+def test_the_cli_sets_gd_momentum_and_refuses_one(tmp_path: Path, capsys) -> None:
+    """`--gd-momentum` (issue 28: the CLI lacked the setting) is recorded; momentum 1 never decays and is refused."""
+    from matcomp import results
+    from matcomp.cli import main
+
+    out = tmp_path / "m.json"
+    assert main(["train", "--optimizer", "gd_momentum", "--gd-momentum", "0", "--max-iters", "5", "--quiet",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert results.read(out)["settings"]["gd_momentum"] == 0.0
+    assert main(["train", "--gd-momentum", "1", "--max-iters", "5", "--quiet", "--out", str(out)]) == 2
+    assert "gd_momentum must be in [0, 1), got 1.0" in capsys.readouterr().err

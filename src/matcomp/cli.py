@@ -63,6 +63,10 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr", type=float, default=DEFAULT_LR)
     p.add_argument("--init-std", type=float, default=1e-3)
     p.add_argument(
+        "--gd-momentum", type=float, default=TrainConfig.gd_momentum,
+        help="the momentum of the gd_momentum optimizer (default %(default)s; PyTorch's own default is 0)",
+    )  # fmt: skip
+    p.add_argument(
         "--init", choices=INITS, default="end_to_end",
         help="how --init-std scales the layers: end_to_end (the end product's scale, as in [7]'s code) or "
         "layer (every layer's std, A.1 read literally)",
@@ -148,6 +152,7 @@ def _cmd_train(a: argparse.Namespace) -> None:
     log = a.log_every if not str(a.log_every).isdigit() else f"every:{a.log_every}"
     cfg = TrainConfig(
         optimizer=a.optimizer, penalty=a.penalty, depth=a.depth, lr=a.lr, init_std=a.init_std, init=a.init,
+        gd_momentum=a.gd_momentum,
         width=a.width,
         max_iters=a.max_iters, tol=a.tol, tol_on=a.tol_on, stop=a.stop, reduction=a.reduction, log=log,
         device=a.device, dtype=a.dtype, spectral=a.spectral,

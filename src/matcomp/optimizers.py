@@ -23,6 +23,9 @@ import torch
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
+GD_MOMENTUM = 0.9
+"""The momentum of ``gd_momentum`` unless the trainer's ``gd_momentum`` setting says otherwise (the default;
+PyTorch's own default, 0, is the reading ``gd_momentum0``)."""
 OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
     "adam": (torch.optim.Adam, {}),
     "adam_amsgrad": (torch.optim.Adam, {"amsgrad": True}),
@@ -30,7 +33,7 @@ OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
     "adamax": (torch.optim.Adamax, {}),
     "rmsprop": (torch.optim.RMSprop, {}),
     "gd": (torch.optim.SGD, {}),
-    "gd_momentum": (torch.optim.SGD, {"momentum": 0.9}),
+    "gd_momentum": (torch.optim.SGD, {"momentum": GD_MOMENTUM}),
     "adadelta": (torch.optim.Adadelta, {}),
     "adamw": (torch.optim.AdamW, {}),
     "nadam": (torch.optim.NAdam, {}),

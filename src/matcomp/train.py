@@ -47,6 +47,7 @@ from .models import INITS, end_product, init_layers
 from .optimizers import (
     DEFAULT_LR,
     FUSED,
+    GD_MOMENTUM,
     check_optimizer,
     fused_is_batch_exact,
     make_optimizer,
@@ -101,7 +102,7 @@ class TrainConfig:
     stop: str = "budget"
     """``budget`` or ``plateau`` (also stop where the plateau rule holds; :data:`STOP_RULES`)"""
     reduction: str = "sum"
-    gd_momentum: float = 0.9
+    gd_momentum: float = GD_MOMENTUM
     """the momentum of ``gd_momentum`` (Table 3's "GD (w. momentum)"): A.1 says PyTorch's defaults, whose SGD
     momentum is 0, which would make that row plain GD; 0.9 is the conventional value (a named reading)"""
     log: str = "log:200"
@@ -129,7 +130,7 @@ class TrainConfig:
             raise ValueError(", ".join(f"{k} must be a finite number, got {numbers[k]}" for k in bad))
         ranges = [("lr", self.lr, "> 0", self.lr > 0), ("init_std", self.init_std, "> 0", self.init_std > 0),
                   ("tol", self.tol, ">= 0", self.tol >= 0), ("max_iters", self.max_iters, ">= 0", self.max_iters >= 0),
-                  ("gd_momentum", self.gd_momentum, ">= 0", self.gd_momentum >= 0),
+                  ("gd_momentum", self.gd_momentum, "in [0, 1)", 0 <= self.gd_momentum < 1),
                   ("width", self.width, ">= 1 (or unset: the matrix's size)", self.width is None or self.width >= 1)]  # fmt: skip
         bad = [f"{name} must be {want}, got {value}" for name, value, want, ok in ranges if not ok]
         if bad:
@@ -388,7 +389,11 @@ class BatchOptimizers:
     """
 
     def __init__(
-        self, names: Sequence[str], params: Sequence[torch.Tensor], lr: float, gd_momentum: float = 0.9
+        self,
+        names: Sequence[str],
+        params: Sequence[torch.Tensor],
+        lr: float,
+        gd_momentum: float = GD_MOMENTUM,
     ):
         self.groups: list[tuple[str, int, int, list[torch.Tensor], torch.optim.Optimizer]] = []
         stretches = [(name, len(list(same))) for name, same in itertools.groupby(names)]
