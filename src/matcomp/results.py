@@ -228,10 +228,14 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     return doc
 
 
-def load_trajectory(path: str | os.PathLike[str], depth: int | None = None) -> dict[str, np.ndarray]:
-    """The trajectory arrays of a result (of one depth of a job file: ``d{depth}/…`` keys), checked."""
+def load_trajectory(
+    path: str | os.PathLike[str], depth: int | None = None, verified: bool = False
+) -> dict[str, np.ndarray]:
+    """The trajectory arrays of a result (of one depth of a job file: ``d{depth}/…`` keys), checked by
+    :func:`read` unless the caller has just read it (``verified``: one checksum per file, not per depth)."""
     path = Path(path)
-    read(path)
+    if not verified:
+        read(path)
     with np.load(trajectory_path(path), allow_pickle=False) as z:
         if depth is None:
             return {k: z[k] for k in z.files if k != META}

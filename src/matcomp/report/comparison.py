@@ -36,7 +36,8 @@ def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequ
             label = nets.get((job["optimizer"], job["penalty"], job["lam"], cell["depth"]))
             if label is None:
                 continue
-            for r, moving in zip(cell["runs"], seed_motion(path, cell), strict=True):
+            arrays = results.load_trajectory(path, cell["depth"], verified=True)  # read above
+            for r, moving in zip(cell["runs"], seed_motion(path, cell, arrays), strict=True):
                 rows.append({"method": label, "rank": job["rank"], "n_obs": job["n_obs"], "seed": r["seed"],
                              "test_error": r["test_error"], "effective_rank": r["effective_rank"],
                              "seconds": cell["provenance"]["seconds"] / len(cell["runs"]),

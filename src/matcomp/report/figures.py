@@ -36,7 +36,7 @@ def load_cells(path: str | Path, depths: Sequence[int]) -> list[tuple[dict[str, 
     for cell in doc["cells"]:
         if cell["depth"] in depths:
             desc = {**doc["job"], "depth": cell["depth"], "seeds": [r["seed"] for r in cell.get("runs", [])]}
-            out.append((desc, results.load_trajectory(path, cell["depth"])))
+            out.append((desc, results.load_trajectory(path, cell["depth"], verified=True)))  # read above
     return out
 
 

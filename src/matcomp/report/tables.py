@@ -34,10 +34,13 @@ ERR_LEVELS = ("0.01", "0.001", "0.0001")
 """Test-error levels whose first logged crossing (iterations to converge) the tables report."""
 
 
-def seed_motion(path: str | Path, cell: dict[str, Any]) -> list[str]:
+def seed_motion(
+    path: str | Path, cell: dict[str, Any], arrays: dict[str, np.ndarray] | None = None
+) -> list[str]:
     """Per seed of one cell (depth) of a job file: ``""`` if it converged, diverged or plateaued
-    (:func:`matcomp.plateau.still_moving`), else why it was still moving when its budget ran out."""
-    arrays = results.load_trajectory(path, cell["depth"])
+    (:func:`matcomp.plateau.still_moving`), else why it was still moving when its budget ran out
+    (``arrays``: the cell's trajectory, if the caller has it)."""
+    arrays = results.load_trajectory(path, cell["depth"]) if arrays is None else arrays
     out = []
     for i, r in enumerate(cell["runs"]):
         if r["stop_reason"] != "max_iters":
@@ -181,15 +184,15 @@ def _stats(values: list[float | None]) -> tuple[float, float]:
     return float(np.nanmean(arr)), float(np.nanstd(arr, ddof=1)) if np.sum(~np.isnan(arr)) > 1 else 0.0
 
 
-def _counts(path: str | Path, cell: dict[str, Any], rank: int) -> dict[str, float]:
-    """Iterations to each test-error level and to the data's rank: median and bounds over the seeds."""
+def _counts(arrays: dict[str, np.ndarray], cell: dict[str, Any], rank: int) -> dict[str, float]:
+    """Iterations to each test-error level, to the data's rank and the singular values' times: median and
+    bounds over the seeds (``arrays``: the cell's trajectory)."""
     runs, out = cell["runs"], {}
     for thr in ERR_LEVELS:
         hits = [r["iterations_to_test_error"].get(thr) for r in runs]
         out[f"iters_to_err_{thr}"], out[f"iters_to_err_{thr}_lo"], out[f"iters_to_err_{thr}_hi"] = (
             count_bounds(hits, runs)
         )
-    arrays = results.load_trajectory(path, cell["depth"])
     hits = [_first_rank_hit(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
     out["iters_to_rank"], out["iters_to_rank_lo"], out["iters_to_rank_hi"] = count_bounds(hits, runs)
     out.update(_sv_counts(arrays, runs, rank))
@@ -225,12 +228,13 @@ def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
     rows = []
     for cell in doc["cells"]:
         runs = cell["runs"]
-        moving = [m for m in seed_motion(path, cell) if m]
+        arrays = results.load_trajectory(path, cell["depth"], verified=True)  # read() above checked the file
+        moving = [m for m in seed_motion(path, cell, arrays) if m]
         rows.append(
             {
                 "optimizer": job["optimizer"], "depth": cell["depth"], "penalty": job["penalty"],
                 "penalty_label": penalty_label(job["penalty"]), "lam": job["lam"], "rank": job["rank"],
-                "n_obs": job["n_obs"], **_seed_stats(runs), **_counts(path, cell, int(job["rank"])),
+                "n_obs": job["n_obs"], **_seed_stats(runs), **_counts(arrays, cell, int(job["rank"])),
                 "stop_reasons": ";".join(sorted({r["stop_reason"] for r in runs})),
                 "max_iters": job["train"]["max_iters"], "plateaued": not moving,
                 "still_moving": moving[0] if moving else "", **_readings(job, cell),
