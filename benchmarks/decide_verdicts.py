@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import effective_config, read_yaml
-from matcomp.report.claims import claim_budgets, evaluate, load_claims, load_results
+from matcomp.report.claims import evaluate, load_claims, load_results
 from matcomp.report.sensitivity import defaults_only, sensitivity
 from matcomp.report.sensitivity import to_markdown as sensitivity_markdown
 

@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from matcomp import plateau
-from matcomp.report.claims import claim_budgets, evaluate, load_claims
+from matcomp.plan.budgets import claim_budgets
+from matcomp.report.claims import evaluate, load_claims
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / "plateau_validation"

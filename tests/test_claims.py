@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
+from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import effective_config
 from matcomp.plateau import still_moving
-from matcomp.report.claims import NOT_REACHED, claim_budgets, evaluate, to_markdown
+from matcomp.report.claims import NOT_REACHED, evaluate, to_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = 500_000

@@ -17,12 +17,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import load, read_yaml
 from matcomp.report.claims import (
     NOT_REACHED,
     _matches,
     _unplanned_filters,
-    claim_budgets,
     evaluate,
     load_claims,
 )

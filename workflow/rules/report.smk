@@ -1,5 +1,5 @@
 # The effective config, the claims check and what `snakemake --report` shows.
-from matcomp.report.claims import claim_budgets  # budgets: this run's and the paper's
+from matcomp.plan.budgets import claim_budgets  # budgets: this run's and the paper's
 
 
 rule effective_config:

@@ -60,6 +60,7 @@ import pandas as pd
 import yaml
 
 from ..io import write_with
+from ..plan.budgets import PLAN_COLUMNS
 from .paper import ERR_FLOOR
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
@@ -68,8 +69,6 @@ NOT_REACHED = "not reached at this budget"
 PRECEDENCE = ("not held", NOT_REACHED, "not run", "inconclusive", "held")
 """A claim's verdict is the first of these that one of its checks gives."""
 VERDICT_ORDER = ("held", "not held", NOT_REACHED, "inconclusive", "not run")
-T2_BUDGETS = (("lnn", "n_iters", "steps"), ("embedding", "n_epochs", "epochs"))
-"""MovieLens: which setting of each model is its budget, and in what unit."""
 SPREAD_METRICS = ("log10_test_error_se",)
 """Metrics over the seeds that one seed cannot measure (a cell with fewer than 2 is absent for them)."""
 COUNTS = ("iters_to_err_", "iters_to_rank", "iters_to_sv")
@@ -77,63 +76,6 @@ COUNTS = ("iters_to_err_", "iters_to_rank", "iters_to_sv")
 
 
 # ---------------------------------------------------------------- budgets and when a cell is decided
-
-
-def budgets(config: dict[str, Any]) -> dict[str, Any]:
-    """Each experiment's training budget in an effective config: ``{"budget", "unit"}`` (iterations) for the
-    synthetic experiments, ``{model name: {"budget", "unit"}}`` for MovieLens (LNN steps, embedding epochs)."""
-    from ..plan.config import deep_merge
-
-    out: dict[str, Any] = {}
-    for name, exp in config.get("experiments", {}).items():
-        if exp.get("kind") == "movielens":
-            from .table2 import MODEL_NAMES
-
-            out[name] = {
-                MODEL_NAMES[m]: {"budget": exp[m][key], "unit": unit}
-                for m, key, unit in T2_BUDGETS
-                if key in exp.get(m, {})
-            }
-        elif exp.get("kind") != "baselines" or exp.get("networks"):
-            train = deep_merge(config.get("train", {}), exp.get("train", {}))
-            out[name] = {"budget": train["max_iters"], "unit": "iterations"}
-    return out
-
-
-def claim_budgets(config: dict[str, Any], config_file: str | Path) -> dict[str, Any]:
-    """``{"run": budgets of this run's effective config, "paper": those of config_file at scale paper,
-    "plan": the cells config_file plans at scale paper (:func:`planned_cells`)}``."""
-    from ..plan.config import effective_config, read_yaml
-
-    raw = read_yaml(config_file)
-    paper = effective_config({**raw, "scale": "paper"})
-    return {"run": budgets(config), "paper": budgets(paper), "plan": planned_cells(paper)}
-
-
-PLAN_COLUMNS = ("optimizer", "penalty", "depth", "lam", "n_obs")
-"""The columns that name a planned training cell; a baseline experiment's rows are named by method, n_obs."""
-
-
-def planned_cells(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Per default experiment, the cells it plans: training cells by :data:`PLAN_COLUMNS`, and for a
-    baselines experiment its rows by ``method`` (network label or method name) and ``n_obs``.  A claim
-    about every member of a selection reads its members here, not from a hand list."""
-    from ..plan.config import split_reading
-    from ..plan.jobs import experiment_cells
-    from .comparison import METHOD_LABELS
-
-    out: dict[str, list[dict[str, Any]]] = {}
-    for name, exp in config.get("experiments", {}).items():
-        if split_reading(name)[1] is not None or exp.get("kind") not in ("table", "dynamics", "baselines"):
-            continue
-        if exp["kind"] == "baselines":
-            methods = [n["label"] for n in exp.get("networks", [])]
-            methods += [METHOD_LABELS.get(m, m) for m in exp.get("methods", {})]
-            out[name] = [{"method": m, "n_obs": int(n)} for n in exp["n_obs_grid"] for m in methods]
-            continue
-        out[name] = [{"optimizer": c.optimizer, "penalty": c.penalty, "depth": c.depth, "lam": c.lam,
-                      "n_obs": c.n_obs} for c in experiment_cells(exp, config)]  # fmt: skip
-    return out
 
 
 def _truthy(v: Any) -> bool:
