@@ -40,7 +40,9 @@ def verdicts(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, d
         if any(f"{e}@{name}" in ran for e in spec["experiments"])
     }
     sens = sensitivity(load_claims(), cells, budget, readings)
-    keep = set(judged.loc[judged["verdict"] != "not run", "id"])
+    cols = [c for c in sens.columns if c == "defaults" or c in readings]
+    ran = sens[cols].isin(["not run", "–"]).all(axis=1) if cols else pd.Series(True, index=sens.index)
+    keep = set(judged.loc[judged["verdict"] != "not run", "id"]) | set(sens.loc[~ran, "id"])  # any reading
     return judged[judged["id"].isin(keep)], cells, sens[sens["id"].isin(keep)], readings
 
 
