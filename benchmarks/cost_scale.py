@@ -32,21 +32,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from matcomp.cost import STEP_TABLE, penalty_class
 from matcomp.data import make_problem
-from matcomp.penalties import get_penalty
 from matcomp.plan.config import load, read_yaml
 from matcomp.plan.jobs import TrainJob, training_jobs
 from matcomp.train import TrainConfig, train_batch
 
 ROOT = Path(__file__).resolve().parents[1]
-CPU_TABLE = ROOT / "benchmarks" / "cost_scale_cpu.json"
+CPU_TABLE = STEP_TABLE  # the table the workflow's start-of-run estimate reads too
 GPU_RECORD = ROOT / "benchmarks" / "device" / "2026-11-27-h200-session4" / "cost_paper_auto.json"
 VALIDATION = ROOT / "benchmarks" / "plateau_validation"
 CLASSES = {"none": "none", "ratio": "ratio", "nuclear": "ratio", "schatten": "schatten:1/2", "schatten_ratio": "schatten_ratio:1/2:2/3"}  # fmt: skip
-
-
-def penalty_class(spec: str) -> str:
-    return {"nuclear": "ratio"}.get(get_penalty(spec).name, get_penalty(spec).name)
 
 
 def measure(cells: int, out: Path, steps: int = 100) -> None:

@@ -11,9 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from .penalties import get_penalty
+
+if TYPE_CHECKING:
+    from .plan.jobs import TrainJob
 
 STEP_TABLE = Path(__file__).resolve().parents[2] / "benchmarks" / "cost_scale_cpu.json"
 TABLE_CELLS = 2
@@ -33,24 +36,22 @@ def _table() -> dict[str, float] | None:
     return json.loads(STEP_TABLE.read_text()) if STEP_TABLE.is_file() else None
 
 
-def job_hours(job: Any, table: dict[str, float] | None = None) -> float | None:
-    """CPU-hours of one training job (a planned :class:`~matcomp.plan.jobs.TrainJob` or its ``params()``
-    dict) at its full budget; None without a step table entry for it."""
-    get = (lambda k: job[k]) if isinstance(job, dict) else (lambda k: getattr(job, k))
+def job_hours(job: TrainJob, table: dict[str, float] | None = None) -> float | None:
+    """CPU-hours of one planned training job at its full budget; None without a step table entry for it."""
     table = _table() if table is None else table
     if table is None:
         return None
-    steps = float(dict(get("train"))["max_iters"])
-    cls, seconds = penalty_class(get("penalty")), JOB_START
-    for depth in get("depths"):
+    steps = float(dict(job.train)["max_iters"])
+    cls, seconds = penalty_class(job.penalty), JOB_START
+    for depth in job.depths:
         per_step = table.get(f"{cls}/d{depth}/b{TABLE_CELLS}")
         if per_step is None:
             return None
-        seconds += per_step * len(get("seeds")) / TABLE_CELLS * steps
+        seconds += per_step * len(job.seeds) / TABLE_CELLS * steps
     return seconds / 3600
 
 
-def budget_hours(jobs: Iterable[Any], table: dict[str, float] | None = None) -> float | None:
+def budget_hours(jobs: Iterable[TrainJob], table: dict[str, float] | None = None) -> float | None:
     """CPU-hours of ``jobs`` at their full budgets (module docstring); None without a step table."""
     table = _table() if table is None else table
     hours = [job_hours(job, table) for job in jobs]
