@@ -145,14 +145,16 @@ def _npz_meta(path: Path, traj: Path, record: dict[str, Any], owner_wanted: str)
         raise ResultFileError(traj, f"belongs to {owner}, not to {owner_wanted} (a copied file?)")
 
 
-def check(path: str | os.PathLike[str]) -> None:
-    """The cheap check of an existing result (module docstring); raises :class:`ResultFileError`."""
+def check(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The cheap check of an existing result (module docstring); raises :class:`ResultFileError`.  Returns
+    the document it read."""
     path = Path(path)
     doc = _load_json(path)
     _check_own_path(path, doc)
     record = doc.get("trajectory")
     if isinstance(record, dict):
         _npz_meta(path, trajectory_path(path), record, _owner(path, doc))
+    return doc
 
 
 def _touched(path: str) -> bool:
@@ -216,8 +218,7 @@ def read(path: str | os.PathLike[str]) -> dict[str, Any]:
     """A result document, every link checked: the trajectory's checksum, and each seed's final numbers
     against the trajectory's last point (:func:`_check_final_rows`)."""
     path = Path(path)
-    check(path)
-    doc = _load_json(path)
+    doc = check(path)
     record = doc.get("trajectory")
     if isinstance(record, dict):
         if _sha256(trajectory_path(path)) != record.get("sha256"):

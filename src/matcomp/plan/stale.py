@@ -78,11 +78,10 @@ def current_files(config: dict[str, Any], scales: Sequence[str] | None = None) -
 MOVIELENS = ("movielens/lnn/", "movielens/embedding/")
 
 
-def _movielens_current(root: Path, rel: str) -> bool:
-    """A MovieLens result (or its log) made by this checkout's MovieLens code: kept whatever data folder it
-    read (``movielens_dir``, the download, test data), since no config names every folder a user ran."""
-    from ..codehash import code_info
-
+def _movielens_current(root: Path, rel: str, code: str) -> bool:
+    """A MovieLens result (or its log) made by the MovieLens code ``code`` (this checkout's hash): kept
+    whatever data folder it read (``movielens_dir``, the download, test data), since no config names every
+    folder a user ran."""
     stem = next((rel[: -len(s)] for s in (".json", ".log", ".tsv") if rel.endswith(s)), rel)
     for top in ("logs/", "benchmarks/logs/"):
         stem = stem[len(top) :] if stem.startswith(top) else stem
@@ -91,7 +90,7 @@ def _movielens_current(root: Path, rel: str) -> bool:
         recorded = (json.loads(result.read_text()).get("code") or {}).get("hash")
     except (OSError, ValueError, AttributeError):
         return False
-    return recorded == code_info("movielens")["hash"]
+    return recorded == code
 
 
 def cached_files(root: Path) -> list[str]:
@@ -115,13 +114,15 @@ def stale_with_reasons(
     root: Path, config: dict[str, Any], scales: Sequence[str] | None = None
 ) -> list[tuple[str, str]]:
     """(file, why it is stale) for :func:`stale_files`."""
-    keep = current_files(config, scales)
+    from ..codehash import code_hash
+
+    keep, movielens_code = current_files(config, scales), code_hash("movielens")
     out = []
     for f in cached_files(root):
         if f in keep:
             continue
         if any(m in f for m in MOVIELENS):
-            if not _movielens_current(root, f):
+            if not _movielens_current(root, f, movielens_code):
                 out.append((f, "a MovieLens result of other MovieLens code (or unreadable)"))
             continue
         out.append(

@@ -166,8 +166,7 @@ def comparison_figure(
         df, plot_order(experiment, df), int(experiment["rank"]), experiment.get("caption", name)
     )
     nets = df[df["max_iters"].notna()] if "max_iters" in df else df.iloc[0:0]
-    footer = figure_footer(_footer_frame(nets), scale).replace("lines:", "networks only; lines:")
-    footer = footer.split("; where curves coincide")[0]  # one width for every line here
+    footer = figure_footer(_footer_frame(nets), scale, "networks only; lines: mean over seeds, bands ± 1 sd")
     fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=7, color="#555555", wrap=True)
     write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
     write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")

@@ -31,6 +31,16 @@ def _success(row: pd.Series) -> bool:
     return bool(row["test_error_mean"] <= SUCCESS_ERR and round(row["effective_rank_mean"]) == row["rank"])
 
 
+def _mark(ok: bool, ref_ok: bool | None) -> str:
+    """A cell's mark against its reference: ``?`` without one, ``≠`` on the other side, ``=`` both succeed,
+    ``✗=`` both fail (alike in failing: no evidence for the statement)."""
+    if ref_ok is None:
+        return "?"
+    if ok != ref_ok:
+        return "≠"
+    return "=" if ok else "✗="
+
+
 def entries(
     df: pd.DataFrame, experiments: Sequence[str], varied: str, ref: tuple[str, object]
 ) -> pd.DataFrame:
@@ -47,18 +57,7 @@ def entries(
         ref_row = group[group[ref[0]] == ref[1]]
         ref_ok = _success(ref_row.iloc[0]) if len(ref_row) else None
         for _, r in group.sort_values(varied).iterrows():
-            is_ref = r[ref[0]] == ref[1]
-            mark = (
-                "ref"
-                if is_ref
-                else "?"
-                if ref_ok is None
-                else "≠"
-                if _success(r) != ref_ok
-                else "="
-                if ref_ok
-                else "✗="
-            )
+            mark = "ref" if r[ref[0]] == ref[1] else _mark(_success(r), ref_ok)
             rows.append({**dict(zip(keys, key)), "value": r[varied], "test_error": r["test_error_mean"],
                          "effective_rank": r["effective_rank_mean"], "mark": mark})  # fmt: skip
     return pd.DataFrame(rows, columns=[*keys, "value", "test_error", "effective_rank", "mark"])
@@ -80,7 +79,7 @@ def block(df: pd.DataFrame, experiments: Sequence[str], varied: str, ref: tuple[
 
 def robustness_figure(panels: dict[str, tuple[str, pd.DataFrame]], pdf: str, png: str) -> None:
     """One heatmap per statement: rows the cells, columns the values of the varied setting, colour log10 of
-    the test error, each entry its Err, Rk and mark against the reference (``=`` same side, ``≠`` not)."""
+    the test error, each entry its Err, Rk and mark against the reference (:func:`_mark`)."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -82,10 +82,14 @@ def _values(summary: Any, col: str) -> str:
     return "/".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in vals) or "–"
 
 
-def figure_footer(summary: Any, scale: str | None = None) -> str:
+LINES = "lines: mean over seeds, bands ± 1 sd; where curves coincide, the wider one lies underneath"
+"""How a dynamics figure draws its curves (the last part of its footer)."""
+
+
+def figure_footer(summary: Any, scale: str | None = None, lines: str = LINES) -> str:
     """What a figure shows, in one line, from its cells' summary (a DataFrame: one row per cell): scale,
     iteration budget and how the runs stopped, seeds, n_obs and the readings (init, tolerance, stop rule,
-    route); empty without a summary."""
+    route), then how its ``lines`` are drawn; empty without a summary."""
     if summary.empty or "max_iters" not in summary:
         return ""
     reasons = summary["stop_reasons"].dropna() if "stop_reasons" in summary else []
@@ -96,6 +100,5 @@ def figure_footer(summary: Any, scale: str | None = None) -> str:
         + f"budget {_values(summary, 'max_iters')} iterations, ran {ran.min():,.0f}–{ran.max():,.0f} (stopped by: "
         f"{', '.join(stops) or '?'}) · seeds {_values(summary, 'n_seeds')} · n_obs {_values(summary, 'n_obs')} · "
         f"init {_values(summary, 'init')}, tolerance on {_values(summary, 'tol_on')}, stop rule "
-        f"{_values(summary, 'stop_rule')}, route {_values(summary, 'route')} · lines: mean over seeds, bands ± 1 sd; "
-        "where curves coincide, the wider one lies underneath"
+        f"{_values(summary, 'stop_rule')}, route {_values(summary, 'route')} · {lines}"
     )
