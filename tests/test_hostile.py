@@ -655,3 +655,22 @@ def test_the_cli_sets_gd_momentum_and_refuses_one(tmp_path: Path, capsys) -> Non
     assert results.read(out)["settings"]["gd_momentum"] == 0.0
     assert main(["train", "--gd-momentum", "1", "--max-iters", "5", "--quiet", "--out", str(out)]) == 2
     assert "gd_momentum must be in [0, 1), got 1.0" in capsys.readouterr().err
+
+
+def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
+    """config.yaml's quick overlay had `fig8:` twice, and YAML kept the second: Figure 8's 20 000-iteration
+    budget silently became 1 500. A repeated key is now an error naming its line, in Snakemake too."""
+    from matcomp.plan.config import ConfigError, load, read_yaml
+
+    assert load({**read_yaml(ROOT / "config.yaml"), "scale": "quick"})["experiments"]["fig8"]["train"] == {
+        "max_iters": 20000
+    }
+    dup = tmp_path / "dup.yaml"
+    dup.write_text(
+        "scales:\n  quick:\n    experiments:\n      fig8: {lam: 0.01}\n      fig8: {n_obs_grid: [3000]}\n"
+    )
+    with pytest.raises(ConfigError, match=r"line 5, column 7: .*key 'fig8' is given twice"):
+        read_yaml(dup)
+    work = _copy_checkout(tmp_path / "w")
+    proc = _smk(work, "-n", "--configfile", str(dup), "--config", "scale=smoke", check=False)
+    assert proc.returncode != 0 and "key 'fig8' is given twice" in proc.stdout + proc.stderr

@@ -24,7 +24,12 @@ from matcomp import results  # noqa: E402
 from matcomp.data import damaged_problems  # noqa: E402
 from matcomp.io import unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
-from matcomp.plan.config import ConfigError, enabled_experiments, load  # noqa: E402
+from matcomp.plan.config import (
+    ConfigError,
+    enabled_experiments,
+    load,
+    read_yaml,
+)  # noqa: E402
 from matcomp.cost import budget_hours  # noqa: E402
 
 from matcomp.plan.jobs import (  # noqa: E402
@@ -39,6 +44,9 @@ from matcomp.plan.jobs import (  # noqa: E402
 )
 
 try:
+    # Snakemake's own loader keeps a repeated key's last value silently
+    for path in workflow.configfiles:
+        read_yaml(path)
     config = load(config)
     packing(config)  # pack_training: true where no GPU is planned
 except ConfigError as err:
