@@ -202,6 +202,8 @@ def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
         for words in ("scale smoke", "budget 20 iterations", "seeds 1", "init end_to_end", "stop rule"):
             assert words in said, (n, words, said)  # every figure says what it shows
     assert (smoke / "figures/robustness.png").stat().st_size > 10_000
+    said = Image.open(smoke / "figures/robustness.png").info.get("Description", "")
+    assert "scale smoke" in said and "budget 20 iterations" in said, said
     for name in ("fig4", "fig5"):
         long = pd.read_csv(smoke / f"results/tables/{name}.csv")
         methods = {"Adam:1+R", "GD:3", "GD:4", "GD:5", "CP", "OPT", "OPT (published)", "SI"}

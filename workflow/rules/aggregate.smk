@@ -100,5 +100,6 @@ rule robustness:
         gpu=0,
     params:
         code=code_hash("robustness"),
+        scale=config["scale"],
     script:
         "../scripts/make_robustness.py"

@@ -12,4 +12,4 @@ from matcomp.report.robustness import write_robustness
 from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)
 out = snakemake.output
-write_robustness(snakemake.input.tables, out.md, out.csv, out.pdf, out.png)
+write_robustness(snakemake.input.tables, out.md, out.csv, out.pdf, out.png, snakemake.params.scale)

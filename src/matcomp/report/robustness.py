@@ -77,7 +77,9 @@ def block(df: pd.DataFrame, experiments: Sequence[str], varied: str, ref: tuple[
     return pd.DataFrame(rows)
 
 
-def robustness_figure(panels: dict[str, tuple[str, pd.DataFrame]], pdf: str, png: str) -> None:
+def robustness_figure(
+    panels: dict[str, tuple[str, pd.DataFrame]], pdf: str, png: str, footer: str = ""
+) -> None:
     """One heatmap per statement: rows the cells, columns the values of the varied setting, colour log10 of
     the test error, each entry its Err, Rk and mark against the reference (:func:`_mark`)."""
     import matplotlib
@@ -118,15 +120,17 @@ def robustness_figure(panels: dict[str, tuple[str, pd.DataFrame]], pdf: str, png
         "(Err ≤ 1e-3, Rk = rank), '✗=' both fail (no evidence), '≠' one does",
         fontsize=8,
     )
-    fig.tight_layout()
-    write_with(pdf, lambda t: fig.savefig(t, format="pdf"), ".pdf")
-    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110), ".png")
+    fig.tight_layout(rect=(0, 0.03, 1, 1))
+    fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=6, color="#555555", wrap=True)
+    write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
+    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")
     plt.close(fig)
 
 
 def write_robustness(
-    tables: Sequence[str], md: str, csv: str, pdf: str | None = None, png: str | None = None
-) -> pd.DataFrame:
+    tables: Sequence[str], md: str, csv: str, pdf: str | None = None, png: str | None = None,
+    scale: str | None = None,
+) -> pd.DataFrame:  # fmt: skip
     frames = [pd.read_csv(t) for t in tables if Path(t).exists()]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["experiment"])
     lines = [
@@ -158,5 +162,8 @@ def write_robustness(
     write_with(csv, lambda t: result.to_csv(t, index=False))
     write_with(md, lambda t: Path(t).write_text("\n".join(lines) + "\n"))
     if pdf and png:
-        robustness_figure(panels, pdf, png)
+        from .style import figure_footer
+
+        footer = figure_footer(df, scale, "entries: each cell's mean over seeds at the end of its run")
+        robustness_figure(panels, pdf, png, footer)
     return result
