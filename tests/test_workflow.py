@@ -217,6 +217,9 @@ def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
         r"planned: \d+ of \d+ training jobs to run, \d+ networks; at their full budgets", console
     )
     assert "Verdicts:" in console and "results/REPORT.md" in console
+    # after Snakemake's "N of M steps done": first no pace, then a time left at the pace of the run
+    assert "time left: estimated once a training job has finished" in console
+    assert re.search(r"time left ≈ (under a minute|\d+ min)", console)
     summary = (smoke / "results/REPORT.md").read_text()
     assert len(summary.encode()) < 15_000 and summary.startswith("# Does Zhao (2022) reproduce?")
     readings = pd.read_csv(smoke / "results/readings.csv")

@@ -84,12 +84,14 @@ onsuccess:
 
 
 onstart:
-    todo = [job for path, job in JOBS.items() if not Path(path).exists()]
-    hours = budget_hours(todo)
+    todo = {path: job for path, job in JOBS.items() if not Path(path).exists()}
+    hours = budget_hours(todo.values())
+    if hours is not None:  # time left after each progress line (matcomp.progress)
+        attach_progress({path: job_hours(job) * 3600 for path, job in todo.items()})
     if todo and hours is not None:
         print(
             f"\nplanned: {len(todo)} of {len(JOBS)} training jobs to run, "
-            f"{sum(len(j.seeds) * len(j.depths) for j in todo)} networks; at their full budgets "
+            f"{sum(len(j.seeds) * len(j.depths) for j in todo.values())} networks; at their full budgets "
             f"≈ {hours:.2f} CPU-hours on one core of the 2-core machine the step times were measured "
             "on (benchmarks/cost_scale_cpu.json), about that divided by --cores; runs that converge "
             "or plateau stop sooner.\n"
