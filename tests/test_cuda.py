@@ -230,3 +230,11 @@ def test_cuda_float32_headline_cell_close_to_cpu() -> None:
     )
     np.testing.assert_allclose(gpu.trajectory.test_error, cpu.trajectory.test_error, rtol=1e-3)
     np.testing.assert_allclose(gpu.trajectory.effective_rank, cpu.trajectory.effective_rank, rtol=1e-3)
+
+
+def test_the_planners_cuda_probe_sees_this_gpu() -> None:
+    """Planning decides ``gpus: auto`` without importing torch (matcomp.placement.cuda_available): torch's
+    CUDA library and the driver's device count must say what torch says here."""
+    from matcomp.placement import _driver_devices, _torch_has_cuda
+
+    assert _torch_has_cuda() and _driver_devices() == torch.cuda.device_count()

@@ -15,10 +15,10 @@ import numpy as np
 
 from . import results
 from .data import ProblemError, load_problem, make_problem, validate_settings
-from .models import INITS
 from .optimizers import DEFAULT_LR, OPTIMIZERS, UnknownOptimizerError
 from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
-from .train import STOP_RULES, TOL_ON, BatchResult, TrainConfig, train_batch
+from .settings import INITS, STOP_RULES, TOL_ON, TrainConfig
+from .train import BatchResult, train_batch
 
 
 def save_result(result: BatchResult, out: str | Path) -> None:

@@ -23,6 +23,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .settings import INITS
+
 
 def layer_shapes(m: int, n: int, depth: int, width: int | None = None) -> list[tuple[int, int]]:
     """Shapes ``(d_j, d_{j-1})`` of layers 1..N (the first acts on R^n, the last maps into R^m)."""
@@ -31,10 +33,6 @@ def layer_shapes(m: int, n: int, depth: int, width: int | None = None) -> list[t
     h = width if width is not None else max(m, n)
     dims = [n] + [h] * (depth - 1) + [m]
     return [(dims[j + 1], dims[j]) for j in range(depth)]
-
-
-INITS = ("end_to_end", "layer")
-"""The readings of the initial scale: [7]'s end-to-end scale (default) and the literal per-layer std."""
 
 
 def layer_stds(shapes: list[tuple[int, int]], init_std: float, init: str = "end_to_end") -> list[float]:

@@ -16,29 +16,33 @@ that, and the trainer falls back to the default (foreach) kernel when it does no
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import torch
+from .lazy import lazy_import
 
-OptimizerFactory = Callable[..., torch.optim.Optimizer]
+if TYPE_CHECKING:
+    import torch
+else:
+    torch = lazy_import("torch")  # imported on first use: planning reads the registry only
 
 GD_MOMENTUM = 0.9
 """The momentum of ``gd_momentum`` unless the trainer's ``gd_momentum`` setting says otherwise (the default;
 PyTorch's own default, 0, is the reading ``gd_momentum0``)."""
-OPTIMIZERS: dict[str, tuple[type[torch.optim.Optimizer], dict[str, Any]]] = {
-    "adam": (torch.optim.Adam, {}),
-    "adam_amsgrad": (torch.optim.Adam, {"amsgrad": True}),
-    "adagrad": (torch.optim.Adagrad, {}),
-    "adamax": (torch.optim.Adamax, {}),
-    "rmsprop": (torch.optim.RMSprop, {}),
-    "gd": (torch.optim.SGD, {}),
-    "gd_momentum": (torch.optim.SGD, {"momentum": GD_MOMENTUM}),
-    "adadelta": (torch.optim.Adadelta, {}),
-    "adamw": (torch.optim.AdamW, {}),
-    "nadam": (torch.optim.NAdam, {}),
-    "radam": (torch.optim.RAdam, {}),
+OPTIMIZERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "adam": ("Adam", {}),
+    "adam_amsgrad": ("Adam", {"amsgrad": True}),
+    "adagrad": ("Adagrad", {}),
+    "adamax": ("Adamax", {}),
+    "rmsprop": ("RMSprop", {}),
+    "gd": ("SGD", {}),
+    "gd_momentum": ("SGD", {"momentum": GD_MOMENTUM}),
+    "adadelta": ("Adadelta", {}),
+    "adamw": ("AdamW", {}),
+    "nadam": ("NAdam", {}),
+    "radam": ("RAdam", {}),
 }
+"""Name → (class in ``torch.optim``, its settings): a new optimizer is one entry."""
 
 #: optimizers whose PyTorch class takes ``fused=True`` (CPU and CUDA kernels), with the same update rule
 FUSED: frozenset[str] = frozenset({"adam", "adam_amsgrad", "adamw", "adagrad", "gd", "gd_momentum"})
@@ -88,7 +92,8 @@ def make_optimizer(
     fewer passes); it is ignored for the others.
     """
     check_optimizer(name)
-    cls, defaults = OPTIMIZERS[name]
+    cls_name, defaults = OPTIMIZERS[name]
+    cls = getattr(torch.optim, cls_name)
     params = list(params)
     on_cpu = all(p.device.type == "cpu" for p in params)
     if fused and name in FUSED and (on_cpu or name not in FUSED_CPU_ONLY):

@@ -37,8 +37,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-import torch
+from .lazy import lazy_import
+
+if TYPE_CHECKING:
+    import torch
+else:
+    torch = lazy_import("torch")  # imported on first use: planning reads the registry only
 
 QUASI_EPS = 1e-12
 """Absolute floor applied to singular values before a power p < 1 (see module docstring)."""

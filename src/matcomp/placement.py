@@ -23,22 +23,28 @@ that device once per batch and records device and route in every result.
 
 from __future__ import annotations
 
+import ctypes
+import importlib.machinery
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-import torch
-
+from .lazy import lazy_import, loaded
 from .spectral import AUTO_ROUTES, ROUTES, has_polar_form
 
 if TYPE_CHECKING:
+    import torch
+
     from .penalties import Penalty
+else:
+    torch = lazy_import("torch")  # imported on first use: planning decides placements without it
 
 GPU_MIN_BATCH_UNPENALISED = 32
 """Below this many networks an unpenalised batch is launch-bound on a GPU and no faster than 2 CPU cores
 (H200, steady state: 6 900 against 13 000 network-steps/s at B = 5, depth 1; 140 000 against 87 000 at 32)."""
 
 
-def resolve_route(route: str, penalty: Penalty, device: torch.device) -> str:
+def resolve_route(route: str, penalty: Penalty, device: torch.device | str) -> str:
     """``svd``, ``polar``, ``gesvda`` (or ``none`` without a penalty) for one penalty on ``device``: ``auto``
     takes ``polar`` on CUDA where the penalty has a polar form and ``svd`` otherwise; ``auto-gesvda`` takes
     ``gesvda`` instead of that ``svd`` on CUDA.
@@ -58,7 +64,7 @@ def resolve_route(route: str, penalty: Penalty, device: torch.device) -> str:
             f"{penalty.spec!r} needs its singular values: use spectral: svd, gesvda or auto"
         )
     if route in AUTO_ROUTES:
-        if device.type != "cuda":
+        if getattr(device, "type", str(device).partition(":")[0]) != "cuda":
             return "svd"
         if has_polar_form(penalty):
             return "polar"
@@ -115,7 +121,35 @@ def gpus_planned(device: str = "auto", gpus: bool | str = "auto") -> bool:
         return False
     if gpus is True or device.startswith("cuda"):
         return True
-    return torch.cuda.is_available()
+    return cuda_available()
+
+
+def cuda_available() -> bool:
+    """``torch.cuda.is_available()``, without importing torch where it is not imported yet (planning): torch's
+    install has its CUDA library and the driver reports a device (``CUDA_VISIBLE_DEVICES`` honoured).  Where
+    the two could differ (a driver too old for torch's CUDA), a job placed on a GPU runs on the CPU and says
+    so (:func:`run_device`)."""
+    if loaded("torch"):
+        return torch.cuda.is_available()
+    return _torch_has_cuda() and _driver_devices() > 0
+
+
+def _torch_has_cuda() -> bool:
+    spec = importlib.machinery.PathFinder.find_spec("torch")  # not sys.modules': that would load a lazy torch
+    if spec is None or spec.origin is None:
+        return False
+    return any((Path(spec.origin).parent / "lib").glob("*torch_cuda*"))
+
+
+def _driver_devices() -> int:
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return 0
+    count = ctypes.c_int(0)
+    if cuda.cuInit(0) != 0 or cuda.cuDeviceGetCount(ctypes.byref(count)) != 0:
+        return 0
+    return count.value
 
 
 def run_device(placement: str, device: str = "auto") -> str:

@@ -61,10 +61,14 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import torch
+from .lazy import lazy_import
 
 if TYPE_CHECKING:
+    import torch
+
     from .penalties import Penalty
+else:
+    torch = lazy_import("torch")  # imported on first use: planning reads the routes only
 
 ROUTES = ("svd", "polar", "gesvda", "auto", "auto-gesvda")
 AUTO_ROUTES = ("auto", "auto-gesvda")
@@ -144,11 +148,17 @@ def _fallback_svd(m: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     return tuple(x.to(dtype=m.dtype, device=m.device) for x in (u, s, vh))
 
 
-POLAR_FLOOR = {torch.float32: 1e-8, torch.float64: 1e-12}
+POLAR_FLOOR = {"float32": 1e-8, "float64": 1e-12}
 """ℓ₀ by dtype: singular values below ``ℓ₀·‖W‖_F`` are not fully resolved by the polar route."""
 
-POLAR_TOL = {torch.float32: 1e-7, torch.float64: 1e-14}
+POLAR_TOL = {"float32": 1e-7, "float64": 1e-14}
 """The schedule stops scaling once the guaranteed interval is within this of 1."""
+
+
+def _precision(dtype: torch.dtype) -> str:
+    """The key of :data:`POLAR_FLOOR` and :data:`POLAR_TOL` for ``dtype`` (``torch.float32`` → ``float32``)."""
+    return str(dtype).removeprefix("torch.")
+
 
 ALPHA_CAP = 1.7
 """Largest scaling of a step: f(1.7) ≈ 0.094 keeps values near 1 from cancelling away (module docstring)."""
@@ -176,7 +186,7 @@ def _newton_schulz(y: float) -> float:
 
 def polar_steps(dtype: torch.dtype) -> int:
     """How many Newton–Schulz steps (two batched products each) one polar factor costs in ``dtype``."""
-    return len(polar_schedule(POLAR_FLOOR[dtype], POLAR_TOL[dtype]))
+    return len(polar_schedule(POLAR_FLOOR[_precision(dtype)], POLAR_TOL[_precision(dtype)]))
 
 
 def polar_factor(w: torch.Tensor, fro: torch.Tensor | None = None) -> torch.Tensor:
@@ -186,7 +196,7 @@ def polar_factor(w: torch.Tensor, fro: torch.Tensor | None = None) -> torch.Tens
     products with a 944×944 Gram.  ``fro`` (‖W‖_F per matrix) may be passed when already at hand.
     A zero matrix gives Q = 0.
     """
-    alphas = polar_schedule(POLAR_FLOOR[w.dtype], POLAR_TOL[w.dtype])
+    alphas = polar_schedule(POLAR_FLOOR[_precision(w.dtype)], POLAR_TOL[_precision(w.dtype)])
     if fro is None:
         fro = torch.linalg.matrix_norm(w)
     shape = w.shape
@@ -312,8 +322,8 @@ def route_record(route: str, dtype: torch.dtype) -> dict[str, object]:
         record.update(shift=GESVDA_SHIFT, precision="float64", solver="cuSOLVER gesvda (CPU: LAPACK)")
     if route == "polar":
         record.update(
-            floor=POLAR_FLOOR[dtype],
-            tol=POLAR_TOL[dtype],
+            floor=POLAR_FLOOR[_precision(dtype)],
+            tol=POLAR_TOL[_precision(dtype)],
             steps=polar_steps(dtype),
             iteration="scaled Newton-Schulz",
         )

@@ -43,9 +43,8 @@ import torch
 
 from .data import Problem
 from .metrics import effective_rank_t, relative_error_t
-from .models import INITS, end_product, init_layers
+from .models import end_product, init_layers
 from .optimizers import (
-    DEFAULT_LR,
     FUSED,
     GD_MOMENTUM,
     check_optimizer,
@@ -57,9 +56,9 @@ from .penalties import Penalty, get_penalty
 from .placement import resolve_device, resolve_route
 from .plateau import plateaued
 from .provenance import provenance
+from .settings import DTYPE_NAMES, TrainConfig, log_points
 from .spectral import (
     FALLBACKS,
-    ROUTES,
     GraphedPolar,
     batched_linalg,
     penalties_from_parts,
@@ -71,97 +70,9 @@ from .spectral import svdvals as spectral_svdvals
 
 STOP_REASONS = ("running", "converged", "max_iters", "diverged", "plateau")
 _RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED, _PLATEAU = range(5)
-TOL_ON = ("loss", "data")
-"""What the tolerance reads: the whole loss D + λR (default; A.1: "training loss") or the data term alone."""
-STOP_RULES = ("budget", "plateau")
-"""``budget``: a run stops by the tolerance, divergence or its iteration budget; ``plateau``: also at the
-first logged point where the plateau rule (:mod:`matcomp.plateau`) holds."""
-
-DTYPES = {"float32": torch.float32, "float64": torch.float64}
+DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 CONVERGENCE_THRESHOLDS = (1e-2, 1e-3, 1e-4)
 """Test-error levels whose first logged crossing is reported (iterations to converge)."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Settings shared by every run of a batch (everything a result depends on, besides its data)."""
-
-    optimizer: str = "adam"
-    penalty: str = "ratio"
-    depth: int = 1
-    lr: float = DEFAULT_LR
-    init_std: float = 1e-3
-    init: str = "end_to_end"
-    """how ``init_std`` scales the layers: ``end_to_end`` ([7]'s code: the end product's scale) or ``layer``
-    (every layer's std, A.1 read literally) (:data:`matcomp.models.INITS`)"""
-    width: int | None = None
-    max_iters: int = 500_000
-    tol: float = 1e-7
-    tol_on: str = "loss"
-    """what the tolerance reads: ``loss`` (D + λR; A.1's "training loss") or ``data`` (the data term alone)"""
-    stop: str = "budget"
-    """``budget`` or ``plateau`` (also stop where the plateau rule holds; :data:`STOP_RULES`)"""
-    reduction: str = "sum"
-    gd_momentum: float = GD_MOMENTUM
-    """the momentum of ``gd_momentum`` (Table 3's "GD (w. momentum)"): A.1 says PyTorch's defaults, whose SGD
-    momentum is 0, which would make that row plain GD; 0.9 is the conventional value (a named reading)"""
-    log: str = "log:200"
-    device: str = "auto"
-    dtype: str = "float32"
-    spectral: str = "auto"
-    """route of the penalty's gradient: ``svd``, ``polar`` (matmul-only; ratio, nuclear), ``gesvda``,
-    ``auto`` or ``auto-gesvda`` (:mod:`matcomp.spectral`)"""
-
-    def validate(self) -> None:
-        """Raise ValueError (one line naming the setting) before any work."""
-        check_optimizer(self.optimizer)
-        get_penalty(self.penalty)
-        if self.depth < 1:
-            raise ValueError(f"depth must be >= 1, got {self.depth}")
-        if self.reduction not in ("sum", "mean"):
-            raise ValueError(f"reduction must be 'sum' or 'mean', got {self.reduction!r}")
-        if self.dtype not in DTYPES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPES)}, got {self.dtype!r}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
-            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        numbers = {"lr": self.lr, "init_std": self.init_std, "tol": self.tol, "gd_momentum": self.gd_momentum}
-        bad = [k for k, v in numbers.items() if not math.isfinite(v)]
-        if bad:
-            raise ValueError(", ".join(f"{k} must be a finite number, got {numbers[k]}" for k in bad))
-        ranges = [("lr", self.lr, "> 0", self.lr > 0), ("init_std", self.init_std, "> 0", self.init_std > 0),
-                  ("tol", self.tol, ">= 0", self.tol >= 0), ("max_iters", self.max_iters, ">= 0", self.max_iters >= 0),
-                  ("gd_momentum", self.gd_momentum, "in [0, 1)", 0 <= self.gd_momentum < 1),
-                  ("width", self.width, ">= 1 (or unset: the matrix's size)", self.width is None or self.width >= 1)]  # fmt: skip
-        bad = [f"{name} must be {want}, got {value}" for name, value, want, ok in ranges if not ok]
-        if bad:
-            raise ValueError("; ".join(bad))
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
-        if self.tol_on not in TOL_ON:
-            raise ValueError(f"tol_on must be one of {', '.join(TOL_ON)}, got {self.tol_on!r}")
-        if self.stop not in STOP_RULES:
-            raise ValueError(f"stop must be one of {', '.join(STOP_RULES)}, got {self.stop!r}")
-        log_points(self.log, self.max_iters)
-        if self.spectral not in ROUTES:
-            raise ValueError(f"spectral must be one of {', '.join(ROUTES)}, got {self.spectral!r}")
-        resolve_route(self.spectral, get_penalty(self.penalty), torch.device("cpu"))
-
-
-def log_points(spec: str, max_iters: int) -> np.ndarray:
-    """Iterations at which trajectories are logged: ``every:K``, ``log:P`` (P log-spaced) or ``none``.
-
-    Always includes 0 and ``max_iters``.
-    """
-    kind, _, arg = spec.partition(":")
-    if kind == "none":
-        pts = np.array([0, max_iters])
-    elif kind == "every" and arg.isdigit() and int(arg) > 0:
-        pts = np.arange(0, max_iters + 1, int(arg))
-    elif kind == "log" and arg.isdigit() and int(arg) > 1:
-        pts = np.unique(np.round(np.logspace(0, math.log10(max(max_iters, 1)), int(arg))).astype(int))
-    else:
-        raise ValueError(f"log schedule must be 'every:K', 'log:P' or 'none', got {spec!r}")
-    return np.unique(np.concatenate([[0], pts, [max_iters]]))
 
 
 @dataclass

@@ -2,7 +2,7 @@
 pack of jobs trained together (one mixed batch per depth), or a packed job's files copied out of its pack.
 
 A job arrives as the dict of :meth:`matcomp.plan.jobs.TrainJob.params` (Snakemake's ``params``: every
-setting its result depends on; its ``train`` entry holds exactly the :class:`~matcomp.train.TrainConfig`
+setting its result depends on; its ``train`` entry holds exactly the :class:`~matcomp.settings.TrainConfig`
 fields that cells of one job share) and leaves as one result file (:mod:`matcomp.results`): per depth, the
 cell's settings, per-seed runs and provenance, and the trajectories beside it.  The planner itself is not
 imported here: it is not part of a job's code (:mod:`matcomp.codehash`).

@@ -379,8 +379,6 @@ def _named(where: str, check_fn, values: Iterable[Any]) -> None:
 
 def _check_spectral(config: dict[str, Any], exp: dict[str, Any], where: str) -> None:
     """``spectral: polar`` only with penalties that have a polar form (ratio, nuclear, none)."""
-    import torch
-
     from ..penalties import get_penalty
     from ..placement import resolve_route
 
@@ -388,7 +386,7 @@ def _check_spectral(config: dict[str, Any], exp: dict[str, Any], where: str) -> 
     pens = [*exp.get("penalties", []), *(net.get("penalty", "none") for net in exp.get("networks", []))]
     for pen in pens:
         try:
-            resolve_route(route, get_penalty(pen), torch.device("cpu"))
+            resolve_route(route, get_penalty(pen), "cpu")
         except ValueError as err:
             key = f"{where}.train.spectral" if "spectral" in exp.get("train", {}) else "train.spectral"
             raise ConfigError(f"config key '{key}' (with {where}): {err}") from None
@@ -486,7 +484,7 @@ def _check_movielens(name: str, exp: dict[str, Any]) -> None:
 def _check_sweep_grid(model: str, grid: dict[str, Any], where: str) -> None:
     """A sweep grid maps a model's hyper-parameters (plus ``lam``, and ``penalize`` for the embedding) to
     non-empty lists; λ values are numbers >= 0."""
-    from ..movielens.train import PAPER_BEST
+    from ..movielens.settings import PAPER_BEST
     from .movielens import PENALIZE
 
     valid = set(PAPER_BEST[model]) | {"lam"} | ({"penalize"} if model == "embedding" else set())

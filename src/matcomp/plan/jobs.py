@@ -32,7 +32,7 @@ from ..codehash import code_hash, code_info
 from ..penalties import get_penalty
 from ..penalties import normalize as normalize_penalty
 from ..placement import gpus_planned, wants_gpu
-from ..train import TrainConfig
+from ..settings import TrainConfig
 from .config import ConfigError, enabled_experiments
 
 TRAIN_KEYS = tuple(
@@ -40,10 +40,10 @@ TRAIN_KEYS = tuple(
     for f in dataclasses.fields(TrainConfig)
     if f.name not in ("optimizer", "penalty", "depth", "device")
 )
-"""The training settings of a job (``train:`` in the config): every :class:`~matcomp.train.TrainConfig`
+"""The training settings of a job (``train:`` in the config): every :class:`~matcomp.settings.TrainConfig`
 field that the cells of one job share."""
 TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in TRAIN_KEYS}
-"""What a setting the config leaves out is: :class:`~matcomp.train.TrainConfig`'s default."""
+"""What a setting the config leaves out is: :class:`~matcomp.settings.TrainConfig`'s default."""
 DATA_KEYS = ("m", "n", "normalize")
 
 DATA_FILE = "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz"

@@ -45,7 +45,7 @@ def data_dir(config: dict[str, Any]) -> str:
 def sweep_points(model: str, row: str, grid: Mapping[str, Sequence[Any]], where: str) -> list[dict[str, Any]]:
     """The hyper-parameter points of one (model, row) under a sweep grid (a cartesian product).
 
-    ``grid`` maps hyper-parameters of the model (see :data:`matcomp.movielens.train.PAPER_BEST`) to lists of
+    ``grid`` maps hyper-parameters of the model (see :data:`matcomp.movielens.settings.PAPER_BEST`) to lists of
     values; ``lam`` is the penalty strength, and for the embedding model ``penalize`` (``user``, ``item``,
     ``both``; default ``user``) says which embedding it applies to (or give ``lam_user`` / ``lam_item``
     lists, crossed as they are).  Unpenalised rows drop the λ axes (their λ is 0), so a grid point is never
