@@ -18,6 +18,7 @@ import pandas as pd
 
 from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import effective_config, read_yaml
+from matcomp.report import style
 from matcomp.report.claims import evaluate, load_claims, load_results
 from matcomp.report.sensitivity import defaults_only, sensitivity
 from matcomp.report.sensitivity import to_markdown as sensitivity_markdown
@@ -53,7 +54,7 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-READINGS = ("lr", "init", "tol_on", "stop_rule", "route", "gd_momentum")
+READINGS = ("lr", *style.READINGS)
 
 
 def _readings(cell: pd.Series) -> str:

@@ -279,12 +279,11 @@ def test_cell_rows_carry_the_plateau_flag(tmp_path: Path) -> None:
     """A real (tiny) job: GD at depth 3 sits at its saddle; GD at depth 1 fits its entries and flattens."""
     from matcomp.data import make_problem
     from matcomp.jobs.train import train_job
-    from matcomp.plan.jobs import TRAIN_KEYS
     from matcomp.report.comparison import summary
     from matcomp.report.tables import cell_summaries, motion_columns
-    from matcomp.train import TrainConfig
+    from matcomp.settings import TRAIN_DEFAULTS
 
-    defaults = {k: getattr(TrainConfig(), k) for k in TRAIN_KEYS}
+    defaults = dict(TRAIN_DEFAULTS)
 
     prob = make_problem(20, 20, 2, 150, 0, True)
     data = tmp_path / "p.npz"

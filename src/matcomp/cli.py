@@ -8,16 +8,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from pathlib import Path
 
 import numpy as np
 
 from . import results
 from .data import ProblemError, load_problem, make_problem, validate_settings
-from .optimizers import DEFAULT_LR, OPTIMIZERS, UnknownOptimizerError
+from .optimizers import OPTIMIZERS, UnknownOptimizerError
 from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
-from .settings import INITS, STOP_RULES, TOL_ON, TrainConfig
+from .settings import TrainConfig
 from .train import BatchResult, train_batch
 
 
@@ -32,12 +32,8 @@ def save_result(result: BatchResult, out: str | Path) -> None:
 
 def _train_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train a batch of cells (one per seed) and write run.json")
-    p.add_argument("--optimizer", default="adam", help=f"one of: {', '.join(OPTIMIZERS)}")
-    p.add_argument(
-        "--penalty", default="ratio", help=f"one of: {', '.join(PENALTIES)} (e.g. schatten_ratio:1/2:2/3)"
-    )
+    _train_settings(p)
     p.add_argument("--lam", type=float, default=0.05, help="penalty weight λ >= 0")
-    p.add_argument("--depth", type=int, default=1)
     p.add_argument("--rank", type=int, default=5)
     p.add_argument("--n-obs", type=int, default=2000)
     p.add_argument("--m", type=int, default=100)
@@ -49,43 +45,21 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
         nargs="+",
         help="problem .npz files (from `matcomp data`), one per cell, instead of generating",
     )
-    p.add_argument("--max-iters", type=int, default=500_000)
-    p.add_argument("--tol", type=float, default=1e-7)
-    p.add_argument(
-        "--tol-on",
-        choices=TOL_ON,
-        default="loss",
-        help="what --tol reads: the loss (A.1) or the data term alone",
-    )
-    p.add_argument(
-        "--stop", choices=STOP_RULES, default="budget", help="plateau: also stop where the plateau rule holds"
-    )
-    p.add_argument("--lr", type=float, default=DEFAULT_LR)
-    p.add_argument("--init-std", type=float, default=1e-3)
-    p.add_argument(
-        "--gd-momentum", type=float, default=TrainConfig.gd_momentum,
-        help="the momentum of the gd_momentum optimizer (default %(default)s; PyTorch's own default is 0)",
-    )  # fmt: skip
-    p.add_argument(
-        "--init", choices=INITS, default="end_to_end",
-        help="how --init-std scales the layers: end_to_end (the end product's scale, as in [7]'s code) or "
-        "layer (every layer's std, A.1 read literally)",
-    )  # fmt: skip
-    p.add_argument("--width", type=int, default=None)
-    p.add_argument("--reduction", choices=["sum", "mean"], default="sum")
-    p.add_argument("--log-every", default="log:200", help="'every:K', 'log:P' or an integer K")
-    p.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    p.add_argument(
-        "--spectral",
-        choices=["auto", "auto-gesvda", "svd", "polar", "gesvda"],
-        default="auto",
-        help="penalty gradient route: svd, polar (matmul-only; ratio, nuclear), gesvda (float64 batched "
-        "approximate SVD), auto (CUDA: polar where possible, else svd; CPU: svd) or auto-gesvda (auto, "
-        "gesvda instead of svd on CUDA)",
-    )
     p.add_argument("--out", required=True, help="result JSON; trajectories go beside it")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _train_settings(p: argparse.ArgumentParser) -> None:
+    """One option per training setting (:class:`~matcomp.settings.TrainConfig`'s fields and their help)."""
+    types = {"str": str, "int": int, "float": float, "int | None": int}
+    names = {"optimizer": ", ".join(OPTIMIZERS), "penalty": ", ".join(PENALTIES)}
+    for f in fields(TrainConfig):
+        meta = f.metadata
+        said = meta["help"] + (f"; one of: {names[f.name]}" if f.name in names else "")
+        p.add_argument(
+            meta["option"] or f"--{f.name.replace('_', '-')}", dest=f.name, type=types[str(f.type)],
+            choices=meta["choices"], default=f.default, help=f"{said} (default %(default)s)",
+        )  # fmt: skip
 
 
 def _data_parser(sub: argparse._SubParsersAction) -> None:
@@ -149,14 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cmd_train(a: argparse.Namespace) -> None:
-    log = a.log_every if not str(a.log_every).isdigit() else f"every:{a.log_every}"
-    cfg = TrainConfig(
-        optimizer=a.optimizer, penalty=a.penalty, depth=a.depth, lr=a.lr, init_std=a.init_std, init=a.init,
-        gd_momentum=a.gd_momentum,
-        width=a.width,
-        max_iters=a.max_iters, tol=a.tol, tol_on=a.tol_on, stop=a.stop, reduction=a.reduction, log=log,
-        device=a.device, dtype=a.dtype, spectral=a.spectral,
-    )  # fmt: skip
+    log = a.log if not str(a.log).isdigit() else f"every:{a.log}"
+    settings = {f.name: getattr(a, f.name) for f in fields(TrainConfig)}
+    cfg = TrainConfig(**{**settings, "log": log})
     cfg.validate()
     results.check_result_name(a.out)
     if any(s < 0 for s in a.seeds):

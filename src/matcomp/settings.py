@@ -4,7 +4,9 @@ and the workflow's DAG read them; the trainer (:mod:`matcomp.train`) runs them."
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 import numpy as np
 
@@ -22,71 +24,162 @@ first logged point where the plateau rule (:mod:`matcomp.plateau`) holds."""
 INITS = ("end_to_end", "layer")
 """The readings of the initial scale: [7]'s end-to-end scale (default) and the literal per-layer std."""
 DTYPE_NAMES = ("float32", "float64")
+REDUCTIONS = ("sum", "mean")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def setting(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    minimum: float | None = None,
+    above: float | None = None,
+    below: float | None = None,
+    config: bool = True,
+    option: str | None = None,
+    schema: dict[str, Any] | None = None,
+) -> Any:
+    """A training setting: its default and everything derived from it, the command line option (``--name``,
+    or ``option``), the config's ``train:`` block and its JSON schema (where ``config``), and the checks of
+    :meth:`TrainConfig.validate` (``choices``; numbers finite and ``>= minimum``, ``> above``, ``< below``).
+    ``schema``: anything more the JSON schema says (a pattern)."""
+    bounds = {"minimum": minimum, "above": above, "below": below}
+    return field(
+        default=default,
+        metadata={"help": help, "choices": choices, "config": config, "option": option, "schema": schema or {},
+                  **{k: v for k, v in bounds.items() if v is not None}},
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """Settings shared by every run of a batch (everything a result depends on, besides its data)."""
+    """Settings shared by every run of a batch (everything a result depends on, besides its data).  A new
+    setting is one field here (:func:`setting`) and, where it has a config default, one line of
+    ``config.yaml``'s ``train:``: the command line, the config schema and the checks derive from it."""
 
-    optimizer: str = "adam"
-    penalty: str = "ratio"
-    depth: int = 1
-    lr: float = DEFAULT_LR
-    init_std: float = 1e-3
-    init: str = "end_to_end"
-    """how ``init_std`` scales the layers: ``end_to_end`` ([7]'s code: the end product's scale) or ``layer``
-    (every layer's std, A.1 read literally) (:data:`INITS`)"""
-    width: int | None = None
-    max_iters: int = 500_000
-    tol: float = 1e-7
-    tol_on: str = "loss"
-    """what the tolerance reads: ``loss`` (D + λR; A.1's "training loss") or ``data`` (the data term alone)"""
-    stop: str = "budget"
-    """``budget`` or ``plateau`` (also stop where the plateau rule holds; :data:`STOP_RULES`)"""
-    reduction: str = "sum"
-    gd_momentum: float = GD_MOMENTUM
-    """the momentum of ``gd_momentum`` (Table 3's "GD (w. momentum)"): A.1 says PyTorch's defaults, whose SGD
-    momentum is 0, which would make that row plain GD; 0.9 is the conventional value (a named reading)"""
-    log: str = "log:200"
-    device: str = "auto"
-    dtype: str = "float32"
-    spectral: str = "auto"
-    """route of the penalty's gradient: ``svd``, ``polar`` (matmul-only; ratio, nuclear), ``gesvda``,
-    ``auto`` or ``auto-gesvda`` (:mod:`matcomp.spectral`)"""
+    optimizer: str = setting("adam", "an optimizer of matcomp.optimizers.OPTIMIZERS", config=False)
+    penalty: str = setting(
+        "ratio", "a penalty of matcomp.penalties.PENALTIES (e.g. schatten_ratio:1/2:2/3)", config=False
+    )
+    depth: int = setting(1, "the number of layers", minimum=1, config=False)
+    lr: float = setting(DEFAULT_LR, "the learning rate", above=0)
+    init_std: float = setting(1e-3, "the initial scale (read by init)", above=0)
+    init: str = setting(
+        "end_to_end",
+        "how init_std scales the layers: end_to_end (the end product's scale, as in [7]'s code) or layer (every "
+        "layer's std, A.1 read literally)",
+        choices=INITS,
+    )
+    width: int | None = setting(None, "the hidden layers' width (unset: the matrix's size)", minimum=1)
+    max_iters: int = setting(500_000, "the iteration budget", minimum=0)
+    tol: float = setting(1e-7, "the tolerance (read by tol_on)", minimum=0)
+    tol_on: str = setting(
+        "loss",
+        "what tol reads: the loss D + λR (A.1's 'training loss') or the data term alone",
+        choices=TOL_ON,
+    )
+    stop: str = setting("budget", "plateau: also stop where the plateau rule holds", choices=STOP_RULES)
+    reduction: str = setting(
+        "sum", "the data term: summed over the observed entries (Eq. 1) or their mean ([7]'s code)",
+        choices=REDUCTIONS,
+    )  # fmt: skip
+    gd_momentum: float = setting(
+        GD_MOMENTUM,
+        "the momentum of the gd_momentum optimizer (Table 3's 'GD (w. momentum)'); A.1's 'PyTorch defaults' "
+        "would be 0, which makes that row plain GD (the reading gd_momentum0)",
+        minimum=0,
+        below=1,
+    )
+    log: str = setting(
+        "log:200",
+        "a log schedule: 'every:K' (every K iterations, K >= 1), 'log:P' (P >= 2 log-spaced points) or 'none'",
+        option="--log-every",
+        schema={"pattern": "^(none|every:[1-9][0-9]*|log:([2-9]|[1-9][0-9]+))$"},
+    )
+    device: str = setting("auto", "auto, cpu or cuda (cuda:N)", config=False)
+    dtype: str = setting("float32", "the floating-point precision", choices=DTYPE_NAMES)
+    spectral: str = setting(
+        "auto",
+        "the penalty gradient's route: svd, polar (matmul-only; ratio, nuclear), gesvda (float64 batched "
+        "approximate SVD), auto (CUDA: polar where possible, else svd; CPU: svd) or auto-gesvda (auto, gesvda "
+        "instead of svd on CUDA) (matcomp.spectral)",
+        choices=ROUTES,
+    )
 
     def validate(self) -> None:
         """Raise ValueError (one line naming the setting) before any work."""
         check_optimizer(self.optimizer)
         get_penalty(self.penalty)
-        if self.depth < 1:
-            raise ValueError(f"depth must be >= 1, got {self.depth}")
-        if self.reduction not in ("sum", "mean"):
-            raise ValueError(f"reduction must be 'sum' or 'mean', got {self.reduction!r}")
-        if self.dtype not in DTYPE_NAMES:
-            raise ValueError(f"dtype must be one of {sorted(DTYPE_NAMES)}, got {self.dtype!r}")
-        if self.device not in ("auto", "cpu", "cuda") and not self.device.startswith("cuda:"):
+        if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        numbers = {"lr": self.lr, "init_std": self.init_std, "tol": self.tol, "gd_momentum": self.gd_momentum}
+        for f in fields(self):
+            choices = f.metadata["choices"]
+            if choices and getattr(self, f.name) not in choices:
+                raise ValueError(
+                    f"{f.name} must be one of {', '.join(choices)}, got {getattr(self, f.name)!r}"
+                )
+        numbers = {
+            f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), float)
+        }
         bad = [k for k, v in numbers.items() if not math.isfinite(v)]
         if bad:
             raise ValueError(", ".join(f"{k} must be a finite number, got {numbers[k]}" for k in bad))
-        ranges = [("lr", self.lr, "> 0", self.lr > 0), ("init_std", self.init_std, "> 0", self.init_std > 0),
-                  ("tol", self.tol, ">= 0", self.tol >= 0), ("max_iters", self.max_iters, ">= 0", self.max_iters >= 0),
-                  ("gd_momentum", self.gd_momentum, "in [0, 1)", 0 <= self.gd_momentum < 1),
-                  ("width", self.width, ">= 1 (or unset: the matrix's size)", self.width is None or self.width >= 1)]  # fmt: skip
-        bad = [f"{name} must be {want}, got {value}" for name, value, want, ok in ranges if not ok]
+        bad = [why for f in fields(self) if (why := _out_of_range(f.name, getattr(self, f.name), f.metadata))]
         if bad:
             raise ValueError("; ".join(bad))
-        if self.init not in INITS:
-            raise ValueError(f"init must be one of {', '.join(INITS)}, got {self.init!r}")
-        if self.tol_on not in TOL_ON:
-            raise ValueError(f"tol_on must be one of {', '.join(TOL_ON)}, got {self.tol_on!r}")
-        if self.stop not in STOP_RULES:
-            raise ValueError(f"stop must be one of {', '.join(STOP_RULES)}, got {self.stop!r}")
         log_points(self.log, self.max_iters)
-        if self.spectral not in ROUTES:
-            raise ValueError(f"spectral must be one of {', '.join(ROUTES)}, got {self.spectral!r}")
         resolve_route(self.spectral, get_penalty(self.penalty), "cpu")
+
+
+def _out_of_range(name: str, value: Any, meta: Mapping[str, Any]) -> str | None:
+    """Why ``value`` is outside the setting's bounds, or None (unset optional values are in range)."""
+    lo, above, below = meta.get("minimum"), meta.get("above"), meta.get("below")
+    if value is None or (lo is None and above is None and below is None):
+        return None
+    if (
+        (lo is not None and value < lo)
+        or (above is not None and value <= above)
+        or (below is not None and value >= below)
+    ):
+        want = (
+            f"in [{lo}, {below})"
+            if lo is not None and below is not None
+            else f">= {lo}"
+            if lo is not None
+            else f"> {above}"
+        )
+        return f"{name} must be {want}, got {value}"
+    return None
+
+
+TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig) if f.metadata["config"])
+"""The config's ``train:`` block: every setting the cells of one job share."""
+TRAIN_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.name in TRAIN_KEYS}
+"""What a setting the config leaves out is."""
+
+
+def train_schema() -> dict[str, Any]:
+    """The JSON schema of the config's ``train:`` block, from :class:`TrainConfig`'s fields."""
+    kinds = {"str": "string", "int": "integer", "float": "number", "int | None": ["integer", "null"]}
+    props = {}
+    for f in fields(TrainConfig):
+        if not f.metadata["config"]:
+            continue
+        m = f.metadata
+        node: dict[str, Any] = {"type": kinds[str(f.type)], "description": m["help"], **m["schema"]}
+        node.update({"enum": list(m["choices"])} if m["choices"] else {})
+        node.update({"minimum": m["minimum"]} if "minimum" in m else {})
+        node.update({"exclusiveMinimum": m["above"]} if "above" in m else {})
+        node.update({"exclusiveMaximum": m["below"]} if "below" in m else {})
+        props[f.name] = node
+    return {"type": "object", "properties": props, "additionalProperties": False}
+
+
+def effective_train(config: Mapping[str, Any], exp: Mapping[str, Any]) -> dict[str, Any]:
+    """An experiment's training settings: its own ``train:``, else the config's, else the default."""
+    own, shared = exp.get("train", {}) or {}, config.get("train", {}) or {}
+    return {k: own.get(k, shared.get(k, TRAIN_DEFAULTS[k])) for k in TRAIN_KEYS}
 
 
 def log_points(spec: str, max_iters: int) -> np.ndarray:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .config import deep_merge, effective_config, read_yaml, split_reading
+from ..settings import effective_train
+from .config import effective_config, read_yaml, split_reading
 
 T2_BUDGETS = (("lnn", "n_iters", "steps"), ("embedding", "n_epochs", "epochs"))
 """MovieLens: which setting of each model is its budget, and in what unit."""
@@ -29,8 +30,7 @@ def budgets(config: dict[str, Any]) -> dict[str, Any]:
                 if key in exp.get(m, {})
             }
         elif exp.get("kind") != "baselines" or exp.get("networks"):
-            train = deep_merge(config.get("train", {}), exp.get("train", {}))
-            out[name] = {"budget": train["max_iters"], "unit": "iterations"}
+            out[name] = {"budget": effective_train(config, exp)["max_iters"], "unit": "iterations"}
     return out
 
 

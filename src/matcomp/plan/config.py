@@ -256,7 +256,12 @@ def enabled_experiments(config: dict[str, Any], kinds: Iterable[str]) -> list[st
 
 @cache
 def schema() -> dict[str, Any]:
-    return yaml.safe_load(SCHEMA.read_text())
+    """``config.schema.yaml`` with its ``train`` block made from the training settings' fields."""
+    from ..settings import train_schema
+
+    out = yaml.safe_load(SCHEMA.read_text())
+    out["$defs"]["train"] = train_schema()
+    return out
 
 
 def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -381,8 +386,9 @@ def _check_spectral(config: dict[str, Any], exp: dict[str, Any], where: str) -> 
     """``spectral: polar`` only with penalties that have a polar form (ratio, nuclear, none)."""
     from ..penalties import get_penalty
     from ..placement import resolve_route
+    from ..settings import effective_train
 
-    route = exp.get("train", {}).get("spectral", config.get("train", {}).get("spectral", "auto"))
+    route = effective_train(config, exp)["spectral"]
     pens = [*exp.get("penalties", []), *(net.get("penalty", "none") for net in exp.get("networks", []))]
     for pen in pens:
         try:

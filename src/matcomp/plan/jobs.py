@@ -32,18 +32,9 @@ from ..codehash import code_hash, code_info
 from ..penalties import get_penalty
 from ..penalties import normalize as normalize_penalty
 from ..placement import gpus_planned, wants_gpu
-from ..settings import TrainConfig
+from ..settings import TRAIN_DEFAULTS, effective_train
 from .config import ConfigError, enabled_experiments
 
-TRAIN_KEYS = tuple(
-    f.name
-    for f in dataclasses.fields(TrainConfig)
-    if f.name not in ("optimizer", "penalty", "depth", "device")
-)
-"""The training settings of a job (``train:`` in the config): every :class:`~matcomp.settings.TrainConfig`
-field that the cells of one job share."""
-TRAIN_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in TRAIN_KEYS}
-"""What a setting the config leaves out is: :class:`~matcomp.settings.TrainConfig`'s default."""
 DATA_KEYS = ("m", "n", "normalize")
 
 DATA_FILE = "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz"
@@ -190,7 +181,7 @@ def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     Tables and dynamics figures are grids; a ``baselines`` experiment trains its ``networks`` (each an
     optimizer, penalty, λ and depth) at every point of its ``n_obs_grid``.
     """
-    train = {k: exp.get("train", {}).get(k, config["train"].get(k, TRAIN_DEFAULTS[k])) for k in TRAIN_KEYS}
+    train = effective_train(config, exp)
     data = data_settings(config)
     seeds = tuple(int(s) for s in exp.get("seeds", config["seeds"]))
 

@@ -62,6 +62,7 @@ import yaml
 from ..io import write_with
 from ..plan.budgets import PLAN_COLUMNS
 from .paper import ERR_FLOOR
+from .style import READINGS
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 DEFAULT_CLAIMS = Path(__file__).with_name("claims.yaml")
@@ -566,17 +567,11 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _readings_of(df: pd.DataFrame, outcomes: Iterable[Outcome]) -> str:
-    """The named readings behind the cells a claim read: tolerance, stop rule, route, GD's momentum."""
+    """The named readings behind the cells a claim read (:data:`matcomp.report.style.READINGS`)."""
     labels = {o.label for o in outcomes}
     rows = [r for _, r in df.iterrows() if r["_label"] in labels or any(r["_label"] in lab for lab in labels)]
     parts = []
-    for col, name in (
-        ("init", "init"),
-        ("tol_on", "tolerance on"),
-        ("stop_rule", "stop"),
-        ("route", "route"),
-        ("gd_momentum", "GD momentum"),
-    ):
+    for col, name in READINGS.items():
         vals = sorted({_lbl(r[col]) for r in rows if col in r and pd.notna(r[col]) and r[col] != ""})
         if vals:
             parts.append(f"{name} {'/'.join(vals)}")

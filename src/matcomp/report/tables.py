@@ -202,14 +202,16 @@ def _counts(arrays: dict[str, np.ndarray], cell: dict[str, Any], rank: int) -> d
 
 
 def _readings(job: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    """The named readings behind a cell's numbers: the initialisation, what the tolerance read, the stop rule,
-    the spectral route that ran, GD's momentum (with ``gd_momentum``).  A result written before a setting
+    """The named readings behind a cell's numbers (:data:`matcomp.report.style.READINGS`, and the learning
+    rate): the initialisation, what the tolerance read, the data term's reduction, the stop rule, the spectral
+    route that ran, GD's momentum (with ``gd_momentum``).  A result written before a setting
     existed ran that setting's earlier only behaviour (``init: layer``, ``tol_on: data``)."""
     train = job["train"]
     return {
         "lr": train.get("lr", math.nan),
         "init": train.get("init", "layer"),
         "tol_on": train.get("tol_on", "data"),
+        "reduction": train.get("reduction", "sum"),
         "stop_rule": train.get("stop", "budget"),
         "route": (cell["provenance"].get("spectral_route") or {}).get("route", ""),
         "gd_momentum": train.get("gd_momentum", math.nan) if job["optimizer"] == "gd_momentum" else math.nan,
