@@ -11,6 +11,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .paths import NOT_WRITTEN, OUTPUT_ROOTS
+
 
 def _clean(obj: Any) -> Any:
     """JSON-safe copy: NaN/inf become null, numpy scalars become Python numbers."""
@@ -72,12 +74,6 @@ def write_with(path: str | os.PathLike[str], writer: Callable[[str], None], suff
     """Call ``writer(tmp)`` and move the result onto ``path`` atomically."""
     with atomic_path(path, suffix) as tmp:
         writer(tmp)
-
-
-OUTPUT_ROOTS = ("results", "figures", "logs", "benchmarks/logs")
-"""The folders the workflow writes under (each existing folder below them is checked before any job)."""
-NOT_WRITTEN = ("results/R",)
-"""Folders under them that no job writes into once made (the R library: thousands of folders)."""
 
 
 def unwritable_folder(root: str | os.PathLike[str] = ".") -> tuple[str, str] | None:

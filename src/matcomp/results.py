@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .io import write_json, write_with
+from .paths import trajectory_of
 
 META = "result"
 """The npz entry naming the JSON it belongs to."""
@@ -47,8 +48,7 @@ class ResultFileError(RuntimeError):
 
 def trajectory_path(out: str | os.PathLike[str]) -> Path:
     """Where the trajectories of a result file ``x.json`` go: ``x.trajectory.npz`` beside it."""
-    out = Path(out)
-    return out.with_name(out.stem + ".trajectory.npz")
+    return Path(trajectory_of(os.fspath(out)))
 
 
 def check_result_name(out: str | os.PathLike[str]) -> None:

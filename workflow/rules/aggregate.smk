@@ -7,17 +7,17 @@ rule table:
         trajectories=lambda w: trajectories_of(w.name),
     output:
         csv=report(
-            "results/tables/{name}.csv",
+            paths.table("{name}", "csv"),
             caption="../report/table.rst",
             category="Tables",
             subcategory="{name}",
         ),
-        md="results/tables/{name}.md",
-        tex="results/tables/{name}.tex",
+        md=paths.table("{name}", "md"),
+        tex=paths.table("{name}", "tex"),
     log:
-        "logs/tables/{name}.log",
+        paths.log_of(paths.table("{name}")),
     benchmark:
-        "benchmarks/logs/tables/{name}.tsv"
+        paths.log_of(paths.table("{name}"), ".tsv")
     wildcard_constraints:
         name="|".join(experiments_of("table")) or "no-table",
     conda:
@@ -37,22 +37,22 @@ rule dynamics_figure:
         trajectories=lambda w: trajectories_of(w.name),
     output:
         pdf=report(
-            "figures/{name}.pdf",
+            paths.figure("{name}", "pdf"),
             caption="../report/dynamics.rst",
             category="Figures",
             subcategory="{name}",
         ),
         png=report(
-            "figures/{name}.png",
+            paths.figure("{name}", "png"),
             caption="../report/dynamics.rst",
             category="Figures",
             subcategory="{name}",
         ),
-        csv="results/tables/{name}.csv",
+        csv=paths.table("{name}", "csv"),
     log:
-        "logs/figures/{name}.log",
+        paths.log_of(paths.figure("{name}")),
     benchmark:
-        "benchmarks/logs/figures/{name}.tsv"
+        paths.log_of(paths.figure("{name}"), ".tsv")
     wildcard_constraints:
         name="|".join(experiments_of("dynamics")) or "no-figure",
     conda:
@@ -72,28 +72,28 @@ rule robustness:
         tables=robustness_tables(),
     output:
         md=report(
-            "results/tables/robustness.md",
+            paths.table("robustness", "md"),
             caption="../report/robustness.rst",
             category="Tables",
             subcategory="robustness",
         ),
-        csv="results/tables/robustness.csv",
+        csv=paths.table("robustness", "csv"),
         pdf=report(
-            "figures/robustness.pdf",
+            paths.figure("robustness", "pdf"),
             caption="../report/robustness.rst",
             category="Figures",
             subcategory="robustness",
         ),
         png=report(
-            "figures/robustness.png",
+            paths.figure("robustness", "png"),
             caption="../report/robustness.rst",
             category="Figures",
             subcategory="robustness",
         ),
     log:
-        "logs/tables/robustness.log",
+        paths.log_of(paths.table("robustness")),
     benchmark:
-        "benchmarks/logs/tables/robustness.tsv"
+        paths.log_of(paths.table("robustness"), ".tsv")
     conda:
         "../../envs/plots.yaml"
     resources:

@@ -2,17 +2,17 @@
 # n_obs) over all seeds, sharing the ground-truth files with the networks.
 rule roptspace:
     output:
-        "results/R/roptspace.json",
+        paths.ROPTSPACE_RECORD,
     log:
-        "logs/R/roptspace.log",
+        paths.log_of(paths.ROPTSPACE_RECORD),
     benchmark:
-        "benchmarks/logs/R/roptspace.tsv"
+        paths.log_of(paths.ROPTSPACE_RECORD, ".tsv")
     conda:
         "../../envs/r.yaml"
     resources:
         gpu=0,
     params:
-        lib="results/R/library",
+        lib=paths.R_LIBRARY,
         implementation=config.get("optspace", "auto"),
     script:
         "../scripts/install_roptspace.py"
@@ -21,7 +21,7 @@ rule roptspace:
 rule baseline:
     input:
         data=lambda w: baseline_job(w).data_paths(),
-        roptspace=lambda w: ["results/R/roptspace.json"] if w.method == "opt" else [],
+        roptspace=lambda w: [paths.ROPTSPACE_RECORD] if w.method == "opt" else [],
     output:
         BASELINE_RESULT,
     log:
@@ -42,7 +42,7 @@ rule baseline:
         gpu=0,
     params:
         job=lambda w: baseline_job(w).params(),
-        r_lib="results/R/library",
+        r_lib=paths.R_LIBRARY,
     script:
         "../scripts/baseline.py"
 
@@ -54,23 +54,23 @@ rule comparison_figure:
         baselines=lambda w: baseline_jobs_of(w.name),
     output:
         pdf=report(
-            "figures/{name}.pdf",
+            paths.figure("{name}", "pdf"),
             caption="../report/comparison.rst",
             category="Figures",
             subcategory="{name}",
         ),
         png=report(
-            "figures/{name}.png",
+            paths.figure("{name}", "png"),
             caption="../report/comparison.rst",
             category="Figures",
             subcategory="{name}",
         ),
-        csv="results/tables/{name}.csv",
-        summary="results/tables/{name}_summary.csv",
+        csv=paths.table("{name}", "csv"),
+        summary=paths.table("{name}_summary"),
     log:
-        "logs/figures/{name}.log",
+        paths.log_of(paths.figure("{name}")),
     benchmark:
-        "benchmarks/logs/figures/{name}.tsv"
+        paths.log_of(paths.figure("{name}"), ".tsv")
     wildcard_constraints:
         name="|".join(experiments_of("baselines")) or "no-comparison",
     conda:

@@ -20,7 +20,7 @@ if Path(matcomp.__file__).resolve().parent != CHECKOUT_SRC / "matcomp":
         f"({CHECKOUT_SRC / 'matcomp'}); remove the other copy (pip uninstall matcomp) and rerun"
     )
 
-from matcomp import results  # noqa: E402
+from matcomp import paths, results  # noqa: E402
 from matcomp.data import damaged_problems  # noqa: E402
 from matcomp.io import unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
@@ -208,30 +208,28 @@ def robustness_tables():
     """The tables the robustness overview reads: the robustness experiments' and Table 1 (a reference)."""
     names = [n for n in experiments_of("table") if n.startswith("robust_")]
     names += ["table1"] if names and "table1" in experiments_of("table") else []
-    return [f"results/tables/{n}.csv" for n in names]
+    return [paths.table(n) for n in names]
 
 
 def all_targets():
     targets = [
-        "results/config.effective.yaml",
-        "results/REPORT.md",
-        "results/claims.md",
-        "results/claims.csv",
-        "results/paper_vs_ours.md",
-        "results/readings.md",
+        paths.EFFECTIVE_CONFIG,
+        paths.REPORT,
+        paths.CLAIMS.format(ext="md"),
+        paths.CLAIMS.format(ext="csv"),
+        paths.PAPER_VS_OURS.format(ext="md"),
+        paths.READINGS.format(ext="md"),
     ]
     for name in experiments_of("table"):
-        targets += expand(
-            "results/tables/{name}.{ext}", name=name, ext=["csv", "md", "tex"]
-        )
+        targets += expand(paths.TABLE, name=name, ext=["csv", "md", "tex"])
     for name in experiments_of("dynamics"):
-        targets += expand("figures/{name}.{ext}", name=name, ext=["pdf", "png"])
-        targets.append(f"results/tables/{name}.csv")
+        targets += expand(paths.FIGURE, name=name, ext=["pdf", "png"])
+        targets.append(paths.table(name))
     for name in experiments_of("baselines"):
-        targets += expand("figures/{name}.{ext}", name=name, ext=["pdf", "png"])
-        targets += [f"results/tables/{name}.csv", f"results/tables/{name}_summary.csv"]
+        targets += expand(paths.FIGURE, name=name, ext=["pdf", "png"])
+        targets += [paths.table(name), paths.table(f"{name}_summary")]
     if table2_wanted():
-        targets += expand("results/tables/table2.{ext}", ext=["csv", "md", "tex"])
+        targets += [paths.table("table2", ext) for ext in ("csv", "md", "tex")]
     if robustness_tables():
-        targets.append("results/tables/robustness.md")
+        targets.append(paths.table("robustness", "md"))
     return targets

@@ -3,7 +3,7 @@
 
 rule movielens_download:
     output:
-        "results/movielens/ml-100k/u.data",
+        f"{paths.MOVIELENS_DOWNLOAD}/u.data",
     log:
         "logs/movielens/download.log",
     benchmark:
@@ -48,23 +48,23 @@ rule table2:
         runs=lambda w: list(MOVIELENS_JOBS),
     output:
         csv=report(
-            "results/tables/table2.csv",
+            paths.table("table2", "csv"),
             caption="../report/table2.rst",
             category="Tables",
             subcategory="table2",
         ),
-        md="results/tables/table2.md",
-        tex="results/tables/table2.tex",
+        md=paths.table("table2", "md"),
+        tex=paths.table("table2", "tex"),
         sweep=report(
-            "results/tables/table2_sweep.csv",
+            paths.table("table2_sweep"),
             caption="../report/table2_sweep.rst",
             category="Tables",
             subcategory="table2",
         ),
     log:
-        "logs/tables/table2.log",
+        paths.log_of(paths.table("table2")),
     benchmark:
-        "benchmarks/logs/tables/table2.tsv"
+        paths.log_of(paths.table("table2"), ".tsv")
     conda:
         "../../envs/plots.yaml"
     resources:

@@ -4,11 +4,11 @@ from matcomp.plan.budgets import claim_budgets  # budgets: this run's and the pa
 
 rule effective_config:
     output:
-        "results/config.effective.yaml",
+        paths.EFFECTIVE_CONFIG,
     log:
-        "logs/config.effective.log",
+        paths.log_of(paths.EFFECTIVE_CONFIG),
     benchmark:
-        "benchmarks/logs/config.effective.tsv"
+        paths.log_of(paths.EFFECTIVE_CONFIG, ".tsv")
     conda:
         "../../envs/plots.yaml"
     resources:
@@ -22,39 +22,41 @@ rule effective_config:
 rule claims:
     input:
         tables=expand(
-            "results/tables/{name}.csv",
+            paths.table("{name}", "csv"),
             name=experiments_of("table") + experiments_of("dynamics"),
         ),
         comparisons=expand(
-            "results/tables/{name}_summary.csv", name=experiments_of("baselines")
+            paths.table("{name}_summary"), name=experiments_of("baselines")
         ),
-        movielens=["results/tables/table2.csv"] if table2_wanted() else [],
+        movielens=[paths.table("table2", "csv")] if table2_wanted() else [],
     output:
         summary=report(
-            "results/REPORT.md",
+            paths.REPORT,
             caption="../report/summary.rst",
             category="0. Does the paper reproduce?",
         ),
         md=report(
-            "results/claims.md", caption="../report/claims.rst", category="Claims"
+            paths.CLAIMS.format(ext="md"),
+            caption="../report/claims.rst",
+            category="Claims",
         ),
-        csv="results/claims.csv",
+        csv=paths.CLAIMS.format(ext="csv"),
         paper_md=report(
-            "results/paper_vs_ours.md",
+            paths.PAPER_VS_OURS.format(ext="md"),
             caption="../report/paper_vs_ours.rst",
             category="Claims",
         ),
-        paper_csv="results/paper_vs_ours.csv",
+        paper_csv=paths.PAPER_VS_OURS.format(ext="csv"),
         readings_md=report(
-            "results/readings.md",
+            paths.READINGS.format(ext="md"),
             caption="../report/readings.rst",
             category="Claims",
         ),
-        readings_csv="results/readings.csv",
+        readings_csv=paths.READINGS.format(ext="csv"),
     log:
-        "logs/claims.log",
+        paths.log_of(paths.CLAIMS.format(ext="md")),
     benchmark:
-        "benchmarks/logs/claims.tsv"
+        paths.log_of(paths.CLAIMS.format(ext="md"), ".tsv")
     conda:
         "../../envs/plots.yaml"
     resources:
@@ -73,7 +75,7 @@ PLANNED_AT = __import__("time").time()
 
 
 onsuccess:
-    answer = Path("results/REPORT.md")
+    answer = Path(paths.REPORT)
     if answer.exists() and answer.stat().st_mtime >= PLANNED_AT:
         counts = next(
             (l for l in answer.read_text().splitlines() if "Verdicts:" in l), ""

@@ -12,7 +12,7 @@ rule train:
         unpack(train_input),
     output:
         result=TRAIN_RESULT,
-        trajectory=TRAIN_RESULT.replace(".json", ".trajectory.npz"),
+        trajectory=paths.trajectory_of(TRAIN_RESULT),
     log:
         log_of(TRAIN_RESULT),
     benchmark:
@@ -41,9 +41,9 @@ rule train_pack:
     output:
         directory(PACK_FOLDER),
     log:
-        "logs/packs/{pack}.log",
+        log_of(f"{PACK_FOLDER}.json"),
     benchmark:
-        "benchmarks/logs/packs/{pack}.tsv"
+        log_of(f"{PACK_FOLDER}.json", ".tsv")
     group:
         "train"
     conda:

@@ -16,8 +16,8 @@ job's path names its main settings and ends in a short hash of everything else i
 λ is irrelevant without a penalty and a zero λ switches the penalty off, so both are normalised to
 ``penalty="none", λ=0``: Figure 3's λ = 0 curves are Table 1's unpenalised cells.
 
-Every result path is written once, here, as a pattern (:data:`TRAIN_RESULT`, :data:`BASELINE_RESULT`,
-:data:`DATA_FILE`); the workflow's rules take their outputs, logs and benchmarks from the same patterns.
+Every result path is a pattern of :mod:`matcomp.paths` (:data:`~matcomp.paths.TRAIN_RESULT`, …), filled in
+here; the workflow's rules take their outputs, logs and benchmarks from the same patterns.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..codehash import code_hash, code_info
+from ..paths import BASELINE_RESULT, DATA_FILE, PACK_FOLDER, TRAIN_RESULT, log_of  # noqa: F401 (the rules')
 from ..penalties import get_penalty
 from ..penalties import normalize as normalize_penalty
 from ..placement import gpus_planned, wants_gpu
@@ -37,19 +38,8 @@ from .config import ConfigError, enabled_experiments
 
 DATA_KEYS = ("m", "n", "normalize")
 
-DATA_FILE = "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz"
-TRAIN_RESULT = "results/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.json"
-BASELINE_RESULT = "results/baselines/{method}/r{rank}_o{n_obs}_{hash}.json"
-PACK_FOLDER = "results/packs/{pack}"
 PACKED = 1 << 30
 """The batch size a pack is assumed to have when deciding where its jobs run (a pack is large)."""
-
-
-def log_of(result: str, ext: str = ".log") -> str:
-    """The log (``.log``) or benchmark (``.tsv``) file of a result path or pattern: ``results/X.json`` ->
-    ``logs/X.log`` / ``benchmarks/logs/X.tsv``."""
-    stem = result.removeprefix("results/").rsplit(".", 1)[0]
-    return f"logs/{stem}{ext}" if ext == ".log" else f"benchmarks/logs/{stem}{ext}"
 
 
 def short_hash(settings: dict[str, Any]) -> str:

@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 from ..codehash import code_info
+from ..paths import MOVIELENS_DOWNLOAD as DOWNLOAD_DIR
+from ..paths import MOVIELENS_RESULT
 from ..placement import gpus_planned, movielens_wants_gpu
 from .config import enabled_experiments
 from .jobs import short_hash
-
-DOWNLOAD_DIR = "results/movielens/ml-100k"
-MOVIELENS_RESULT = "results/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.json"
 
 PENALIZE = {"user": (1.0, 0.0), "item": (0.0, 1.0), "both": (1.0, 1.0)}
 """The embedding model's λ axis: which embedding matrix a grid value of ``lam`` penalises."""

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..paths import CACHED, MOVIELENS_MODELS
 from ..results import trajectory_path
 from .config import load
 from .jobs import baseline_jobs, log_of, training_jobs
@@ -24,7 +25,6 @@ from .movielens import movielens_jobs
 from .packs import make_packs, pack_folder
 
 #: folders (under results/, logs/ and benchmarks/logs/) whose files are named by a settings hash
-CACHED = ("cells", "baselines", "data", "movielens/lnn", "movielens/embedding", "packs")
 RESULT_SUFFIXES = (".trajectory.npz", ".json", ".npz")
 
 
@@ -75,7 +75,7 @@ def current_files(config: dict[str, Any], scales: Sequence[str] | None = None) -
     return keep
 
 
-MOVIELENS = ("movielens/lnn/", "movielens/embedding/")
+MOVIELENS = tuple(f"movielens/{m}/" for m in MOVIELENS_MODELS)
 
 
 def _movielens_current(root: Path, rel: str, code: str) -> bool:
@@ -96,7 +96,7 @@ def _movielens_current(root: Path, rel: str, code: str) -> bool:
 def cached_files(root: Path) -> list[str]:
     """Every file under the cached kinds' folders, relative to ``root``."""
     found = []
-    for top in ("results", "logs", "benchmarks/logs"):
+    for top in ("results", "logs", "benchmarks/logs"):  # not figures/: no cached results there
         for sub in CACHED:
             folder = root / top / sub
             if folder.is_dir():
