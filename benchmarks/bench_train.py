@@ -23,6 +23,7 @@ from matcomp.metrics import effective_rank_t, relative_error_t
 from matcomp.models import end_product, init_layers
 from matcomp.optimizers import make_optimizer
 from matcomp.penalties import get_penalty
+from matcomp.spectral import ROUTES
 from matcomp.train import TrainConfig, log_points, train_batch
 
 
@@ -107,7 +108,7 @@ def main() -> None:
     ap.add_argument(
         "--spectral",
         default="auto",
-        choices=["auto", "auto-gesvda", "svd", "polar", "gesvda"],
+        choices=ROUTES,
         help="the trainer's route",
     )
     ap.add_argument("--no-naive", action="store_true", help="time the batched trainer only (large B)")

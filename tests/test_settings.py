@@ -102,3 +102,10 @@ def test_a_new_setting_is_one_field_and_one_config_line(tmp_path: Path) -> None:
     assert "checked dummy_rate must be in [0, 1), got -1.0" in out  # and so does validate()
     # ... and removing it again leaves the package as it is: the checkout's settings.py has no dummy
     assert "dummy_rate" not in (ROOT / "src" / "matcomp" / "settings.py").read_text()
+
+
+def test_the_tables_read_the_trainers_convergence_levels() -> None:
+    from matcomp.report.tables import ERR_LEVELS
+    from matcomp.settings import CONVERGENCE_THRESHOLDS
+
+    assert ERR_LEVELS == tuple(f"{t:g}" for t in CONVERGENCE_THRESHOLDS)  # as train.py keys its results

@@ -24,6 +24,8 @@ first logged point where the plateau rule (:mod:`matcomp.plateau`) holds."""
 INITS = ("end_to_end", "layer")
 """The readings of the initial scale: [7]'s end-to-end scale (default) and the literal per-layer std."""
 DTYPE_NAMES = ("float32", "float64")
+CONVERGENCE_THRESHOLDS = (1e-2, 1e-3, 1e-4)
+"""Test-error levels whose first logged crossing is reported (iterations to converge)."""
 REDUCTIONS = ("sum", "mean")
 DEVICES = ("auto", "cpu", "cuda")
 

@@ -56,7 +56,7 @@ from .penalties import Penalty, get_penalty
 from .placement import resolve_device, resolve_route
 from .plateau import plateaued
 from .provenance import provenance
-from .settings import DTYPE_NAMES, TrainConfig, log_points
+from .settings import CONVERGENCE_THRESHOLDS, DTYPE_NAMES, TrainConfig, log_points
 from .spectral import (
     FALLBACKS,
     GraphedPolar,
@@ -71,8 +71,6 @@ from .spectral import svdvals as spectral_svdvals
 STOP_REASONS = ("running", "converged", "max_iters", "diverged", "plateau")
 _RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED, _PLATEAU = range(5)
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
-CONVERGENCE_THRESHOLDS = (1e-2, 1e-3, 1e-4)
-"""Test-error levels whose first logged crossing is reported (iterations to converge)."""
 
 
 @dataclass

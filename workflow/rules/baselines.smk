@@ -29,7 +29,7 @@ rule baseline:
     benchmark:
         log_of(BASELINE_RESULT, ".tsv")
     wildcard_constraints:
-        method="cp|si|opt|opt_published",
+        method="|".join(BASELINES),
         hash=r"[0-9a-f]{10}",
     conda:
         lambda w: (

@@ -21,6 +21,7 @@ if Path(matcomp.__file__).resolve().parent != CHECKOUT_SRC / "matcomp":
     )
 
 from matcomp import paths, results  # noqa: E402
+from matcomp.baselines import BASELINES  # noqa: E402
 from matcomp.data import damaged_problems  # noqa: E402
 from matcomp.io import unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402

@@ -31,7 +31,6 @@ import yaml
 
 SCHEMA = Path(__file__).with_name("config.schema.yaml")
 KINDS = ("table", "dynamics", "baselines", "movielens")
-BASELINE_METHODS = ("cp", "si", "opt", "opt_published")
 NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "table": (
         ("optimizers",),
@@ -256,11 +255,18 @@ def enabled_experiments(config: dict[str, Any], kinds: Iterable[str]) -> list[st
 
 @cache
 def schema() -> dict[str, Any]:
-    """``config.schema.yaml`` with its ``train`` block made from the training settings' fields."""
-    from ..settings import train_schema
+    """``config.schema.yaml`` with the names it shares with the package filled in from their owners: the
+    ``train`` block from the training settings' fields, the experiment kinds (:data:`KINDS`) and the MovieLens
+    LNN's init, reduction and spectral route."""
+    from ..settings import INITS, REDUCTIONS, ROUTES, train_schema
 
     out = yaml.safe_load(SCHEMA.read_text())
     out["$defs"]["train"] = train_schema()
+    experiment = out["$defs"]["experiment"]["properties"]
+    experiment["kind"]["enum"] = list(KINDS)
+    lnn = experiment["lnn"]["properties"]
+    for key, names in (("init", INITS), ("reduction", REDUCTIONS), ("spectral", ROUTES)):
+        lnn[key]["enum"] = list(names)
     return out
 
 

@@ -31,7 +31,9 @@ def penalty_label(spec: str) -> str:
 
 
 ERR_LEVELS = ("0.01", "0.001", "0.0001")
-"""Test-error levels whose first logged crossing (iterations to converge) the tables report."""
+"""The trainer's test-error levels (:data:`matcomp.settings.CONVERGENCE_THRESHOLDS`) as its results key them:
+the tables report each level's first logged crossing (spelled here so that the report's code does not
+depend on the trainer's; ``tests/test_settings.py`` checks they agree)."""
 
 
 def seed_motion(
