@@ -34,3 +34,15 @@ def test_the_paper_scale_costs_more_than_quick_and_an_unknown_class_is_no_estima
     table = {**TABLE, **{f"schatten_ratio/d{d}/b2": 3e-3 for d in range(1, 6)}}
     assert budget_hours(_jobs("paper"), table) > 100 * budget_hours(_jobs("quick"), table)
     assert budget_hours(_jobs("paper"), TABLE) is None  # no schatten_ratio steps measured
+
+
+def test_per_job_hours_add_up_to_the_estimate_and_name_their_jobs() -> None:
+    from matcomp.cost import jobs_hours
+
+    table = {**TABLE, **{f"schatten_ratio/d{d}/b2": 3e-3 for d in range(1, 6)}}
+    jobs = training_jobs(load({**read_yaml(ROOT / "config.yaml"), "scale": "quick"}))
+    hours = jobs_hours(jobs, table)
+    assert set(hours) == set(jobs)
+    assert sum(hours.values()) == pytest.approx(budget_hours(jobs.values(), table))
+    paper = training_jobs(load({**read_yaml(ROOT / "config.yaml"), "scale": "paper"}))
+    assert jobs_hours(paper, TABLE) is None  # no schatten_ratio steps measured: no estimate at all

@@ -9,7 +9,7 @@ job's cells.  ``benchmarks/cost_scale.py`` gives the finer estimate (measured pl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,6 +49,18 @@ def job_hours(job: TrainJob, table: dict[str, float] | None = None) -> float | N
             return None
         seconds += per_step * len(job.seeds) / TABLE_CELLS * steps
     return seconds / 3600
+
+
+def jobs_hours(
+    jobs: Mapping[str, TrainJob], table: dict[str, float] | None = None
+) -> dict[str, float] | None:
+    """CPU-hours of each job of ``jobs`` (by its path) at its full budget, the step table read once; None
+    without a step table entry for one of them."""
+    table = _table() if table is None else table
+    hours = {path: job_hours(job, table) for path, job in jobs.items()}
+    if any(h is None for h in hours.values()):
+        return None
+    return hours  # type: ignore[return-value]  (no None left)
 
 
 def budget_hours(jobs: Iterable[TrainJob], table: dict[str, float] | None = None) -> float | None:

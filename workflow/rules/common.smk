@@ -31,7 +31,7 @@ from matcomp.plan.config import (
     load,
     read_yaml,
 )  # noqa: E402
-from matcomp.cost import budget_hours, job_hours  # noqa: E402
+from matcomp.cost import jobs_hours  # noqa: E402
 from matcomp.progress import attach as attach_progress  # noqa: E402
 
 from matcomp.plan.jobs import (  # noqa: E402

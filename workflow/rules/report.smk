@@ -87,9 +87,10 @@ onsuccess:
 
 onstart:
     todo = {path: job for path, job in JOBS.items() if not Path(path).exists()}
-    hours = budget_hours(todo.values())
-    if hours is not None:  # time left after each progress line (matcomp.progress)
-        attach_progress({path: job_hours(job) * 3600 for path, job in todo.items()})
+    costs = jobs_hours(todo)  # CPU-hours by job, the step table read once
+    hours = None if costs is None else sum(costs.values())
+    if costs is not None:  # time left after each progress line (matcomp.progress)
+        attach_progress({path: h * 3600 for path, h in costs.items()})
     if todo and hours is not None:
         print(
             f"\nplanned: {len(todo)} of {len(JOBS)} training jobs to run, "
