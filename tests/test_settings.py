@@ -109,3 +109,17 @@ def test_the_tables_read_the_trainers_convergence_levels() -> None:
     from matcomp.settings import CONVERGENCE_THRESHOLDS
 
     assert ERR_LEVELS == tuple(f"{t:g}" for t in CONVERGENCE_THRESHOLDS)  # as train.py keys its results
+
+
+def test_every_kind_of_bound_names_itself() -> None:
+    from matcomp.settings import _out_of_range, setting
+
+    cls = dataclasses.make_dataclass(
+        "Bounds", [("a", float, setting(0.5, "open interval", above=0, below=1)),
+                   ("b", float, setting(0.5, "upper bound only", below=1)),
+                   ("c", "int | None", setting(None, "optional", minimum=1))],
+    )  # fmt: skip
+    a, b, c = dataclasses.fields(cls)
+    assert _out_of_range(a, 1.0) == "a must be in (0, 1), got 1.0" and _out_of_range(a, 0.5) is None
+    assert _out_of_range(b, 2.0) == "b must be < 1, got 2.0" and _out_of_range(b, 0.0) is None
+    assert _out_of_range(c, 0) == "c must be >= 1 (or unset), got 0" and _out_of_range(c, None) is None

@@ -17,7 +17,7 @@ from . import results
 from .data import ProblemError, load_problem, make_problem, validate_settings
 from .optimizers import OPTIMIZERS, UnknownOptimizerError
 from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
-from .settings import TrainConfig
+from .settings import FIELD_TYPES, TrainConfig
 from .train import BatchResult, train_batch
 
 
@@ -51,13 +51,12 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
 
 def _train_settings(p: argparse.ArgumentParser) -> None:
     """One option per training setting (:class:`~matcomp.settings.TrainConfig`'s fields and their help)."""
-    types = {"str": str, "int": int, "float": float, "int | None": int}
     names = {"optimizer": ", ".join(OPTIMIZERS), "penalty": ", ".join(PENALTIES)}
     for f in fields(TrainConfig):
         meta = f.metadata
         said = meta["help"] + (f"; one of: {names[f.name]}" if f.name in names else "")
         p.add_argument(
-            meta["option"] or f"--{f.name.replace('_', '-')}", dest=f.name, type=types[str(f.type)],
+            meta["option"] or f"--{f.name.replace('_', '-')}", dest=f.name, type=FIELD_TYPES[str(f.type)][0],
             choices=meta["choices"], default=f.default, help=f"{said} (default %(default)s)",
         )  # fmt: skip
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import Field, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -127,33 +127,37 @@ class TrainConfig:
         bad = [k for k, v in numbers.items() if not math.isfinite(v)]
         if bad:
             raise ValueError(", ".join(f"{k} must be a finite number, got {numbers[k]}" for k in bad))
-        bad = [why for f in fields(self) if (why := _out_of_range(f.name, getattr(self, f.name), f.metadata))]
+        bad = [why for f in fields(self) if (why := _out_of_range(f, getattr(self, f.name)))]
         if bad:
             raise ValueError("; ".join(bad))
         log_points(self.log, self.max_iters)
         resolve_route(self.spectral, get_penalty(self.penalty), "cpu")
 
 
-def _out_of_range(name: str, value: Any, meta: Mapping[str, Any]) -> str | None:
-    """Why ``value`` is outside the setting's bounds, or None (unset optional values are in range)."""
-    lo, above, below = meta.get("minimum"), meta.get("above"), meta.get("below")
+def _out_of_range(f: Field[Any], value: Any) -> str | None:
+    """Why ``value`` is outside the setting's bounds, or None (an optional setting may be unset)."""
+    lo, above, below = (f.metadata.get(k) for k in ("minimum", "above", "below"))
     if value is None or (lo is None and above is None and below is None):
         return None
-    if (
-        (lo is not None and value < lo)
-        or (above is not None and value <= above)
-        or (below is not None and value >= below)
-    ):
-        want = (
-            f"in [{lo}, {below})"
-            if lo is not None and below is not None
-            else f">= {lo}"
-            if lo is not None
-            else f"> {above}"
-        )
-        return f"{name} must be {want}, got {value}"
-    return None
+    if (lo is None or value >= lo) and (above is None or value > above) and (below is None or value < below):
+        return None
+    if below is None:
+        want = f">= {lo}" if lo is not None else f"> {above}"
+    elif lo is None and above is None:
+        want = f"< {below}"
+    else:
+        want = f"in [{lo}, {below})" if lo is not None else f"in ({above}, {below})"
+    unset = " (or unset)" if f.default is None else ""
+    return f"{f.name} must be {want}{unset}, got {value}"
 
+
+FIELD_TYPES: dict[str, tuple[type, Any]] = {
+    "str": (str, "string"),
+    "int": (int, "integer"),
+    "float": (float, "number"),
+    "int | None": (int, ["integer", "null"]),
+}
+"""A setting's annotation -> (the command line's type, the JSON schema's type)."""
 
 TRAIN_KEYS = tuple(f.name for f in fields(TrainConfig) if f.metadata["config"])
 """The config's ``train:`` block: every setting the cells of one job share."""
@@ -163,13 +167,12 @@ TRAIN_DEFAULTS = {f.name: f.default for f in fields(TrainConfig) if f.name in TR
 
 def train_schema() -> dict[str, Any]:
     """The JSON schema of the config's ``train:`` block, from :class:`TrainConfig`'s fields."""
-    kinds = {"str": "string", "int": "integer", "float": "number", "int | None": ["integer", "null"]}
     props = {}
     for f in fields(TrainConfig):
         if not f.metadata["config"]:
             continue
         m = f.metadata
-        node: dict[str, Any] = {"type": kinds[str(f.type)], "description": m["help"], **m["schema"]}
+        node: dict[str, Any] = {"type": FIELD_TYPES[str(f.type)][1], "description": m["help"], **m["schema"]}
         node.update({"enum": list(m["choices"])} if m["choices"] else {})
         node.update({"minimum": m["minimum"]} if "minimum" in m else {})
         node.update({"exclusiveMinimum": m["above"]} if "above" in m else {})
