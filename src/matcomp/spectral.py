@@ -160,6 +160,12 @@ def _precision(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
+@cache
+def _dtype_schedule(dtype: torch.dtype) -> tuple[float, ...]:
+    """:func:`polar_schedule` for ``dtype``'s floor and tolerance (looked up once per dtype: it runs every step)."""
+    return polar_schedule(POLAR_FLOOR[_precision(dtype)], POLAR_TOL[_precision(dtype)])
+
+
 ALPHA_CAP = 1.7
 """Largest scaling of a step: f(1.7) ≈ 0.094 keeps values near 1 from cancelling away (module docstring)."""
 
@@ -186,7 +192,7 @@ def _newton_schulz(y: float) -> float:
 
 def polar_steps(dtype: torch.dtype) -> int:
     """How many Newton–Schulz steps (two batched products each) one polar factor costs in ``dtype``."""
-    return len(polar_schedule(POLAR_FLOOR[_precision(dtype)], POLAR_TOL[_precision(dtype)]))
+    return len(_dtype_schedule(dtype))
 
 
 def polar_factor(w: torch.Tensor, fro: torch.Tensor | None = None) -> torch.Tensor:
@@ -196,7 +202,7 @@ def polar_factor(w: torch.Tensor, fro: torch.Tensor | None = None) -> torch.Tens
     products with a 944×944 Gram.  ``fro`` (‖W‖_F per matrix) may be passed when already at hand.
     A zero matrix gives Q = 0.
     """
-    alphas = polar_schedule(POLAR_FLOOR[_precision(w.dtype)], POLAR_TOL[_precision(w.dtype)])
+    alphas = _dtype_schedule(w.dtype)
     if fro is None:
         fro = torch.linalg.matrix_norm(w)
     shape = w.shape
