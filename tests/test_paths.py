@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from matcomp import paths
+from matcomp.movielens.readings import MODELS
 from matcomp.results import trajectory_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ def test_every_cached_result_lies_where_clean_stale_looks() -> None:
         folder = pattern.removeprefix("results/").split("/{")[0].split("/")[0]
         assert any(c == folder or c.startswith(f"{folder}/") for c in paths.CACHED), pattern
     assert {f"movielens/{m}" for m in paths.MOVIELENS_MODELS} <= set(paths.CACHED)
+    assert paths.MOVIELENS_MODELS == MODELS  # spelled twice: importing it would put it in every step's code
 
 
 def test_a_results_trajectory_log_and_benchmark_follow_from_its_path() -> None:
