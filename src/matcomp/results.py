@@ -12,16 +12,19 @@ and how to regenerate it.  Baseline and MovieLens results are a JSON alone (no t
 :func:`check` is the cheap test the workflow runs on every existing result when it plans (the JSON parses,
 names its own path, and its npz is there, of the recorded size, and names the JSON): a damaged, truncated
 or swapped file stops the run there, before any output is deleted, with the command that removes it.
-:func:`read` and :func:`load_trajectory` also verify the checksum.
+:func:`read_result` (and :func:`read`, :func:`load_trajectory` on it) also verifies the checksum and the final
+rows, reading each file from disk once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import zipfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +77,20 @@ def _sha256(path: Path) -> str:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def _read_arrays(path: Path, record: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Every array of ``path``'s trajectory file, read from disk once: its bytes are checked against the
+    recorded checksum, then unpacked from memory."""
+    traj = trajectory_path(path)
+    data = traj.read_bytes()
+    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
+        raise ResultFileError(traj, f"its checksum differs from the one {path.name} recorded")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as z:
+            return {k: z[k] for k in z.files if k != META}
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        raise ResultFileError(traj, f"damaged trajectory file ({type(err).__name__}: {err})") from None
 
 
 def write(
@@ -190,61 +207,73 @@ def _agrees(recorded: Any, logged: float) -> bool:
     return bool(np.isclose(value, logged, rtol=FINAL_RTOL, atol=1e-12))
 
 
-def _check_final_rows(path: Path, doc: dict[str, Any]) -> None:
-    """Each seed's final test errors and effective rank against its trajectory's last point: a number edited
-    in the JSON (whose checksum covers only the npz) is refused like a damaged file."""
+def _check_final_rows(path: Path, doc: dict[str, Any], arrays: dict[str, np.ndarray]) -> None:
+    """Each seed's final test errors and effective rank against its trajectory's last point (``arrays``: the
+    trajectory file's): a number edited in the JSON (whose checksum covers only the npz) is refused like a
+    damaged file."""
     cells = doc.get("cells") or [
         {"runs": doc.get("runs", [])}
     ]  # a job's depths, or one `matcomp train` batch
-    with np.load(trajectory_path(path), allow_pickle=False) as z:
-        for cell in cells:
-            prefix = f"d{cell['depth']}/" if "depth" in cell else ""
-            for key in FINAL:
-                if prefix + key not in z.files:
+    for cell in cells:
+        prefix = f"d{cell['depth']}/" if "depth" in cell else ""
+        for key in FINAL:
+            if prefix + key not in arrays:
+                continue
+            last = arrays[prefix + key][:, -1]
+            for i, run in enumerate(cell.get("runs", [])):
+                if run.get("stop_reason") == "diverged":  # its log shows the zero matrix it stands in for
                     continue
-                last = z[prefix + key][:, -1]
-                for i, run in enumerate(cell.get("runs", [])):
-                    if run.get("stop_reason") == "diverged":  # its log shows the zero matrix it stands in for
-                        continue
-                    if i < len(last) and key in run and not _agrees(run[key], float(last[i])):
-                        where = f" at depth {cell['depth']}" if "depth" in cell else ""
-                        raise ResultFileError(
-                            path, f"seed {run.get('seed', i)}{where} records {key} {run[key]}, but its "
-                            f"trajectory ends at {float(last[i]):.6g} (an edited result?)"
-                        )  # fmt: skip
+                if i < len(last) and key in run and not _agrees(run[key], float(last[i])):
+                    where = f" at depth {cell['depth']}" if "depth" in cell else ""
+                    raise ResultFileError(
+                        path, f"seed {run.get('seed', i)}{where} records {key} {run[key]}, but its "
+                        f"trajectory ends at {float(last[i]):.6g} (an edited result?)"
+                    )  # fmt: skip
 
 
-def read(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """A result document, every link checked: the trajectory's checksum, and each seed's final numbers
-    against the trajectory's last point (:func:`_check_final_rows`)."""
+@dataclass(frozen=True)
+class Result:
+    """A result read once and checked (:func:`read_result`): its document and its trajectory's arrays
+    (empty for a result without one)."""
+
+    path: Path
+    doc: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+    def trajectory(self, depth: int | None = None) -> dict[str, np.ndarray]:
+        """The arrays of one depth of a job file (its ``d{depth}/…`` keys, without the prefix), or all."""
+        if depth is None:
+            return self.arrays
+        prefix = f"d{depth}/"
+        arrays = {k[len(prefix) :]: v for k, v in self.arrays.items() if k.startswith(prefix)}
+        if not arrays:
+            raise ResultFileError(trajectory_path(self.path), f"has no trajectories of depth {depth}")
+        return arrays
+
+
+def read_result(path: str | os.PathLike[str]) -> Result:
+    """A result with its trajectory, each file read from disk once and every link checked: the cheap
+    checks (:func:`check`), the trajectory's checksum, and each seed's final numbers against the
+    trajectory's last point (:func:`_check_final_rows`)."""
     path = Path(path)
     doc = check(path)
     record = doc.get("trajectory")
+    arrays: dict[str, np.ndarray] = {}
     if isinstance(record, dict):
-        if _sha256(trajectory_path(path)) != record.get("sha256"):
-            raise ResultFileError(
-                trajectory_path(path), f"its checksum differs from the one {path.name} recorded"
-            )
-        _check_final_rows(path, doc)
-    return doc
+        arrays = _read_arrays(path, record)
+        _check_final_rows(path, doc, arrays)
+    return Result(path, doc, arrays)
 
 
-def load_trajectory(
-    path: str | os.PathLike[str], depth: int | None = None, verified: bool = False
-) -> dict[str, np.ndarray]:
-    """The trajectory arrays of a result (of one depth of a job file: ``d{depth}/…`` keys), checked by
-    :func:`read` unless the caller has just read it (``verified``: one checksum per file, not per depth)."""
-    path = Path(path)
-    if not verified:
-        read(path)
-    with np.load(trajectory_path(path), allow_pickle=False) as z:
-        if depth is None:
-            return {k: z[k] for k in z.files if k != META}
-        prefix = f"d{depth}/"
-        arrays = {k[len(prefix) :]: z[k] for k in z.files if k.startswith(prefix)}
-    if not arrays:
-        raise ResultFileError(trajectory_path(path), f"has no trajectories of depth {depth}")
-    return arrays
+def read(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A result document, every link checked (:func:`read_result`)."""
+    return read_result(path).doc
+
+
+def load_trajectory(path: str | os.PathLike[str], depth: int | None = None) -> dict[str, np.ndarray]:
+    """The trajectory arrays of a result (of one depth of a job file: ``d{depth}/…`` keys), checked as by
+    :func:`read`; a reader that wants the document too calls :func:`read_result` once."""
+    return read_result(path).trajectory(depth)
 
 
 def read_all(paths: list[str], reader: Callable[[str], Any] = read) -> list[Any]:

@@ -10,11 +10,11 @@ import pandas as pd
 
 from .. import results
 from ..io import write_with
+from ..labels import METHOD_LABELS
 from .style import method_color
 
 # "OPT" is the paper's curve (ROptSpace, or matcomp's twin of its steps); "OPT (published)" is the published
 # algorithm (matcomp's port), drawn beside it.  Each row of the figure's csv names the implementation.
-METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT", "opt_published": "OPT (published)"}
 
 
 def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
@@ -30,13 +30,13 @@ def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequ
         for n in experiment.get("networks", [])
     }
     for path in training:
-        doc = results.read(path)
-        job = doc["job"]
-        for cell in doc["cells"]:
+        result = results.read_result(path)
+        job = result.doc["job"]
+        for cell in result.doc["cells"]:
             label = nets.get((job["optimizer"], job["penalty"], job["lam"], cell["depth"]))
             if label is None:
                 continue
-            arrays = results.load_trajectory(path, cell["depth"], verified=True)  # read above
+            arrays = result.trajectory(cell["depth"])
             for r, moving in zip(cell["runs"], seed_motion(path, cell, arrays), strict=True):
                 rows.append({"method": label, "rank": job["rank"], "n_obs": job["n_obs"], "seed": r["seed"],
                              "test_error": r["test_error"], "effective_rank": r["effective_rank"],

@@ -31,12 +31,16 @@ LOG_QUANTITIES = (ERROR, "σ")  # drawn on log axes: values <= 0 are dropped
 
 def load_cells(path: str | Path, depths: Sequence[int]) -> list[tuple[dict[str, Any], dict[str, np.ndarray]]]:
     """(cell description, trajectory) for each wanted depth of a job file."""
-    doc = results.read(path)
+    result = results.read_result(path)
     out = []
-    for cell in doc["cells"]:
+    for cell in result.doc["cells"]:
         if cell["depth"] in depths:
-            desc = {**doc["job"], "depth": cell["depth"], "seeds": [r["seed"] for r in cell.get("runs", [])]}
-            out.append((desc, results.load_trajectory(path, cell["depth"], verified=True)))  # read above
+            desc = {
+                **result.doc["job"],
+                "depth": cell["depth"],
+                "seeds": [r["seed"] for r in cell.get("runs", [])],
+            }
+            out.append((desc, result.trajectory(cell["depth"])))
     return out
 
 

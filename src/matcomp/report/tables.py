@@ -227,12 +227,12 @@ def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
     ``plateaued``: every seed converged, diverged, stopped on a plateau or had plateaued when its budget ran
     out (:func:`matcomp.plateau.still_moving`); ``still_moving``: otherwise why the first such seed had not.
     """
-    doc = results.read(path)
-    job = doc["job"]
+    result = results.read_result(path)
+    job = result.doc["job"]
     rows = []
-    for cell in doc["cells"]:
+    for cell in result.doc["cells"]:
         runs = cell["runs"]
-        arrays = results.load_trajectory(path, cell["depth"], verified=True)  # read() above checked the file
+        arrays = result.trajectory(cell["depth"])
         moving = [m for m in seed_motion(path, cell, arrays) if m]
         rows.append(
             {
