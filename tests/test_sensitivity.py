@@ -9,7 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from matcomp.plan.config import ConfigError, load, read_config, split_reading
+from matcomp.labels import split_reading
+from matcomp.plan.config import ConfigError, load, read_config
 from matcomp.plan.jobs import training_jobs
 from matcomp.report.claims import check_claims
 from matcomp.report.sensitivity import (

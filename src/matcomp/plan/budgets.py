@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..labels import METHOD_LABELS, MODEL_NAMES, PLAN_COLUMNS, split_reading
 from ..settings import effective_train
-from .config import effective_config, read_yaml, split_reading
+from .config import effective_config, read_yaml
+from .jobs import experiment_cells
 
 T2_BUDGETS = (("lnn", "n_iters", "steps"), ("embedding", "n_epochs", "epochs"))
 """MovieLens: which setting of each model is its budget, and in what unit."""
-PLAN_COLUMNS = ("optimizer", "penalty", "depth", "lam", "n_obs")
-"""The columns that name a planned training cell; a baseline experiment's rows are named by method, n_obs."""
 
 
 def budgets(config: dict[str, Any]) -> dict[str, Any]:
@@ -22,8 +22,6 @@ def budgets(config: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, exp in config.get("experiments", {}).items():
         if exp.get("kind") == "movielens":
-            from ..report.table2 import MODEL_NAMES
-
             out[name] = {
                 MODEL_NAMES[m]: {"budget": exp[m][key], "unit": unit}
                 for m, key, unit in T2_BUDGETS
@@ -46,9 +44,6 @@ def planned_cells(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     """Per default experiment, the cells it plans: training cells by :data:`PLAN_COLUMNS`, and for a
     baselines experiment its rows by ``method`` (network label or method name) and ``n_obs``.  A claim
     about every member of a selection reads its members here, not from a hand list."""
-    from ..report.comparison import METHOD_LABELS
-    from .jobs import experiment_cells  # the trainer's settings: imported only when planning
-
     out: dict[str, list[dict[str, Any]]] = {}
     for name, exp in config.get("experiments", {}).items():
         if split_reading(name)[1] is not None or exp.get("kind") not in ("table", "dynamics", "baselines"):
@@ -58,6 +53,5 @@ def planned_cells(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             methods += [METHOD_LABELS.get(m, m) for m in exp.get("methods", {})]
             out[name] = [{"method": m, "n_obs": int(n)} for n in exp["n_obs_grid"] for m in methods]
             continue
-        out[name] = [{"optimizer": c.optimizer, "penalty": c.penalty, "depth": c.depth, "lam": c.lam,
-                      "n_obs": c.n_obs} for c in experiment_cells(exp, config)]  # fmt: skip
+        out[name] = [{col: getattr(c, col) for col in PLAN_COLUMNS} for c in experiment_cells(exp, config)]
     return out

@@ -29,6 +29,8 @@ from typing import Any
 
 import yaml
 
+from ..labels import READING_SEP
+
 SCHEMA = Path(__file__).with_name("config.schema.yaml")
 KINDS = ("table", "dynamics", "baselines", "movielens")
 NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -139,15 +141,7 @@ def effective_config(config: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- readings: planned experiment families
 
-READING_SEP = "@"
-"""``fig1@init_layer``: experiment fig1 under the reading init_layer (:func:`with_readings`)."""
 READING_KINDS = ("table", "dynamics", "baselines")
-
-
-def split_reading(name: str) -> tuple[str, str | None]:
-    """``"fig1@init_layer"`` -> ``("fig1", "init_layer")``; a default experiment's reading is None."""
-    base, _, reading = name.partition(READING_SEP)
-    return base, reading or None
 
 
 def with_readings(eff: dict[str, Any]) -> dict[str, Any]:
@@ -490,14 +484,18 @@ def _check_movielens(name: str, exp: dict[str, Any]) -> None:
         )
     if sweeping:
         for model in exp["models"]:
-            _check_sweep_grid(model, sweep.get(model) or {}, f"{where}.sweep.{model}")
+            check_sweep_grid(model, sweep.get(model) or {}, f"{where}.sweep.{model}")
 
 
-def _check_sweep_grid(model: str, grid: dict[str, Any], where: str) -> None:
+PENALIZE: dict[str, tuple[float, float]] = {"user": (1.0, 0.0), "item": (0.0, 1.0), "both": (1.0, 1.0)}
+"""A sweep grid's ``penalize`` values for the embedding model: which embedding matrix a value of ``lam``
+penalises, as (factor on ``lam_user``, factor on ``lam_item``) (:func:`matcomp.plan.movielens.sweep_points`)."""
+
+
+def check_sweep_grid(model: str, grid: dict[str, Any], where: str) -> None:
     """A sweep grid maps a model's hyper-parameters (plus ``lam``, and ``penalize`` for the embedding) to
     non-empty lists; λ values are numbers >= 0."""
     from ..movielens.settings import PAPER_BEST
-    from .movielens import PENALIZE
 
     valid = set(PAPER_BEST[model]) | {"lam"} | ({"penalize"} if model == "embedding" else set())
     for key, values in grid.items():

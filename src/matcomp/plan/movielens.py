@@ -21,14 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from ..codehash import code_info
+from ..movielens.readings import ROWS
 from ..paths import MOVIELENS_DOWNLOAD as DOWNLOAD_DIR
 from ..paths import MOVIELENS_RESULT
 from ..placement import gpus_planned, movielens_wants_gpu
-from .config import enabled_experiments
-from .jobs import short_hash
+from .config import PENALIZE, check_sweep_grid, enabled_experiments
+from .jobs import code_record, short_hash
 
-PENALIZE = {"user": (1.0, 0.0), "item": (0.0, 1.0), "both": (1.0, 1.0)}
-"""The embedding model's λ axis: which embedding matrix a grid value of ``lam`` penalises."""
 _LAMBDA_KEYS = ("lam", "lam_user", "lam_item")
 
 
@@ -50,10 +49,7 @@ def sweep_points(model: str, row: str, grid: Mapping[str, Sequence[Any]], where:
     lists, crossed as they are).  Unpenalised rows drop the λ axes (their λ is 0), so a grid point is never
     trained twice.  A bad grid is a :class:`~matcomp.plan.config.ConfigError` naming the key ``where``.
     """
-    from ..movielens.readings import ROWS
-    from .config import _check_sweep_grid
-
-    _check_sweep_grid(model, dict(grid), where)
+    check_sweep_grid(model, dict(grid), where)
     penalized = ROWS[row][1]
     axes = {k: v for k, v in grid.items() if k not in (*_LAMBDA_KEYS, "penalize")}
     lam_points: list[dict[str, Any]] = [{}]
@@ -101,8 +97,6 @@ class MovieLensJob:
 
     def params(self) -> dict[str, Any]:
         """What the job runs from (the rule's ``params``)."""
-        from .jobs import code_record
-
         return {**self.settings, "experiment": self.experiment, "path": self.path,
                 "code": code_record("movielens", self.code)}  # fmt: skip
 

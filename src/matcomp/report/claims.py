@@ -60,7 +60,7 @@ import pandas as pd
 import yaml
 
 from ..io import write_with
-from ..plan.budgets import PLAN_COLUMNS
+from ..labels import PLAN_COLUMNS
 from .paper import ERR_FLOOR
 from .style import READINGS
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..io import write_with
-from ..plan.config import split_reading
+from ..labels import split_reading
 from .claims import SELECTIONS, evaluate, prepare
 
 NOT_PLANNED = "–"

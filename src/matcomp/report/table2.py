@@ -20,10 +20,9 @@ import pandas as pd
 
 from .. import results as result_files
 from ..io import write_with
+from ..labels import MODEL_NAMES
 from ..movielens.readings import READING_NOTES, READINGS, ROWS, split_label
 from .paper import table2_rmse
-
-MODEL_NAMES = {"lnn": "Depth 1 LNN", "embedding": "User-Item Embedding"}
 
 PAPER_RMSE: dict[tuple[str, str, str], float] = table2_rmse()
 """The paper's Table 2 values for our rows: (split, model, row) -> RMSE (``paper_tables.yaml``)."""
