@@ -19,7 +19,8 @@ import pandas as pd
 from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import effective_config, read_yaml
 from matcomp.report import style
-from matcomp.report.claims import evaluate, load_claims, load_results
+from matcomp.report.cells import read_tables
+from matcomp.report.claims import evaluate, load_claims
 from matcomp.report.sensitivity import defaults_only, sensitivity
 from matcomp.report.sensitivity import to_markdown as sensitivity_markdown
 
@@ -31,7 +32,7 @@ def verdicts(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, d
     config = effective_config({**read_yaml(config_file), "scale": "decide"})
     tables = sorted((workdir / "results/tables").glob("*.csv"))
     tables = [t for t in tables if t.stem != "robustness"]
-    cells = load_results(tables)
+    cells = read_tables(tables)
     budget = claim_budgets(config, config_file)
     judged = evaluate(load_claims(), defaults_only(cells), budget)
     ran = set(cells["experiment"].dropna())

@@ -12,7 +12,7 @@ import pytest
 from matcomp.labels import split_reading
 from matcomp.plan.config import ConfigError, load, read_config
 from matcomp.plan.jobs import training_jobs
-from matcomp.report.claims import check_claims
+from matcomp.report.check import check_claims
 from matcomp.report.sensitivity import (
     NOT_PLANNED,
     changed_verdicts,

@@ -69,7 +69,7 @@ STEPS: dict[str, Step] = {
     "table": Step(("make_table.py",), ("matcomp.io", "matcomp.report.tables")),
     "figure": Step(("make_figure.py",), ("matcomp.io", "matcomp.report.figures")),
     "comparison": Step(("make_comparison.py",), ("matcomp.io", "matcomp.report.comparison")),
-    "claims": Step(("check_claims.py",), ("matcomp.io", "matcomp.report.claims"), ("report/*.yaml",)),
+    "claims": Step(("check_claims.py",), ("matcomp.io", "matcomp.report.check"), ("report/*.yaml",)),
     "robustness": Step(("make_robustness.py",), ("matcomp.io", "matcomp.report.robustness")),
     "table2": Step(
         ("make_table2.py",), ("matcomp.io", "matcomp.report.table2"), ("report/paper_tables.yaml",)

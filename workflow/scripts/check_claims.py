@@ -7,7 +7,7 @@ CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve
 sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
 
 from matcomp.io import from_checkout, redirect_log
-from matcomp.report.claims import check_claims
+from matcomp.report.check import check_claims
 
 from_checkout(snakemake.scriptdir)
 redirect_log(snakemake)

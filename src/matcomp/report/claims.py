@@ -59,8 +59,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..io import write_with
 from ..labels import PLAN_COLUMNS
+from .cells import flag, stop_set, typed
 from .paper import ERR_FLOOR
 from .style import READINGS
 
@@ -77,10 +77,6 @@ COUNTS = ("iters_to_err_", "iters_to_rank", "iters_to_sv")
 
 
 # ---------------------------------------------------------------- budgets and when a cell is decided
-
-
-def _truthy(v: Any) -> bool:
-    return bool(v) if isinstance(v, bool | np.bool_) else str(v).strip().lower() == "true"
 
 
 def _lbl(v: Any) -> str:
@@ -133,14 +129,14 @@ def decision(row: pd.Series, budget: dict[str, Any] | None) -> tuple[bool, str]:
     """(decided, how): whether more training could still change this cell, and in words why (or why not):
     where its seeds stopped and by what (tolerance, plateau stop, budget, divergence)."""
     paper, ran = _paper_budget(row, budget)
-    stops = {s for s in str(row.get("stop_reasons", "")).split(";") if s and s != "nan"}
+    stops = stop_set(row.get("stop_reasons"))
     if paper is None or (pd.isna(ran) and not stops):
         return True, "solver run to its own convergence" if row.get("method") else "no budget to compare with"
     unit = paper["unit"]
     if pd.notna(ran) and ran >= paper["budget"]:
         kind = "configured budget" if unit in ("steps", "epochs") else "paper's budget"
         return True, f"{_stopped(row, stops, unit)}; budget: the {kind}, {int(paper['budget']):,} {unit}"
-    if _truthy(row.get("plateaued", False)) and stops:
+    if flag(row.get("plateaued")) and stops:
         return (
             True,
             f"{_stopped(row, stops, unit)}, plateaued: decided below the paper's {int(paper['budget']):,}",
@@ -604,7 +600,7 @@ def _plan_key(experiment: Any, cell: dict[str, Any]) -> tuple[str, ...]:
 
     def part(col: str) -> str:
         v = cell.get(col)
-        return "" if v is None or (isinstance(v, float) and math.isnan(v)) else _lbl(v)
+        return "" if v is None or pd.isna(v) else _lbl(v)
 
     return (str(experiment), *(part(c) for c in (*PLAN_COLUMNS, "method")))
 
@@ -733,7 +729,8 @@ def load_claims(path: str | Path = DEFAULT_CLAIMS) -> list[dict[str, Any]]:
 
 def with_decisions(df: pd.DataFrame, budget: dict[str, Any] | None) -> pd.DataFrame:
     """``df`` with ``_decided`` and ``_how`` (:func:`decision`) and ``_label``; without ``budget`` every cell is
-    decided (as for tables of final results)."""
+    decided (as for tables of final results).  Columns of :data:`matcomp.report.cells.TYPES` get their type."""
+    df = typed(df)
     if budget is not None:
         return _labelled(_decided_frame(df, budget))
     return _labelled(df.assign(_decided=True, _how="given as final")) if not df.empty else df
@@ -911,47 +908,3 @@ def _row(r: pd.Series) -> str:
     cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], _fold(r["ours"]), verdict,
              _fold(r["cells"]), r["readings"]]  # fmt: skip
     return "| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |"
-
-
-def load_results(tables: Sequence[str | Path]) -> pd.DataFrame:
-    frames = [pd.read_csv(t) for t in tables if Path(t).exists()]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-
-
-def check_claims(
-    claims_file: str | Path, tables: Sequence[str | Path], md: str, csv: str, scale: str = "paper",
-    budget: dict[str, Any] | None = None, paper_md: str | None = None, paper_csv: str | None = None,
-    readings: dict[str, Any] | None = None, readings_md: str | None = None, readings_csv: str | None = None,
-    report_md: str | None = None,
-) -> pd.DataFrame:  # fmt: skip
-    """Evaluate ``claims_file`` on the default experiments' cells of ``tables``; ``budget``
-    (:func:`claim_budgets`) as in :func:`evaluate`; with ``paper_md``/``paper_csv`` also the paper's printed
-    numbers beside ours (:mod:`.paper`); with ``readings`` (the config's ``readings:``) and
-    ``readings_md``/``readings_csv`` every claim under every reading too (:mod:`.sensitivity`), and each
-    claim whose verdict changes with a reading says so; with ``report_md`` the one-page answer
-    (:mod:`.summary`)."""
-    from .sensitivity import changed_verdicts, defaults_only, sensitivity, write_sensitivity
-
-    raw = load_results(tables)
-    df = with_decisions(defaults_only(raw), budget)
-    claims = load_claims(claims_file)
-    members = members_of(df, (budget or {}).get("plan"))
-    res = pd.DataFrame([judge(claim, df, members) for claim in claims])
-    sens = pvo = None
-    if readings_md and readings_csv:
-        sens = sensitivity(claims, raw, budget, readings or {}, base=res)
-        write_sensitivity(sens, readings or {}, scale, readings_md, readings_csv)
-        changed = changed_verdicts(sens)
-        res["other_readings"] = [changed.get(i, "") for i in res["id"]]
-    if paper_md and paper_csv:
-        from .paper import write_paper_vs_ours
-
-        pvo = write_paper_vs_ours(df, paper_md, paper_csv)
-    res.insert(0, "scale", scale)
-    write_with(csv, lambda t: res.to_csv(t, index=False))
-    write_with(md, lambda t: Path(t).write_text(to_markdown(res, scale)))
-    if report_md:
-        from .summary import write_report
-
-        write_report(res, scale, report_md, pvo, sens)
-    return res

@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..io import write_with
+from .cells import read_tables
 from .tables import fmt_err, fmt_rank
 
 STATEMENTS = {  # block: (experiments, varied column, reference (column, value), what the paper says)
@@ -131,8 +132,8 @@ def write_robustness(
     tables: Sequence[str], md: str, csv: str, pdf: str | None = None, png: str | None = None,
     scale: str | None = None,
 ) -> pd.DataFrame:  # fmt: skip
-    frames = [pd.read_csv(t) for t in tables if Path(t).exists()]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["experiment"])
+    df = read_tables(tables)
+    df = df if not df.empty else pd.DataFrame(columns=["experiment"])
     lines = [
         "# The paper's robustness statements",
         "",

@@ -16,6 +16,8 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
+from .cells import stop_set
+
 # seaborn's "colorblind" palette, in its order
 PALETTE = ["#0173b2", "#de8f05", "#029e73", "#d55e00", "#cc78bc", "#ca9161", "#fbafe4", "#949494", "#ece133", "#56b4e9"]  # fmt: skip
 _BLUE, _ORANGE, _GREEN, _RED, _PURPLE, _BROWN, _PINK, _GREY, _YELLOW, _CYAN = PALETTE
@@ -110,8 +112,8 @@ def figure_footer(summary: Any, scale: str | None = None, lines: str = LINES) ->
     ``lines`` are drawn; empty without a summary."""
     if summary.empty or "max_iters" not in summary:
         return ""
-    reasons = summary["stop_reasons"].dropna() if "stop_reasons" in summary else []
-    stops = sorted({s for v in reasons for s in str(v).split(";") if s})
+    reasons = summary["stop_reasons"] if "stop_reasons" in summary else []
+    stops = sorted(set().union(*map(stop_set, reasons)))
     ran = summary["iterations_mean"] if "iterations_mean" in summary else summary["max_iters"]
     return (
         (f"scale {scale} · " if scale else "")

@@ -14,6 +14,7 @@ from .. import results
 from ..io import write_with
 from ..penalties import get_penalty
 from ..plateau import still_moving
+from .cells import join_stops
 
 PENALTY_LABELS = {
     "ratio": "Ratio",
@@ -70,7 +71,7 @@ def motion_columns(df: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         moving = [m for m in g["still_moving"] if isinstance(m, str) and m]
         return pd.Series(
             {
-                "stop_reasons": ";".join(sorted(set(g["stop_reason"].dropna()))),
+                "stop_reasons": join_stops(g["stop_reason"].dropna()),
                 "max_iters": g["max_iters"].max(),
                 "plateaued": not moving,
                 "still_moving": moving[0] if moving else "",
@@ -239,7 +240,7 @@ def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
                 "optimizer": job["optimizer"], "depth": cell["depth"], "penalty": job["penalty"],
                 "penalty_label": penalty_label(job["penalty"]), "lam": job["lam"], "rank": job["rank"],
                 "n_obs": job["n_obs"], **_seed_stats(runs), **_counts(arrays, cell, int(job["rank"])),
-                "stop_reasons": ";".join(sorted({r["stop_reason"] for r in runs})),
+                "stop_reasons": join_stops(r["stop_reason"] for r in runs),
                 "max_iters": job["train"]["max_iters"], "plateaued": not moving,
                 "still_moving": moving[0] if moving else "", **_readings(job, cell),
                 "seconds": cell["provenance"]["seconds"], "device": cell["provenance"]["device"], "file": str(path),
