@@ -1,4 +1,4 @@
-"""Accuracy of the spectral routes against a float64 SVD, on training-like spectra (:mod:`matcomp.spectra`).
+"""Accuracy of the spectral routes against a float64 SVD, on training-like spectra (``spectra.py`` here).
 
 One study for the polar route and the gesvda route (it replaces the former ``polar_accuracy.py`` and the
 accuracy half of ``gpu_routes_probe.py``):
@@ -22,9 +22,9 @@ import platform
 from pathlib import Path
 
 import torch
+from spectra import matrices, route_errors, spectrum  # this folder's
 
 from matcomp.penalties import get_penalty, spectral_grad
-from matcomp.spectra import matrices, route_errors, spectrum
 from matcomp.spectral import shifted_svd
 
 SCHATTEN = [get_penalty(s) for s in ("schatten:1/2", "schatten:1/3", "schatten_ratio:1/2:2/3", "ratio")]

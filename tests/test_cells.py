@@ -34,7 +34,9 @@ def test_tables_read_back_with_their_types(tmp_path: Path) -> None:
     """Concatenated with a table that lacks them, depth stays an integer (not 3.0), the plateau flag a
     boolean (not the string "True"), and the label "None" a label (pandas reads it as missing by default)."""
     df = read_tables([*_write(tmp_path), tmp_path / "absent.csv"])
-    assert str(df["depth"].dtype) == "Int64" and df["depth"].tolist()[:2] == [3, 1] and pd.isna(df["depth"][2])
+    assert (
+        str(df["depth"].dtype) == "Int64" and df["depth"].tolist()[:2] == [3, 1] and pd.isna(df["depth"][2])
+    )
     assert str(df["plateaued"].dtype) == "boolean" and df["plateaued"].tolist()[:2] == [True, False]
     assert df["penalty_label"].tolist()[:2] == ["None", "Ratio"]
     assert df["method"][2] == "CP" and pd.isna(df["method"][0])
@@ -44,7 +46,11 @@ def test_tables_read_back_with_their_types(tmp_path: Path) -> None:
 def test_stop_reasons_round_trip() -> None:
     assert join_stops(["max_iters", "converged", "max_iters"]) == "converged;max_iters"
     assert stop_set("converged;max_iters") == {"converged", "max_iters"}
-    assert stop_set(float("nan")) == frozenset() and stop_set(pd.NA) == frozenset() and stop_set("") == frozenset()
+    assert (
+        stop_set(float("nan")) == frozenset()
+        and stop_set(pd.NA) == frozenset()
+        and stop_set("") == frozenset()
+    )
 
 
 def test_a_read_back_cell_is_decided_by_its_flag(tmp_path: Path) -> None:

@@ -171,7 +171,7 @@ from pathlib import Path
 opened = set()
 sys.addaudithook(lambda event, args: opened.add(str(args[0])) if event == "open" and isinstance(args[0], str) else None)
 tmp = Path(sys.argv[1])
-from matcomp.io import redirect_log
+from matcomp.checkout import redirect_log
 """
 _PROBE_TAIL = """
 loaded = {getattr(m, "__file__", None) for name, m in list(sys.modules.items()) if name.startswith("matcomp")}

@@ -163,12 +163,16 @@ def test_cli_refuses_non_finite_numbers(tmp_path: Path, args: list[str], message
 
 
 def test_a_job_refuses_a_package_from_elsewhere(tmp_path: Path) -> None:
-    from matcomp.io import from_checkout
+    from types import SimpleNamespace
+
+    from matcomp.checkout import start_job
 
     scripts = tmp_path / "checkout" / "workflow" / "rules" / ".." / "scripts"
     with pytest.raises(RuntimeError, match=r"this job imported matcomp from .* not from the checkout"):
-        from_checkout(scripts)  # matcomp here comes from ROOT/src, not tmp_path/checkout/src
-    from_checkout(ROOT / "workflow" / "rules" / ".." / "scripts")  # the path Snakemake gives, with ".."
+        start_job(SimpleNamespace(scriptdir=str(scripts), log=[]))  # matcomp here is ROOT/src's
+    start_job(
+        SimpleNamespace(scriptdir=str(ROOT / "workflow" / "rules" / ".." / "scripts"), log=[])
+    )  # with ".."
 
 
 def test_clean_reruns_itself_with_the_checkouts_package(

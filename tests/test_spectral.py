@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from spectra import matrices, route_errors, spectrum  # benchmarks/spectra.py (conftest)
 
 from matcomp.data import make_problem
 from matcomp.penalties import get_penalty, spectral_grad
 from matcomp.placement import gpu_is_faster, resolve_route
-from matcomp.spectra import matrices, route_errors, spectrum
 from matcomp.spectral import polar_factor, polar_schedule, shifted_svd, value_and_grad
 from matcomp.train import TrainConfig, train_batch
 

@@ -174,10 +174,10 @@ def _in_checkout(a: argparse.Namespace) -> int | None:
     import os
     import subprocess
 
-    import matcomp
+    from .checkout import runs_from
 
     src = (Path(a.directory) / "src").resolve()
-    if not (src / "matcomp").is_dir() or Path(matcomp.__file__).resolve().parent == src / "matcomp":
+    if not (src / "matcomp").is_dir() or runs_from(src):
         return None
     if os.environ.get("MATCOMP_CHECKOUT_RERUN"):
         raise RuntimeError(f"could not import matcomp from {src}")

@@ -58,21 +58,21 @@ class Step:
 
 
 STEPS: dict[str, Step] = {
-    "data": Step(("make_data.py",), ("matcomp.io", "matcomp.jobs.data")),
+    "data": Step(("make_data.py",), ("matcomp.checkout", "matcomp.jobs.data")),
     "train": Step(
         ("train.py", "train_pack.py"),
-        ("matcomp.io", "matcomp.jobs.train", "matcomp.placement"),
+        ("matcomp.checkout", "matcomp.jobs.train", "matcomp.placement"),
         upstream=("data",),
     ),
-    "baseline": Step(("baseline.py",), ("matcomp.io", "matcomp.jobs.baseline"), ("R/*.R",), ("data",)),
-    "movielens": Step(("movielens_run.py",), ("matcomp.io", "matcomp.jobs.movielens", "matcomp.placement")),
-    "table": Step(("make_table.py",), ("matcomp.io", "matcomp.report.tables")),
-    "figure": Step(("make_figure.py",), ("matcomp.io", "matcomp.report.figures")),
-    "comparison": Step(("make_comparison.py",), ("matcomp.io", "matcomp.report.comparison")),
-    "claims": Step(("check_claims.py",), ("matcomp.io", "matcomp.report.check"), ("report/*.yaml",)),
-    "robustness": Step(("make_robustness.py",), ("matcomp.io", "matcomp.report.robustness")),
+    "baseline": Step(("baseline.py",), ("matcomp.checkout", "matcomp.jobs.baseline"), ("R/*.R",), ("data",)),
+    "movielens": Step(("movielens_run.py",), ("matcomp.checkout", "matcomp.jobs.movielens", "matcomp.placement")),
+    "table": Step(("make_table.py",), ("matcomp.checkout", "matcomp.report.tables")),
+    "figure": Step(("make_figure.py",), ("matcomp.checkout", "matcomp.report.figures")),
+    "comparison": Step(("make_comparison.py",), ("matcomp.checkout", "matcomp.report.comparison")),
+    "claims": Step(("check_claims.py",), ("matcomp.checkout", "matcomp.report.check"), ("report/*.yaml",)),
+    "robustness": Step(("make_robustness.py",), ("matcomp.checkout", "matcomp.report.robustness")),
     "table2": Step(
-        ("make_table2.py",), ("matcomp.io", "matcomp.report.table2"), ("report/paper_tables.yaml",)
+        ("make_table2.py",), ("matcomp.checkout", "matcomp.report.table2"), ("report/paper_tables.yaml",)
     ),
 }
 

@@ -138,36 +138,3 @@ def sole_maker(outs: Sequence[str | os.PathLike[str]]):
 def read_json(path: str | os.PathLike[str]) -> Any:
     with open(path) as fh:
         return json.load(fh)
-
-
-def from_checkout(scriptdir: str | os.PathLike[str]) -> None:
-    """Stop a workflow job that imported another copy of ``matcomp`` than the checkout its script belongs to
-    (an installed clone, a non-editable ``pip install``): its results would be named after this checkout's
-    code but made by other code.  The scripts put the checkout's ``src/`` first on ``sys.path``; this checks
-    that it won."""
-    import matcomp
-
-    want = (Path(scriptdir).resolve().parents[1] / "src" / "matcomp").resolve()
-    got = Path(matcomp.__file__).resolve().parent
-    if got != want:
-        raise RuntimeError(
-            f"this job imported matcomp from {got}, not from the checkout it belongs to ({want}); remove the other "
-            f"copy from this environment (pip uninstall matcomp, then pip install -e {want.parents[1]}) and rerun"
-        )
-
-
-def redirect_log(snakemake: Any) -> None:
-    """Send a Snakemake job's stdout and stderr to its ``log:`` file; an error that ends the job is also
-    named in one line on the console (Snakemake's own message only points at the log)."""
-    import sys
-
-    if snakemake.log:
-        fh = open(snakemake.log[0], "w", buffering=1)  # noqa: SIM115 - lives as long as the job
-        console, previous = sys.__stderr__, sys.excepthook
-        sys.stdout = sys.stderr = fh
-
-        def hook(kind: type[BaseException], err: BaseException, tb: Any) -> None:
-            previous(kind, err, tb)  # the traceback, into the log
-            print(f"{kind.__name__}: {err} (traceback: {snakemake.log[0]})", file=console, flush=True)
-
-        sys.excepthook = hook

@@ -12,13 +12,9 @@ sys.path.insert(
     0, str(CHECKOUT_SRC)
 )  # this checkout's package before any installed copy
 
-import matcomp  # noqa: E402
+from matcomp.checkout import require  # noqa: E402
 
-if Path(matcomp.__file__).resolve().parent != CHECKOUT_SRC / "matcomp":
-    raise ValueError(
-        f"the workflow imported matcomp from {Path(matcomp.__file__).parent}, not from this checkout "
-        f"({CHECKOUT_SRC / 'matcomp'}); remove the other copy (pip uninstall matcomp) and rerun"
-    )
+require(CHECKOUT_SRC, "the workflow")
 
 from matcomp import paths, results  # noqa: E402
 from matcomp.baselines import BASELINES  # noqa: E402

@@ -3,12 +3,11 @@
 import sys
 from pathlib import Path
 
-CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve: scriptdir has ".."
-sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
+# this checkout's package before any installed copy (start_job checks that it won)
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 
-from matcomp.io import from_checkout, redirect_log
+from matcomp.checkout import start_job
 from matcomp.jobs.baseline import roptspace_status
 
-from_checkout(snakemake.scriptdir)
-redirect_log(snakemake)
+start_job(snakemake)
 roptspace_status(snakemake.params.lib, snakemake.output[0], snakemake.params.implementation)

@@ -3,13 +3,12 @@
 import sys
 from pathlib import Path
 
-CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve: scriptdir has ".."
-sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
+# this checkout's package before any installed copy (start_job checks that it won)
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 
-from matcomp.io import from_checkout, redirect_log
+from matcomp.checkout import start_job
 from matcomp.report.table2 import write_table2
 
-from_checkout(snakemake.scriptdir)
-redirect_log(snakemake)
+start_job(snakemake)
 out = snakemake.output
 write_table2(snakemake.input.runs, snakemake.params.splits, out.csv, out.md, out.tex, out.sweep)

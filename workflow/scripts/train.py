@@ -4,16 +4,15 @@ job's files out of its pack."""
 import sys
 from pathlib import Path
 
-CHECKOUT_SRC = Path(snakemake.scriptdir).resolve().parents[1] / "src"  # resolve: scriptdir has ".."
-sys.path.insert(0, str(CHECKOUT_SRC))  # this checkout's package before any installed copy
+# this checkout's package before any installed copy (start_job checks that it won)
+sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 
+from matcomp.checkout import start_job
 from matcomp.codehash import verify
-from matcomp.io import from_checkout, redirect_log
 from matcomp.jobs.train import train_or_copy
 from matcomp.placement import run_device
 
-from_checkout(snakemake.scriptdir)
-redirect_log(snakemake)
+start_job(snakemake)
 p = snakemake.params
 verify(p.job["code"])
 data = [] if p.packed_from else snakemake.input.data

@@ -1,4 +1,5 @@
-"""Training-like spectra for measuring the spectral routes (tests and ``benchmarks/route_accuracy.py``).
+"""Training-like spectra for measuring the spectral routes (``route_accuracy.py`` here, and
+``tests/test_spectral.py``, whose conftest puts this folder on ``sys.path``).
 
 A 100×100 matrix with a rank-r signal (σ from 10 down to 1, or r repeated values) plus a tail of 100 − r
 values spread log-uniformly over one decade below ``tail``·σ₁ (or all equal to it: a cluster), with random
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from .penalties import get_penalty, spectral_grad
-from .spectral import polar_factor, value_and_grad
+from matcomp.penalties import get_penalty, spectral_grad
+from matcomp.spectral import polar_factor, value_and_grad
 
 RATIO = get_penalty("ratio")
 
