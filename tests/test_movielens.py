@@ -412,7 +412,10 @@ def test_claims_are_judged_under_each_reading() -> None:
     assert res.loc["T2-penalty-improves-adam [test]", "verdict"] == "not held"  # 0.914 vs 0.916
     assert res.loc["T2-penalty-improves-gd [last]", "verdict"] == "inconclusive"  # no GD rows measured
     names = res.loc["T2-paper-values-reading", "ours"]
-    assert "w. Adam: paper 1.282, reached at the last epoch / step and with the checkpoint of lowest" in names
+    assert (
+        "w. Adam: paper 1.282, reached at the last epoch / step (where training ended) and with the checkpoint of the "
+        "lowest training error" in names
+    )
     # 0.916 (test) is closer to 0.906 than 0.922 (validation): both within 0.02, the closest named first
     assert (
         "paper 0.906, reached with the checkpoint chosen on the test set, as appendix A.1 reads; optimistic and "

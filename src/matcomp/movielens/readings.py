@@ -21,7 +21,7 @@ READINGS = ("last", "train", "validation", "test")
 
 READING_NOTES: dict[str, str] = {
     "last": "the last epoch / step (where training ended)",
-    "train": "checkpoint with the lowest training error",
+    "train": "checkpoint of the lowest training error",
     "validation": "checkpoint chosen on the validation part of the training split (the test split never takes part)",
     "test": "checkpoint chosen on the test set, as appendix A.1 reads; optimistic",
 }

@@ -60,6 +60,7 @@ import pandas as pd
 import yaml
 
 from ..labels import PLAN_COLUMNS
+from ..movielens.readings import READING_NOTES
 from .cells import flag, stop_set, typed
 from .paper import ERR_FLOOR
 from .style import READINGS
@@ -461,11 +462,9 @@ READING_WORDS = {
     "validation checkpoint (each row read its own way)",
     "mixed-test": "mixed: the unpenalised row at its lowest training error, the penalised row at its best test "
     "checkpoint (each row read its own way; optimistic)",
-    "last": "at the last epoch / step",
-    "train": "with the checkpoint of lowest training error",
-    "validation": "with the checkpoint chosen on the validation part of the training split",
-    "test": "with the checkpoint chosen on the test set, as appendix A.1 reads; optimistic",
+    **{r: ("with the " if note.startswith("checkpoint") else "at ") + note for r, note in READING_NOTES.items()},
 }
+"""Each reading in words after "reached": the mixed ones here, the runs' own from Table 2's vocabulary."""
 
 
 def _reading_match(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
