@@ -33,6 +33,19 @@ def test_every_setting_is_an_option_and_every_config_setting_is_in_the_schema() 
     assert {"optimizer", "penalty", "depth", "device"}.isdisjoint(TRAIN_KEYS)  # set per job, not in train:
 
 
+def test_the_schemas_names_are_their_owners() -> None:
+    """The schema's lists of names come from the modules that own them (or, for the per-method option blocks,
+    agree with them): a model, row, reading or baseline added to its owner is valid config at once."""
+    from matcomp.baselines import BASELINES
+    from matcomp.labels import METHOD_LABELS, MODEL_NAMES
+    from matcomp.movielens.readings import MODELS, READINGS, ROWS
+
+    exp = schema()["$defs"]["experiment"]["properties"]
+    assert exp["models"]["items"]["enum"] == list(MODELS) == list(MODEL_NAMES)
+    assert exp["rows"]["items"]["enum"] == list(ROWS) and exp["checkpoint"]["enum"] == list(READINGS)
+    assert set(exp["methods"]["properties"]) == set(BASELINES) == set(METHOD_LABELS)
+
+
 def test_effective_train_takes_the_experiment_then_the_config_then_the_default() -> None:
     config = {"train": {"lr": 0.5, "tol": 1e-3}}
     got = effective_train(config, {"train": {"lr": 0.25}})

@@ -250,14 +250,18 @@ def enabled_experiments(config: dict[str, Any], kinds: Iterable[str]) -> list[st
 @cache
 def schema() -> dict[str, Any]:
     """``config.schema.yaml`` with the names it shares with the package filled in from their owners: the
-    ``train`` block from the training settings' fields, the experiment kinds (:data:`KINDS`) and the MovieLens
-    LNN's init, reduction and spectral route."""
+    ``train`` block from the training settings' fields, the experiment kinds (:data:`KINDS`), Table 2's
+    models, rows and checkpoint readings, and the MovieLens LNN's init, reduction and spectral route."""
+    from ..movielens.readings import MODELS, READINGS, ROWS
     from ..settings import INITS, REDUCTIONS, ROUTES, train_schema
 
     out = yaml.safe_load(SCHEMA.read_text())
     out["$defs"]["train"] = train_schema()
     experiment = out["$defs"]["experiment"]["properties"]
     experiment["kind"]["enum"] = list(KINDS)
+    experiment["models"]["items"]["enum"] = list(MODELS)
+    experiment["rows"]["items"]["enum"] = list(ROWS)
+    experiment["checkpoint"]["enum"] = list(READINGS)
     lnn = experiment["lnn"]["properties"]
     for key, names in (("init", INITS), ("reduction", REDUCTIONS), ("spectral", ROUTES)):
         lnn[key]["enum"] = list(names)
