@@ -65,7 +65,9 @@ STEPS: dict[str, Step] = {
         upstream=("data",),
     ),
     "baseline": Step(("baseline.py",), ("matcomp.checkout", "matcomp.jobs.baseline"), ("R/*.R",), ("data",)),
-    "movielens": Step(("movielens_run.py",), ("matcomp.checkout", "matcomp.jobs.movielens", "matcomp.placement")),
+    "movielens": Step(
+        ("movielens_run.py",), ("matcomp.checkout", "matcomp.jobs.movielens", "matcomp.placement")
+    ),
     "table": Step(("make_table.py",), ("matcomp.checkout", "matcomp.report.tables")),
     "figure": Step(("make_figure.py",), ("matcomp.checkout", "matcomp.report.figures")),
     "comparison": Step(("make_comparison.py",), ("matcomp.checkout", "matcomp.report.comparison")),

@@ -33,23 +33,17 @@ from ..labels import READING_SEP
 
 SCHEMA = Path(__file__).with_name("config.schema.yaml")
 KINDS = ("table", "dynamics", "baselines", "movielens")
+TRAINING_NEEDS = (
+    ("optimizers",),
+    ("depths",),
+    ("penalties",),
+    ("rank",),
+    ("n_obs", "n_obs_grid"),
+    ("lam", "lams"),
+)
 NEEDS: dict[str, tuple[tuple[str, ...], ...]] = {
-    "table": (
-        ("optimizers",),
-        ("depths",),
-        ("penalties",),
-        ("rank",),
-        ("n_obs", "n_obs_grid"),
-        ("lam", "lams"),
-    ),
-    "dynamics": (
-        ("optimizers",),
-        ("depths",),
-        ("penalties",),
-        ("rank",),
-        ("n_obs", "n_obs_grid"),
-        ("lam", "lams"),
-    ),
+    "table": TRAINING_NEEDS,
+    "dynamics": TRAINING_NEEDS,
     "baselines": (("rank",), ("n_obs_grid",), ("networks", "methods")),
     "movielens": (("models",), ("rows",), ("splits",)),
 }

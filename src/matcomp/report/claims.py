@@ -462,7 +462,10 @@ READING_WORDS = {
     "validation checkpoint (each row read its own way)",
     "mixed-test": "mixed: the unpenalised row at its lowest training error, the penalised row at its best test "
     "checkpoint (each row read its own way; optimistic)",
-    **{r: ("with the " if note.startswith("checkpoint") else "at ") + note for r, note in READING_NOTES.items()},
+    **{
+        r: ("with the " if note.startswith("checkpoint") else "at ") + note
+        for r, note in READING_NOTES.items()
+    },
 }
 """Each reading in words after "reached": the mixed ones here, the runs' own from Table 2's vocabulary."""
 
