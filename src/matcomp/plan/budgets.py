@@ -9,7 +9,7 @@ from typing import Any
 
 from ..labels import METHOD_LABELS, MODEL_NAMES, PLAN_COLUMNS, split_reading
 from ..settings import effective_train
-from .config import effective_config, read_yaml
+from .config import SYNTHETIC_KINDS, effective_config, read_yaml
 from .jobs import experiment_cells
 
 T2_BUDGETS = (("lnn", "n_iters", "steps"), ("embedding", "n_epochs", "epochs"))
@@ -46,7 +46,7 @@ def planned_cells(config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     about every member of a selection reads its members here, not from a hand list."""
     out: dict[str, list[dict[str, Any]]] = {}
     for name, exp in config.get("experiments", {}).items():
-        if split_reading(name)[1] is not None or exp.get("kind") not in ("table", "dynamics", "baselines"):
+        if split_reading(name)[1] is not None or exp.get("kind") not in SYNTHETIC_KINDS:
             continue
         if exp["kind"] == "baselines":
             methods = [n["label"] for n in exp.get("networks", [])]

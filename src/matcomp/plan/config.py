@@ -33,6 +33,8 @@ from ..labels import READING_SEP
 
 SCHEMA = Path(__file__).with_name("config.schema.yaml")
 KINDS = ("table", "dynamics", "baselines", "movielens")
+SYNTHETIC_KINDS = KINDS[:3]
+"""The kinds on the synthetic data (ground truth, masks): the ones a reading can rerun."""
 TRAINING_NEEDS = (
     ("optimizers",),
     ("depths",),
@@ -135,7 +137,7 @@ def effective_config(config: dict[str, Any]) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- readings: planned experiment families
 
-READING_KINDS = ("table", "dynamics", "baselines")
+READING_KINDS = SYNTHETIC_KINDS
 
 
 def with_readings(eff: dict[str, Any]) -> dict[str, Any]:
@@ -456,7 +458,7 @@ def check_semantics(config: dict[str, Any]) -> None:
         _check_optspace("optspace", config["optspace"])
     for name, exp in config["experiments"].items():
         _needs(name, exp)
-        if exp["kind"] in ("table", "dynamics", "baselines"):
+        if exp["kind"] in SYNTHETIC_KINDS:
             _check_training(config, name, exp)
         if exp["kind"] == "baselines":
             _check_methods(name, exp)

@@ -34,7 +34,7 @@ from ..penalties import get_penalty
 from ..penalties import normalize as normalize_penalty
 from ..placement import gpus_planned, wants_gpu
 from ..settings import TRAIN_DEFAULTS, effective_train
-from .config import ConfigError, enabled_experiments
+from .config import SYNTHETIC_KINDS, ConfigError, enabled_experiments
 
 DATA_KEYS = ("m", "n", "normalize")
 
@@ -223,7 +223,7 @@ def training_jobs(config: dict[str, Any]) -> dict[str, TrainJob]:
     """Every training job by result path; a cell wanted by several experiments is in one job, once."""
     depths: dict[tuple[Any, ...], set[int]] = {}
     users: dict[tuple[Any, ...], list[str]] = {}
-    for name in enabled_experiments(config, ("table", "dynamics", "baselines")):
+    for name in enabled_experiments(config, SYNTHETIC_KINDS):
         for c in experiment_cells(config["experiments"][name], config):
             depths.setdefault(c.key, set()).add(c.depth)
             if name not in users.setdefault(c.key, []):
