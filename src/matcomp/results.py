@@ -13,7 +13,7 @@ and how to regenerate it.  Baseline and MovieLens results are a JSON alone (no t
 names its own path, and its npz is there, of the recorded size, and names the JSON): a damaged, truncated
 or swapped file stops the run there, before any output is deleted, with the command that removes it.
 :func:`read_result` (and :func:`read`, :func:`load_trajectory` on it) also verifies the checksum and the final
-rows, reading each file from disk once.
+rows, reading each file in full once.
 """
 
 from __future__ import annotations
@@ -252,9 +252,10 @@ class Result:
 
 
 def read_result(path: str | os.PathLike[str]) -> Result:
-    """A result with its trajectory, each file read from disk once and every link checked: the cheap
-    checks (:func:`check`), the trajectory's checksum, and each seed's final numbers against the
-    trajectory's last point (:func:`_check_final_rows`)."""
+    """A result with its trajectory, each file read in full once (the cheap checks of :func:`check` open the
+    npz's directory and its owner entry before) and every link checked: the trajectory's checksum over the
+    bytes read, and each seed's final numbers against the trajectory's last point
+    (:func:`_check_final_rows`)."""
     path = Path(path)
     doc = check(path)
     record = doc.get("trajectory")
