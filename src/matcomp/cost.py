@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from .penalties import get_penalty
 
@@ -51,13 +51,14 @@ def job_hours(job: TrainJob, table: dict[str, float] | None = None) -> float | N
     return seconds / 3600
 
 
-def jobs_hours(
-    jobs: Mapping[str, TrainJob], table: dict[str, float] | None = None
-) -> dict[str, float] | None:
-    """CPU-hours of each job of ``jobs`` (by its path) at its full budget, the step table read once; None
-    without a step table entry for one of them."""
+K = TypeVar("K")
+
+
+def jobs_hours(jobs: Mapping[K, TrainJob], table: dict[str, float] | None = None) -> dict[K, float] | None:
+    """CPU-hours of each job of ``jobs`` (by its key: the workflow's is its path) at its full budget, the step
+    table read once; None without a step table entry for one of them."""
     table = _table() if table is None else table
-    hours = {path: job_hours(job, table) for path, job in jobs.items()}
+    hours = {key: job_hours(job, table) for key, job in jobs.items()}
     if any(h is None for h in hours.values()):
         return None
     return hours  # type: ignore[return-value]  (no None left)
@@ -65,6 +66,5 @@ def jobs_hours(
 
 def budget_hours(jobs: Iterable[TrainJob], table: dict[str, float] | None = None) -> float | None:
     """CPU-hours of ``jobs`` at their full budgets (module docstring); None without a step table."""
-    table = _table() if table is None else table
-    hours = [job_hours(job, table) for job in jobs]
-    return None if any(h is None for h in hours) else sum(hours)
+    hours = jobs_hours(dict(enumerate(jobs)), table)
+    return None if hours is None else sum(hours.values())

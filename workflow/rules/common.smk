@@ -30,16 +30,14 @@ from matcomp.plan.config import (
 from matcomp.cost import jobs_hours  # noqa: E402
 from matcomp.progress import attach as attach_progress  # noqa: E402
 
-from matcomp.plan.jobs import (  # noqa: E402
+from matcomp.paths import (  # noqa: E402
     BASELINE_RESULT,
     DATA_FILE,
     PACK_FOLDER,
     TRAIN_RESULT,
-    baseline_jobs,
     log_of,
-    packing,
-    training_jobs,
 )
+from matcomp.plan.jobs import baseline_jobs, packing, training_jobs  # noqa: E402
 
 try:
     # Snakemake's own loader keeps a repeated key's last value silently

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..codehash import code_hash, code_info
-from ..paths import BASELINE_RESULT, DATA_FILE, PACK_FOLDER, TRAIN_RESULT, log_of  # noqa: F401 (the rules')
+from ..paths import BASELINE_RESULT, DATA_FILE, TRAIN_RESULT
 from ..penalties import get_penalty
 from ..penalties import normalize as normalize_penalty
 from ..placement import gpus_planned, wants_gpu

@@ -23,7 +23,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .jobs import PACK_FOLDER, TrainJob, short_hash
+from ..paths import PACK_FOLDER
+from .jobs import TrainJob, short_hash
 
 
 def pack_folder(pack: str) -> str:

@@ -17,10 +17,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..paths import CACHED, MOVIELENS_MODELS
+from ..paths import CACHED, MOVIELENS_MODELS, log_of
 from ..results import trajectory_path
 from .config import load
-from .jobs import baseline_jobs, log_of, training_jobs
+from .jobs import baseline_jobs, training_jobs
 from .movielens import movielens_jobs
 from .packs import make_packs, pack_folder
 
