@@ -111,6 +111,19 @@ def _draw_row(axes: Sequence[Any], sub: pd.DataFrame, palette: dict[str, str], l
     order = list(dict.fromkeys(sig[STYLE]))
     dashes = {q: DASHES[i % len(DASHES)] for i, q in enumerate(order)}
     sns.lineplot(sig, ax=ax_sig, style=STYLE, style_order=order, dashes=dashes, legend=legend, **common)
+    for ax in (ax_err, ax_sig):
+        _plain_if_narrow(ax)
+
+
+def _plain_if_narrow(ax: Any) -> None:
+    """A log axis whose drawn values span less than a decade gets a linear scale with plain numbers: on a log
+    scale matplotlib labels such a range with repeated rounded ticks ("1 × 10⁰" twice for a curve that moves
+    from 0.999998 to 1.000001, an untrained network under the mean reduction)."""
+    lo, hi = ax.get_ylim()
+    if 0 < lo and hi < 10 * lo:
+        ax.set_yscale("linear")
+        ax.set_ylim(lo, hi)
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
 
 
 def dynamics_figure(
