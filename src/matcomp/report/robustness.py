@@ -117,8 +117,8 @@ def robustness_figure(
         ax.tick_params(axis="y", labelrotation=0)
         ax.set_xticklabels([f"{float(t.get_text()):g}" for t in ax.get_xticklabels()])
     fig.suptitle(
-        "Robustness statements, Err / Rk per setting against the reference ('ref'): '=' both succeed "
-        "(Err ≤ 1e-3, Rk = rank), '✗=' both fail (no evidence), '≠' one does",
+        "Robustness statements, Err / Rk per setting against the reference ('ref'):\n'=' both succeed "
+        "(Err ≤ 1e-3, Rk = rank), '✗=' both fail (no evidence), '≠' one succeeds and the other not",
         fontsize=8,
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
