@@ -80,11 +80,21 @@ def _reading_rows(sens: pd.DataFrame, readings: dict) -> list[str]:
     return ["", *("#" + line if line.startswith("#") else line for line in text.splitlines())]
 
 
-def markdown(workdir: Path) -> str:
+def markdown(workdir: Path, sources: list[str] | None = None) -> str:
+    """The verdicts report of ``workdir``'s tables; ``sources``: where each experiment's evidence was made
+    (``benchmarks/decide_campaign.py rebuild`` names the committed evidence it rebuilt them from)."""
     judged, cells, sens, readings = verdicts(workdir)
+    where = (
+        ["Rebuilt by `python benchmarks/decide_campaign.py rebuild` from the committed evidence "
+         "(`benchmarks/decide/results/`), with the report code of this commit:", "",
+         *(f"- {s}" for s in sources), ""]
+        if sources
+        else []
+    )  # fmt: skip
     lines = [
         "# Verdicts of a partial `scale=decide` run (`benchmarks/decide_verdicts.py`)",
         "",
+        *where,
         f"Tables: {', '.join(sorted(cells['experiment'].dropna().unique()))}; machine: {_cpu()} "
         f"({platform.machine()}, CPU only). Paper settings with `train.stop: plateau` "
         "and 2 seeds. *Decided by*: how each of the claim's cells was decided (a cell counts only once it is).",

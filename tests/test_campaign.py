@@ -1,0 +1,78 @@
+"""The decide campaign (benchmarks/decide_campaign.py): its queue, what fits, and the evidence moved both ways."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import decide_campaign as dc
+import pytest
+
+
+def job(name: str, hours: float, exp: str = "fig3") -> dc.Job:
+    return dc.Job(f"results/baselines/cp/{name}.json", (f"results/data/{name}.npz",), hours, (exp,))
+
+
+def test_fitting_keeps_the_queue_order_and_starts_nothing_too_long():
+    jobs = [job("a", 1.0), job("b", 0.5), job("c", 3.0), job("d", 0.1)]
+    assert [j.path for j in dc.fitting(jobs, 2.0, 1)] == [jobs[0].path, jobs[1].path]
+    # two cores: a and b run beside each other; c (3 h) does not fit in 2 h, so d waits behind it
+    assert dc.fitting(jobs, 2.0, 2) == jobs[:2]
+    assert dc.fitting(jobs, 0.4, 2) == []  # the first job alone is too long: nothing starts
+    assert dc.fitting(jobs, 10.0, 1) == jobs
+
+
+def write_result(root: Path, j: dc.Job, mtime: float) -> None:
+    for rel in j.data:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(b"data")
+        os.utime(root / rel, (mtime - 100, mtime - 100))
+    (root / j.path).parent.mkdir(parents=True, exist_ok=True)
+    (root / j.path).write_text(json.dumps({"job": {"path": j.path}, "runs": []}))
+    os.utime(root / j.path, (mtime, mtime))
+
+
+def test_harvest_then_restore_round_trip_keeps_results_newer_than_their_inputs(tmp_path):
+    work, evidence, fresh = tmp_path / "work", tmp_path / "evidence", tmp_path / "fresh"
+    good, broken, unfinished = job("good", 0.1), job("broken", 0.1), job("unfinished", 0.1)
+    write_result(work, good, 1_000_000.0)
+    write_result(work, broken, 1_000_000.0)
+    (work / broken.path).write_text("{not json")
+    kept = dc.harvest(work, [good, broken, unfinished], evidence)
+    assert kept == [good]
+    assert (evidence / good.path).is_file() and not (evidence / broken.path).exists()
+    assert dc.pending([good, broken, unfinished], evidence) == [broken, unfinished]
+
+    (fresh / good.data[0]).parent.mkdir(parents=True)
+    assert dc.restore(fresh, evidence) == 2
+    assert (fresh / good.path).stat().st_mtime > (fresh / good.data[0]).stat().st_mtime
+    mine = fresh / "results" / "mine.txt"
+    mine.write_text("the user's")
+    assert dc.restore(fresh, evidence) == 0  # nothing already there is copied over
+    assert mine.read_text() == "the user's"
+
+
+def test_the_committed_queue_names_only_experiments_of_the_decide_scale():
+    config, doc = dc.decide_config(), dc.read_queue()
+    names = dc.check_queue(doc, config)
+    assert names[0] == "fig3" and len(names) == len(set(names))
+    assert set(doc["done"]) <= set(names)
+    jobs = dc.plan(config)
+    for name in names:
+        assert dc.jobs_of(jobs, name), f"{name} plans no job at scale decide"
+        assert dc.target_of(config, name).startswith(("figures/", "results/tables/"))
+
+
+def test_an_unknown_experiment_in_the_queue_is_named_before_any_work():
+    config = dc.decide_config()
+    with pytest.raises(SystemExit, match="fig33"):
+        dc.check_queue({"queue": [{"experiment": "fig3"}, {"experiment": "fig33"}], "done": {}}, config)
+
+
+def test_a_done_experiment_made_by_other_code_is_not_rebuilt(tmp_path):
+    jobs = {"x": job("x", 0.1, "fig3")}
+    ok, stale = dc.rebuildable({"done": {"fig3": {}}}, jobs, tmp_path)
+    assert ok == [] and stale[0][0] == "fig3" and "changed since" in stale[0][1]
+    write_result(tmp_path, jobs["x"], 1_000.0)
+    assert dc.rebuildable({"done": {"fig3": {}}}, jobs, tmp_path) == (["fig3"], [])
