@@ -19,8 +19,8 @@ import pandas as pd
 
 INTEGERS = ("depth", "rank", "n_obs", "n_seeds", "n_diverged", "max_iters", "n_train", "n_val", "seed")
 """Integer columns (a cell without one has it missing, not NaN-as-float)."""
-FLAGS = ("plateaued",)
-"""True/False columns (missing where they do not apply: a baseline has no plateau)."""
+FLAGS = ("plateaued", "trained")
+"""True/False columns (missing where they do not apply: a baseline has no plateau, no training)."""
 TYPES = {**dict.fromkeys(INTEGERS, "Int64"), **dict.fromkeys(FLAGS, "boolean")}
 STOP_SEP = ";"
 

@@ -16,6 +16,7 @@ config sets at scale paper (the *configured* budget: the paper states none for t
   recovered) for log10_within and for a ratio ≤ 1; ``success`` ({op, value}): a pair that both miss it is no
   evidence (sameness of failure); ``b_must`` ({op, value}): a pair whose ``b`` misses it fails;
   ``farther_from``: a is no nearer ``value`` than b by more than ``tol`` ("rank recovery at least as good");
+  ``success: {…, alike: fails}``: a pair that both miss it fails (the sentence names them as succeeding);
   ``metric_a`` / ``metric_b`` read a different column on each side (the quoted RMSE of Table 2);
 * ``spread``: per group of ``by`` columns, max/min of the metric over the selected cells ``at_most`` (or
   ``at_least``) value: "near simultaneous across depths";
@@ -64,16 +65,19 @@ from ..movielens.readings import READING_NOTES
 from .cells import flag, stop_set, typed
 from .paper import ERR_FLOOR
 from .style import READINGS
+from .twin import untrained_twin
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 DEFAULT_CLAIMS = Path(__file__).with_name("claims.yaml")
 NOT_REACHED = "not reached at this budget"
-PRECEDENCE = ("not held", NOT_REACHED, "not run", "inconclusive", "held")
+UNINFORMATIVE = "uninformative"
+"""Met only by cells of networks that did not train (or by the claim's untrained twin): no evidence."""
+PRECEDENCE = ("not held", NOT_REACHED, "not run", UNINFORMATIVE, "inconclusive", "held")
 """A claim's verdict is the first of these that one of its checks gives."""
-VERDICT_ORDER = ("held", "not held", NOT_REACHED, "inconclusive", "not run")
+VERDICT_ORDER = ("held", "not held", NOT_REACHED, UNINFORMATIVE, "inconclusive", "not run")
 SPREAD_METRICS = ("log10_test_error_se",)
 """Metrics over the seeds that one seed cannot measure (a cell with fewer than 2 is absent for them)."""
-COUNTS = ("iters_to_err_", "iters_to_rank", "iters_to_sv")
+COUNTS = ("iters_to_err_", "iters_to_rank", "iters_to_sv", "sv_gap")
 """Metrics that are iteration counts (intervals: ``<metric>_lo``, ``<metric>_hi``)."""
 
 
@@ -162,17 +166,18 @@ class Outcome:
     how: list[str] = field(default_factory=list)  # each cell's decision, in words
     missing: bool = False  # a cell the check needs is not in this run (a pair's partner, a reference)
     neutral: bool = False  # no evidence either way: both sides fail alike where the claim is about success
+    uninformative: bool = False  # it would pass, but on a cell whose network did not train
 
 
 def _is_count(metric: str) -> bool:
     return metric.startswith(COUNTS)
 
 
-SETTLING = ("iters_to_err_",)
-"""Counts whose bounds, once they settle a check, no more training can move: the first crossing of a fixed
-error level.  A rank milestone (``iters_to_rank``: reached *and held to the end*) can be undone by a rank
-that rises again later (Adam at depth 3 dips to Rk 2 and ends at 5.9), and the singular values' times
-(``iters_to_sv*``) are measured against the run's final values: only decided cells decide those."""
+SETTLING: tuple[str, ...] = ()
+"""Counts whose bounds, once they settle a check, no more training could move.  None since the error times
+are *settled* times (the iteration after which the error stays at the level to the end of the run: an error
+that climbs back later moves it), like the rank milestone (reached and held to the end) and the singular
+values' times (measured against the run's final values): only decided cells decide them."""
 
 
 def _settles(metric: str) -> bool:
@@ -188,6 +193,56 @@ def _interval(row: pd.Series, metric: str) -> tuple[float, float]:
     if _is_count(metric) and math.isnan(v) and not math.isnan(ran):  # a table without bounds: censored
         return ran, math.inf
     return v, v
+
+
+SEEDED = ("test_error", "test_error_unobserved", "effective_rank")
+"""Metrics whose ``<metric>_mean`` column has a per-seed twin ``<metric>_seeds`` (:mod:`matcomp.report.tables`)."""
+
+
+def _seed_column(metric: str) -> str | None:
+    if metric.endswith("_mean") and metric.removesuffix("_mean") in SEEDED:
+        return f"{metric.removesuffix('_mean')}_seeds"
+    return f"{metric}_seeds" if metric.startswith("iters_to_err_") else None
+
+
+def _split(value: Any) -> list[str] | None:
+    """A ``;``-joined per-seed field as its parts (a single seed's number, as pandas reads it, too)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    return (
+        [_lbl(v) if isinstance(v, float) else str(v) for v in str(value).split(";")]
+        if isinstance(value, str)
+        else [_lbl(value)]
+    )
+
+
+def seed_intervals(row: pd.Series, metric: str) -> list[tuple[float, float]] | None:
+    """The metric per seed (a value v as (v, v), a count as its bounds), in the order of ``seeds``; None where
+    the table has no per-seed column for it (then the cell's own value is read)."""
+    col = _seed_column(metric)
+    parts = _split(row.get(col)) if col else None
+    if not parts:
+        return None
+    out = []
+    for part in parts:
+        lo, _, hi = part.partition(":")
+        out.append((float(lo), float(hi or lo)))
+    return out
+
+
+def seed_ids(row: pd.Series) -> list[str] | None:
+    return _split(row.get("seeds"))
+
+
+def _combine(results: Sequence[bool | None]) -> bool | None:
+    """A statement about a cell holds for every seed: fails if one seed fails, open if one is open."""
+    if any(r is False for r in results):
+        return False
+    return True if results and all(r is True for r in results) else None
+
+
+def _seed_word(results: Sequence[bool | None]) -> str:
+    return f"{sum(r is True for r in results)} of {len(results)}"
 
 
 def _rank_undefined(row: pd.Series, metric: str) -> bool:
@@ -220,37 +275,69 @@ def select(df: pd.DataFrame, where: dict[str, Any]) -> pd.DataFrame:
 
 
 def _cell_decision(df_row: pd.Series) -> tuple[bool, str]:
-    return bool(df_row["_decided"]), f"{cell_label(df_row)}: {df_row['_how']}"
+    return bool(df_row["_decided"]), f"{df_row['_label']}{HOW_SEP}{df_row['_how']}"
+
+
+HOW_SEP = ": "
+"""Between a cell's label and its decision in an outcome's ``how``."""
+
+
+def untrained_guard(df: pd.DataFrame, outcomes: list[Outcome]) -> list[Outcome]:
+    """A pass that rests on a cell whose network did not train (``trained`` False: its data term stayed
+    above 1 % of its start and it did not diverge) is no evidence: an untrained network meets every
+    "fails", "high rank" and "deeper is lower rank" criterion.  Such outcomes become uninformative."""
+    if df.empty or "_trained" not in df:
+        return outcomes
+    untrained = set(df.loc[~df["_trained"], "_label"])
+    for o in outcomes:
+        if o.passes and untrained and any(h.split(HOW_SEP, 1)[0] in untrained for h in o.how):
+            o.passes, o.uninformative = None, True
+            o.text += " (met by a network that did not train: no evidence)"
+    return outcomes
+
+
+def _meets(lo: float, hi: float, op: str, target: float) -> bool | None:
+    """``[lo, hi] op target``: True when every value of the interval meets it, False when none does."""
+    if op == "==round":
+        return (False if math.isinf(lo) else bool(round(lo) == target)) if lo == hi else None
+    sure, impossible = (
+        OPS[op](lo, target) and OPS[op](hi, target),
+        not (OPS[op](lo, target) or OPS[op](hi, target)),
+    )
+    return True if sure else False if impossible else None
 
 
 def _threshold(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     metric, op, target = c["metric"], c["op"], c["value"]
     out = []
     for _, row in select(df, c["where"]).iterrows():
-        lo, hi = _interval(row, metric)
         decided, how = _cell_decision(row)
+        label = cell_label(row)
         if metric in SPREAD_METRICS and not pd.to_numeric(row.get("n_seeds", 0), errors="coerce") >= 2:
-            label = f"{cell_label(row)} (one seed: no spread)"
-            out.append(Outcome(label, f"{label}", None, decided, [how], missing=True))
+            out.append(Outcome(f"{label} (one seed: no spread)", f"{label} (one seed: no spread)", None, decided,
+                               [how], missing=True))  # fmt: skip
             continue
+        seeds = seed_intervals(row, metric)
+        if seeds is not None:  # seed by seed: the cell meets it only if every seed does
+            results = [_meets(lo, hi, op, target) for lo, hi in seeds]
+            values = ", ".join(_fmt_interval(lo, hi) for lo, hi in seeds)
+            text = (
+                f"{label}: {values} ({_seed_word(results)} seeds meet it)"
+                if len(seeds) > 1
+                else f"{label}: {values}"
+            )
+            out.append(Outcome(label, text, _combine(results), decided, [how]))
+            continue
+        lo, hi = _interval(row, metric)
         if _rank_undefined(row, metric):
-            out.append(Outcome(cell_label(row), f"{cell_label(row)}: diverged seeds", False, decided, [how]))
+            out.append(Outcome(label, f"{label}: diverged seeds", False, decided, [how]))
             continue
         if math.isnan(lo):
-            out.append(Outcome(cell_label(row), f"{cell_label(row)}: n/a", None, decided, [how]))
+            out.append(Outcome(label, f"{label}: n/a", None, decided, [how]))
             continue
-        if op == "==round":
-            passes: bool | None = bool(round(lo) == target) if lo == hi else None
-        else:
-            sure, impossible = (
-                OPS[op](lo, target) and OPS[op](hi, target),
-                not (OPS[op](lo, target) or OPS[op](hi, target)),
-            )
-            passes = True if sure else False if impossible else None
-            decided = decided or (_settles(metric) and passes is not None)  # bounds that settle it are final
-        out.append(
-            Outcome(cell_label(row), f"{cell_label(row)}: {_fmt_interval(lo, hi)}", passes, decided, [how])
-        )
+        passes = _meets(lo, hi, op, target)
+        decided = decided or (_settles(metric) and passes is not None)  # bounds that settle it are final
+        out.append(Outcome(label, f"{label}: {_fmt_interval(lo, hi)}", passes, decided, [how]))
     return out
 
 
@@ -290,54 +377,77 @@ def _both_fail(ra: pd.Series, rb: pd.Series, success: dict[str, Any]) -> bool:
     return _side(ra, success) is False and _side(rb, success) is False
 
 
-def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+def _relation(c: dict[str, Any], a: tuple[float, float], b: tuple[float, float]) -> tuple[bool | None, str]:
+    """(passes, what was measured) of one pair of values (a cell's, or one seed's on each side)."""
     metric, target, rel = c["metric"], float(c["value"]), c["relation"]
+    (alo, ahi), (blo, bhi) = a, b
+    if any(math.isnan(x) for x in (alo, blo)) or (rel == "ratio_at_least" and not blo > 0):
+        return None, "n/a"
+    if (
+        metric.startswith("test_error")
+        and max(ahi, bhi) <= ERR_FLOOR
+        and (rel == "log10_within" or target <= 1)
+    ):
+        return True, f"{_fmt(alo)} vs {_fmt(blo)} (both ≤ {ERR_FLOOR:g}: both recovered W*)"
+    if rel == "ratio_at_least":
+        lo, hi = _ratio(alo, ahi, blo, bhi)
+        passes = True if lo >= target else False if hi < target else None
+        return passes, f"{_fmt_interval(alo, ahi)}/{_fmt_interval(blo, bhi)} = {_fmt_interval(lo, hi)}"
+    if rel == "log10_within":
+        lo, hi = _log10_gap(alo, ahi, blo, bhi)
+        passes = True if hi <= target else False if lo > target else None
+        gap = f"{lo:.2f}" if lo == hi else f"[{lo:.2f}, {'∞' if math.isinf(hi) else f'{hi:.2f}'}]"
+        return passes, f"{_fmt_interval(alo, ahi)} vs {_fmt_interval(blo, bhi)} (Δlog10 = {gap})"
+    if rel == "farther_from":  # a no nearer to ``value`` than b, up to ``tol``
+        gap_a, gap_b = abs(alo - target), abs(blo - target)
+        passes = None if alo != ahi or blo != bhi else bool(gap_a >= gap_b - float(c.get("tol", 0)))
+        return passes, f"|{_fmt(alo)} − {target:g}| vs |{_fmt(blo)} − {target:g}|"
+    raise ValueError(f"unknown relation {rel!r}")
+
+
+def _value_pairs(ra: pd.Series, rb: pd.Series, c: dict[str, Any]) -> list[tuple[tuple, tuple]]:
+    """The values to compare: seed by seed where both cells have per-seed values of the same seeds (the same
+    ground truth and mask: seed s of every cell shares them), else the two cells' own values."""
+    ma, mb = c.get("metric_a", c["metric"]), c.get("metric_b", c["metric"])
+    sa, sb, ida, idb = seed_intervals(ra, ma), seed_intervals(rb, mb), seed_ids(ra), seed_ids(rb)
+    if sa and sb and ida and idb and len(sa) == len(ida) and len(sb) == len(idb):
+        common = [s for s in ida if s in idb]
+        if common:
+            return [(sa[ida.index(s)], sb[idb.index(s)]) for s in common]
+    return [(_interval(ra, ma), _interval(rb, mb))]
+
+
+def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+    metric = c["metric"]
     pairs, alone = _pairs(df, c)
     out = [
         Outcome(f"{label} (no partner)", f"{label}: no partner", None, False, missing=True) for label in alone
     ]
     for ra, rb in pairs:
-        (alo, ahi), (blo, bhi) = (
-            _interval(ra, c.get("metric_a", metric)),
-            _interval(rb, c.get("metric_b", metric)),
-        )
         (da, how_a), (db, how_b) = _cell_decision(ra), _cell_decision(rb)
         decided = da and db
         key = f"{cell_label(ra)} vs {cell_label(rb)}"
-        if any(math.isnan(x) for x in (alo, blo)) or (rel == "ratio_at_least" and not blo > 0):
-            out.append(Outcome(key, f"{key}: n/a", None, decided, [how_a, how_b]))
-            continue
-        if (
-            metric.startswith("test_error")
-            and max(ahi, bhi) <= ERR_FLOOR
-            and (rel == "log10_within" or target <= 1)
-        ):
-            text = f"{key}: {_fmt(alo)} vs {_fmt(blo)} (both ≤ {ERR_FLOOR:g}: both recovered W*)"
-            out.append(Outcome(key, text, True, decided, [how_a, how_b]))
-            continue
         if c.get("b_must") and _side(rb, {**c["b_must"], "metric": metric}) is False:
+            blo, _ = _interval(rb, c.get("metric_b", metric))
             text = f"{key}: {cell_label(rb)} misses {metric} {c['b_must']['op']} {c['b_must']['value']:g} ({_fmt(blo)})"
             out.append(Outcome(key, text, False, db, [how_b]))
             continue
         if c.get("success") and _both_fail(ra, rb, {**c["success"], "metric": metric}):
-            text = f"{key}: {_fmt(alo)} vs {_fmt(blo)}, both miss {metric} {c['success']['op']} {c['success']['value']:g} (alike in failing: no evidence)"
-            out.append(Outcome(key, text, None, decided, [how_a, how_b], neutral=True))
+            miss = f"{key}: both miss {metric} {c['success']['op']} {c['success']['value']:g}"
+            if (
+                c["success"].get("alike") == "fails"
+            ):  # the sentence names them as succeeding: failing is not it
+                out.append(
+                    Outcome(key, f"{miss} (the sentence says they succeed)", False, decided, [how_a, how_b])
+                )
+            else:
+                out.append(Outcome(key, f"{miss} (alike in failing: no evidence)", None, decided, [how_a, how_b],
+                                   neutral=True))  # fmt: skip
             continue
-        if rel == "ratio_at_least":
-            lo, hi = _ratio(alo, ahi, blo, bhi)
-            passes = True if lo >= target else False if hi < target else None
-            text = f"{key}: {_fmt_interval(alo, ahi)}/{_fmt_interval(blo, bhi)} = {_fmt_interval(lo, hi)}"
-        elif rel == "log10_within":
-            lo, hi = _log10_gap(alo, ahi, blo, bhi)
-            passes = True if hi <= target else False if lo > target else None
-            gap = f"{lo:.2f}" if lo == hi else f"[{lo:.2f}, {'∞' if math.isinf(hi) else f'{hi:.2f}'}]"
-            text = f"{key}: {_fmt_interval(alo, ahi)} vs {_fmt_interval(blo, bhi)} (Δlog10 = {gap})"
-        elif rel == "farther_from":  # a no nearer to ``value`` than b, up to ``tol``
-            gap_a, gap_b = abs(alo - target), abs(blo - target)
-            passes = None if alo != ahi or blo != bhi else bool(gap_a >= gap_b - float(c.get("tol", 0)))
-            text = f"{key}: |{_fmt(alo)} − {target:g}| vs |{_fmt(blo)} − {target:g}|"
-        else:
-            raise ValueError(f"unknown relation {rel!r}")
+        results = [_relation(c, a, b) for a, b in _value_pairs(ra, rb, c)]
+        passes = _combine([r for r, _ in results])
+        text = f"{key}: " + "; ".join(t for _, t in results)
+        text += f" ({_seed_word([r for r, _ in results])} seed pairs meet it)" if len(results) > 1 else ""
         decided = decided or (_settles(metric) and passes is not None)  # bounds that settle it are final
         if passes is None and decided:  # the bounds cannot settle it under the protocol
             text += " (bounds undetermined)"
@@ -398,53 +508,60 @@ def _agrees_with(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     return out
 
 
-def _falls(p: float, n: float, factor: float, metric: str, rises: bool = False) -> bool | None:
-    """``n <= factor · p`` (``rises``: ``n >= factor · p``); two test errors at or below :data:`ERR_FLOOR` are
-    equal (both recovered)."""
-    if math.isnan(p) or math.isnan(n):
+def _log_spread(row: pd.Series, metric: str) -> float:
+    """How far a test error's seeds lie apart, in log10 (the range of their logs; 0 for one seed or where
+    the table has no per-seed values): a step smaller than this is seed noise, not a rise or a fall."""
+    seeds = seed_intervals(row, metric) if metric.startswith("test_error") else None
+    logs = [math.log10(lo) for lo, hi in seeds or [] if lo == hi and 0 < lo < math.inf]
+    return max(logs) - min(logs) if len(logs) > 1 else 0.0
+
+
+def _falls(p: tuple[float, float], n: tuple[float, float], factor: float, rises: bool = False) -> bool | None:
+    """``n <= factor · p`` (``rises``: ``n >= factor · p``) for intervals ``p``, ``n`` (a censored count, a
+    gap resolved to the logging): True when certain, False when impossible, None when the bounds cannot
+    order them or a value is not measured.  No floor: an error that rises from 1e-7 to 9e-5 rises."""
+    (plo, phi), (nlo, nhi) = p, n
+    if any(math.isnan(x) for x in (plo, phi, nlo, nhi)):
         return None
-    if metric.startswith("test_error") and max(p, n) <= ERR_FLOOR:
-        return True
-    return bool(n >= factor * p) if rises else bool(n <= factor * p)
+    if rises:
+        return True if nlo >= factor * phi else False if nhi < factor * plo else None
+    return True if nhi <= factor * plo else False if nlo > factor * phi else None
 
 
-def _point(row: pd.Series, metric: str) -> float:
-    """The metric's value, NaN where it is only bounded (a censored count cannot be ordered)."""
-    lo, hi = _interval(row, metric)
-    return lo if lo == hi else math.nan
+def _step(
+    c: dict[str, Any], prev: pd.Series, nxt: pd.Series, factor: float, noise: bool
+) -> tuple[bool | None, str]:
+    metric, rises = c["metric"], c.get("direction", "falls") == "rises"
+    p, n = _interval(prev, metric), _interval(nxt, metric)
+    margin = 10 ** max(_log_spread(prev, metric), _log_spread(nxt, metric)) if noise else 1.0
+    passes = _falls(p, n, factor / margin if rises else factor * margin, rises)
+    text = f"{_fmt_interval(*p)} → {_fmt_interval(*n)}" + (
+        f" (seed noise ×{margin:.2g})" if margin > 1 else ""
+    )
+    return passes, text
 
 
 def _monotone(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
-    """Along ``along``, each next value at most ``value`` × the previous; with ``overall``, also the last at
-    most the first / ``overall`` ("improving": a flat or rising curve is not).  ``direction: rises`` turns
-    both round: each next at least ``value`` × the previous, the last at least ``overall`` × the first."""
-    metric, factor, along = c["metric"], float(c["value"]), c["along"]
+    """Along ``along``, each next value at most ``value`` × the previous (up to the seeds' spread of a test
+    error); with ``overall``, also the last at most the first / ``overall`` ("improving": a flat or rising
+    curve is not; no noise margin).  ``direction: rises`` turns both round."""
+    factor, along = float(c["value"]), c["along"]
     rises = c.get("direction", "falls") == "rises"
-    sel = select(df, c["where"]).sort_values(along)
-    rows = list(sel.iterrows())
+    rows = [r for _, r in select(df, c["where"]).sort_values(along).iterrows()]
     out = []
-    for (_, prev), (_, nxt) in zip(rows, rows[1:]):
+    for prev, nxt in zip(rows, rows[1:]):
         (dp, hp), (dn, hn) = _cell_decision(prev), _cell_decision(nxt)
-        p, n = _point(prev, metric), _point(nxt, metric)
         label = f"{cell_label(prev)} → {_lbl(nxt[along])}"
-        out.append(
-            Outcome(
-                label,
-                f"{label}: {_fmt(p)} → {_fmt(n)}",
-                _falls(p, n, factor, metric, rises),
-                dp and dn,
-                [hp, hn],
-            )
-        )
+        passes, text = _step(c, prev, nxt, factor, noise=True)
+        out.append(Outcome(label, f"{label}: {text}", passes, dp and dn, [hp, hn]))
     if c.get("overall") and len(rows) > 1:
-        (_, first), (_, last) = rows[0], rows[-1]
+        first, last = rows[0], rows[-1]
         (d1, h1), (d2, h2) = _cell_decision(first), _cell_decision(last)
-        p, n = _point(first, metric), _point(last, metric)
         label = f"{cell_label(first)} ⇒ {_lbl(last[along])}"
         whole = float(c["overall"]) if rises else 1 / float(c["overall"])
         bound = f"at least {c['overall']:g}×" if rises else f"at most 1/{c['overall']:g} of"
-        text = f"{label}: {_fmt(p)} ⇒ {_fmt(n)} ({bound} it)"
-        out.append(Outcome(label, text, _falls(p, n, whole, metric, rises), d1 and d2, [h1, h2]))
+        passes, text = _step(c, first, last, whole, noise=False)
+        out.append(Outcome(label, f"{label}: {text} ({bound} it)", passes, d1 and d2, [h1, h2]))
     return out
 
 
@@ -670,6 +787,8 @@ def _check_verdict_with_missing(
         verdict, leaning = (
             ("inconclusive", "") if all(o.decided for o in neutral) else (NOT_REACHED, "leaning not held")
         )
+    if verdict == "inconclusive" and any(o.uninformative for o in present):
+        verdict = UNINFORMATIVE
     missing = missing_members(df, chk, members) if not df.empty else []
     missing += [o.label for o in outcomes if o.missing]
     if missing and verdict != "not held" and not (verdict == "held" and chk.get("quantifier") == "any"):
@@ -683,7 +802,7 @@ def judge(claim: dict[str, Any], df: pd.DataFrame, members: Members | None = Non
     checks = claim["checks"]
     verdicts, details, deciding, all_outcomes = [], [], [], []
     for chk in checks:
-        outcomes = CHECKS[chk["type"]](df, chk) if not df.empty else []
+        outcomes = untrained_guard(df, CHECKS[chk["type"]](df, chk)) if not df.empty else []
         verdict, leaning, missing = _check_verdict_with_missing(df, chk, outcomes, members)
         verdicts.append((verdict, leaning))
         text = "; ".join(o.text for o in outcomes) or "no such cells in this run"
@@ -733,6 +852,8 @@ def with_decisions(df: pd.DataFrame, budget: dict[str, Any] | None) -> pd.DataFr
     """``df`` with ``_decided`` and ``_how`` (:func:`decision`) and ``_label``; without ``budget`` every cell is
     decided (as for tables of final results).  Columns of :data:`matcomp.report.cells.TYPES` get their type."""
     df = typed(df)
+    if not df.empty:  # only a cell that says it did not train is untrained (baselines, Table 2: no column)
+        df = df.assign(_trained=df["trained"].fillna(True).astype(bool) if "trained" in df else True)
     if budget is not None:
         return _labelled(_decided_frame(df, budget))
     return _labelled(df.assign(_decided=True, _how="given as final")) if not df.empty else df
@@ -742,9 +863,21 @@ def evaluate(
     claims: list[dict[str, Any]], df: pd.DataFrame, budget: dict[str, Any] | None = None
 ) -> pd.DataFrame:
     """One row per claim; ``budget`` (:func:`claim_budgets`) decides which cells are decided."""
-    df = with_decisions(df, budget)
-    members = members_of(df, (budget or {}).get("plan"))
-    return pd.DataFrame([judge(claim, df, members) for claim in prepare(claims)])
+    claims = prepare(claims)
+    real, twin = with_decisions(df, budget), with_decisions(untrained_twin(df), budget)
+    members = members_of(real, (budget or {}).get("plan"))
+    rows = []
+    for claim in claims:
+        row = judge(claim, real, members)
+        if row["verdict"] == "held":
+            shadow = judge(claim, twin, members)
+            if shadow["verdict"] == "held" and shadow["ours"] != row["ours"]:  # it reads training cells
+                row["verdict"] = UNINFORMATIVE
+                row["ours"] += (
+                    f" | its untrained twin (the same cells at iteration 0) meets it too: {shadow['ours']}"
+                )
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------- readings and variants of a claim

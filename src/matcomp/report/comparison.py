@@ -20,7 +20,7 @@ from .style import method_color
 def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
     """Long format: method, rank, n_obs, seed, test_error, effective_rank, seconds, implementation, file."""
     from ..penalties import normalize as normalize_penalty
-    from .tables import _readings, seed_motion
+    from .tables import _readings, data_term_ratios, seed_motion, trained
 
     rows = []
     nets = {
@@ -37,13 +37,14 @@ def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequ
             if label is None:
                 continue
             arrays = result.trajectory(cell["depth"])
-            for r, moving in zip(cell["runs"], seed_motion(path, cell, arrays), strict=True):
+            fitted = [trained(x) for x in data_term_ratios(arrays, cell["runs"])]
+            for r, moving, fit in zip(cell["runs"], seed_motion(path, cell, arrays), fitted, strict=True):
                 rows.append({"method": label, "rank": job["rank"], "n_obs": job["n_obs"], "seed": r["seed"],
                              "test_error": r["test_error"], "effective_rank": r["effective_rank"],
                              "seconds": cell["provenance"]["seconds"] / len(cell["runs"]),
                              "implementation": f"matcomp/torch {job['optimizer']} depth {cell['depth']}",
                              "iterations": r["iterations"], "stop_reason": r["stop_reason"],
-                             "max_iters": job["train"]["max_iters"], "still_moving": moving,
+                             "max_iters": job["train"]["max_iters"], "still_moving": moving, "trained": fit,
                              **_readings(job, cell), "file": str(path)})  # fmt: skip
     for path in baselines:
         doc = results.read(path)
@@ -67,12 +68,30 @@ def summary(df: pd.DataFrame, name: str) -> pd.DataFrame:
         effective_rank_mean=("effective_rank", "mean"), effective_rank_sd=("effective_rank", "std"),
         n_seeds=("seed", "count"), n_diverged=("_diverged", "sum"), seconds_mean=("seconds", "mean"),
     ).reset_index()  # fmt: skip
+    out = out.merge(_seed_columns(df), on=["method", "rank", "n_obs"])
     if "still_moving" in df:  # the networks' budget and plateau, for the claims (baselines: empty)
         from .tables import motion_columns
 
         out = out.merge(motion_columns(df, ["method", "rank", "n_obs"]), on=["method", "rank", "n_obs"])
     out.insert(0, "experiment", name)
     return out
+
+
+def _seed_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """Per method and n_obs: the seeds, their errors and ranks (a diverged seed's rank +inf, as in the
+    training tables) for the claims' seed-by-seed reading, and whether every seed of a network trained."""
+    from .tables import join_seeds
+
+    def one(g: pd.DataFrame) -> pd.Series:
+        diverged = g.get("stop_reason", pd.Series(index=g.index, dtype=object)) == "diverged"
+        ranks = g["effective_rank"].where(~diverged, float("inf"))
+        fit = g["trained"] if "trained" in g else pd.Series(dtype=object)
+        return pd.Series({"seeds": ";".join(str(int(s)) for s in g["seed"]),
+                          "test_error_seeds": join_seeds(list(g["test_error"])),
+                          "effective_rank_seeds": join_seeds(list(ranks)),
+                          "trained": bool(fit.astype(bool).all()) if fit.notna().any() else None})  # fmt: skip
+
+    return df.groupby(["method", "rank", "n_obs"], sort=False)[list(df.columns)].apply(one).reset_index()
 
 
 def plot_order(experiment: dict[str, Any], df: pd.DataFrame) -> list[str]:

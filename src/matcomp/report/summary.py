@@ -45,6 +45,7 @@ def _open_lines(res: pd.DataFrame) -> list[str]:
     groups = [
         ("not reached at this budget, leaning held", (res["verdict"] == "not reached at this budget") & (res["leaning"] == "leaning held")),
         ("not reached at this budget, leaning not held", (res["verdict"] == "not reached at this budget") & (res["leaning"] == "leaning not held")),
+        ("uninformative (met only by cells of networks that did not train, or by the untrained twin)", res["verdict"] == "uninformative"),
         ("inconclusive (decided cells cannot measure it)", res["verdict"] == "inconclusive"),
         ("not run (some of the cells it names are not in this run)", res["verdict"] == "not run"),
     ]  # fmt: skip

@@ -13,7 +13,7 @@ import pandas as pd
 from .. import results
 from ..io import write_with
 from ..penalties import get_penalty
-from ..plateau import still_moving
+from ..plateau import PLATEAU_FITTED, still_moving
 from .cells import join_stops
 
 PENALTY_LABELS = {
@@ -110,10 +110,12 @@ SV_STABLE = 0.1
 distance of its final value (l.92's "taking longer to stabilize")."""
 
 
-def _sv_times(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> tuple[int, int, int] | None:
-    """(σ₁ developed, σ_rank developed, the top ``rank`` stabilised): first logged iterations (up to ``stop``)
-    of seed ``i``'s spectrum, measured against its values at ``stop``; None where the network has not learned
-    (test error above :data:`LEARNED` of its initial value: an untrained spectrum has nothing to develop)."""
+def _sv_times(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> tuple[int, ...] | None:
+    """(σ₁ developed, σ_rank developed, the top ``rank`` stabilised, and the logged points before the first
+    two): first logged iterations (up to ``stop``) of seed ``i``'s spectrum, measured against its values at
+    ``stop``, with the previous logged iteration as the resolution (the event lies between the two); None
+    where the network has not learned (test error above :data:`LEARNED` of its initial value: an untrained
+    spectrum has nothing to develop)."""
     it = arrays["iterations"]
     logged = np.flatnonzero(it <= stop)
     err = arrays["test_error"][i]
@@ -124,34 +126,116 @@ def _sv_times(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> tu
     developed = sv >= SV_HALF * final
     near = np.abs(sv - final) <= SV_STABLE * np.abs(final)
     stays = np.flip(np.logical_and.accumulate(np.flip(near.all(axis=1))))
-    first = [int(it[logged][np.flatnonzero(ok)[0]]) for ok in (developed[:, 0], developed[:, -1], stays)]
-    return first[0], first[1], first[2]
+    idx = [int(np.flatnonzero(ok)[0]) for ok in (developed[:, 0], developed[:, -1], stays)]
+    at, before = it[logged], [int(it[logged][max(k - 1, 0)]) for k in idx[:2]]
+    return int(at[idx[0]]), int(at[idx[1]]), int(at[idx[2]]), before[0], before[1]
 
 
 def _sv_counts(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]], rank: int) -> dict[str, float]:
     """The singular values' timing (:func:`_sv_times`) over the seeds: ``iters_to_sv1``, ``iters_to_svr``
     (σ_rank, the data's rank) and ``iters_to_sv_stable`` as counts with bounds (a seed that has not learned
-    has not reached them), and ``sv_gap``, the median over seeds of σ_rank's time minus σ₁'s (NaN unless every
-    seed learned)."""
+    has not reached them), and ``sv_gap``, the median over seeds of σ_rank's logged time minus σ₁'s (NaN unless
+    every seed learned), with ``sv_gap_lo``/``sv_gap_hi`` bounding every seed's true gap by the logging's
+    resolution (near 5·10⁵ iterations the log-spaced points are ~3·10⁴ apart: a logged gap of 0 is not 0)."""
     times = [_sv_times(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
     out: dict[str, float] = {}
     for k, name in enumerate(("iters_to_sv1", "iters_to_svr", "iters_to_sv_stable")):
         hits = [t[k] if t is not None else None for t in times]
         out[name], out[f"{name}_lo"], out[f"{name}_hi"] = count_bounds(hits, runs)
-    gaps = [t[1] - t[0] for t in times if t is not None]
-    out["sv_gap"] = float(np.median(gaps)) if len(gaps) == len(runs) and gaps else math.nan
+    learned = [t for t in times if t is not None]
+    every = len(learned) == len(runs) and bool(learned)
+    out["sv_gap"] = float(np.median([t[1] - t[0] for t in learned])) if every else math.nan
+    out["sv_gap_lo"] = float(min(t[4] + 1 - t[0] for t in learned)) if every else math.nan
+    out["sv_gap_hi"] = float(max(t[1] - t[3] - 1 for t in learned)) if every else math.nan
     return out
 
 
 def count_bounds(hits: Sequence[int | None], runs: Sequence[dict[str, Any]]) -> tuple[float, float, float]:
-    """(median, lower bound, upper bound) over the seeds of an iteration count that some seeds may not have
-    reached: a seed that reached it counts exactly, one that did not counts as more than the iterations it
-    ran (lower bound: those iterations; upper bound: never).  The median is NaN unless every seed reached it;
-    the bounds are the medians of the seeds' bounds (a median is monotone in each value)."""
+    """(exact, lower bound, upper bound) over the seeds of an iteration count that some seeds may not have
+    reached, read at the *slowest* seed (a cell has reached a level when every seed has: a median would
+    hide seeds that never did): a seed that reached it counts exactly, one that did not counts as more
+    than the iterations it ran (lower bound: those iterations; upper bound: never).  The exact value is NaN
+    unless every seed reached it."""
     lo = [float(h) if h is not None else float(r["iterations"]) for h, r in zip(hits, runs, strict=True)]
     hi = [float(h) if h is not None else math.inf for h in hits]
-    exact = float(np.median(lo)) if all(h is not None for h in hits) else math.nan
-    return exact, float(np.median(lo)), float(np.median(hi))
+    exact = float(max(lo)) if all(h is not None for h in hits) else math.nan
+    return exact, float(max(lo)), float(max(hi))
+
+
+SEP = ";"
+"""Joins a cell's per-seed values in one table field (``seeds``, ``<metric>_seeds``)."""
+
+
+def join_seeds(values: Sequence[Any]) -> str:
+    """Per-seed values (numbers, or (lo, hi) intervals of a count) as one field: ``1.2e-07;inf``,
+    ``300:300;1500:inf``."""
+
+    def one(v: Any) -> str:
+        if isinstance(v, tuple):
+            return ":".join(repr(float(x)) for x in v)
+        return "nan" if v is None else repr(float(v))
+
+    return SEP.join(one(v) for v in values)
+
+
+def settled_hit(it: np.ndarray, values: np.ndarray, level: float, stop: int) -> tuple[float, float] | None:
+    """Bounds (lo, hi) of the iteration after which ``values`` stay at or below ``level`` to the end of the
+    run (``stop``): the first logged point from which every later logged point is at or below it, resolved
+    to the logged spacing (the last point above it is before); None if the run ends above it."""
+    logged = np.flatnonzero(it <= stop)
+    below = np.nan_to_num(values[logged], nan=np.inf) <= level
+    if not below.size or not below[-1]:
+        return None
+    stays = np.flip(np.logical_and.accumulate(np.flip(below)))
+    t = int(np.flatnonzero(stays)[0])
+    hi = float(it[logged][t])
+    return (float(it[logged][t - 1]) + 1, hi) if t > 0 else (hi, hi)
+
+
+def _settled_counts(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Per test-error level (:data:`ERR_LEVELS`): when each seed's error came to stay at or below it (a speed
+    claim's "converges": a transient crossing that climbs back does not count), with the logging's
+    resolution as bounds; a seed that diverged or ends above the level is censored at its iterations."""
+    out: dict[str, Any] = {}
+    for thr in ERR_LEVELS:
+        per_seed = []
+        for i, r in enumerate(runs):
+            hit = None
+            if r["stop_reason"] != "diverged":
+                hit = settled_hit(
+                    arrays["iterations"], arrays["test_error"][i], float(thr), int(r["iterations"])
+                )
+            per_seed.append(hit if hit is not None else (float(r["iterations"]), math.inf))
+        key = f"iters_to_err_{thr}"
+        lo, hi = max(b[0] for b in per_seed), max(b[1] for b in per_seed)
+        out[key] = lo if lo == hi else math.nan
+        out[f"{key}_lo"], out[f"{key}_hi"], out[f"{key}_seeds"] = lo, hi, join_seeds(per_seed)
+    return out
+
+
+def data_term_ratios(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]]) -> list[float]:
+    """Per seed: its last data term over its data term at iteration 0 (+inf for a diverged seed)."""
+    data, out = arrays["data_term"], []
+    for i, r in enumerate(runs):
+        last = int(np.flatnonzero(arrays["iterations"] <= int(r["iterations"]))[-1])
+        start = float(data[i][0])
+        out.append(
+            math.inf if r["stop_reason"] == "diverged" else float(data[i][last]) / start if start > 0 else 0.0
+        )
+    return out
+
+
+def trained(ratio: float) -> bool:
+    """A seed trained when it fitted its observed entries (data term at most
+    :data:`matcomp.plateau.PLATEAU_FITTED` of its start) or diverged.  A cell whose seeds did not is an
+    untrained network's numbers, which meet every "fails" criterion and prove nothing."""
+    return math.isinf(ratio) or ratio <= PLATEAU_FITTED
+
+
+def _trained(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """``data_term_ratio_seeds`` and ``trained`` (every seed trained: :func:`trained`)."""
+    ratios = data_term_ratios(arrays, runs)
+    return {"data_term_ratio_seeds": join_seeds(ratios), "trained": all(trained(x) for x in ratios)}
 
 
 def _seed_stats(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
@@ -164,6 +248,11 @@ def _seed_stats(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
         if key.startswith("test_error"):
             values = [math.inf if d else v for v, d in zip(values, diverged, strict=True)]
         row[f"{key}_mean"], row[f"{key}_sd"] = _stats(values)
+        if key != "iterations":  # a diverged seed: error and rank +inf (as far from recovering as it gets)
+            row[f"{key}_seeds"] = join_seeds(
+                [math.inf if d else v for v, d in zip(values, diverged, strict=True)]
+            )
+    row["seeds"] = SEP.join(str(r.get("seed", i)) for i, r in enumerate(runs))
     errs = np.array(
         [v for v, d in zip((r["test_error"] for r in runs), diverged, strict=True) if not d and v], float
     )
@@ -190,15 +279,15 @@ def _stats(values: list[float | None]) -> tuple[float, float]:
 def _counts(arrays: dict[str, np.ndarray], cell: dict[str, Any], rank: int) -> dict[str, float]:
     """Iterations to each test-error level, to the data's rank and the singular values' times: median and
     bounds over the seeds (``arrays``: the cell's trajectory)."""
-    runs, out = cell["runs"], {}
-    for thr in ERR_LEVELS:
+    runs = cell["runs"]
+    out = _settled_counts(arrays, runs)
+    for thr in ERR_LEVELS:  # the first logged crossing, for the figures' readers (no claim reads it)
         hits = [r["iterations_to_test_error"].get(thr) for r in runs]
-        out[f"iters_to_err_{thr}"], out[f"iters_to_err_{thr}_lo"], out[f"iters_to_err_{thr}_hi"] = (
-            count_bounds(hits, runs)
-        )
+        out[f"first_err_{thr}"] = count_bounds(hits, runs)[0]
     hits = [_first_rank_hit(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
     out["iters_to_rank"], out["iters_to_rank_lo"], out["iters_to_rank_hi"] = count_bounds(hits, runs)
     out.update(_sv_counts(arrays, runs, rank))
+    out.update(_trained(arrays, runs))
     out["test_error_at_0"] = float(np.median(arrays["test_error"][:, 0]))  # the untrained network's
     out["effective_rank_at_0"] = float(np.median(arrays["effective_rank"][:, 0]))
     return out
