@@ -281,3 +281,16 @@ def test_every_quote_is_verbatim(claim: dict) -> None:
     paper = _norm(PAPER_TEXT.read_text())
     for part in re.split(r"\s*…\s*", claim["quote"]):
         assert _norm(part) in paper, f"{claim['id']}: not in the paper: {part!r}"
+
+
+@pytest.mark.skipif(not PAPER_TEXT.exists(), reason=f"the paper's text is not at {PAPER_TEXT}")
+def test_every_untested_statement_is_quoted_verbatim_with_a_reason() -> None:
+    from matcomp.report.claims import load_untested, to_markdown
+
+    paper, untested = _norm(PAPER_TEXT.read_text()), load_untested()
+    assert len(untested) >= 8
+    for u in untested:
+        assert _norm(u["quote"]) in paper, u["quote"]
+        assert len(u["why"]) > 20, u
+    md = to_markdown(evaluate(CLAIMS[:1], pd.DataFrame()), "smoke")
+    assert "## Statements not tested" in md and untested[0]["quote"] in md

@@ -843,6 +843,11 @@ def prepare(claims: list[dict[str, Any]], where: str = "claims") -> list[dict[st
     return expand_variants(expand_readings(out))
 
 
+def load_untested(path: str | Path = DEFAULT_CLAIMS) -> list[dict[str, Any]]:
+    """The paper's statements the claims file lists as not tested (``untested:``), each with why."""
+    return list(yaml.safe_load(Path(path).read_text()).get("untested") or [])
+
+
 def load_claims(path: str | Path = DEFAULT_CLAIMS) -> list[dict[str, Any]]:
     """The claims file, prepared (:func:`prepare`)."""
     return prepare(yaml.safe_load(Path(path).read_text())["claims"], str(path))
@@ -983,7 +988,7 @@ def legend() -> list[str]:
     ]
 
 
-def to_markdown(res: pd.DataFrame, scale: str) -> str:
+def to_markdown(res: pd.DataFrame, scale: str, untested: list[dict[str, Any]] | None = None) -> str:
     lines = [
         "# Claims of Zhao (2022), checked",
         "",
@@ -999,6 +1004,17 @@ def to_markdown(res: pd.DataFrame, scale: str) -> str:
         lines += ["", f"## {group}", "", HEADER, "|---|---|---|---|---|---|---|---|---|"]
         for _, r in res[res["_group"] == group].sort_values("_order", kind="stable").iterrows():
             lines.append(_row(r))
+    lines += [
+        "",
+        "## Statements not tested",
+        "",
+        "| source | statement (verbatim) | why not |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {u['source']} | {u['quote']} | {u['why']} |"
+        for u in (load_untested() if untested is None else untested)
+    ]
     return "\n".join(lines) + "\n"
 
 
