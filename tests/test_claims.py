@@ -732,7 +732,12 @@ def test_claims_md_groups_by_table_and_figure_decided_first() -> None:
     )  # fmt: skip
     md = to_markdown(res, "quick")
     heads = [line for line in md.splitlines() if line.startswith("## ")]
-    assert heads == ["## Table 1", "## Figure 2", "## Robustness and general statements"]
+    assert heads == [
+        "## Table 1",
+        "## Figure 2",
+        "## Robustness and general statements",
+        "## Statements not tested",
+    ]
     table1 = md.split("## Table 1")[1].split("## Figure 2")[0]
     assert table1.index("| c |") < table1.index("| b |")  # held before not reached
     row_c = next(line for line in md.splitlines() if line.startswith("| c |"))
