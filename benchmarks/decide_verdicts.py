@@ -55,7 +55,7 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-READINGS = ("lr", *style.READINGS)
+READINGS = tuple(style.READINGS)
 
 
 def _readings(cell: pd.Series) -> str:

@@ -170,3 +170,23 @@ def test_check_claims_writes_the_readings_report_and_marks_changed_claims(tmp_pa
 def test_rows_without_an_experiment_are_not_a_reading() -> None:
     df = pd.concat([_cells(), pd.DataFrame([{"method": "CP", "n_obs": 2000, "test_error_mean": 0.5}])])
     assert len(defaults_only(df)) == 3 and list(under_reading(df, "layer")["experiment"]) == ["t"]
+
+
+def test_the_scoreboard_names_the_conflicting_claims_of_each_reading() -> None:
+    """Issue 36.3: F2's claim needs the mean, T1's the sum: no single reading holds both."""
+    from matcomp.report.sensitivity import scoreboard
+
+    sens = pd.DataFrame(
+        [
+            {"id": "F2-adam-ratio-depth-invariant", "defaults": "not held", "mean": "held", "code7": "held"},
+            {"id": "T1-adam-ratio-d1", "defaults": "held", "mean": "not held", "code7": "–"},
+            {"id": "F1-adam-faster", "defaults": "not held", "mean": "not reached at this budget (leaning held)",
+             "code7": "not held"},
+        ]
+    )  # fmt: skip
+    text = "\n".join(scoreboard(sens, {"mean": {}, "code7": {}}))
+    assert "| defaults | 1 | 2 | 0 | 0 |" in text and "| code7 | 1 | 1 | 0 | 1 |" in text
+    assert "under **defaults**, not held: F2-adam-ratio-depth-invariant (held under mean, code7)" in text
+    assert "under **mean**, not held: T1-adam-ratio-d1 (held under defaults)" in text
+    assert "Readings that fail no claim another reading holds: **code7**" in text
+    assert "Claims not held under any reading that decides them: F1-adam-faster." in text

@@ -223,6 +223,7 @@ def check(eff: dict[str, Any], where: str = "") -> None:
         problems = list(unknown_keys(eff, schema()))
         if problems:
             raise ConfigError(problems[0])
+        _check_per_optimizer(eff)
         _check_schema(eff)
         _check_finite(eff)
         check_semantics(eff)
@@ -253,6 +254,9 @@ def schema() -> dict[str, Any]:
 
     out = yaml.safe_load(SCHEMA.read_text())
     out["$defs"]["train"] = train_schema()
+    for key in PER_OPTIMIZER:  # a number, or one per optimizer with a default
+        props = out["$defs"]["train"]["properties"]
+        props[key] = per_optimizer_node(props[key])
     experiment = out["$defs"]["experiment"]["properties"]
     experiment["kind"]["enum"] = list(KINDS)
     experiment["models"]["items"]["enum"] = list(MODELS)
@@ -262,6 +266,48 @@ def schema() -> dict[str, Any]:
     for key, names in (("init", INITS), ("reduction", REDUCTIONS), ("spectral", ROUTES)):
         lnn[key]["enum"] = list(names)
     return out
+
+
+PER_OPTIMIZER = ("lr", "init_std")
+"""Training settings that may be given per optimizer, ``lr: {gd: 1.0e-2, default: 1.0e-3}`` (issue 36: [7]'s
+code runs GD at 1e-2, the paper states 1e-3 for all): the planner gives each cell its optimizer's value
+(:func:`matcomp.plan.jobs.for_optimizer`), so a job records a number as before."""
+DEFAULT_KEY = "default"
+
+
+def per_optimizer_node(node: dict[str, Any]) -> dict[str, Any]:
+    """The schema of a :data:`PER_OPTIMIZER` setting: its own node, or a mapping of optimizers (and
+    ``default``, required) to it."""
+    from ..optimizers import OPTIMIZERS
+
+    each = {"type": "object", "properties": {**dict.fromkeys(OPTIMIZERS, node), DEFAULT_KEY: node},
+            "required": [DEFAULT_KEY], "additionalProperties": False}  # fmt: skip
+    return {"anyOf": [node, each], "description": node.get("description", "")}
+
+
+def _check_per_optimizer(eff: dict[str, Any]) -> None:
+    """Each per-optimizer setting names known optimizers and a default (before the schema check, whose
+    message for an ``anyOf`` would not say which key is wrong)."""
+    from ..optimizers import OPTIMIZERS
+
+    trains = [("train", eff.get("train"))]
+    trains += [(f"experiments.{n}.train", e.get("train")) for n, e in (eff.get("experiments") or {}).items()
+               if isinstance(e, dict)]  # fmt: skip
+    trains += [(f"readings.{n}.train", r.get("train")) for n, r in (eff.get("readings") or {}).items()
+               if isinstance(r, dict)]  # fmt: skip
+    for where, train in trains:
+        for key in PER_OPTIMIZER:
+            value = (train or {}).get(key) if isinstance(train, dict) else None
+            if not isinstance(value, dict):
+                continue
+            valid = [*OPTIMIZERS, DEFAULT_KEY]
+            for name in value:
+                if name not in valid:
+                    raise ConfigError(f"config key '{where}.{key}.{name}': not an optimizer{_nearest(str(name), valid)}"
+                                      f" (valid: {', '.join(valid)})")  # fmt: skip
+            if DEFAULT_KEY not in value:
+                raise ConfigError(f"config key '{where}.{key}': a value per optimizer needs '{DEFAULT_KEY}' "
+                                  "(the value of every optimizer not named)")  # fmt: skip
 
 
 def _resolve(node: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
@@ -322,6 +368,10 @@ def coerce_booleans(value: Any, node: dict[str, Any], root: dict | None = None) 
     and numbers written as text (``1e-3``: YAML 1.1 reads it as a string) numbers where it wants one."""
     root = root or node
     node = _resolve(node, root)
+    if "anyOf" in node:  # a per-optimizer setting: the mapping's node for a mapping, else the value's
+        alts = [_resolve(a, root) for a in node["anyOf"]]
+        alt = next((a for a in alts if (a.get("type") == "object") == isinstance(value, dict)), None)
+        return coerce_booleans(value, alt, root) if alt is not None else value
     wants_bool = node.get("type") == "boolean" or any(isinstance(e, bool) for e in node.get("enum", []))
     if wants_bool and isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"

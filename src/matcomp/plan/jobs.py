@@ -165,6 +165,12 @@ def inert_at_default(train: dict[str, Any], optimizer: str, penalty: str) -> dic
     return out
 
 
+def for_optimizer(train: dict[str, Any], optimizer: str) -> dict[str, Any]:
+    """``train`` with each per-optimizer setting (``lr: {gd: 1.0e-2, default: 1.0e-3}``,
+    :data:`matcomp.plan.config.PER_OPTIMIZER`) at this optimizer's value: a cell's settings are numbers."""
+    return {k: (v.get(optimizer, v["default"]) if isinstance(v, dict) else v) for k, v in train.items()}
+
+
 def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     """The training cells of one experiment, in grid order (optimizer, depth, penalty, λ).
 
@@ -178,7 +184,7 @@ def experiment_cells(exp: dict[str, Any], config: dict[str, Any]) -> list[Cell]:
     def cell(opt: str, pen: str, depth: int, lam: float, n_obs: int) -> Cell:
         pen, lam = normalize_penalty(pen, lam)
         return Cell(opt, pen, int(depth), lam, int(exp["rank"]), int(n_obs),
-                    tuple(sorted(inert_at_default(train, opt, pen).items())), tuple(sorted(data.items())),
+                    tuple(sorted(inert_at_default(for_optimizer(train, opt), opt, pen).items())), tuple(sorted(data.items())),
                     seeds)  # fmt: skip
 
     if exp.get("kind") == "baselines":

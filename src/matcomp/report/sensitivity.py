@@ -105,6 +105,61 @@ def changed_verdicts(sens: pd.DataFrame) -> dict[str, str]:
     return out
 
 
+def _bare(verdict: str) -> str:
+    return str(verdict).split(" (")[0]
+
+
+def reading_names(sens: pd.DataFrame) -> list[str]:
+    """The readings a sensitivity table judged (its ``ours_<reading>`` columns)."""
+    return [c.removeprefix("ours_") for c in sens if c.startswith("ours_") and c != "ours_defaults"]
+
+
+def scoreboard(sens: pd.DataFrame, readings: dict[str, Any], heading: str = "##") -> list[str]:
+    """Is there one reading under which the paper reproduces?  Per reading (the defaults and each of
+    ``readings``), its decided verdicts over the claims it planned; then, per reading, the claims it does
+    not hold that another reading holds (the conflicting pairs), and the claims no reading holds."""
+    names = ["defaults", *readings]
+    rows, held, failed = [], {}, {}
+    for n in names:
+        col = sens[n].map(_bare)
+        held[n] = set(sens.loc[col == "held", "id"])
+        failed[n] = set(sens.loc[col == "not held", "id"])
+        planned = int((col != NOT_PLANNED).sum())
+        rows.append(f"| {n} | {len(held[n])} | {len(failed[n])} | {planned - len(held[n]) - len(failed[n])} | "
+                    f"{len(sens) - planned} |")  # fmt: skip
+    conflicts = {n: sorted((i, [m for m in names if i in held[m]]) for i in failed[n]
+                           if any(i in held[m] for m in names)) for n in names}  # fmt: skip
+    ever_held = set().union(*held.values())
+    nowhere = sorted(set().union(*failed.values()) - ever_held)
+    clean = [n for n in names if not conflicts[n]]
+    lines = [
+        f"{heading} Scoreboard: is there one reading under which the paper reproduces?",
+        "",
+        "Decided verdicts per reading, over the claims that reading planned (a reading reruns only the "
+        "experiments it lists; *undecided*: not reached, inconclusive, uninformative or not run).",
+        "",
+        "| reading | held | not held | undecided | not planned |",
+        "|---|---:|---:|---:|---:|",
+        *rows,
+        "",
+    ]
+    if not ever_held:
+        return [*lines, "No claim is held under any reading at this scale: nothing to reconcile yet.", ""]
+    if clean:
+        lines.append(f"Readings that fail no claim another reading holds: **{', '.join(clean)}** (each may "
+                     "still leave claims undecided or unplanned).")  # fmt: skip
+    else:
+        lines.append(
+            "**No single reading holds together what the readings hold:** each fails a claim another holds."
+        )
+    for n in names:
+        if conflicts[n]:
+            pairs = "; ".join(f"{i} (held under {', '.join(m)})" for i, m in conflicts[n])
+            lines.append(f"- under **{n}**, not held: {pairs}")
+    lines += ["", f"Claims not held under any reading that decides them: {', '.join(nowhere) or 'none'}.", ""]
+    return lines
+
+
 def to_markdown(sens: pd.DataFrame, readings: dict[str, Any], scale: str) -> str:
     names = list(readings)
     changed = sens[sens["changes"] != ""]
@@ -115,10 +170,12 @@ def to_markdown(sens: pd.DataFrame, readings: dict[str, Any], scale: str) -> str
     lines = [
         "# Every claim under every reading",
         "",
-        f"Scale: **{scale}**. Each reading reruns the experiments it lists with one setting changed; a claim is "
+        f"Scale: **{scale}**. Each reading reruns the experiments it lists with its settings changed (one, or "
+        "several together: a bundle); a claim is "
         f"judged under it by the same rule as `claims.md` (decided cells only). {NOT_PLANNED}: the reading did "
         "not rerun this claim's experiments at this scale. *not reached* means undecided at this budget.",
         "",
+        *scoreboard(sens, readings),
         "| reading | what it changes | experiments rerun |",
         "|---|---|---|",
         *[

@@ -85,6 +85,7 @@ def _values(summary: Any, col: str) -> str:
 
 
 READINGS: dict[str, str] = {
+    "lr": "lr",
     "init": "init",
     "tol_on": "tolerance on",
     "reduction": "data term",

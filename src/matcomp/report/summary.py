@@ -84,10 +84,13 @@ def _paper_lines(pvo: pd.DataFrame | None) -> list[str]:
 def _reading_lines(sens: pd.DataFrame | None) -> list[str]:
     if sens is None or sens.empty:
         return ["No alternative reading ran at this scale.", ""]
+    from .sensitivity import reading_names, scoreboard
+
+    board = scoreboard(sens, dict.fromkeys(reading_names(sens)), heading="###")
     changed = sens[sens["changes"] != ""]
     if changed.empty:
-        return ["No claim's verdict changes with the readings that ran (`results/readings.md`).", ""]
-    lines = []
+        return [*board, "No claim's verdict changes with the readings that ran (`results/readings.md`).", ""]
+    lines = [*board, "### The claims whose verdict changes", ""]
     for _, r in changed.iterrows():
         others = "; ".join(f"{n}: {r[n]}" for n in r["changes"].split("; "))
         lines.append(f"- **{r['id']}**: defaults {r['defaults']}; {others}")
