@@ -47,7 +47,9 @@ def test_a_per_optimizer_setting_needs_known_names_and_a_default() -> None:
 
 def test_a_per_optimizer_lr_reaches_each_cell_as_a_number() -> None:
     base = read_config(ROOT / "config.yaml", overrides={"scale": "smoke"})
-    jobs = _jobs("smoke", train={**base["train"], "lr": {"gd": "1e-2", "default": 1e-3}})  # text as YAML 1.1 reads it
+    jobs = _jobs(
+        "smoke", train={**base["train"], "lr": {"gd": "1e-2", "default": 1e-3}}
+    )  # text as YAML 1.1 reads it
     plain = _jobs("smoke")
     for path, job in jobs.items():
         lr = dict(job.train)["lr"]
