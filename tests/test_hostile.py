@@ -406,7 +406,7 @@ def test_clean_scans_packs(tmp_path: Path) -> None:
 
     old = tmp_path / "results/packs/pack_0123456789/results/cells/x.json"
     old.parent.mkdir(parents=True)
-    old.write_text("{}")
+    old.write_text('{"job": {"path": "results/cells/x.json"}}')  # a result's copy: it names its job
     assert stale_files(tmp_path, _raw(), ["smoke"]) == [old.relative_to(tmp_path).as_posix()]
 
 
@@ -678,3 +678,60 @@ def test_a_key_given_twice_is_refused(tmp_path: Path) -> None:
     work = _copy_checkout(tmp_path / "w")
     proc = _smk(work, "-n", "--configfile", str(dup), "--config", "scale=smoke", check=False)
     assert proc.returncode != 0 and "key 'fig8' is given twice" in proc.stdout + proc.stderr
+
+
+def test_clean_lists_only_what_the_pipeline_made_and_never_the_named_data(tmp_path: Path) -> None:
+    """Issue 35.5-7: a user's README, notes and own matrix beside the results, a hand-made JSON with a
+    hash-like name, and the MovieLens data a config names are not ours; --delete refuses while a run goes."""
+    from matcomp.cli import main
+    from matcomp.plan.stale import NOT_OURS, stale_with_reasons
+
+    ours = tmp_path / "results/cells/r5_o2000/gd/none/lam0_0123456789.json"
+    ours.parent.mkdir(parents=True)
+    ours.write_text('{"job": {"path": "results/cells/r5_o2000/gd/none/lam0_0123456789.json"}, "cells": []}')
+    user = {"results/cells/README.md": "my notes", "results/data/my_own_matrix.npz": "x",
+            "results/cells/r5_o2000/gd/none/lam0_abcdef0123.json": '{"mine": true}',
+            "results/data/ml-100k/u.data": "1\t1\t5\t0", "results/data/ml-100k/u.item": "1|x"}  # fmt: skip
+    for rel, text in user.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    found = dict(stale_with_reasons(tmp_path, _raw(movielens_dir="results/data/ml-100k"), ["smoke"]))
+    assert found[ours.relative_to(tmp_path).as_posix()] != NOT_OURS
+    assert all(found.get(rel) == NOT_OURS for rel in list(user)[:3])
+    assert not any("ml-100k" in rel for rel in found)  # the data the config names is never listed
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    (tmp_path / ".snakemake/locks").mkdir(parents=True)
+    (tmp_path / ".snakemake/locks/0.input.lock").write_text("")
+    args = ["clean", "--stale", "--delete", "--directory", str(tmp_path), "--scale", "smoke"]
+    assert main(args) == 2 and ours.exists()  # a run is going: nothing removed
+    (tmp_path / ".snakemake/locks/0.input.lock").unlink()
+    assert main(args) == 0 and not ours.exists()
+    assert all((tmp_path / rel).exists() for rel in user)
+
+
+def test_train_never_overwrites_what_is_not_its_result(tmp_path: Path) -> None:
+    """Issue 35.8: --out notes.json over the user's notes, --out t2.json beside an unrelated t2.trajectory.npz."""
+    from matcomp.cli import main
+
+    notes, traj = tmp_path / "notes.json", tmp_path / "t2.trajectory.npz"
+    notes.write_text("my notes")
+    traj.write_bytes(b"unrelated")
+    base = ["train", "--optimizer", "gd", "--max-iters", "3", "--quiet", "--out"]
+    assert main([*base, str(notes)]) == 2 and notes.read_text() == "my notes"
+    assert main([*base, str(tmp_path / "t2.json")]) == 2 and traj.read_bytes() == b"unrelated"
+    run = tmp_path / "run.json"
+    assert main([*base, str(run)]) == 0 and main([*base, str(run)]) == 0  # its own result: a rerun replaces it
+    assert main([*base, str(notes), "--force"]) == 0 and "settings" in notes.read_text()
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "a/b", "my fig", "../claims", ""])
+def test_an_experiment_name_is_a_plain_identifier(name: str) -> None:
+    """Issue 35.2: a name is part of file names; '../../escaped' once wrote figures outside the checkout."""
+    raw = _raw(scale="smoke")
+    raw["experiments"] = {**raw["experiments"], name: raw["experiments"]["fig1"]}
+    with pytest.raises(ConfigError, match="letters, digits and underscores"):
+        load(raw)
+    raw = _raw(scale="smoke")
+    raw["readings"] = {**raw["readings"], name: {"train": {"init": "layer"}, "experiments": ["fig1"]}}
+    with pytest.raises(ConfigError, match="letters, digits and underscores"):
+        load(raw)

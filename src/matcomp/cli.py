@@ -46,6 +46,9 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
         help="problem .npz files (from `matcomp data`), one per cell, instead of generating",
     )
     p.add_argument("--out", required=True, help="result JSON; trajectories go beside it")
+    p.add_argument(
+        "--force", action="store_true", help="overwrite --out (and its trajectory) even if not a result"
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -121,12 +124,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def refuse_overwrite(out: str | Path, force: bool = False) -> None:
+    """Refuse, before any work, to write ``out`` over a file that is not an earlier result of ``matcomp train``
+    (a result JSON with its checked trajectory): ``notes.json``, or a ``notes.trajectory.npz`` beside a new
+    name.  An earlier result of ours is replaced (a rerun); ``force`` replaces anything."""
+    traj = results.trajectory_path(out)
+    if force or not (Path(out).exists() or traj.exists()):
+        return
+    try:
+        doc = results.check(out)
+        if {"settings", "runs", "provenance"} <= set(doc) and traj.exists():
+            return
+        why = f"{out} is not a result of `matcomp train`"
+    except results.ResultFileError as err:  # no advice to delete: the file may be the user's own
+        why = f"{err.path} is not a result of `matcomp train` ({err.why})"
+    raise ValueError(f"--out {out}: {why}; nothing was written. Choose another --out, or pass --force to "
+                     f"overwrite {out} and {traj.name}")  # fmt: skip
+
+
 def _cmd_train(a: argparse.Namespace) -> None:
     log = a.log if not str(a.log).isdigit() else f"every:{a.log}"
     settings = {f.name: getattr(a, f.name) for f in fields(TrainConfig)}
     cfg = TrainConfig(**{**settings, "log": log})
     cfg.validate()
     results.check_result_name(a.out)
+    refuse_overwrite(a.out, a.force)
     if any(s < 0 for s in a.seeds):
         raise ValueError(f"--seeds must be integers >= 0, got {a.seeds}")
     if len(set(a.seeds)) != len(a.seeds):
@@ -203,7 +225,7 @@ def _cmd_config(a: argparse.Namespace) -> None:
 
 def _cmd_clean(a: argparse.Namespace) -> None:
     from .plan.config import ConfigError
-    from .plan.stale import remove, stale_with_reasons
+    from .plan.stale import NOT_OURS, remove, running, stale_with_reasons
 
     try:
         config, scales = _load_config(a)
@@ -211,15 +233,23 @@ def _cmd_clean(a: argparse.Namespace) -> None:
         found = stale_with_reasons(root, config, scales)
     except ConfigError as err:
         raise ValueError(f"invalid config: {err}") from None
-    stale = [f for f, _ in found]
+    stale = [f for f, why in found if why != NOT_OURS]
+    foreign = [f for f, why in found if why == NOT_OURS]
     for rel in stale:
         print(rel)
-    for why in dict.fromkeys(w for _, w in found):
+    for why in dict.fromkeys(w for _, w in found if w != NOT_OURS):
         print(f"{sum(w == why for _, w in found)} of them: {why}", file=sys.stderr)
+    if foreign:
+        print(f"{len(foreign)} file(s) {NOT_OURS}: {', '.join(foreign[:5])}{' …' if len(foreign) > 5 else ''}",
+              file=sys.stderr)  # fmt: skip
     kept = ", ".join(scales) if scales else "every scale of the config"
     if not stale:
         print(f"no stale results ({kept})", file=sys.stderr)
     elif a.delete:
+        locks = running(root)
+        if locks:
+            raise ValueError(f"a Snakemake run is going in {root} ({root}/.snakemake/locks: {', '.join(locks)}): "
+                             "nothing was removed; rerun once it ends (if none runs, `snakemake --unlock` first)")  # fmt: skip
         freed = remove(root, stale)
         print(f"removed {len(stale)} stale files ({freed / 1e6:.1f} MB; kept: {kept})", file=sys.stderr)
     else:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
@@ -153,6 +154,9 @@ def with_readings(eff: dict[str, Any]) -> dict[str, Any]:
                 f"config key 'experiments.{name}': '{READING_SEP}' is reserved for the experiments a reading "
                 "plans (readings: in config.yaml); rename it"
             )
+        _check_name("experiments", name)
+    for reading in eff.get("readings") or {}:
+        _check_name("readings", reading)
     for reading, spec in (eff.get("readings") or {}).items():
         if not isinstance(spec, dict) or not isinstance(spec.get("experiments", []), list):
             continue  # the schema check names it
@@ -167,6 +171,17 @@ def with_readings(eff: dict[str, Any]) -> dict[str, Any]:
             caption = exp.get("caption", name)
             experiments[f"{name}{READING_SEP}{reading}"] = {**exp, "caption": f"{caption}, reading {reading}"}
     return eff
+
+
+NAME = re.compile(r"[A-Za-z0-9_]+")
+"""An experiment's or reading's name: it becomes part of file names (``figures/{name}.pdf``,
+``results/tables/{name}.csv``), so a plain identifier: letters, digits and underscores."""
+
+
+def _check_name(kind: str, name: Any) -> None:
+    if not NAME.fullmatch(str(name)):
+        raise ConfigError(f"config key '{kind}.{name}': a name becomes part of file names (figures/<name>.pdf), "
+                          "so it may hold only letters, digits and underscores (no '/', '..', spaces); rename it")  # fmt: skip
 
 
 TYPO = 0.85

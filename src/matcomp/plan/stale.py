@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -104,22 +105,65 @@ def cached_files(root: Path) -> list[str]:
     return sorted(found)
 
 
+HASHED = re.compile(r"_[0-9a-f]{10}$")
+"""The end of a cached result's name (before its suffix): the hash of its settings and code."""
+NOT_OURS = "not ours, left alone: its name or contents do not say the pipeline made it"
+
+
+def _stem(rel: str) -> str:
+    name = rel
+    for top in ("logs/", "benchmarks/logs/"):
+        name = name.removeprefix(top)
+    return next((name[: -len(x)] for x in (*RESULT_SUFFIXES, ".log", ".tsv") if name.endswith(x)), name)
+
+
+def made_by_pipeline(root: Path, rel: str) -> bool:
+    """Whether a file's name and contents say a job of the workflow made it: a name ending in a settings
+    hash (``…_0123456789.json``, its trajectory, log or benchmark), and for a result JSON a document that
+    records its job or code.  A user's README, notes or own matrix beside the results is not ours."""
+    stem = _stem(rel)
+    if not HASHED.search(Path(stem).name) and "/packs/" not in f"/{rel}":
+        return False
+    if rel.endswith(".json") and rel.startswith("results/"):
+        try:
+            doc = json.loads((root / rel).read_text())
+        except (OSError, ValueError):
+            return False
+        return isinstance(doc, dict) and ("job" in doc or "code" in doc or "settings" in doc)
+    return True
+
+
+def named_data(root: Path, config: dict[str, Any]) -> Path | None:
+    """The MovieLens folder the config names (``movielens_dir``), if it lies under ``root``: never stale."""
+    folder = config.get("movielens_dir")
+    if not folder:
+        return None
+    path = (root / folder).resolve()
+    return path if path.is_relative_to(root.resolve()) else None
+
+
 def stale_files(root: Path, config: dict[str, Any], scales: Sequence[str] | None = None) -> list[str]:
     """Cached files under ``root`` that no job of ``config`` plans at the given scales under either
-    placement, except MovieLens results of this checkout's code (:func:`_movielens_current`)."""
-    return [f for f, _ in stale_with_reasons(root, config, scales)]
+    placement, except MovieLens results of this checkout's code (:func:`_movielens_current`) and files the
+    pipeline did not make (:func:`made_by_pipeline`)."""
+    return [f for f, why in stale_with_reasons(root, config, scales) if why != NOT_OURS]
 
 
 def stale_with_reasons(
     root: Path, config: dict[str, Any], scales: Sequence[str] | None = None
 ) -> list[tuple[str, str]]:
-    """(file, why it is stale) for :func:`stale_files`."""
+    """(file, why it is stale) for :func:`stale_files`; a file the pipeline did not make comes with
+    :data:`NOT_OURS` (listed, never removed)."""
     from ..codehash import code_hash
 
     keep, movielens_code = current_files(config, scales), code_hash("movielens")
+    data = named_data(root, config)
     out = []
     for f in cached_files(root):
-        if f in keep:
+        if f in keep or (data is not None and (root / f).resolve().is_relative_to(data)):
+            continue
+        if not made_by_pipeline(root, f):
+            out.append((f, NOT_OURS))
             continue
         if any(m in f for m in MOVIELENS):
             if not _movielens_current(root, f, movielens_code):
@@ -129,6 +173,13 @@ def stale_with_reasons(
             (f, "no job plans it at these scales under either placement (a setting or the code changed)")
         )
     return out
+
+
+def running(root: Path) -> list[str]:
+    """The lock files of a Snakemake run going in ``root`` (``.snakemake/locks``): while one runs, its
+    finished results and live logs must not be removed."""
+    locks = root / ".snakemake" / "locks"
+    return sorted(p.name for p in locks.iterdir()) if locks.is_dir() else []
 
 
 def remove(root: Path, files: Iterable[str]) -> int:
