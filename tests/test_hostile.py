@@ -735,3 +735,20 @@ def test_an_experiment_name_is_a_plain_identifier(name: str) -> None:
     raw["readings"] = {**raw["readings"], name: {"train": {"init": "layer"}, "experiments": ["fig1"]}}
     with pytest.raises(ConfigError, match="letters, digits and underscores"):
         load(raw)
+
+
+def test_what_the_user_sets_wins_over_the_scale(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Issue 35.1: `--config scale=smoke 'seeds=[1,2]'` once printed seeds [0], and an overlay's seeds and
+    max_iters lost to the scale's: config.yaml < the scale's overlay < what the user set."""
+    from matcomp.cli import main
+
+    base = _raw()
+    typed = {**base, "scale": "smoke", "seeds": [1, 2], "train": {**base["train"], "max_iters": 50}}
+    eff = load(typed, base=base)
+    assert eff["seeds"] == [1, 2] and eff["train"]["max_iters"] == 50 and eff["train"]["log"] == "every:10"
+    assert load({**base, "scale": "smoke"}, base=base)["seeds"] == [0]  # nothing typed: the scale's
+    overlay = tmp_path / "over.yaml"
+    overlay.write_text("seeds: [1, 2]\ntrain:\n  max_iters: 50\n")
+    assert main(["config", "--directory", str(ROOT), "--configfile", str(overlay), "--config", "scale=smoke"]) == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    assert printed["seeds"] == [1, 2] and printed["train"]["max_iters"] == 50

@@ -172,7 +172,8 @@ def _cmd_train(a: argparse.Namespace) -> None:
 
 def _load_config(a: argparse.Namespace) -> tuple[dict, list[str]]:
     """The raw config as Snakemake builds it (DIRECTORY/config.yaml, each ``--configfile`` merged over it,
-    then ``--config`` overrides) and the scales asked for."""
+    then ``--config`` overrides) and the scales asked for (what the user set wins over the scale: the
+    workflow passes DIRECTORY/config.yaml as ``base`` to :func:`matcomp.plan.config.load`, as here)."""
     import yaml
 
     from .plan.config import read_config
@@ -211,12 +212,13 @@ def _in_checkout(a: argparse.Namespace) -> int | None:
 def _cmd_config(a: argparse.Namespace) -> None:
     import yaml
 
-    from .plan.config import ConfigError, load
+    from .plan.config import ConfigError, load, read_yaml
     from .plan.jobs import packing
 
     try:
         config, scales = _load_config(a)
-        eff = load({**config, "scale": scales[-1]} if scales else config)
+        base = read_yaml(Path(a.directory) / "config.yaml")
+        eff = load({**config, "scale": scales[-1]} if scales else config, base)
         packing(eff)  # pack_training: true where no GPU is planned
     except ConfigError as err:
         raise ValueError(f"invalid config: {err}") from None
@@ -224,13 +226,13 @@ def _cmd_config(a: argparse.Namespace) -> None:
 
 
 def _cmd_clean(a: argparse.Namespace) -> None:
-    from .plan.config import ConfigError
+    from .plan.config import ConfigError, read_yaml
     from .plan.stale import NOT_OURS, remove, running, stale_with_reasons
 
     try:
         config, scales = _load_config(a)
         root = Path(a.directory)
-        found = stale_with_reasons(root, config, scales)
+        found = stale_with_reasons(root, config, scales, read_yaml(root / "config.yaml"))
     except ConfigError as err:
         raise ValueError(f"invalid config: {err}") from None
     stale = [f for f, why in found if why != NOT_OURS]

@@ -121,8 +121,30 @@ def read_config(
     return {**config, **(overrides or {})}
 
 
-def effective_config(config: dict[str, Any]) -> dict[str, Any]:
-    """Apply the named ``scale`` (``paper`` is the config as written) and drop the ``scales`` table."""
+_MISSING = object()
+
+
+def changed_from(config: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """What ``config`` sets differently from ``base`` (nested; ``scale`` and ``scales`` aside): the values a
+    user typed (``--config``) or overlaid (``--configfile``) over the workflow's ``config.yaml``."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in ("scale", "scales"):
+            continue
+        was = base.get(key, _MISSING)
+        if isinstance(value, dict) and isinstance(was, dict):
+            sub = changed_from(value, was)
+            if sub:
+                out[key] = sub
+        elif was is _MISSING or value != was:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def effective_config(config: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Apply the named ``scale`` (``paper`` is the config as written) and drop the ``scales`` table.  With
+    ``base`` (the workflow's own ``config.yaml``), what the user set over it (:func:`changed_from`: an
+    overlay, a ``--config`` value) wins over the scale's overlay: config.yaml < scale < the user's."""
     scale = config.get("scale", "paper")
     scales = config.get("scales") or {}
     if scale != "paper" and scale not in scales:
@@ -131,6 +153,8 @@ def effective_config(config: dict[str, Any]) -> dict[str, Any]:
             f"valid: paper, {', '.join(scales)}"
         )
     eff = deep_merge(config, scales.get(scale, {})) if scale != "paper" else copy.deepcopy(config)
+    if base is not None:
+        eff = deep_merge(eff, changed_from(config, base))
     eff.pop("scales", None)
     eff["scale"] = scale
     return with_readings(eff)
@@ -219,16 +243,18 @@ def _check_near_names(config: dict[str, Any]) -> None:
                 )
 
 
-def load(config: dict[str, Any]) -> dict[str, Any]:
+def load(config: dict[str, Any], base: dict[str, Any] | None = None) -> dict[str, Any]:
     """The effective, fully checked config of the chosen scale (module docstring); every scale of the
-    ``scales`` table is checked too, so a typo in one that is not run now is still found."""
+    ``scales`` table is checked too, so a typo in one that is not run now is still found.  ``base``: the
+    workflow's ``config.yaml``, so that what the user set over it wins over the scale (:func:`effective_config`)."""
     config = coerce_booleans(copy.deepcopy(config), schema())
+    base = coerce_booleans(copy.deepcopy(base), schema()) if base is not None else None
     _check_near_names(config)
-    eff = effective_config(config)
+    eff = effective_config(config, base)
     check(eff)
     for scale in ["paper", *(config.get("scales") or {})]:
         if scale != eff["scale"]:
-            check(effective_config({**config, "scale": scale}), f" (in scale {scale!r})")
+            check(effective_config({**config, "scale": scale}, base), f" (in scale {scale!r})")
     return eff
 
 

@@ -65,14 +65,17 @@ PLACEMENTS = (False, True)
 commands run with and without ``--config gpus=true``, and neither's results are stale under the other."""
 
 
-def current_files(config: dict[str, Any], scales: Sequence[str] | None = None) -> set[str]:
+def current_files(
+    config: dict[str, Any], scales: Sequence[str] | None = None, base: dict[str, Any] | None = None
+) -> set[str]:
     """Every cached file some job of ``config`` (raw, before the scale) plans at the given scales, under
-    either placement (:data:`PLACEMENTS`)."""
+    either placement (:data:`PLACEMENTS`); ``base``: the workflow's config.yaml (what the user set over it
+    wins over a scale, as in the workflow)."""
     keep: set[str] = set()
     for scale in scales_of(config, scales):
         for gpus in PLACEMENTS:
             raw = {**copy.deepcopy(config), "scale": scale, "gpus": gpus, "pack_training": "auto"}
-            keep |= with_logs(planned_results(load(raw)))
+            keep |= with_logs(planned_results(load(raw, base)))
     return keep
 
 
@@ -150,13 +153,16 @@ def stale_files(root: Path, config: dict[str, Any], scales: Sequence[str] | None
 
 
 def stale_with_reasons(
-    root: Path, config: dict[str, Any], scales: Sequence[str] | None = None
+    root: Path,
+    config: dict[str, Any],
+    scales: Sequence[str] | None = None,
+    base: dict[str, Any] | None = None,
 ) -> list[tuple[str, str]]:
     """(file, why it is stale) for :func:`stale_files`; a file the pipeline did not make comes with
     :data:`NOT_OURS` (listed, never removed)."""
     from ..codehash import code_hash
 
-    keep, movielens_code = current_files(config, scales), code_hash("movielens")
+    keep, movielens_code = current_files(config, scales, base), code_hash("movielens")
     data = named_data(root, config)
     out = []
     for f in cached_files(root):
