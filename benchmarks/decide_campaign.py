@@ -8,7 +8,8 @@ is left of H, and runs them with Snakemake in a work folder (a git worktree of t
 editing the checkout meanwhile changes nothing under the running jobs).  A job that would not fit is not
 started.  Each finished job's files (its ground truth, result and trajectory; a baseline's result) are
 checked and copied into ``benchmarks/decide/results/`` (the *evidence*, committed), and an experiment whose
-jobs are all there is built (its table or figure) and marked done in the queue.
+jobs are all there is marked done in the queue (``harvest`` does the same for a work folder that ran
+without the runner).
 
 ``restore`` copies the evidence into a work folder (ground truth first, so that the cached results stay newer
 than their inputs): Snakemake then finds those jobs done and does not train them again, as long as their
@@ -229,21 +230,37 @@ def commit_of(folder: Path) -> str:
     return out.stdout.strip() or "unknown"
 
 
-def _cpu_seconds(workdir: Path, jobs: Iterable[Job]) -> float:
+def _cpu_seconds(root: Path, jobs: Iterable[Job]) -> float:
     """Seconds the jobs' cells recorded (training; baselines are not counted)."""
     total = 0.0
     for job in jobs:
         if job.path.startswith("results/cells/"):
-            doc = results.read(workdir / job.path)
+            doc = results.read(root / job.path)
             total += sum(float(c["provenance"]["seconds"]) for c in doc["cells"])
     return total
 
 
-def mark_done(doc: dict[str, Any], name: str, workdir: Path, jobs: list[Job]) -> None:
-    doc["done"][name] = {
-        "jobs": len(jobs), "cpu_hours": round(_cpu_seconds(workdir, jobs) / 3600, 2), "commit": commit_of(workdir),
-        "machine": f"{platform.machine()} {_cpu()}", "finished": dt.datetime.now().isoformat(timespec="minutes"),
-    }  # fmt: skip
+def mark_complete(
+    jobs: dict[str, Job], workdir: Path, evidence: Path = EVIDENCE, queue: Path = QUEUE
+) -> list[str]:
+    """Mark done, in the queue file as it is now (another process may have written it meanwhile), every
+    queued experiment whose jobs are all in the evidence: where its evidence came from and what it cost
+    (the seconds its cells recorded).  Returns the names newly marked."""
+    doc = read_queue(queue)
+    new = []
+    for name in (e["experiment"] for e in doc["queue"]):
+        mine = jobs_of(jobs, name)
+        if name in doc["done"] or not mine or pending(mine, evidence):
+            continue
+        doc["done"][name] = {
+            "jobs": len(mine), "cpu_hours": round(_cpu_seconds(evidence, mine) / 3600, 2),
+            "commit": commit_of(workdir), "machine": f"{platform.machine()} {_cpu()}",
+            "finished": dt.datetime.now().isoformat(timespec="minutes"),
+        }  # fmt: skip
+        new.append(name)
+    if new:
+        write_queue(doc, queue)
+    return new
 
 
 def _cpu() -> str:
@@ -255,13 +272,16 @@ def _cpu() -> str:
 
 
 def run(hours: float, workdir: Path, cores: int) -> None:
-    """Run the queue's next jobs that fit in ``hours`` (module docstring), harvesting after each batch."""
+    """Run the queue's next jobs that fit in ``hours`` (module docstring), harvesting after each batch and
+    marking done each experiment whose jobs are all in the evidence (``rebuild`` draws its figure)."""
     deadline = time.monotonic() + hours * 3600
-    config, doc = decide_config(), read_queue()
-    jobs, names = plan(config), check_queue(doc, config)
+    config = decide_config()
+    jobs, names = plan(config), check_queue(read_queue(), config)
     worktree(workdir)
     print(f"restored {restore(workdir)} evidence file(s) into {workdir}", flush=True)
-    for name in (n for n in names if n not in doc["done"]):
+    harvest(workdir, jobs.values())  # what an earlier run left finished there
+    print(f"done: {', '.join(mark_complete(jobs, workdir)) or 'nothing new'}", flush=True)
+    for name in (n for n in names if n not in read_queue()["done"]):
         todo = pending(jobs_of(jobs, name))
         while todo:
             left = (deadline - time.monotonic()) / 3600
@@ -275,11 +295,8 @@ def run(hours: float, workdir: Path, cores: int) -> None:
             print(f"{name}: {len(kept)} of {len(batch)} job(s) kept in {EVIDENCE}", flush=True)
             if not kept:
                 raise SystemExit(f"{name}: no job of the batch finished; see the logs in {workdir}/logs")
+            print(f"done: {', '.join(mark_complete(jobs, workdir)) or 'nothing new'}", flush=True)
             todo = pending(todo)
-        if snakemake(workdir, [target_of(config, name)], cores) == 0:
-            mark_done(doc, name, workdir, jobs_of(jobs, name))
-            write_queue(doc)
-            print(f"{name}: done", flush=True)
 
 
 # ---------------------------------------------------------------- rebuilding the verdicts from the evidence
@@ -376,8 +393,11 @@ def main() -> None:
     elif a.cmd == "restore":
         print(f"restored {restore(worktree(a.workdir.resolve()))} file(s)")
     elif a.cmd == "harvest":
-        kept = harvest(a.workdir.resolve(), plan(decide_config()).values())
-        print(f"{len(kept)} finished job(s) are in {EVIDENCE}")
+        jobs = plan(decide_config())
+        kept = harvest(a.workdir.resolve(), jobs.values())
+        print(
+            f"{len(kept)} finished job(s) are in {EVIDENCE}; done: {', '.join(mark_complete(jobs, a.workdir))}"
+        )
     else:
         rebuild(a.cores)
 

@@ -76,3 +76,17 @@ def test_a_done_experiment_made_by_other_code_is_not_rebuilt(tmp_path):
     assert ok == [] and stale[0][0] == "fig3" and "changed since" in stale[0][1]
     write_result(tmp_path, jobs["x"], 1_000.0)
     assert dc.rebuildable({"done": {"fig3": {}}}, jobs, tmp_path) == (["fig3"], [])
+
+
+def test_an_experiment_is_marked_done_once_all_its_jobs_are_in_the_evidence(tmp_path):
+    queue = tmp_path / "queue.yaml"
+    queue.write_text("# header kept\nqueue:\n- experiment: fig3\n- experiment: fig1\ndone: {}\n")
+    jobs = {"a": job("a", 0.1, "fig3"), "b": job("b", 0.1, "fig3"), "c": job("c", 0.1, "fig1")}
+    write_result(tmp_path / "ev", jobs["a"], 1_000.0)
+    assert dc.mark_complete(jobs, tmp_path, tmp_path / "ev", queue) == []  # b is missing
+    write_result(tmp_path / "ev", jobs["b"], 1_000.0)
+    assert dc.mark_complete(jobs, tmp_path, tmp_path / "ev", queue) == ["fig3"]
+    doc = dc.read_queue(queue)
+    assert set(doc["done"]) == {"fig3"} and doc["done"]["fig3"]["jobs"] == 2
+    assert queue.read_text().startswith("# header kept")
+    assert dc.mark_complete(jobs, tmp_path, tmp_path / "ev", queue) == []  # once

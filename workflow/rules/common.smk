@@ -45,7 +45,11 @@ try:
         read_yaml(path)
     # what the user set over config.yaml (--configfile, --config) wins over the scale's overlay; config.yaml
     # is the Snakefile's `configfile:` (the working directory's, else the one beside the Snakefile)
-    base = next(p for p in (Path("config.yaml"), Path(workflow.basedir) / "config.yaml") if p.is_file())
+    base = next(
+        p
+        for p in (Path("config.yaml"), Path(workflow.basedir) / "config.yaml")
+        if p.is_file()
+    )
     config = load(config, base=read_yaml(base))
     packing(config)  # pack_training: true where no GPU is planned
 except ConfigError as err:
