@@ -28,22 +28,26 @@ config sets at scale paper (the *configured* budget: the paper states none for t
 * ``either``: per cell of ``where`` (or pair of a compare), one of ``checks`` passes.
 
 Each check yields one *outcome* per cell (or pair, group, step): passes or fails, decided or not.
-Iteration counts (``iters_to_err_*``, ``iters_to_rank``, ``iters_to_sv*``) are intervals: a seed that never reached the level
-counts as more than the iterations it ran (and at most never), the cell's count is the median of its
-seeds' intervals, and a ratio of two counts passes only when its bounds make it certain, fails when they
-make it impossible (final for error levels, whatever more training would do: the bounds cover it; a rank or
-singular-value time can still move, so only decided cells decide those), and is undetermined
-otherwise (decided cells: *inconclusive*; else not reached).  A
-diverged seed's test error counts as +∞ and its rank as undefined (a rank check fails): a success claim
-cannot hold on the seeds that survived.  A value that is not measured (NaN) leaves its outcome open; an
-iteration count a table gives without bounds is censored at the iterations the cell ran ([max_iters, ∞]).
+Iteration counts (``iters_to_err_*``, ``iters_to_rank``, ``iters_to_sv*``) are intervals: an error level
+counts once the error *stays* at or below it to the end of the run (a settled time, resolved to the logged
+points), a seed that never got there counts as more than the iterations it ran (and at most never), and a
+ratio of two counts passes only when its bounds make it certain, fails when they make it impossible, and is
+undetermined otherwise (decided cells: *inconclusive*; else not reached).  **Seed by seed**: where a table
+keeps each seed's values (``<metric>_seeds``, ``seeds``), a threshold holds for a cell only if it holds for
+every seed ("4 of 5 seeds" otherwise), and a compare pairs the two cells' seeds (seed s of every cell shares
+W* and Ω); a cell's own count is its slowest seed's.  A diverged seed's test error and rank count as +∞: it
+fails every recovery and supports every "fails" statement.  **Untrained networks**: a pass that rests on a
+cell whose network did not train (``trained`` False) is *uninformative*, and every claim is judged on its
+untrained twin too (:mod:`.twin`): one the twin holds is uninformative, never held.  A value that is not
+measured (NaN) leaves its outcome open; an iteration count a table gives without bounds is censored at the
+iterations the cell ran ([max_iters, ∞]).
 
 **Verdicts.**  A check is *held* when every outcome is decided and passes (``any``: one decided outcome
-passes); *not held* when a decided outcome fails (``any``: every outcome decided and failing); *not reached
-at this budget* when the outcomes it needs are undecided — then it *leans* held or not held by what the
+passes); *not held* when a decided outcome fails (``any``: every outcome decided and failing); *uninformative* when
+only untrained cells would pass it; *not reached at this budget* when the outcomes it needs are undecided — then it *leans* held or not held by what the
 undecided cells show now; *inconclusive* when decided cells cannot measure it; *not run* when its cells are
-not in this run.  A claim takes the first of ``not held``, ``not reached``, ``not run``, ``inconclusive``,
-``held`` among its checks.
+not in this run.  A claim takes the first of ``not held``, ``not reached``, ``not run``, ``uninformative``,
+``inconclusive``, ``held`` among its checks.
 """
 
 from __future__ import annotations
@@ -209,11 +213,7 @@ def _split(value: Any) -> list[str] | None:
     """A ``;``-joined per-seed field as its parts (a single seed's number, as pandas reads it, too)."""
     if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
         return None
-    return (
-        [_lbl(v) if isinstance(v, float) else str(v) for v in str(value).split(";")]
-        if isinstance(value, str)
-        else [_lbl(value)]
-    )
+    return value.split(";") if isinstance(value, str) else [_lbl(value)]
 
 
 def seed_intervals(row: pd.Series, metric: str) -> list[tuple[float, float]] | None:
@@ -969,7 +969,11 @@ def legend() -> list[str]:
         "iteration count cannot settle a ratio). **not run**: its cells are not in this run. Baselines (CP, "
         "SI, OPT) run to their own solver's convergence and count as decided. A diverged seed's error counts "
         "as +∞ (a success claim cannot hold on the survivors); an iteration count that a seed never reached "
-        "counts as more than the iterations it ran.",
+        "counts as more than the iterations it ran. **Seed by seed**: a cell meets a criterion only if every "
+        "seed does, and cells are compared seed by seed; an error level counts once the error stays at or "
+        "below it to the end of the run. **uninformative**: met only by cells whose networks did not train "
+        "(data term above 1 % of its start, not diverged), or by the claim's untrained twin (the same cells "
+        "at iteration 0).",
         "",
         f"Plateau rule (per seed; a cell has plateaued when all its seeds have): its data term is below "
         f"{PLATEAU_FITTED:.0%} of its value at iteration 0, and over the last decade of iterations (the "
