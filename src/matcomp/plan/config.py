@@ -338,7 +338,15 @@ def _check_per_optimizer(eff: dict[str, Any]) -> None:
                if isinstance(r, dict)]  # fmt: skip
     for where, train in trains:
         for key in PER_OPTIMIZER:
-            value = (train or {}).get(key) if isinstance(train, dict) else None
+            if not isinstance(train, dict) or key not in train:
+                continue
+            value = train[key]
+            numbers = list(value.items()) if isinstance(value, dict) else [(None, value)]
+            for name, v in numbers:
+                if isinstance(v, bool) or not isinstance(v, int | float):
+                    at = f"{where}.{key}" + (f".{name}" if name is not None else "")
+                    raise ConfigError(f"config key '{at}': {v!r} is not of type 'number' (give a number, or one "
+                                      f"per optimizer with a default: {{gd: 1.0e-2, {DEFAULT_KEY}: 1.0e-3}})")  # fmt: skip
             if not isinstance(value, dict):
                 continue
             valid = [*OPTIMIZERS, DEFAULT_KEY]
