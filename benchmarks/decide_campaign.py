@@ -219,8 +219,9 @@ def worktree(workdir: Path) -> Path:
 
 
 def snakemake(workdir: Path, targets: Sequence[str], cores: int, extra: Sequence[str] = ()) -> int:
-    """Snakemake at scale decide in ``workdir``, at the lowest CPU priority (work beside it keeps its pace)."""
-    cmd = ["nice", "-n", "19", "snakemake", "--cores", str(cores), *extra, *targets, "--config", "scale=decide"]  # fmt: skip
+    """Snakemake at scale decide in ``workdir``, at the lowest CPU priority (work beside it keeps its pace);
+    the targets first (an option such as ``--allowed-rules`` takes every word after it)."""
+    cmd = ["nice", "-n", "19", "snakemake", *targets, "--cores", str(cores), *extra, "--config", "scale=decide"]  # fmt: skip
     print("+", " ".join(cmd), f"(in {workdir})", flush=True)
     return subprocess.run(cmd, cwd=workdir).returncode
 
@@ -301,7 +302,15 @@ def run(hours: float, workdir: Path, cores: int) -> None:
 
 # ---------------------------------------------------------------- rebuilding the verdicts from the evidence
 
-COPIED_TREE = ("Snakefile", "config.yaml", "workflow", "src", "benchmarks/cost_scale_cpu.json")
+COPIED_TREE = (
+    "Snakefile",
+    "config.yaml",
+    "workflow",
+    "src",
+    "envs",
+    "profiles",
+    "benchmarks/cost_scale_cpu.json",
+)
 
 
 def scratch_checkout(into: Path) -> Path:
