@@ -339,7 +339,7 @@ def rebuildable(doc: dict[str, Any], jobs: dict[str, Job], evidence: Path = EVID
     return ok, stale
 
 
-def rebuild(cores: int) -> None:
+def rebuild(cores: int, verdicts: Path = VERDICTS, figures: Path = FIGURES) -> None:
     """Tables, figures and verdicts of every done experiment, from the evidence, with today's report code."""
     import decide_verdicts  # noqa: PLC0415  (beside this file)
 
@@ -354,11 +354,11 @@ def rebuild(cores: int) -> None:
         targets = [target_of(config, n) for n in ok]
         if snakemake(work, targets, cores, ["--allowed-rules", *BUILD_RULES]) != 0:
             raise SystemExit("the rebuild failed (it may only build tables and figures; see above)")
-        FIGURES.mkdir(exist_ok=True)
+        figures.mkdir(parents=True, exist_ok=True)
         for png in sorted((work / "figures").glob("*.png")):
-            shutil.copy2(png, FIGURES / png.name)
-        VERDICTS.write_text(decide_verdicts.markdown(work, sources=decide_sources(doc, ok)))
-    print(f"wrote {VERDICTS} and {len(ok)} experiment(s)' figures/tables ({', '.join(ok)})")
+            shutil.copy2(png, figures / png.name)
+        verdicts.write_text(decide_verdicts.markdown(work, sources=decide_sources(doc, ok)))
+    print(f"wrote {verdicts} and {len(ok)} experiment(s)' figures/tables ({', '.join(ok)})")
 
 
 def decide_sources(doc: dict[str, Any], names: Sequence[str]) -> list[str]:
@@ -392,6 +392,10 @@ def main() -> None:
     h.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     b = sub.add_parser("rebuild", help="tables, figures and decide_verdicts.md from the evidence")
     b.add_argument("--cores", type=int, default=2)
+    b.add_argument("--out", type=Path, default=VERDICTS, help="the verdicts file (default: %(default)s)")
+    b.add_argument(
+        "--figures", type=Path, default=FIGURES, help="where the figures go (default: %(default)s)"
+    )
     a = p.parse_args()
     if a.cmd == "status":
         status()
@@ -408,7 +412,7 @@ def main() -> None:
             f"{len(kept)} finished job(s) are in {EVIDENCE}; done: {', '.join(mark_complete(jobs, a.workdir))}"
         )
     else:
-        rebuild(a.cores)
+        rebuild(a.cores, a.out, a.figures)
 
 
 if __name__ == "__main__":

@@ -90,3 +90,19 @@ def test_an_experiment_is_marked_done_once_all_its_jobs_are_in_the_evidence(tmp_
     assert set(doc["done"]) == {"fig3"} and doc["done"]["fig3"]["jobs"] == 2
     assert queue.read_text().startswith("# header kept")
     assert dc.mark_complete(jobs, tmp_path, tmp_path / "ev", queue) == []  # once
+
+
+def _verdict_rows(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.startswith("| ") and line.count("|") == 5]
+
+
+def test_the_committed_verdicts_are_what_todays_rule_gives_on_the_committed_evidence(tmp_path):
+    """A fresh clone rebuilds every decided verdict from benchmarks/decide/ without training (the rebuild
+    may run only the table and figure rules), and gets benchmarks/decide_verdicts.md's verdicts: a change of
+    the rule that changes them must regenerate that file (`decide_campaign.py rebuild`)."""
+    if not dc.read_queue()["done"]:
+        pytest.skip("no experiment is done in the committed queue")
+    out = tmp_path / "verdicts.md"
+    dc.rebuild(1, out, tmp_path / "figures")
+    assert _verdict_rows(out.read_text()) == _verdict_rows(dc.VERDICTS.read_text())
+    assert sorted(p.name for p in (tmp_path / "figures").glob("*.png"))

@@ -720,7 +720,9 @@ def test_train_never_overwrites_what_is_not_its_result(tmp_path: Path) -> None:
     assert main([*base, str(notes)]) == 2 and notes.read_text() == "my notes"
     assert main([*base, str(tmp_path / "t2.json")]) == 2 and traj.read_bytes() == b"unrelated"
     run = tmp_path / "run.json"
-    assert main([*base, str(run)]) == 0 and main([*base, str(run)]) == 0  # its own result: a rerun replaces it
+    assert (
+        main([*base, str(run)]) == 0 and main([*base, str(run)]) == 0
+    )  # its own result: a rerun replaces it
     assert main([*base, str(notes), "--force"]) == 0 and "settings" in notes.read_text()
 
 
@@ -749,6 +751,9 @@ def test_what_the_user_sets_wins_over_the_scale(tmp_path: Path, capsys: pytest.C
     assert load({**base, "scale": "smoke"}, base=base)["seeds"] == [0]  # nothing typed: the scale's
     overlay = tmp_path / "over.yaml"
     overlay.write_text("seeds: [1, 2]\ntrain:\n  max_iters: 50\n")
-    assert main(["config", "--directory", str(ROOT), "--configfile", str(overlay), "--config", "scale=smoke"]) == 0
+    assert (
+        main(["config", "--directory", str(ROOT), "--configfile", str(overlay), "--config", "scale=smoke"])
+        == 0
+    )
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["seeds"] == [1, 2] and printed["train"]["max_iters"] == 50
