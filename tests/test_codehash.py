@@ -380,7 +380,7 @@ def test_clean_stale_lists_results_of_old_code_and_deletes_only_when_asked(built
     old_log = built / "logs/baselines/cp/r5_o2000_0123456789.log"
     for p in (old, old_log):
         p.parent.mkdir(parents=True, exist_ok=True)
-        p.write_text("{}")
+        p.write_text('{"job": {"method": "cp"}}')  # a result names its job: only then is it the pipeline's
     edit("src/matcomp/penalties.py", lambda t: t.replace(PROBE_FUNCTION, ""))
     proc = _clean(built, "--delete")
     assert set(proc.stdout.split()) == {"results/baselines/cp/r5_o2000_0123456789.json",

@@ -13,6 +13,8 @@ its inline code spans that start with a command word (``snakemake …``, ``matco
 - ``python -m pytest …``: collected (``--collect-only``), not run: this is the suite itself.
 - ``bash script``: the script exists and ``bash -n`` parses it.
 - ``python -m venv …``: the optional virtual environment, run as written in a scratch folder.
+- ``python benchmarks/….py SUB …``: the script exists; ``status`` runs as written, another subcommand shows
+  its help, which must name every option used.
 - ``apt-get``/``pip``: the set-up commands, not run; they must be exactly the two README promises.
 
 A command of any other kind fails the test: whoever adds one to README decides here how it is checked.
@@ -260,6 +262,19 @@ def check_bash(cmd: str, words: list[str]) -> None:
     assert proc.returncode == 0, _fail(cmd, proc)
 
 
+def check_benchmark_script(cmd: str, words: list[str]) -> None:
+    """``python benchmarks/X.py SUB …``: the script exists; a read-only ``status`` runs as written, any other
+    subcommand shows its help, which must name every option the command uses."""
+    script = ROOT / words[1]
+    assert script.is_file(), f"`{cmd}`: {words[1]} does not exist"
+    sub = [w for w in words[2:] if not w.startswith("-")][:1]
+    argv = [sys.executable, *words[1:]] if sub == ["status"] else [sys.executable, words[1], *sub, "--help"]
+    proc = _run(argv, ROOT)
+    assert proc.returncode == 0, _fail(cmd, proc)
+    for opt in (w for w in words[2:] if w.startswith("--")):
+        assert sub == ["status"] or opt in proc.stdout, f"`{cmd}`: {opt} is not an option of {words[1]} {sub}"
+
+
 def check_venv(cmd: str, tmp_path: Path) -> None:
     """The optional virtual environment: run as written in a scratch folder; it must leave a Python there."""
     proc = _run(["bash", "-c", cmd], tmp_path)
@@ -282,6 +297,8 @@ def test_readme_command_runs(cmd: str, checkout: Path, tmp_path: Path) -> None:
         check_bash(cmd, words)
     elif words[:3] == ["python", "-m", "venv"]:
         check_venv(cmd, tmp_path)
+    elif words[0] == "python" and words[1].startswith("benchmarks/"):
+        check_benchmark_script(cmd, words)
     elif words[0] in ("apt-get", "pip", "sudo"):
         assert tuple(words) in SETUP, f"`{cmd}`: a set-up command README does not promise"
     else:

@@ -123,11 +123,13 @@ def _stem(rel: str) -> str:
 def made_by_pipeline(root: Path, rel: str) -> bool:
     """Whether a file's name and contents say a job of the workflow made it: a name ending in a settings
     hash (``…_0123456789.json``, its trajectory, log or benchmark), and for a result JSON a document that
-    records its job or code.  A user's README, notes or own matrix beside the results is not ours."""
+    records its job or code (or an empty file: ``snakemake --touch`` marks jobs done that way).  A user's README, notes or own matrix beside the results is not ours."""
     stem = _stem(rel)
     if not HASHED.search(Path(stem).name) and "/packs/" not in f"/{rel}":
         return False
     if rel.endswith(".json") and rel.startswith("results/"):
+        if (root / rel).stat().st_size == 0:  # marked done by `snakemake --touch`: the workflow's own
+            return True
         try:
             doc = json.loads((root / rel).read_text())
         except (OSError, ValueError):
