@@ -15,7 +15,7 @@ from test_claims_catalogue import CLAIMS, _budget, cells_for
 
 from matcomp.report.claims import NOT_REACHED, UNINFORMATIVE, evaluate
 from matcomp.report.tables import _settled_counts, join_seeds, settled_hit
-from matcomp.report.twin import UNTRAINED_RANK, networks, untrained_twin
+from matcomp.report.twin import UNTRAINED_RANK, alike_twin, networks, untrained_twin
 
 PAPER = 500_000
 BUDGET = {
@@ -217,3 +217,27 @@ def test_worsening_every_cell_never_makes_a_recovery_claim_hold(claim, ferr, wor
     worsened = _with_seeds(worsened, ferr, [1.0, 1.0, 1.0], 3)
     after = evaluate([claim], worsened, _budget()).loc[0, "verdict"]
     assert not (before != "held" and after == "held"), (before, after)
+
+
+FAILING_ALIKE_IS_THE_CLAIM = {
+    # the sentence states a failure: cells that all trained and failed meet it
+    "T1-gd-d1-fails", "T1-nuclear-no-generalisation", "T1-adam-none-d1", "T3-adadelta-ratio-d1",
+    "T3-amsgrad-ratio-d1-fails", "T3-gd-momentum-d1-fails", "T4-quasi-norms-d1", "F1-gd-depth2-fails",
+    "F2-gd-not-all-depths", "F3-gd-d1-fails", "F3-adam-none-d1",
+    # the sentence states sameness whatever the outcome ("some depth invariance" of a penalty that does not
+    # generalise, "ineffective", "similar performance as GD:3")
+    "T1-nuclear-depth-invariance", "F3-penalty-ineffective-gd", "F4-gd-depths-alike", "F5-gd-depths-alike-r10",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=[c["id"] for c in CLAIMS])
+def test_no_claim_of_success_or_difference_is_held_when_every_cell_fails_alike(claim: dict) -> None:
+    """Issue 34.1's second twin: every network trained and ended alike (Err 0.5, Rk 20). Only a claim whose
+    sentence is a failure, or sameness whatever the outcome, may hold there (listed, each with why)."""
+    df = cells_for(claim, holds=True)
+    if not _reads_training_cells(df):
+        pytest.skip("reads no training cell (baselines or Table 2 only)")
+    res = evaluate([claim], alike_twin(df), _budget()).iloc[0]
+    if claim["id"].split(" [")[0] in FAILING_ALIKE_IS_THE_CLAIM:
+        return
+    assert res["verdict"] != "held", f"{claim['id']}: {res['ours']}"

@@ -68,3 +68,21 @@ def untrained_twin(df: pd.DataFrame) -> pd.DataFrame:
     twin.loc[nets, ["n_diverged", "trained"]] = [0, False]
     twin.loc[nets, ["plateaued", "stop_reasons", "still_moving"]] = [True, "plateau", ""]
     return twin
+
+
+ALIKE_ERR, ALIKE_RANK = 0.5, 20.0
+"""The numbers of the *alike* twin: every network trained and failed the same way."""
+
+
+def alike_twin(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with every network's cell trained, decided and failing alike (Err 0.5, Rk 20, no milestone
+    reached): a claim that compares (better, faster, lower with depth) cannot hold on it, and one of
+    sameness holds on it only where failing alike is what its sentence says."""
+    twin = untrained_twin(df)
+    nets = networks(twin)
+    for col in ("test_error_mean", "test_error_unobserved_mean"):
+        if col in twin:
+            twin.loc[nets, col] = ALIKE_ERR
+    twin.loc[nets, "effective_rank_mean"] = ALIKE_RANK
+    twin.loc[nets, "trained"] = True
+    return twin
