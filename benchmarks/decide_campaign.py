@@ -194,14 +194,18 @@ def harvest(workdir: Path, jobs: Iterable[Job], evidence: Path = EVIDENCE) -> li
 
 
 def restore(workdir: Path, evidence: Path = EVIDENCE) -> int:
-    """Copy into ``workdir`` every evidence file it lacks: inputs first (ground truth, the OptSpace record),
-    then results, so that Snakemake finds each cached result newer than what it read.  Returns the count."""
+    """Copy into ``workdir`` every evidence file it lacks, stamped now: inputs (ground truth, the OptSpace
+    record) a second before results, so that Snakemake finds each cached result newer than what it read
+    and newer than the checkout's scripts (a fresh clone's files are as new as the clone; an output older
+    than its rule's script counts as made by other code, and would be made again).  Returns the count."""
     files = sorted(p.relative_to(evidence) for p in (evidence / "results").rglob("*") if p.is_file())
     first = [f for f in files if str(f).startswith(("results/data/", *COPIED_FIRST))]
-    n = 0
+    now, n = time.time(), 0
     for rel in [*first, *(f for f in files if f not in first)]:
         if not (workdir / rel).exists():
             _copy(evidence / rel, workdir / rel)
+            stamp = now if rel in first else now + 1
+            os.utime(workdir / rel, (stamp, stamp))
             n += 1
     return n
 

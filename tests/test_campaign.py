@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import decide_campaign as dc
@@ -45,8 +46,11 @@ def test_harvest_then_restore_round_trip_keeps_results_newer_than_their_inputs(t
     assert dc.pending([good, broken, unfinished], evidence) == [broken, unfinished]
 
     (fresh / good.data[0]).parent.mkdir(parents=True)
+    before = time.time()
     assert dc.restore(fresh, evidence) == 2
     assert (fresh / good.path).stat().st_mtime > (fresh / good.data[0]).stat().st_mtime
+    # newer than a fresh clone's scripts: an output older than its rule's script would be made again
+    assert (fresh / good.data[0]).stat().st_mtime >= before - 1
     mine = fresh / "results" / "mine.txt"
     mine.write_text("the user's")
     assert dc.restore(fresh, evidence) == 0  # nothing already there is copied over
