@@ -194,7 +194,9 @@ def _interval(row: pd.Series, metric: str) -> tuple[float, float]:
         return float(row[f"{metric}_lo"]), float(row[f"{metric}_hi"])
     v = float(pd.to_numeric(row.get(metric, math.nan), errors="coerce"))
     ran = float(pd.to_numeric(row.get("max_iters", math.nan), errors="coerce"))
-    if _is_count(metric) and math.isnan(v) and not math.isnan(ran):  # a table without bounds: censored
+    if (
+        metric.startswith("iters_to") and math.isnan(v) and not math.isnan(ran)
+    ):  # a count without bounds: censored
         return ran, math.inf
     return v, v
 
