@@ -44,6 +44,8 @@ import yaml
 CHECKOUT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(CHECKOUT / "src"))
 
+from decide_verdicts import _cpu  # noqa: E402  (beside this file: the machine's name, said once)
+
 from matcomp import paths, results  # noqa: E402
 from matcomp.cost import job_hours  # noqa: E402
 from matcomp.plan.config import load, read_config  # noqa: E402
@@ -268,14 +270,6 @@ def mark_complete(
     return new
 
 
-def _cpu() -> str:
-    info = Path("/proc/cpuinfo")
-    for line in info.read_text().splitlines() if info.exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown CPU"
-
-
 def run(hours: float, workdir: Path, cores: int) -> None:
     """Run the queue's next jobs that fit in ``hours`` (module docstring), harvesting after each batch and
     marking done each experiment whose jobs are all in the evidence (``rebuild`` draws its figure)."""
@@ -345,7 +339,7 @@ def rebuildable(doc: dict[str, Any], jobs: dict[str, Job], evidence: Path = EVID
 
 def rebuild(cores: int, verdicts: Path = VERDICTS, figures: Path = FIGURES) -> None:
     """Tables, figures and verdicts of every done experiment, from the evidence, with today's report code."""
-    import decide_verdicts  # noqa: PLC0415  (beside this file)
+    import decide_verdicts  # noqa: PLC0415
 
     config, doc = decide_config(), read_queue()
     ok, stale = rebuildable(doc, plan(config))
