@@ -280,22 +280,27 @@ def run(hours: float, workdir: Path, cores: int) -> None:
     print(f"restored {restore(workdir)} evidence file(s) into {workdir}", flush=True)
     harvest(workdir, jobs.values())  # what an earlier run left finished there
     print(f"done: {', '.join(mark_complete(jobs, workdir)) or 'nothing new'}", flush=True)
-    for name in (n for n in names if n not in read_queue()["done"]):
-        todo = pending(jobs_of(jobs, name))
-        while todo:
-            left = (deadline - time.monotonic()) / 3600
-            batch = fitting(todo, left, cores)
-            if not batch:
-                print(f"stop: {name}'s next job ({todo[0].path}, ≤ {todo[0].hours:.2f} CPU-h) does not fit "
-                      f"in the {left:.2f} h left", flush=True)  # fmt: skip
-                return
-            snakemake(workdir, [j.path for j in batch], cores, ["--keep-going"])
-            kept = harvest(workdir, batch)
-            print(f"{name}: {len(kept)} of {len(batch)} job(s) kept in {EVIDENCE}", flush=True)
-            if not kept:
-                raise SystemExit(f"{name}: no job of the batch finished; see the logs in {workdir}/logs")
-            print(f"done: {', '.join(mark_complete(jobs, workdir)) or 'nothing new'}", flush=True)
-            todo = pending(todo)
+    owner = {
+        j.path: n for n in reversed(names) for j in jobs_of(jobs, n)
+    }  # a shared job: its first experiment
+    todo = pending(j for n in names if n not in read_queue()["done"] for j in jobs_of(jobs, n))
+    while todo:
+        left = (deadline - time.monotonic()) / 3600
+        batch = fitting(todo, left, cores)
+        if not batch:
+            print(f"stop: {owner[todo[0].path]}'s next job ({todo[0].path}, ≤ {todo[0].hours:.2f} CPU-h) does not "
+                  f"fit in the {left:.2f} h left", flush=True)  # fmt: skip
+            return
+        snakemake(workdir, [j.path for j in batch], cores, ["--keep-going"])
+        kept = harvest(workdir, batch)
+        print(f"{len(kept)} of {len(batch)} job(s) kept in {EVIDENCE}", flush=True)
+        failed = pending(batch)
+        for job in failed:  # not retried in this run: its log says why
+            print(f"failed: {job.path} ({owner[job.path]}); see its log in {workdir}/logs", flush=True)
+        if not kept:
+            raise SystemExit(f"no job of the batch finished; see the logs in {workdir}/logs")
+        print(f"done: {', '.join(mark_complete(jobs, workdir)) or 'nothing new'}", flush=True)
+        todo = [j for j in pending(todo) if j not in failed]
 
 
 # ---------------------------------------------------------------- rebuilding the verdicts from the evidence
