@@ -48,8 +48,9 @@ from decide_verdicts import _cpu  # noqa: E402  (beside this file: the machine's
 
 from matcomp import paths, results  # noqa: E402
 from matcomp.cost import job_hours  # noqa: E402
-from matcomp.plan.config import load, read_config  # noqa: E402
+from matcomp.plan.config import deep_merge, load, read_config, read_yaml  # noqa: E402
 from matcomp.plan.jobs import baseline_jobs, training_jobs  # noqa: E402
+from matcomp.report.claims import load_claims  # noqa: E402
 
 EVIDENCE = CHECKOUT / "benchmarks" / "decide"
 QUEUE = EVIDENCE / "queue.yaml"
@@ -128,15 +129,122 @@ def write_queue(doc: dict[str, Any], path: Path = QUEUE) -> None:
     os.replace(tmp, path)
 
 
-def check_queue(doc: dict[str, Any], config: dict[str, Any]) -> list[str]:
-    """The queue's experiment names, each checked against the config (a typo is named, before any work)."""
-    names = [e.get("experiment") for e in doc["queue"]]
-    unknown = [n for n in names if n not in config["experiments"]]
-    if unknown:
+SELECTING = {"optimizers": "optimizer", "penalties": "penalty", "lams": "lam", "n_obs_grid": "n_obs"}
+"""The lists of an experiment a queue entry's ``only:`` may cut (each picks whole jobs: a job's result path
+names its optimizer, penalty, λ and n_obs), and the cell column each is; never depths or seeds, which one job
+holds together (a job trained for fewer of them would carry the full job's name)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One queue entry: an experiment, or a part of it (``only:`` a sub-list of some of its SELECTING lists,
+    with the ``claims:`` that part decides by itself, under its own ``name:``)."""
+
+    name: str
+    experiment: str
+    only: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    claims: tuple[str, ...] = ()
+
+    @property
+    def base(self) -> str:
+        """The experiment the part cuts (``table1`` for ``table1@code7``: a reading copies its lists)."""
+        return self.experiment.split("@")[0]
+
+    def overlay(self) -> dict[str, Any]:
+        """The config overlay that plans this part alone (empty for a whole experiment)."""
+        return {"experiments": {self.base: {k: list(v) for k, v in self.only}}} if self.only else {}
+
+
+def _entry(raw: Any, config: dict[str, Any]) -> Entry:
+    if not isinstance(raw, dict) or raw.get("experiment") not in config["experiments"]:
+        name = raw.get("experiment") if isinstance(raw, dict) else raw
+        raise SystemExit(f"{QUEUE}: unknown experiment {name!r}; valid: {', '.join(config['experiments'])}")
+    exp, only = raw["experiment"], raw.get("only") or {}
+    if not only:
+        return Entry(raw.get("name", exp), exp)
+    where = f"{QUEUE}: {exp}'s part {raw.get('name')!r}"
+    if not raw.get("name") or raw["name"] == exp or not raw.get("claims"):
+        raise SystemExit(f"{where}: a part (only:) needs its own name: and the claims: it decides")
+    for key, values in only.items():
+        have = config["experiments"][exp].get(key)
+        if key not in SELECTING or not isinstance(have, list):
+            raise SystemExit(f"{where}: only: may cut {', '.join(SELECTING)} (lists of the experiment), "
+                             f"not {key!r}")  # fmt: skip
+        if not isinstance(values, list) or not values or set(values) - set(have):
+            raise SystemExit(f"{where}: only.{key} must be a non-empty sub-list of {have}, got {values!r}")
+    return Entry(raw["name"], exp, tuple((k, tuple(v)) for k, v in only.items()), tuple(raw["claims"]))
+
+
+def check_queue(doc: dict[str, Any], config: dict[str, Any]) -> list[Entry]:
+    """The queue's entries, each checked against the config (a typo is named, before any work)."""
+    entries = [_entry(raw, config) for raw in doc["queue"]]
+    claims = load_claims()
+    outside = [f"{e.name}: {why}" for e in entries for why in claims_outside(e, claims)]
+    if outside:
         raise SystemExit(
-            f"{QUEUE}: unknown experiment(s) {unknown}; valid: {', '.join(config['experiments'])}"
+            f"{QUEUE}: a part's claims must read only the cells it trains:\n  " + "\n  ".join(outside)
         )
-    return names
+    names = [e.name for e in entries]
+    if len(names) != len(set(names)):
+        raise SystemExit(
+            f"{QUEUE}: an entry's name is given twice: {sorted(n for n in names if names.count(n) > 1)}"
+        )
+    return entries
+
+
+def part_config(entry: Entry) -> dict[str, Any]:
+    """The decide scale's config with ``entry``'s cut applied (what ``run`` plans and ``rebuild`` builds)."""
+    if not entry.only:
+        return decide_config()
+    raw = read_config(CHECKOUT / "config.yaml", overrides={"scale": "decide"})
+    return load(deep_merge(raw, entry.overlay()), base=read_yaml(CHECKOUT / "config.yaml"))
+
+
+def entry_jobs(entry: Entry, jobs: dict[str, Job]) -> list[Job]:
+    """The jobs of ``entry`` (``jobs``: the full plan, whose estimates and inputs it takes)."""
+    if not entry.only:
+        return jobs_of(jobs, entry.experiment)
+    mine = [j.path for j in jobs_of(plan(part_config(entry)), entry.experiment)]
+    if set(mine) - set(jobs):  # cutting whole jobs cannot change another's depths; say so if it ever does
+        raise SystemExit(
+            f"{QUEUE}: {entry.name} plans jobs the whole scale does not: {sorted(set(mine) - set(jobs))}"
+        )
+    return [jobs[p] for p in mine]
+
+
+def _selections(node: Any) -> Iterable[dict[str, Any]]:
+    """Every cell selection of a claim (a mapping that names an experiment), however deep."""
+    if isinstance(node, dict):
+        if "experiment" in node:
+            yield node
+        for value in node.values():
+            yield from _selections(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _selections(value)
+
+
+def claims_outside(entry: Entry, claims: list[dict[str, Any]]) -> list[str]:
+    """The entry's claims that read a cell of its experiment the part does not train (each with why): a
+    claim over "every penalty" of Table 1 cannot be judged on two of them."""
+    by_id, out = {c["id"]: c for c in claims}, []
+    for cid in entry.claims:
+        if cid not in by_id:
+            out.append(f"{cid}: no such claim")
+            continue
+        for sel in _selections([by_id[cid].get("check"), by_id[cid].get("checks")]):
+            exps = sel["experiment"] if isinstance(sel["experiment"], list) else [sel["experiment"]]
+            if entry.base not in exps:
+                continue
+            for key, column in SELECTING.items():
+                cut = dict(entry.only).get(key)
+                given = sel.get(column)
+                given = given if isinstance(given, list) else [given]
+                if cut is not None and (sel.get(column) is None or set(given) - set(cut)):
+                    out.append(
+                        f"{cid}: reads {column} {sel.get(column, 'every one')}, the part trains {list(cut)}"
+                    )
+    return out
 
 
 def jobs_of(jobs: dict[str, Job], name: str) -> list[Job]:
@@ -247,16 +355,20 @@ def _cpu_seconds(root: Path, jobs: Iterable[Job]) -> float:
     return total
 
 
+def queue_parts(entries: Sequence[Entry], jobs: dict[str, Job]) -> dict[str, list[Job]]:
+    """Each entry's jobs by its name, in queue order."""
+    return {e.name: entry_jobs(e, jobs) for e in entries}
+
+
 def mark_complete(
-    jobs: dict[str, Job], workdir: Path, evidence: Path = EVIDENCE, queue: Path = QUEUE
+    parts: dict[str, list[Job]], workdir: Path, evidence: Path = EVIDENCE, queue: Path = QUEUE
 ) -> list[str]:
     """Mark done, in the queue file as it is now (another process may have written it meanwhile), every
-    queued experiment whose jobs are all in the evidence: where its evidence came from and what it cost
-    (the seconds its cells recorded).  Returns the names newly marked."""
+    entry (``parts``: its jobs by its name) whose jobs are all in the evidence: where its evidence came from
+    and what it cost (the seconds its cells recorded).  Returns the names newly marked."""
     doc = read_queue(queue)
     new = []
-    for name in (e["experiment"] for e in doc["queue"]):
-        mine = jobs_of(jobs, name)
+    for name, mine in parts.items():
         if name in doc["done"] or not mine or pending(mine, evidence):
             continue
         doc["done"][name] = {
@@ -272,18 +384,17 @@ def mark_complete(
 
 def run(hours: float, workdir: Path, cores: int) -> None:
     """Run the queue's next jobs that fit in ``hours`` (module docstring), harvesting after each batch and
-    marking done each experiment whose jobs are all in the evidence (``rebuild`` draws its figure)."""
+    marking done each entry whose jobs are all in the evidence (``rebuild`` draws its figure)."""
     deadline = time.monotonic() + hours * 3600
     config = decide_config()
-    jobs, names = plan(config), check_queue(read_queue(), config)
+    jobs = plan(config)
+    parts = queue_parts(check_queue(read_queue(), config), jobs)
     worktree(workdir)
     print(f"restored {restore(workdir)} evidence file(s) into {workdir}", flush=True)
     harvest(workdir, jobs.values())  # what an earlier run left finished there
-    print(f"done: {', '.join(mark_complete(jobs, workdir)) or 'nothing new'}", flush=True)
-    owner = {
-        j.path: n for n in reversed(names) for j in jobs_of(jobs, n)
-    }  # a shared job: its first experiment
-    todo = pending(j for n in names if n not in read_queue()["done"] for j in jobs_of(jobs, n))
+    print(f"done: {', '.join(mark_complete(parts, workdir)) or 'nothing new'}", flush=True)
+    owner = {j.path: n for n, mine in reversed(parts.items()) for j in mine}  # a shared job: its first entry
+    todo = pending(j for n, mine in parts.items() if n not in read_queue()["done"] for j in mine)
     while todo:
         left = (deadline - time.monotonic()) / 3600
         batch = fitting(todo, left, cores)
@@ -299,7 +410,7 @@ def run(hours: float, workdir: Path, cores: int) -> None:
             print(f"failed: {job.path} ({owner[job.path]}); see its log in {workdir}/logs", flush=True)
         if not kept:
             raise SystemExit(f"no job of the batch finished; see the logs in {workdir}/logs")
-        print(f"done: {', '.join(mark_complete(jobs, workdir)) or 'nothing new'}", flush=True)
+        print(f"done: {', '.join(mark_complete(parts, workdir)) or 'nothing new'}", flush=True)
         todo = [j for j in pending(todo) if j not in failed]
 
 
@@ -329,12 +440,16 @@ def scratch_checkout(into: Path) -> Path:
     return into
 
 
-def rebuildable(doc: dict[str, Any], jobs: dict[str, Job], evidence: Path = EVIDENCE) -> tuple[list, list]:
-    """(the done experiments whose every job the evidence holds under today's names, the others with why)."""
+def rebuildable(
+    doc: dict[str, Any], parts: dict[str, list[Job]], evidence: Path = EVIDENCE
+) -> tuple[list, list]:
+    """(the done entries whose every job the evidence holds under today's names, the others with why)."""
     ok, stale = [], []
     for name in doc["done"]:
-        missing = [j.path for j in jobs_of(jobs, name) if not in_evidence(j, evidence)]
-        if missing:
+        missing = [j.path for j in parts.get(name, []) if not in_evidence(j, evidence)]
+        if name not in parts:
+            stale.append((name, "no longer in the queue"))
+        elif missing:
             stale.append((name, f"{len(missing)} job(s) not in the evidence under the current code's names, "
                                 f"e.g. {missing[0]} (the training code or settings changed since)"))  # fmt: skip
         else:
@@ -342,39 +457,64 @@ def rebuildable(doc: dict[str, Any], jobs: dict[str, Job], evidence: Path = EVID
     return ok, stale
 
 
+def builds(entries: Sequence[Entry], done: Sequence[str]) -> dict[str, list[Entry]]:
+    """The done entries grouped by the config overlay that builds them (``""``: none): a part is built only
+    where its whole experiment is not done, and with its cut, so that its table holds the cells it trained."""
+    whole = {e.experiment for e in entries if e.name in done and not e.only}
+    out: dict[str, list[Entry]] = {}
+    for e in entries:
+        if e.name in done and (not e.only or e.experiment not in whole):
+            out.setdefault(yaml.safe_dump(e.overlay()) if e.only else "", []).append(e)
+    return out
+
+
 def rebuild(cores: int, verdicts: Path = VERDICTS, figures: Path = FIGURES) -> None:
-    """Tables, figures and verdicts of every done experiment, from the evidence, with today's report code."""
+    """Tables, figures and verdicts of every done entry, from the evidence, with today's report code; a
+    part's table holds its cells only, and its experiment's claims other than the part's are not judged."""
     import decide_verdicts  # noqa: PLC0415
 
     config, doc = decide_config(), read_queue()
-    ok, stale = rebuildable(doc, plan(config))
+    entries = check_queue(doc, config)
+    ok, stale = rebuildable(doc, queue_parts(entries, plan(config)))
     for name, why in stale:
         print(f"not rebuilt: {name}: {why}", file=sys.stderr)
     if not ok:
         raise SystemExit("no done experiment to rebuild from the evidence")
+    groups = builds(entries, ok)
     with tempfile.TemporaryDirectory(prefix="decide-rebuild-") as tmp:
         work = scratch_checkout(Path(tmp))
-        targets = [target_of(config, n) for n in ok]
-        if snakemake(work, targets, cores, ["--allowed-rules", *BUILD_RULES]) != 0:
-            raise SystemExit("the rebuild failed (it may only build tables and figures; see above)")
+        for i, (overlay, group) in enumerate(groups.items()):
+            extra = ["--allowed-rules", *BUILD_RULES]
+            if overlay:
+                (work / f"part{i}.yaml").write_text(overlay)
+                extra += ["--configfile", f"part{i}.yaml"]
+            if snakemake(work, [target_of(config, e.experiment) for e in group], cores, extra) != 0:
+                raise SystemExit("the rebuild failed (it may only build tables and figures; see above)")
         figures.mkdir(parents=True, exist_ok=True)
         for png in sorted((work / "figures").glob("*.png")):
             shutil.copy2(png, figures / png.name)
-        verdicts.write_text(decide_verdicts.markdown(work, sources=decide_sources(doc, ok)))
-    print(f"wrote {verdicts} and {len(ok)} experiment(s)' figures/tables ({', '.join(ok)})")
+        built = [e for group in groups.values() for e in group]
+        judged = {e.base: set(e.claims) for e in built if e.only}
+        text = decide_verdicts.markdown(work, sources=decide_sources(doc, built), parts=judged)
+        verdicts.write_text(text)
+    print(f"wrote {verdicts} and {len(built)} entries' figures/tables ({', '.join(e.name for e in built)})")
 
 
-def decide_sources(doc: dict[str, Any], names: Sequence[str]) -> list[str]:
-    """One line per experiment: where and on which commit its evidence was made."""
-    return [f"{n}: {d.get('jobs')} jobs, {d.get('cpu_hours')} CPU-h, commit {str(d.get('commit'))[:10]}, "
-            f"{d.get('machine')}, {d.get('finished')}" for n, d in ((n, doc['done'][n]) for n in names)]  # fmt: skip
+def decide_sources(doc: dict[str, Any], entries: Sequence[Entry]) -> list[str]:
+    """One line per entry: where and on which commit its evidence was made (a part: what it trains)."""
+    out = []
+    for e in entries:
+        d = doc["done"][e.name]
+        cut = "; ".join(f"{k} {', '.join(map(str, v))}" for k, v in e.only)
+        part = f" (part of {e.experiment}: {cut} only; judges {', '.join(e.claims)})" if e.only else ""
+        out.append(f"{e.name}{part}: {d.get('jobs')} jobs, {d.get('cpu_hours')} CPU-h, commit "
+                   f"{str(d.get('commit'))[:10]}, {d.get('machine')}, {d.get('finished')}")  # fmt: skip
+    return out
 
 
 def status() -> None:
     config, doc = decide_config(), read_queue()
-    jobs = plan(config)
-    for name in check_queue(doc, config):
-        mine = jobs_of(jobs, name)
+    for name, mine in queue_parts(check_queue(doc, config), plan(config)).items():
         todo = pending(mine)
         state = "done" if name in doc["done"] else f"{len(mine) - len(todo)}/{len(mine)} jobs in the evidence"
         est = sum(j.hours for j in todo)
@@ -411,8 +551,9 @@ def main() -> None:
     elif a.cmd == "harvest":
         jobs = plan(decide_config())
         kept = harvest(a.workdir.resolve(), jobs.values())
+        parts = queue_parts(check_queue(read_queue(), decide_config()), jobs)
         print(
-            f"{len(kept)} finished job(s) are in {EVIDENCE}; done: {', '.join(mark_complete(jobs, a.workdir))}"
+            f"{len(kept)} finished job(s) are in {EVIDENCE}; done: {', '.join(mark_complete(parts, a.workdir))}"
         )
     else:
         rebuild(a.cores, a.out, a.figures)

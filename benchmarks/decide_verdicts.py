@@ -21,27 +21,37 @@ from matcomp.plan.config import effective_config, read_yaml
 from matcomp.report import style
 from matcomp.report.cells import read_tables
 from matcomp.report.claims import evaluate, load_claims
-from matcomp.report.sensitivity import defaults_only, sensitivity
+from matcomp.report.sensitivity import claim_experiments, defaults_only, sensitivity
 from matcomp.report.sensitivity import to_markdown as sensitivity_markdown
 
 
-def verdicts(workdir: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+def judgeable(claims: list[dict], parts: dict[str, set[str]] | None) -> list[dict]:
+    """``claims`` less those that read an experiment of which only a part ran (``parts``: the claims each
+    such experiment's part decides, by experiment): a claim over every penalty is not judged on two."""
+    parts = parts or {}
+    return [c for c in claims if all(c["id"] in parts[e] for e in claim_experiments(c) if e in parts)]
+
+
+def verdicts(
+    workdir: Path, parts: dict[str, set[str]] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
     """(the claims the run's default tables reach, the tables' cells, every claim under each reading whose
-    experiments ran (:mod:`matcomp.report.sensitivity`), those readings)."""
+    experiments ran (:mod:`matcomp.report.sensitivity`), those readings); ``parts``: :func:`judgeable`."""
     config_file = workdir / "config.yaml"
     config = effective_config({**read_yaml(config_file), "scale": "decide"})
     tables = sorted((workdir / "results/tables").glob("*.csv"))
     tables = [t for t in tables if t.stem != "robustness"]
     cells = read_tables(tables)
     budget = claim_budgets(config, config_file)
-    judged = evaluate(load_claims(), defaults_only(cells), budget)
+    claims = judgeable(load_claims(), parts)
+    judged = evaluate(claims, defaults_only(cells), budget)
     ran = set(cells["experiment"].dropna())
     readings = {
         name: {**spec, "experiments": [e for e in spec["experiments"] if f"{e}@{name}" in ran]}
         for name, spec in config.get("readings", {}).items()
         if any(f"{e}@{name}" in ran for e in spec["experiments"])
     }
-    sens = sensitivity(load_claims(), cells, budget, readings)
+    sens = sensitivity(claims, cells, budget, readings)
     cols = [c for c in sens.columns if c == "defaults" or c in readings]
     ran = sens[cols].isin(["not run", "–"]).all(axis=1) if cols else pd.Series(True, index=sens.index)
     keep = set(judged.loc[judged["verdict"] != "not run", "id"]) | set(sens.loc[~ran, "id"])  # any reading
@@ -80,10 +90,13 @@ def _reading_rows(sens: pd.DataFrame, readings: dict) -> list[str]:
     return ["", *("#" + line if line.startswith("#") else line for line in text.splitlines())]
 
 
-def markdown(workdir: Path, sources: list[str] | None = None) -> str:
+def markdown(
+    workdir: Path, sources: list[str] | None = None, parts: dict[str, set[str]] | None = None
+) -> str:
     """The verdicts report of ``workdir``'s tables; ``sources``: where each experiment's evidence was made
-    (``benchmarks/decide_campaign.py rebuild`` names the committed evidence it rebuilt them from)."""
-    judged, cells, sens, readings = verdicts(workdir)
+    (``benchmarks/decide_campaign.py rebuild`` names the committed evidence it rebuilt them from);
+    ``parts``: the experiments of which only a part ran, with the claims that part decides."""
+    judged, cells, sens, readings = verdicts(workdir, parts)
     where = (
         ["Rebuilt by `python benchmarks/decide_campaign.py rebuild` from the committed evidence "
          "(`benchmarks/decide/results/`), with the report code of this commit:", "",

@@ -59,13 +59,13 @@ def test_harvest_then_restore_round_trip_keeps_results_newer_than_their_inputs(t
 
 def test_the_committed_queue_names_only_experiments_of_the_decide_scale():
     config, doc = dc.decide_config(), dc.read_queue()
-    names = dc.check_queue(doc, config)
-    assert names[0] == "fig3" and len(names) == len(set(names))
-    assert set(doc["done"]) <= set(names)
+    entries = dc.check_queue(doc, config)
+    assert entries[0].name == "fig3"
+    assert set(doc["done"]) <= {e.name for e in entries}
     jobs = dc.plan(config)
-    for name in names:
-        assert dc.jobs_of(jobs, name), f"{name} plans no job at scale decide"
-        assert dc.target_of(config, name).startswith(("figures/", "results/tables/"))
+    for entry in entries:
+        assert dc.entry_jobs(entry, jobs), f"{entry.name} plans no job at scale decide"
+        assert dc.target_of(config, entry.experiment).startswith(("figures/", "results/tables/"))
 
 
 def test_an_unknown_experiment_in_the_queue_is_named_before_any_work():
@@ -74,26 +74,98 @@ def test_an_unknown_experiment_in_the_queue_is_named_before_any_work():
         dc.check_queue({"queue": [{"experiment": "fig3"}, {"experiment": "fig33"}], "done": {}}, config)
 
 
+def part(only: dict, claims: list[str], name: str = "t1_part", experiment: str = "table1") -> dict:
+    return {"name": name, "experiment": experiment, "only": only, "claims": claims}
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        (part({"depths": [1]}, ["T1-adam-ratio-d1"]), "not 'depths'"),  # a job holds its depths together
+        (part({"optimizers": ["adam", "sgd"]}, ["T1-adam-ratio-d1"]), "sub-list"),
+        (part({"optimizers": []}, ["T1-adam-ratio-d1"]), "sub-list"),
+        (part({"optimizers": ["adam"]}, []), "claims"),
+        (part({"optimizers": ["adam"]}, ["T1-adam-ratio-d1"], name="table1"), "own name"),
+        # 'for every penalty' of GD at depth 1 cannot be judged on two penalties
+        (
+            part({"optimizers": ["gd"], "penalties": ["none", "ratio"]}, ["T1-gd-d1-fails"]),
+            "T1-gd-d1-fails: reads penalty",
+        ),
+        (part({"optimizers": ["gd"]}, ["T1-adam-ratio-d1"]), "T1-adam-ratio-d1: reads optimizer adam"),
+        (part({"optimizers": ["adam"]}, ["T1-no-such-claim"]), "no such claim"),
+    ],
+)
+def test_a_part_that_cannot_decide_its_claims_is_refused_before_any_work(raw, named):
+    config = dc.decide_config()
+    with pytest.raises(SystemExit, match=named):
+        dc.check_queue({"queue": [{"experiment": "fig3"}, raw], "done": {}}, config)
+
+
+def test_a_part_plans_exactly_the_jobs_of_its_cut_with_the_whole_scales_names():
+    config = dc.decide_config()
+    jobs = dc.plan(config)
+    (entry,) = dc.check_queue({"queue": [part({"optimizers": ["adam", "gd"], "penalties": ["ratio"]},
+                                               ["T1-adam-ratio-d1", "T1-gd-ratio-d3"])], "done": {}}, config)  # fmt: skip
+    mine = dc.entry_jobs(entry, jobs)
+    whole = dc.jobs_of(jobs, "table1")
+    assert {j.path for j in mine} == {
+        j.path for j in whole if j.path.split("/")[3:5] in (["adam", "ratio"], ["gd", "ratio"])
+    }
+    assert len(mine) == 2 and all(j in whole for j in mine)  # the same jobs: one evidence for both
+
+
+def test_a_part_is_built_with_its_cut_only_where_its_whole_experiment_is_not_done():
+    config = dc.decide_config()
+    raw = [{"experiment": "fig3"}, {"experiment": "table1"},
+           part({"optimizers": ["adam"], "penalties": ["ratio"]}, ["T1-adam-ratio-d1"]),
+           part({"optimizers": ["adam"], "penalties": ["ratio"]}, ["T1-adam-ratio-d1"], "t1_part@code7", "table1@code7")]  # fmt: skip
+    entries = dc.check_queue({"queue": raw, "done": {}}, config)
+    groups = dc.builds(entries, ["fig3", "t1_part", "t1_part@code7"])
+    assert [e.name for e in groups[""]] == ["fig3"]
+    (overlay,) = set(groups) - {""}
+    assert [e.name for e in groups[overlay]] == ["t1_part", "t1_part@code7"]  # one build: the same cut
+    assert "optimizers:\n    - adam" in overlay
+    groups = dc.builds(entries, ["table1", "t1_part", "t1_part@code7"])
+    assert [e.name for e in groups[""]] == ["table1"]  # the whole table: its part is not built beside it
+    assert [e.name for g in groups.values() for e in g] == ["table1", "t1_part@code7"]
+
+
+def test_a_part_judges_only_the_claims_it_names():
+    from decide_verdicts import judgeable
+
+    from matcomp.report.claims import load_claims
+
+    claims = load_claims()
+    kept = {c["id"] for c in judgeable(claims, {"table1": {"T1-adam-ratio-d1"}})}
+    assert "T1-adam-ratio-d1" in kept and "T1-gd-d1-fails" not in kept and "I1-only-adam-gd" not in kept
+    assert "F3-adam-ratio-recovers" in kept or any(
+        c.startswith("F3-") for c in kept
+    )  # other experiments stay
+    assert {c["id"] for c in judgeable(claims, None)} == {c["id"] for c in claims}
+
+
 def test_a_done_experiment_made_by_other_code_is_not_rebuilt(tmp_path):
-    jobs = {"x": job("x", 0.1, "fig3")}
-    ok, stale = dc.rebuildable({"done": {"fig3": {}}}, jobs, tmp_path)
+    parts = {"fig3": [job("x", 0.1, "fig3")]}
+    ok, stale = dc.rebuildable({"done": {"fig3": {}}}, parts, tmp_path)
     assert ok == [] and stale[0][0] == "fig3" and "changed since" in stale[0][1]
-    write_result(tmp_path, jobs["x"], 1_000.0)
-    assert dc.rebuildable({"done": {"fig3": {}}}, jobs, tmp_path) == (["fig3"], [])
+    write_result(tmp_path, parts["fig3"][0], 1_000.0)
+    assert dc.rebuildable({"done": {"fig3": {}}}, parts, tmp_path) == (["fig3"], [])
+    assert dc.rebuildable({"done": {"gone": {}}}, parts, tmp_path)[1] == [("gone", "no longer in the queue")]
 
 
-def test_an_experiment_is_marked_done_once_all_its_jobs_are_in_the_evidence(tmp_path):
+def test_an_entry_is_marked_done_once_all_its_jobs_are_in_the_evidence(tmp_path):
     queue = tmp_path / "queue.yaml"
     queue.write_text("# header kept\nqueue:\n- experiment: fig3\n- experiment: fig1\ndone: {}\n")
-    jobs = {"a": job("a", 0.1, "fig3"), "b": job("b", 0.1, "fig3"), "c": job("c", 0.1, "fig1")}
-    write_result(tmp_path / "ev", jobs["a"], 1_000.0)
-    assert dc.mark_complete(jobs, tmp_path, tmp_path / "ev", queue) == []  # b is missing
-    write_result(tmp_path / "ev", jobs["b"], 1_000.0)
-    assert dc.mark_complete(jobs, tmp_path, tmp_path / "ev", queue) == ["fig3"]
+    a, b, c = job("a", 0.1, "fig3"), job("b", 0.1, "fig3"), job("c", 0.1, "fig1")
+    parts = {"fig3": [a, b], "fig1": [c]}
+    write_result(tmp_path / "ev", a, 1_000.0)
+    assert dc.mark_complete(parts, tmp_path, tmp_path / "ev", queue) == []  # b is missing
+    write_result(tmp_path / "ev", b, 1_000.0)
+    assert dc.mark_complete(parts, tmp_path, tmp_path / "ev", queue) == ["fig3"]
     doc = dc.read_queue(queue)
     assert set(doc["done"]) == {"fig3"} and doc["done"]["fig3"]["jobs"] == 2
     assert queue.read_text().startswith("# header kept")
-    assert dc.mark_complete(jobs, tmp_path, tmp_path / "ev", queue) == []  # once
+    assert dc.mark_complete(parts, tmp_path, tmp_path / "ev", queue) == []  # once
 
 
 def _verdict_rows(text: str) -> list[str]:
