@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 import yaml
 
+from matcomp import results
 from matcomp.plan.config import ConfigError, load, read_config, read_yaml
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -757,3 +758,60 @@ def test_what_the_user_sets_wins_over_the_scale(tmp_path: Path, capsys: pytest.C
     )
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["seeds"] == [1, 2] and printed["train"]["max_iters"] == 50
+
+
+# ---------------------------------------------------------------- issue 35, third pass: 3-4 and 9-18
+
+
+@pytest.fixture(scope="module")
+def fresh_fig3(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess]:
+    """A checkout copy (with the step table) where Figure 3 alone was built at scale smoke: (it, the run)."""
+    work = _copy_checkout(tmp_path_factory.mktemp("fresh") / "work")
+    (work / "benchmarks").mkdir()
+    shutil.copy2(ROOT / "benchmarks/cost_scale_cpu.json", work / "benchmarks")
+    return work, _smk(work, "--cores", "2", "figures/fig3.pdf", "--config", "scale=smoke")
+
+
+@pytest.mark.workflow
+def test_the_start_up_plan_counts_the_jobs_this_run_runs(fresh_fig3) -> None:
+    """Item 4: a one-target run announces its own 4 training jobs, not the config's 130-odd."""
+    work, proc = fresh_fig3
+    out = proc.stdout + proc.stderr
+    planned = re.search(r"planned: (\d+) training jobs to run for these targets \((\d+) in the config\)", out)
+    assert planned, out[-3000:]
+    assert int(planned.group(1)) == 4 < int(planned.group(2))
+    lefts = [int(n) for n in re.findall(r"\((\d+) (?:to run|training jobs and)", out)]
+    assert lefts and max(lefts) <= 4, lefts
+
+
+def _rm_advice(text: str) -> list[str]:
+    advice = re.search(r"rm ([^\n]+)", text)
+    assert advice, text[-3000:]
+    return advice.group(1).split()
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize("how", ["trajectory removed", "result and trajectory removed by hand"])
+def test_a_removed_result_is_made_again_and_its_products_rebuilt(
+    fresh_fig3, tmp_path: Path, how: str
+) -> None:
+    """Item 3: following the advice (or deleting a result by hand) leads to the cell being trained again and
+    the table rebuilt, never to "Nothing to be done" over a table that names a missing file."""
+    work = shutil.copytree(fresh_fig3[0], tmp_path / "work", symlinks=True)
+    cell = sorted(p.relative_to(work) for p in (work / "results/cells").rglob("*.json"))[0]
+    traj = work / results.trajectory_path(str(cell))
+    traj.unlink()
+    if how != "trajectory removed":
+        (work / cell).unlink()
+    refused = _smk(work, "--cores", "2", "figures/fig3.pdf", "--config", "scale=smoke", check=False)
+    assert refused.returncode != 0
+    advice = _rm_advice(refused.stdout + refused.stderr)
+    assert {"results/tables/fig3.csv", "figures/fig3.pdf"} <= set(advice)
+    assert all(a.startswith(("results/", "figures/")) for a in advice)  # only what the pipeline made
+    for name in advice:
+        (work / name).unlink(missing_ok=True)
+    rerun = _smk(work, "--cores", "2", "figures/fig3.pdf", "--config", "scale=smoke")
+    assert "Nothing to be done" not in rerun.stdout + rerun.stderr
+    assert (work / cell).is_file() and traj.is_file()
+    table = work / "results/tables/fig3.csv"
+    assert str(cell) in table.read_text() and table.stat().st_mtime >= (work / cell).stat().st_mtime

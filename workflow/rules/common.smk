@@ -23,6 +23,7 @@ from matcomp.io import unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
 from matcomp.plan.config import (
     ConfigError,
+    SYNTHETIC_KINDS,
     enabled_experiments,
     load,
     read_yaml,
@@ -38,6 +39,7 @@ from matcomp.paths import (  # noqa: E402
     log_of,
 )
 from matcomp.plan.jobs import baseline_jobs, packing, training_jobs  # noqa: E402
+from matcomp.plan import orphans  # noqa: E402
 
 try:
     # Snakemake's own loader keeps a repeated key's last value silently
@@ -73,11 +75,14 @@ def _refuse_damaged_results():
     """
     found = results.damaged([*JOBS, *BASELINE_JOBS, *MOVIELENS_JOBS])
     if found:
-        files = " ".join(f for err in found for f in err.files)
+        files = [f for err in found for f in err.files]
+        made = orphans.made_from(Path("."), PRODUCT_OWNERS, [err.path for err in found])
         raise ValueError(
             f"{len(found)} damaged cached result(s): "
             + "; ".join(f"{err.path}: {err.why}" for err in found)
-            + f". Remove them and rerun the same command, which makes them again: rm {files}"
+            + ". Remove them"
+            + (" and what was made from them" if made else "")
+            + f" and rerun the same command, which makes them again: rm {' '.join(files + made)}"
         )
     data = [
         f for job in [*JOBS.values(), *BASELINE_JOBS.values()] for f in job.data_paths()
@@ -85,6 +90,25 @@ def _refuse_damaged_results():
     bad = damaged_problems(data)
     if bad:
         raise ValueError(f"{len(bad)} damaged ground-truth file(s): " + "; ".join(bad))
+
+
+def _refuse_orphaned_products():
+    """Stop before any job if a table or figure was made from a result that is gone: Snakemake would keep
+    it as it is and never remake the result (matcomp.plan.orphans)."""
+    found = orphans.orphaned(Path("."), PRODUCT_OWNERS)
+    if found:
+        made = [p for _, products in found.values() for p in products]
+        raise ValueError(
+            "made from results that are gone: "
+            + "; ".join(
+                f"{', '.join(products)} (from {', '.join(missing[:3])}"
+                + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+                + ")"
+                for missing, products in found.values()
+            )
+            + ". Snakemake keeps a product whose inputs are missing and never remakes them; remove the "
+            f"products and rerun the same command, which makes the results and the products again: rm {' '.join(made)}"
+        )
 
 
 def _refuse_unwritable_outputs():
@@ -99,7 +123,9 @@ def _refuse_unwritable_outputs():
         )
 
 
+PRODUCT_OWNERS = enabled_experiments(config, SYNTHETIC_KINDS)
 _refuse_damaged_results()
+_refuse_orphaned_products()
 _refuse_unwritable_outputs()
 
 
@@ -211,6 +237,18 @@ def robustness_tables():
     names = [n for n in experiments_of("table") if n.startswith("robust_")]
     names += ["table1"] if names and "table1" in experiments_of("table") else []
     return [paths.table(n) for n in names]
+
+
+def training_jobs_to_run():
+    """The training jobs this run will run (Snakemake's DAG, in `onstart`), by result path; where the DAG
+    cannot be read, the config's jobs whose result is missing."""
+    try:
+        outputs = {str(f) for job in workflow.dag.needrun_jobs() for f in job.output}
+    except (
+        Exception
+    ):  # noqa: BLE001 - Snakemake's internals: fall back, the estimate is only advice
+        return {path: job for path, job in JOBS.items() if not Path(path).exists()}
+    return {path: job for path, job in JOBS.items() if path in outputs}
 
 
 def all_targets():

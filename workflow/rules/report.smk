@@ -86,14 +86,14 @@ onsuccess:
 
 
 onstart:
-    todo = {path: job for path, job in JOBS.items() if not Path(path).exists()}
+    todo = training_jobs_to_run()
     costs = jobs_hours(todo)  # CPU-hours by job, the step table read once
     hours = None if costs is None else sum(costs.values())
     if costs is not None:  # time left after each progress line (matcomp.progress)
         attach_progress({path: h * 3600 for path, h in costs.items()})
     if todo and hours is not None:
         print(
-            f"\nplanned: {len(todo)} of {len(JOBS)} training jobs to run, "
+            f"\nplanned: {len(todo)} training jobs to run for these targets ({len(JOBS)} in the config), "
             f"{sum(len(j.seeds) * len(j.depths) for j in todo.values())} networks; at their full budgets "
             f"≈ {hours:.2f} CPU-hours on one core of the 2-core machine the step times were measured "
             "on (benchmarks/cost_scale_cpu.json), about that divided by --cores; runs that converge "
