@@ -815,3 +815,72 @@ def test_a_removed_result_is_made_again_and_its_products_rebuilt(
     assert (work / cell).is_file() and traj.is_file()
     table = work / "results/tables/fig3.csv"
     assert str(cell) in table.read_text() and table.stat().st_mtime >= (work / cell).stat().st_mtime
+
+
+def _unwritable(folder: Path) -> None:
+    """``folder`` made unwritable for this user: read-only, or immutable for root (whom modes do not stop)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        return
+    proc = subprocess.run(["chattr", "+i", str(folder)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.skip(f"root cannot make {folder} unwritable here: {proc.stderr.strip()}")
+
+
+def _writable(folder: Path) -> None:
+    if os.geteuid() == 0:
+        subprocess.run(["chattr", "-i", str(folder)], capture_output=True)
+    folder.chmod(0o755)
+
+
+@pytest.mark.workflow
+def test_a_read_only_checkout_is_named_with_the_command_that_runs_elsewhere(tmp_path: Path) -> None:
+    """Item 9: a read-only checkout is one message (not Snakemake's traceback on .snakemake) that says how
+    to run in another folder, and that command works."""
+    work = _copy_checkout(tmp_path / "ro")
+    _unwritable(work)
+    try:
+        proc = _smk(work, "-n", "--config", "scale=smoke", check=False)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0 and "is not writable" in out and "Traceback" not in out, out[-2000:]
+        advice = re.search(r"snakemake (--directory \S+ --snakefile \S+ --configfile \S+)", out)
+        assert advice, out[-2000:]
+        args = advice.group(1).replace("/some/writable/folder", str(tmp_path / "elsewhere")).split()
+        (tmp_path / "elsewhere").mkdir()
+        _smk(
+            tmp_path, "--cores", "1", *args, "--config", "scale=smoke", "--", "results/config.effective.yaml"
+        )
+        assert (tmp_path / "elsewhere/results/config.effective.yaml").is_file()
+        assert not (work / ".snakemake").exists()
+    finally:
+        _writable(work)
+
+
+@pytest.mark.parametrize(("content", "named"), [(b"", "is empty"), (b"# only a comment\n", "is empty"),
+                                                (b"\x7fELF\x02\x01\x01\xd0\xff", "not UTF-8 text")])  # fmt: skip
+def test_an_empty_or_binary_config_file_is_named(tmp_path: Path, content: bytes, named: str) -> None:
+    """Item 10: `matcomp config` names the file and what is wrong (Snakemake reads --configfile before the
+    workflow runs, so its own message cannot be changed: README says to check an overlay this way)."""
+    bad = tmp_path / "overlay.yaml"
+    bad.write_bytes(content)
+    with pytest.raises(ConfigError, match=rf"{re.escape(str(bad))}.*{named}"):
+        read_config(ROOT / "config.yaml", [bad])
+    proc = subprocess.run([sys.executable, "-m", "matcomp.cli", "config", "--configfile", str(bad)], cwd=ROOT,
+                          capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode != 0 and str(bad) in proc.stderr and named in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.workflow
+def test_a_file_in_place_of_a_result_folder_is_named_before_any_job(tmp_path: Path) -> None:
+    """Item 11: not Snakemake's NotADirectoryError traceback; the message names the path and moves nothing."""
+    work = _copy_checkout(tmp_path / "work")
+    blocker = work / "results/cells/r5_o2000/adam"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_text("the user's notes")
+    proc = _smk(work, "-n", "figures/fig3.pdf", "--config", "scale=smoke", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "NotADirectoryError" not in out
+    assert "results/cells/r5_o2000/adam is a file where the workflow keeps a folder" in out, out[-2000:]
+    assert "mv results/cells/r5_o2000/adam results/cells/r5_o2000/adam.moved" in out
+    assert blocker.read_text() == "the user's notes"

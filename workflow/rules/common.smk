@@ -1,6 +1,7 @@
 # Helpers, config validation and target lists. The planning lives in matcomp.plan, the science in the rest
 # of the package; this file only looks things up for the rules.
 import sys
+import tempfile
 from pathlib import Path
 
 from snakemake.utils import min_version
@@ -19,7 +20,7 @@ require(CHECKOUT_SRC, "the workflow")
 from matcomp import paths, results  # noqa: E402
 from matcomp.baselines import BASELINES  # noqa: E402
 from matcomp.data import damaged_problems  # noqa: E402
-from matcomp.io import unwritable_folder  # noqa: E402
+from matcomp.io import blocked_folder, unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info  # noqa: E402
 from matcomp.plan.config import (
     ConfigError,
@@ -111,6 +112,40 @@ def _refuse_orphaned_products():
         )
 
 
+def _refuse_unwritable_workdir():
+    """Stop at once where the working directory cannot be written (a read-only checkout): Snakemake keeps
+    its records in .snakemake/ there and the workflow its results/ and figures/."""
+    try:
+        tempfile.TemporaryFile(dir=".").close()
+    except OSError as err:
+        raise ValueError(
+            f"the working directory {Path.cwd()} is not writable ({err.strerror}): Snakemake keeps its "
+            "records (.snakemake/) and the workflow its results/, figures/ and logs/ there. Make it "
+            "writable, or run in a writable folder with this checkout's workflow and config: snakemake "
+            f"--directory /some/writable/folder --snakefile {Path(workflow.main_snakefile).resolve()} "
+            f"--configfile {Path(workflow.basedir).resolve() / 'config.yaml'} ..."
+        ) from None
+
+
+def _refuse_blocked_folders():
+    """Stop before any job where a file stands in place of a folder the workflow writes into (Snakemake
+    would stop with a NotADirectoryError traceback): the message names it and moves nothing.
+    """
+    outputs = [*JOBS, *BASELINE_JOBS, *MOVIELENS_JOBS]
+    outputs += [
+        f for job in [*JOBS.values(), *BASELINE_JOBS.values()] for f in job.data_paths()
+    ]
+    outputs += [log_of(p) for p in outputs]
+    outputs += [p for name in PRODUCT_OWNERS for p in orphans.products(name)]
+    found = blocked_folder(outputs)
+    if found:
+        blocker, inside = found
+        raise ValueError(
+            f"{blocker} is a file where the workflow keeps a folder (for {inside}); move it aside and "
+            f"rerun: mv {blocker} {blocker}.moved"
+        )
+
+
 def _refuse_unwritable_outputs():
     """Stop before any job if an existing output folder, at any depth, cannot be written (read-only or
     immutable): Snakemake would delete the old outputs first and then fail inside."""
@@ -124,6 +159,8 @@ def _refuse_unwritable_outputs():
 
 
 PRODUCT_OWNERS = enabled_experiments(config, SYNTHETIC_KINDS)
+_refuse_unwritable_workdir()
+_refuse_blocked_folders()
 _refuse_damaged_results()
 _refuse_orphaned_products()
 _refuse_unwritable_outputs()

@@ -95,14 +95,23 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"config file {path} not found")
     try:
-        data = yaml.load(path.read_text(), Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"config file {path}: not UTF-8 text (byte {err.object[err.start]:#04x} at offset {err.start}); "
+            "a config is a YAML file of keys and values"
+        ) from None
+    if not text.strip() or all(line.lstrip().startswith("#") for line in text.splitlines() if line.strip()):
+        raise ConfigError(
+            f"config file {path} is empty (or only comments): give it at least one key, or leave it out"
+        )
+    try:
+        data = yaml.load(text, Loader=_UniqueKeys)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         what = getattr(err, "problem", None) or str(err).splitlines()[0]
         raise ConfigError(f"config file {path}{where}: not valid YAML ({what})") from None
-    if data is None:
-        return {}
     if not isinstance(data, dict):
         raise ConfigError(
             f"config file {path}: expected a mapping of keys to values, got {type(data).__name__}"
