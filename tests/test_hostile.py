@@ -16,6 +16,7 @@ import shutil
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -884,3 +885,33 @@ def test_a_file_in_place_of_a_result_folder_is_named_before_any_job(tmp_path: Pa
     assert "results/cells/r5_o2000/adam is a file where the workflow keeps a folder" in out, out[-2000:]
     assert "mv results/cells/r5_o2000/adam results/cells/r5_o2000/adam.moved" in out
     assert blocker.read_text() == "the user's notes"
+
+
+@pytest.mark.workflow
+def test_a_ground_truth_file_dated_next_year_is_named_with_a_touch_that_reruns_nothing(fresh_fig3, tmp_path):
+    """Item 12: not "Nothing to be done" then a clock-skew error deleting a new result: refused while
+    planning, and the advised touch leaves every result up to date."""
+    work = shutil.copytree(fresh_fig3[0], tmp_path / "work", symlinks=True)
+    data = sorted((work / "results/data").glob("*.npz"))[0]
+    os.utime(data, (time.time() + 365 * 86400,) * 2)
+    proc = _smk(work, "-n", "figures/fig3.pdf", "--config", "scale=smoke", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "dated in the future" in out and data.name in out, out[-2000:]
+    touch = re.search(r"(touch -d @\d+ [^\n;]+)", out)
+    assert touch, out[-2000:]
+    subprocess.run(touch.group(1), shell=True, cwd=work, check=True)  # noqa: S602 - the advice, verbatim
+    assert "Nothing to be done" in _smk(work, "-n", "figures/fig3.pdf", "--config", "scale=smoke").stdout
+
+
+@pytest.mark.workflow
+def test_a_comment_or_a_date_on_a_workflow_script_reruns_nothing_an_edit_does(fresh_fig3, tmp_path) -> None:
+    """Item 13: the code hash (comments and docstrings left out) decides reruns, not the script's file time."""
+    work = shutil.copytree(fresh_fig3[0], tmp_path / "work", symlinks=True)
+    script = work / "workflow/scripts/train.py"
+    script.write_text(script.read_text() + "\n# a comment\n")
+    os.utime(script, (time.time() + 365 * 86400,) * 2)  # and dated next year (a clock ahead)
+    dry = _smk(work, "-n", "figures/fig3.pdf", "--config", "scale=smoke")
+    assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-2000:]
+    script.write_text(script.read_text() + "\n_EDITED = True\n")  # a statement: what runs has changed
+    dry = _smk(work, "-n", "figures/fig3.pdf", "--config", "scale=smoke")
+    assert re.search(r"train\s+4\b", dry.stdout), dry.stdout[-2000:]

@@ -6,7 +6,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -90,20 +90,6 @@ def unwritable_folder(root: str | os.PathLike[str] = ".") -> tuple[str, str] | N
                 tempfile.TemporaryFile(dir=folder).close()
             except OSError as err:
                 return rel, str(err.strerror)
-    return None
-
-
-def blocked_folder(outputs: Iterable[str | os.PathLike[str]]) -> tuple[str, str] | None:
-    """(a path that is a file where a folder of ``outputs`` must be, an output it would hold), else None:
-    Snakemake would stop with a NotADirectoryError traceback while building its DAG."""
-    seen: set[Path] = set()
-    for out in outputs:
-        for folder in reversed(Path(out).parents[:-1]):  # results, results/cells, ... (not ".")
-            if folder in seen:
-                continue
-            seen.add(folder)
-            if folder.exists() and not folder.is_dir():
-                return folder.as_posix(), Path(out).as_posix()
     return None
 
 

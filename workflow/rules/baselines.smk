@@ -14,6 +14,7 @@ rule roptspace:
     params:
         lib=paths.R_LIBRARY,
         implementation=config.get("optspace", "auto"),
+        script=script_digest("install_roptspace.py"),
     script:
         "../scripts/install_roptspace.py"
 

@@ -20,8 +20,8 @@ require(CHECKOUT_SRC, "the workflow")
 from matcomp import paths, results  # noqa: E402
 from matcomp.baselines import BASELINES  # noqa: E402
 from matcomp.data import damaged_problems  # noqa: E402
-from matcomp.io import blocked_folder, unwritable_folder  # noqa: E402
-from matcomp.codehash import code_hash, code_info  # noqa: E402
+from matcomp.io import unwritable_folder  # noqa: E402
+from matcomp.codehash import code_hash, code_info, file_digest  # noqa: E402
 from matcomp.plan.config import (
     ConfigError,
     SYNTHETIC_KINDS,
@@ -40,7 +40,7 @@ from matcomp.paths import (  # noqa: E402
     log_of,
 )
 from matcomp.plan.jobs import baseline_jobs, packing, training_jobs  # noqa: E402
-from matcomp.plan import orphans  # noqa: E402
+from matcomp.plan import disk, orphans  # noqa: E402
 
 try:
     # Snakemake's own loader keeps a repeated key's last value silently
@@ -137,12 +137,34 @@ def _refuse_blocked_folders():
     ]
     outputs += [log_of(p) for p in outputs]
     outputs += [p for name in PRODUCT_OWNERS for p in orphans.products(name)]
-    found = blocked_folder(outputs)
+    found = disk.blocked_folder(outputs)
     if found:
         blocker, inside = found
         raise ValueError(
             f"{blocker} is a file where the workflow keeps a folder (for {inside}); move it aside and "
             f"rerun: mv {blocker} {blocker}.moved"
+        )
+
+
+def _refuse_future_files():
+    """Stop before any job where a planned file is dated in the future (matcomp.plan.disk): the message gives
+    the touch that dates each back without making anything made from it look out of date.  The workflow's
+    own code may be dated anyhow: its rules rerun on its hash (the profiles leave out the code trigger).
+    """
+    made = [*JOBS, *(str(results.trajectory_path(p)) for p in JOBS), *BASELINE_JOBS]
+    made += [p for name in PRODUCT_OWNERS for p in orphans.products(name)]
+    users = {}  # a ground-truth file: the results made from it
+    for path, job in [*JOBS.items(), *BASELINE_JOBS.items()]:
+        for f in job.data_paths():
+            users.setdefault(f, []).append(path)
+    found = disk.future_files([*made, *MOVIELENS_JOBS, *users])
+    if found:
+        raise ValueError(
+            f"{len(found)} file(s) dated in the future: {', '.join(found[:4])}"
+            + (f" and {len(found) - 4} more" if len(found) > 4 else "")
+            + ". Snakemake would take what is made from them for out of date, and delete a new result "
+            "made from them for clock skew. Date them back and rerun: "
+            + disk.touch_command(disk.back_dates(found, users))
         )
 
 
@@ -163,7 +185,15 @@ _refuse_unwritable_workdir()
 _refuse_blocked_folders()
 _refuse_damaged_results()
 _refuse_orphaned_products()
+_refuse_future_files()
 _refuse_unwritable_outputs()
+
+
+def script_digest(name):
+    """The normalised hash of a workflow script (matcomp.codehash: comments and docstrings left out), for the
+    rules whose outputs carry no code hash: the profiles rerun on params, not on a script's file time.
+    """
+    return file_digest(Path(workflow.basedir) / "workflow" / "scripts" / name)[:10]
 
 
 def experiments_of(kind):

@@ -14,6 +14,7 @@ rule movielens_download:
         gpu=0,
     params:
         dest=lambda w, output: str(Path(output[0]).parent),
+        script=script_digest("movielens_download.py"),
     script:
         "../scripts/movielens_download.py"
 

@@ -15,6 +15,7 @@ rule effective_config:
         gpu=0,
     params:
         config=config,
+        script=script_digest("write_config.py"),
     script:
         "../scripts/write_config.py"
 
