@@ -915,3 +915,74 @@ def test_a_comment_or_a_date_on_a_workflow_script_reruns_nothing_an_edit_does(fr
     script.write_text(script.read_text() + "\n_EDITED = True\n")  # a statement: what runs has changed
     dry = _smk(work, "-n", "figures/fig3.pdf", "--config", "scale=smoke")
     assert re.search(r"train\s+4\b", dry.stdout), dry.stdout[-2000:]
+
+
+@pytest.mark.workflow
+def test_the_slurm_profile_without_slurm_says_what_is_missing_before_any_job(tmp_path: Path) -> None:
+    """Item 14: not "No such file or directory: 'sacct'" a minute in: named at the start, no job submitted."""
+    work = _copy_checkout(tmp_path / "work")
+    bin_dir = tmp_path / "bin"  # this PATH's commands, less SLURM's
+    bin_dir.mkdir()
+    for folder in [Path(sys.executable).parent, *map(Path, os.environ["PATH"].split(os.pathsep))]:
+        for tool in folder.glob("*") if folder.is_dir() else ():
+            if tool.name not in ("sbatch", "sacct", "squeue", "sinfo") and not (bin_dir / tool.name).exists():
+                (bin_dir / tool.name).symlink_to(tool)
+    start = time.monotonic()
+    proc = _smk(work, "--workflow-profile", "profiles/slurm", "--config", "scale=smoke", "--",
+                "results/config.effective.yaml", env={"PATH": str(bin_dir)}, check=False)  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "cannot submit to SLURM" in out and "sbatch" in out, out[-2000:]
+    assert time.monotonic() - start < 45 and not (work / "results/config.effective.yaml").exists()
+
+
+def test_a_slurm_controller_that_does_not_answer_is_named(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from matcomp.plan import cluster
+
+    for tool in cluster.SLURM_TOOLS:  # every command there, sinfo failing as without slurmctld
+        (tmp_path / tool).write_text(
+            "#!/bin/sh\necho 'sinfo: error: Unable to contact slurm controller' >&2\nexit 1\n"
+        )
+        (tmp_path / tool).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert "Unable to contact slurm controller" in cluster.slurm_problem()
+    (tmp_path / "sbatch").unlink()
+    assert "sbatch are not on PATH" in cluster.slurm_problem()
+
+
+@pytest.mark.workflow
+def test_a_lock_folder_another_user_made_is_named_before_any_job(tmp_path: Path) -> None:
+    """Item 15: a $TMPDIR/matcomp-locks this user cannot write is one message naming it, not a raw OSError
+    in every job; one the workflow makes is shared (1777, as /tmp)."""
+    work = _copy_checkout(tmp_path / "work")
+    ours = tmp_path / "ours"
+    ours.mkdir()
+    _smk(work, "-n", "figures/fig3.pdf", "--config", "scale=smoke", env={"TMPDIR": str(ours)})
+    assert stat.S_IMODE((ours / "matcomp-locks").stat().st_mode) == 0o1777
+    theirs = tmp_path / "theirs"
+    (theirs / "matcomp-locks").mkdir(parents=True)
+    (theirs / "matcomp-locks").chmod(0o755)
+    _unwritable(theirs / "matcomp-locks")  # as another user's 755 folder is to us
+    try:
+        proc = _smk(work, "-n", "figures/fig3.pdf", "--config", "scale=smoke", env={"TMPDIR": str(theirs)},
+                    check=False)  # fmt: skip
+    finally:
+        _writable(theirs / "matcomp-locks")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and f"{theirs}/matcomp-locks cannot be written" in out, out[-2000:]
+    assert "export TMPDIR" in out
+
+
+@pytest.mark.workflow
+@pytest.mark.parametrize(
+    ("target", "scale", "said"),
+    [("results/tables/table1_gesvda.csv", "smoke", "experiment table1_gesvda is disabled (enabled: false"),
+     ("figures/fig3@mean.pdf", "quick", "reading mean does not rerun fig3 at scale quick: add fig3 to")],
+)  # fmt: skip
+def test_a_target_this_config_does_not_plan_says_how_to_plan_it(tmp_path: Path, target, scale, said) -> None:
+    """Item 16: not "No rule to produce figures/fig3.pdf"."""
+    work = _copy_checkout(tmp_path / "work")
+    proc = _smk(work, "-n", target, "--config", f"scale={scale}", check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "No rule to produce" not in out and said in out, out[-2000:]

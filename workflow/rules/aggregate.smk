@@ -103,3 +103,16 @@ rule robustness:
         scale=config["scale"],
     script:
         "../scripts/make_robustness.py"
+
+
+rule not_planned:
+    input:
+        refuse_not_planned,
+    # A table or figure of an experiment this config does not run (disabled, or a reading that does not
+    # rerun it at this scale): stops while planning, saying how to run it, not "No rule to produce".
+    output:
+        "{product}",
+    wildcard_constraints:
+        product=not_planned_products(),
+    script:
+        "../scripts/never_runs.py"

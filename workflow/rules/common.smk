@@ -1,5 +1,6 @@
 # Helpers, config validation and target lists. The planning lives in matcomp.plan, the science in the rest
 # of the package; this file only looks things up for the rules.
+import re
 import sys
 import tempfile
 from pathlib import Path
@@ -20,12 +21,13 @@ require(CHECKOUT_SRC, "the workflow")
 from matcomp import paths, results  # noqa: E402
 from matcomp.baselines import BASELINES  # noqa: E402
 from matcomp.data import damaged_problems  # noqa: E402
-from matcomp.io import unwritable_folder  # noqa: E402
+from matcomp.io import LOCKS, unwritable_folder  # noqa: E402
 from matcomp.codehash import code_hash, code_info, file_digest  # noqa: E402
 from matcomp.plan.config import (
     ConfigError,
     SYNTHETIC_KINDS,
     enabled_experiments,
+    not_planned,
     load,
     read_yaml,
 )  # noqa: E402
@@ -41,6 +43,8 @@ from matcomp.paths import (  # noqa: E402
 )
 from matcomp.plan.jobs import baseline_jobs, packing, training_jobs  # noqa: E402
 from matcomp.plan import disk, orphans  # noqa: E402
+from matcomp.plan.cluster import slurm_problem  # noqa: E402
+from snakemake.exceptions import WorkflowError  # noqa: E402
 
 try:
     # Snakemake's own loader keeps a repeated key's last value silently
@@ -168,6 +172,28 @@ def _refuse_future_files():
         )
 
 
+def _refuse_unusable_lock_folder():
+    """Jobs take a lock in matcomp.io.LOCKS ($TMPDIR/matcomp-locks, shared by every user of the machine):
+    made here, it is made for everyone (1777, as /tmp); made by another user without that, every job of ours
+    would fail with a raw OSError, so say so now."""
+    if not LOCKS.exists():
+        try:
+            LOCKS.mkdir(parents=True)
+            LOCKS.chmod(0o1777)
+        except OSError:
+            pass  # another run made it meanwhile, or TMPDIR is not writable: the probe below says which
+    try:
+        tempfile.TemporaryFile(dir=LOCKS).close()
+    except OSError as err:
+        owner = LOCKS.stat().st_uid if LOCKS.exists() else None
+        raise ValueError(
+            f"the jobs' lock folder {LOCKS} cannot be written ({err.strerror}"
+            + (f"; it belongs to uid {owner}" if owner is not None else "")
+            + "): give this run a temporary folder of its own (export TMPDIR=$HOME/tmp; mkdir -p $TMPDIR) "
+            f"or ask its owner to share it (chmod 1777 {LOCKS})"
+        ) from None
+
+
 def _refuse_unwritable_outputs():
     """Stop before any job if an existing output folder, at any depth, cannot be written (read-only or
     immutable): Snakemake would delete the old outputs first and then fail inside."""
@@ -186,6 +212,7 @@ _refuse_blocked_folders()
 _refuse_damaged_results()
 _refuse_orphaned_products()
 _refuse_future_files()
+_refuse_unusable_lock_folder()
 _refuse_unwritable_outputs()
 
 
@@ -304,6 +331,34 @@ def robustness_tables():
     names = [n for n in experiments_of("table") if n.startswith("robust_")]
     names += ["table1"] if names and "table1" in experiments_of("table") else []
     return [paths.table(n) for n in names]
+
+
+def refuse_unreachable_cluster():
+    """In `onstart` (the executor is known then): stop before the first job where the SLURM executor cannot
+    submit from here, naming what is missing (matcomp.plan.cluster)."""
+    plugin = getattr(workflow, "executor_plugin", None)
+    if getattr(plugin, "name", None) == "slurm":
+        problem = slurm_problem()
+        if problem:
+            raise WorkflowError(f"cannot submit to SLURM: {problem}")
+
+
+NOT_PLANNED = not_planned(config)
+
+
+def not_planned_products():
+    """A regex of the tables and figures of the experiments NOT_PLANNED names (none: matches nothing)."""
+    if not NOT_PLANNED:
+        return "(?!)"
+    names = "|".join(re.escape(n) for n in NOT_PLANNED)
+    return rf"(results/tables|figures)/({names})(_summary)?\.(csv|md|tex|pdf|png)"
+
+
+def refuse_not_planned(wildcards):
+    name = re.sub(r"(_summary)?\.[a-z]+$", "", Path(wildcards.product).name)
+    raise ValueError(
+        f"{wildcards.product} is not made at this scale: {NOT_PLANNED[name]}"
+    )
 
 
 def training_jobs_to_run():

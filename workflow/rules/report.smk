@@ -87,6 +87,7 @@ onsuccess:
 
 
 onstart:
+    refuse_unreachable_cluster()
     todo = training_jobs_to_run()
     costs = jobs_hours(todo)  # CPU-hours by job, the step table read once
     hours = None if costs is None else sum(costs.values())

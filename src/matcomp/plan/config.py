@@ -291,6 +291,29 @@ def enabled_experiments(config: dict[str, Any], kinds: Iterable[str]) -> list[st
     ]
 
 
+def not_planned(config: dict[str, Any]) -> dict[str, str]:
+    """Experiments the config names but does not run at this scale, by name, each with how to run it: the
+    disabled ones (``enabled: false``) and each synthetic experiment under each reading that does not list it."""
+    out = {
+        name: f"experiment {name} is disabled (enabled: false in config.yaml); run it with an overlay that sets "
+        f"experiments: {{{name}: {{enabled: true}}}} (snakemake --configfile that.yaml ...)"
+        for name, exp in config["experiments"].items()
+        if not exp.get("enabled", True)
+    }
+    scale = config.get("scale", "paper")
+    for reading in config.get("readings") or {}:
+        for name, exp in config["experiments"].items():
+            planned = f"{name}{READING_SEP}{reading}"
+            if (
+                READING_SEP not in name
+                and exp.get("kind") in READING_KINDS
+                and planned not in config["experiments"]
+            ):
+                out[planned] = (f"reading {reading} does not rerun {name} at scale {scale}: add {name} to "
+                                f"readings.{reading}.experiments (at this scale: scales.{scale}.readings)")  # fmt: skip
+    return out
+
+
 # ---------------------------------------------------------------- keys, types, ranges (the schema)
 
 
