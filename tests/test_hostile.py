@@ -986,3 +986,39 @@ def test_a_target_this_config_does_not_plan_says_how_to_plan_it(tmp_path: Path, 
     proc = _smk(work, "-n", target, "--config", f"scale={scale}", check=False)
     out = proc.stdout + proc.stderr
     assert proc.returncode != 0 and "No rule to produce" not in out and said in out, out[-2000:]
+
+
+def test_train_gives_rm_advice_only_for_a_file_named_as_the_workflow_names_its_data(tmp_path: Path) -> None:
+    """Item 17: `matcomp train --data /etc/passwd` is refused without "rm /etc/passwd"."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("the user's own file\n")
+    ours = tmp_path / "results/data/m100_n100_r5_o2000_s0_3bc9e93ee5.npz"
+    ours.parent.mkdir(parents=True)
+    ours.write_text("truncated")
+    for data, advised in ((notes, False), (ours, True)):
+        proc = subprocess.run([sys.executable, "-m", "matcomp.cli", "train", "--data", str(data), "--max-iters", "2",
+                               "--out", str(tmp_path / "r.json")], capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode != 0 and "not a matcomp problem file" in proc.stderr
+        assert (f"rm {data}" in proc.stderr) is advised, proc.stderr
+    assert notes.read_text() == "the user's own file\n"
+
+
+def test_a_depth_far_beyond_the_papers_and_a_width_below_the_rank_each_get_a_note(tmp_path: Path) -> None:
+    """Item 18: a one-line note each (from `matcomp config` and the workflow's planning); none for the
+    shipped scales."""
+    from matcomp.plan.config import notes
+
+    for scale in ("paper", "decide", "quick", "smoke"):
+        assert notes(load(read_config(ROOT / "config.yaml", overrides={"scale": scale}))) == []
+    overlay = tmp_path / "deep.yaml"
+    overlay.write_text("experiments:\n  fig3: {depths: [1, 1000]}\n  fig6: {train: {width: 4}}\n")
+    said = notes(
+        load(
+            read_config(ROOT / "config.yaml", [overlay], {"scale": "smoke"}), read_yaml(ROOT / "config.yaml")
+        )
+    )
+    assert any(s.startswith("experiments.fig3: depth 1000 is far beyond") for s in said), said
+    assert any(s.startswith("experiments.fig6: width 4 is below the rank 10") for s in said), said
+    proc = subprocess.run([sys.executable, "-m", "matcomp.cli", "config", "--directory", str(ROOT), "--configfile",
+                           str(overlay), "--config", "scale=smoke"], capture_output=True, text=True)  # fmt: skip
+    assert proc.returncode == 0 and "note: experiments.fig3: depth 1000" in proc.stderr, proc.stderr

@@ -28,6 +28,7 @@ from matcomp.plan.config import (
     SYNTHETIC_KINDS,
     enabled_experiments,
     not_planned,
+    notes,
     load,
     read_yaml,
 )  # noqa: E402
@@ -59,6 +60,8 @@ try:
     )
     config = load(config, base=read_yaml(base))
     packing(config)  # pack_training: true where no GPU is planned
+    for note in notes(config):
+        print(f"note: {note}", file=sys.stderr)
 except ConfigError as err:
     raise ValueError(f"invalid config: {err}") from None
 from matcomp.plan.movielens import (

@@ -291,6 +291,33 @@ def enabled_experiments(config: dict[str, Any], kinds: Iterable[str]) -> list[st
     ]
 
 
+DEEP = 10
+"""Depths beyond this (the paper's are 1-5) get a note on their cost."""
+
+
+def notes(config: dict[str, Any]) -> list[str]:
+    """One line for each setting that runs but costs or means more than it seems: a depth far beyond the
+    paper's (a step costs about depth/5 times a depth-5 step: depth 1000 ran at ≈ 1.6 s per iteration on a
+    2-core CPU) and a hidden width below the rank (such a network has rank at most its width: it can never
+    recover W*)."""
+    out = []
+    m, n = config["data"]["m"], config["data"]["n"]
+    for name, exp in config["experiments"].items():
+        if exp.get("kind") not in SYNTHETIC_KINDS or not exp.get("enabled", True):
+            continue
+        depths = [d for d in exp.get("depths", []) if isinstance(d, int)]
+        depths += [net.get("depth") for net in exp.get("networks", []) if isinstance(net.get("depth"), int)]
+        train = deep_merge(config.get("train") or {}, exp.get("train") or {})
+        width, rank = train.get("width") or max(m, n), exp.get("rank", 1)
+        if depths and max(depths) > DEEP:
+            out.append(f"experiments.{name}: depth {max(depths)} is far beyond the paper's 1-5; a step costs about "
+                       f"{max(depths) / 5:.0f}x a depth-5 step ({train.get('max_iters')} iterations per network)")  # fmt: skip
+        if depths and max(depths) > 1 and width < rank:
+            out.append(f"experiments.{name}: width {width} is below the rank {rank}: a network of that width has "
+                       f"rank at most {width} and can never recover W* (rank {rank})")  # fmt: skip
+    return out
+
+
 def not_planned(config: dict[str, Any]) -> dict[str, str]:
     """Experiments the config names but does not run at this scale, by name, each with how to run it: the
     disabled ones (``enabled: false``) and each synthetic experiment under each reading that does not list it."""
