@@ -105,14 +105,20 @@ rule robustness:
         "../scripts/make_robustness.py"
 
 
+# A table or figure of an experiment this config does not run (disabled, or a reading that does not rerun
+# it at this scale): stops while planning, saying how to run it, not "No rule to produce".
 rule not_planned:
     input:
         refuse_not_planned,
-    # A table or figure of an experiment this config does not run (disabled, or a reading that does not
-    # rerun it at this scale): stops while planning, saying how to run it, not "No rule to produce".
     output:
         "{product}",
+    log:
+        "logs/not_planned/{product}.log",
+    benchmark:
+        "benchmarks/logs/not_planned/{product}.tsv"
     wildcard_constraints:
         product=not_planned_products(),
+    conda:
+        "../../envs/plots.yaml"
     script:
         "../scripts/never_runs.py"
