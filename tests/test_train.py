@@ -9,6 +9,7 @@ import pytest
 
 from matcomp.data import Problem, make_problem
 from matcomp.models import end_product, init_layers
+from matcomp.optimizers import OPTIMIZERS
 from matcomp.train import TrainConfig, log_points, train_batch
 
 SMALL = {"m": 24, "n": 20, "rank": 2}
@@ -41,11 +42,22 @@ def _assert_run_equal(a: dict, b: dict) -> None:
         np.testing.assert_allclose(a[key], b[key], rtol=1e-10, atol=1e-300, err_msg=key)
 
 
-@pytest.mark.parametrize(
-    ("optimizer", "penalty", "depth"),
-    [("adam", "ratio", 1), ("gd", "none", 2), ("gd", "ratio", 3), ("rmsprop", "schatten_ratio:1/2:2/3", 3),
-     ("adagrad", "nuclear", 2)],
+BATCH_CASES = [("adam", "ratio", 1), ("gd", "none", 2), ("gd", "ratio", 3), ("rmsprop", "schatten_ratio:1/2:2/3", 3),
+               ("adagrad", "nuclear", 2)]  # fmt: skip
+BATCH_CASES += [(name, "ratio", 2) for name in OPTIMIZERS if name not in {c[0] for c in BATCH_CASES}]
+"""Every registered optimizer (a new one is covered without a line here), the hand-picked ones with more."""
+BATCH_CASES[BATCH_CASES.index(("gd_momentum", "ratio", 2))] = pytest.param(
+    "gd_momentum", "ratio", 2,
+    marks=pytest.mark.xfail(strict=True, reason=(
+        "found by this registry-wide case: the exploding cell diverges at step 7 in the batch but only at "
+        "the last step (300) alone under GD with momentum 0.9 (the healthy cells agree to 1e-10); "
+        "matcomp/train.py is training code (its hash names the decided evidence), left for a session "
+        "that can retrain: see the closing note"
+    )),
 )  # fmt: skip
+
+
+@pytest.mark.parametrize(("optimizer", "penalty", "depth"), BATCH_CASES)
 def test_batched_equals_unbatched(optimizer: str, penalty: str, depth: int) -> None:
     """Cells differing in seed, λ, n_obs and rank; one stops early; under GD at depth ≥ 2 one diverges.
 

@@ -1,5 +1,5 @@
 """The names the planner and the report share (torch-free, imported by both): the printed labels of the
-MovieLens models and the baseline methods, the name of an experiment under a reading (``fig1@init_layer``),
+MovieLens models, the baseline methods, the optimizers and the penalties, the name of an experiment under a reading (``fig1@init_layer``),
 and the columns that name a planned training cell.
 
 Planning hands the claims step its budgets and planned cells keyed by these labels
@@ -13,6 +13,24 @@ MODEL_NAMES = {"lnn": "Depth 1 LNN", "embedding": "User-Item Embedding"}
 
 METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT", "opt_published": "OPT (published)"}
 """The baselines of Fig. 4/5: method (:data:`matcomp.baselines.BASELINES`) -> printed label."""
+
+OPTIMIZER_LABELS = {
+    "adam": "Adam", "adam_amsgrad": "Adam (AMSGrad)", "adagrad": "Adagrad", "adamax": "Adamax",
+    "rmsprop": "RMSProp", "gd": "GD", "gd_momentum": "GD (w. momentum)", "adadelta": "Adadelta",
+    "adamw": "AdamW", "nadam": "NAdam", "radam": "RAdam",
+}  # fmt: skip
+"""Optimizers (:data:`matcomp.optimizers.OPTIMIZERS`) -> printed label, as the paper's tables name them; a
+registered optimizer without one is refused while planning (``tests/test_labels.py`` checks both)."""
+
+PENALTY_LABELS = {
+    "ratio": "Ratio",
+    "nuclear": "Nuc",
+    "none": "None",
+    "schatten": "Sch",
+    "schatten_ratio": "Sch",
+}
+"""Penalties (:data:`matcomp.penalties.PENALTIES`) -> printed label; a penalty with arguments prints them
+after it ("Sch 1/2:2/3").  A registered penalty without one is refused while planning."""
 
 READING_SEP = "@"
 """``fig1@init_layer``: experiment fig1 under the reading init_layer

@@ -30,7 +30,7 @@ from typing import Any
 
 import yaml
 
-from ..labels import READING_SEP
+from ..labels import OPTIMIZER_LABELS, PENALTY_LABELS, READING_SEP
 
 SCHEMA = Path(__file__).with_name("config.schema.yaml")
 KINDS = ("table", "dynamics", "baselines", "movielens")
@@ -575,6 +575,7 @@ def _check_training(config: dict[str, Any], name: str, exp: dict[str, Any]) -> N
     where = f"experiments.{name}"
     _named(f"{where}.optimizers", check_optimizer, exp.get("optimizers", []))
     _named(f"{where}.penalties", get_penalty, exp.get("penalties", []))
+    _check_labels(where, exp)
     _named(
         f"{where}.networks",
         lambda net: (check_optimizer(net["optimizer"]), get_penalty(net.get("penalty", "none"))),
@@ -594,6 +595,22 @@ def _check_training(config: dict[str, Any], name: str, exp: dict[str, Any]) -> N
     for n_obs in [exp["n_obs"]] if "n_obs" in exp else exp.get("n_obs_grid", []):
         if n_obs > m * n:
             raise ConfigError(f"config key '{where}': n_obs {n_obs} impossible for a {m}x{n} matrix")
+
+
+def _check_labels(where: str, exp: dict[str, Any]) -> None:
+    """Every optimizer and penalty an experiment runs has its printed label (a new registry entry without one
+    is named here, not drawn with a made-up label in the tables and figures)."""
+    from ..penalties import get_penalty
+
+    nets = exp.get("networks", [])
+    for table, names in ((OPTIMIZER_LABELS, [*exp.get("optimizers", []), *(n["optimizer"] for n in nets)]),
+                         (PENALTY_LABELS, [get_penalty(p).name for p in [*exp.get("penalties", []),
+                                                                         *(n.get("penalty", "none") for n in nets)]])):  # fmt: skip
+        for name in names:
+            if name not in table:
+                kind = "optimizer" if table is OPTIMIZER_LABELS else "penalty"
+                raise ConfigError(f"config key '{where}': {kind} {name!r} has no printed label; add it to "
+                                  f"matcomp.labels.{kind.upper()}_LABELS")  # fmt: skip
 
 
 def _check_methods(name: str, exp: dict[str, Any]) -> None:

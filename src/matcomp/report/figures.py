@@ -20,10 +20,10 @@ import seaborn as sns  # noqa: E402
 
 from .. import results  # noqa: E402
 from ..io import write_with  # noqa: E402
+from ..labels import OPTIMIZER_LABELS  # noqa: E402
 from .style import DASHES, depth_color, figure_footer, lam_colors, set_theme  # noqa: E402
 from .tables import summarize  # noqa: E402
 
-OPT_LABELS = {"gd": "GD", "adam": "Adam"}
 ERROR, RANK = "test error", "effective rank"
 HUE, STYLE = "setting", "singular value"  # legend titles of the colours and the line styles
 LOG_QUANTITIES = (ERROR, "σ")  # drawn on log axes: values <= 0 are dropped
@@ -145,7 +145,7 @@ def dynamics_figure(
     for row, (opt, n) in enumerate(rows):
         ax_err, ax_rk, ax_sig = axes[row]
         _draw_row(axes[row], df[(df["optimizer"] == opt) & (df["n_obs"] == n)], palette, legend=row == 0)
-        title = OPT_LABELS.get(opt, opt) + (f", {n} entries" if len(n_obs) > 1 else "")
+        title = OPTIMIZER_LABELS[opt] + (f", {n} entries" if len(n_obs) > 1 else "")
         ax_err.set(ylabel=f"{title}\ntest error", xlabel="iteration")
         ax_rk.set(ylabel="effective rank", xlabel="iteration")
         ax_sig.set(ylabel="singular values", xlabel="iteration")

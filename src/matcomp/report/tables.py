@@ -12,23 +12,17 @@ import pandas as pd
 
 from .. import results
 from ..io import write_with
+from ..labels import PENALTY_LABELS
 from ..penalties import get_penalty
 from ..plateau import PLATEAU_FITTED, still_moving
 from .cells import join_stops
 
-PENALTY_LABELS = {
-    "ratio": "Ratio",
-    "nuclear": "Nuc",
-    "none": "None",
-}
-
 
 def penalty_label(spec: str) -> str:
-    """Column label as in the paper: Ratio, Sch 1/2:2/3, Sch 1/3, Nuc, None."""
+    """Column label as in the paper: Ratio, Sch 1/2:2/3, Sch 1/3, Nuc, None (:data:`matcomp.labels.PENALTY_LABELS`)."""
     pen = get_penalty(spec)
-    if pen.name in PENALTY_LABELS:
-        return PENALTY_LABELS[pen.name]
-    return "Sch " + ":".join(str(a) for a in pen.args)
+    label = PENALTY_LABELS[pen.name]  # every registered penalty has one (checked while planning)
+    return " ".join([label, ":".join(str(a) for a in pen.args)]) if pen.args else label
 
 
 ERR_LEVELS = ("0.01", "0.001", "0.0001")

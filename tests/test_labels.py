@@ -1,0 +1,47 @@
+"""Every label table is checked against its registry: a new optimizer, penalty or baseline without a printed
+label fails here, and is refused while planning (issue 38)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from matcomp.baselines import BASELINES
+from matcomp.labels import METHOD_LABELS, OPTIMIZER_LABELS, PENALTY_LABELS
+from matcomp.optimizers import OPTIMIZERS
+from matcomp.penalties import PENALTIES
+from matcomp.plan.config import ConfigError, load, read_config
+from matcomp.report.tables import penalty_label
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(("registry", "labels"), [(OPTIMIZERS, OPTIMIZER_LABELS), (PENALTIES, PENALTY_LABELS),
+                                                  (BASELINES, METHOD_LABELS)], ids=["optimizers", "penalties", "methods"])  # fmt: skip
+def test_every_registered_name_has_a_label_and_no_label_is_left_over(registry: dict, labels: dict) -> None:
+    assert set(registry) == set(labels)
+    assert len(set(labels.values())) == len(labels) or labels is PENALTY_LABELS  # Sch: the family's prefix
+
+
+def test_penalty_labels_are_the_papers() -> None:
+    assert [penalty_label(s) for s in ("ratio", "nuclear", "none", "schatten:1/2", "schatten_ratio:1/3:2/3")] == [
+        "Ratio", "Nuc", "None", "Sch 1/2", "Sch 1/3:2/3"]  # fmt: skip
+
+
+def test_a_registered_optimizer_without_a_label_is_refused_while_planning(monkeypatch) -> None:
+    monkeypatch.setitem(OPTIMIZERS, "lion", ("Adam", {}))  # a new registry entry, its label forgotten
+    overlay = {"experiments": {"table1": {"optimizers": ["adam", "lion"]}}}
+    raw = read_config(ROOT / "config.yaml", overrides={"scale": "smoke"})
+    with pytest.raises(
+        ConfigError, match=r"optimizer 'lion' has no printed label; add it to matcomp.labels.OPTIMIZER_LABELS"
+    ):
+        load(
+            {
+                **raw,
+                "experiments": {
+                    **raw["experiments"],
+                    "table1": {**raw["experiments"]["table1"], **overlay["experiments"]["table1"]},
+                },
+            }
+        )
