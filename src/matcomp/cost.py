@@ -26,10 +26,19 @@ JOB_START = 3.5
 measured on the same machine: ``benchmarks/README.md``)."""
 
 
-def penalty_class(spec: str) -> str:
-    """The step table's class of a penalty: the nuclear norm costs what the ratio does (one SVD)."""
-    name = get_penalty(spec).name
-    return {"nuclear": "ratio"}.get(name, name)
+MEASURED_LIKE = {"nuclear": "ratio"}
+"""Penalties that cost what another measured one does (the nuclear norm: one SVD, as the ratio)."""
+
+
+def penalty_class(spec: str, table: dict[str, float] | None = None) -> str:
+    """The step table's class of a penalty: its own where the table has it (or the one it costs like), else
+    its kind's: ``ratio`` (one SVD per step) for a spectral penalty, ``none`` for another, so that a new
+    penalty gets an estimate (never drops the run's whole estimate)."""
+    pen = get_penalty(spec)
+    cls = MEASURED_LIKE.get(pen.name, pen.name)
+    if table is not None and not any(key.startswith(f"{cls}/") for key in table):
+        return "ratio" if pen.spectral else "none"
+    return cls
 
 
 def _table() -> dict[str, float] | None:
@@ -42,7 +51,7 @@ def job_hours(job: TrainJob, table: dict[str, float] | None = None) -> float | N
     if table is None:
         return None
     steps = float(dict(job.train)["max_iters"])
-    cls, seconds = penalty_class(job.penalty), JOB_START
+    cls, seconds = penalty_class(job.penalty, table), JOB_START
     for depth in job.depths:
         per_step = table.get(f"{cls}/d{depth}/b{TABLE_CELLS}")
         if per_step is None:
