@@ -45,3 +45,28 @@ def test_a_registered_optimizer_without_a_label_is_refused_while_planning(monkey
                 },
             }
         )
+
+
+def test_all_other_methods_means_every_paper_baseline_of_the_registry(monkeypatch) -> None:
+    from matcomp.baselines import Method
+    from matcomp.labels import PAPER_METHODS
+    from matcomp.report.claims import load_claims, with_paper_methods
+
+    claims = {c["id"]: c for c in load_claims()}
+    beats_all = claims["F4-adam1r-beats-all"]["checks"][0]["a"]["method"]
+    assert beats_all == ["CP", "SI", "OPT", "GD:3", "GD:4", "GD:5"]  # not OPT (published): not the paper's
+    monkeypatch.setitem(
+        BASELINES, "svt", Method(BASELINES["cp"].complete, "SVT", "singular value thresholding")
+    )
+    assert with_paper_methods({"method": [PAPER_METHODS, "GD:3"]}) == {
+        "method": ["CP", "SI", "OPT", "SVT", "GD:3"]
+    }
+
+
+def test_every_method_has_an_env_file_and_a_colour_or_a_shade() -> None:
+    from matcomp.report.style import method_color
+
+    for name, method in BASELINES.items():
+        assert (ROOT / "envs" / method.env).is_file(), name
+        assert method_color(method.label).startswith("#")
+    assert method_color("OPT (published)") != method_color("OPT")  # a darker shade of OPT's orange

@@ -1,4 +1,4 @@
-"""The names the planner and the report share (torch-free, imported by both): the printed labels of the
+"""The names the planner and the report share (torch-free, imported by both; the baselines' from their registry): the printed labels of the
 MovieLens models, the baseline methods, the optimizers and the penalties, the name of an experiment under a reading (``fig1@init_layer``),
 and the columns that name a planned training cell.
 
@@ -8,11 +8,17 @@ Planning hands the claims step its budgets and planned cells keyed by these labe
 
 from __future__ import annotations
 
+from .baselines import BASELINES
+
 MODEL_NAMES = {"lnn": "Depth 1 LNN", "embedding": "User-Item Embedding"}
 """Table 2's models: config key -> printed name."""
 
-METHOD_LABELS = {"cp": "CP", "si": "SI", "opt": "OPT", "opt_published": "OPT (published)"}
-"""The baselines of Fig. 4/5: method (:data:`matcomp.baselines.BASELINES`) -> printed label."""
+METHOD_LABELS = {name: method.label for name, method in BASELINES.items()}
+"""The baselines of Fig. 4/5: method -> printed label (from the registry, :data:`matcomp.baselines.BASELINES`)."""
+
+PAPER_METHODS = "$paper_baselines"
+"""In a claim's list of methods: every baseline of the paper (the registry's ``in_paper``), so that "all other
+methods" takes a new baseline without an edit of claims.yaml."""
 
 OPTIMIZER_LABELS = {
     "adam": "Adam", "adam_amsgrad": "Adam (AMSGrad)", "adagrad": "Adagrad", "adamax": "Adamax",

@@ -22,7 +22,7 @@ rule roptspace:
 rule baseline:
     input:
         data=lambda w: baseline_job(w).data_paths(),
-        roptspace=lambda w: [paths.ROPTSPACE_RECORD] if w.method == "opt" else [],
+        roptspace=lambda w: [paths.ROPTSPACE_RECORD] if BASELINES[w.method].cran else [],
     output:
         BASELINE_RESULT,
     log:
@@ -33,11 +33,7 @@ rule baseline:
         method="|".join(BASELINES),
         hash=r"[0-9a-f]{10}",
     conda:
-        lambda w: (
-            "../../envs/r.yaml"
-            if w.method.startswith("opt")
-            else "../../envs/baselines.yaml"
-        )
+        lambda w: f"../../envs/{BASELINES[w.method].env}"
     threads: 1
     resources:
         gpu=0,

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,13 +72,59 @@ def _opt_published(
     return optspace.complete(w_obs, mask, implementation=PUBLISHED, **options)
 
 
-BASELINES: dict[str, CompleteFn] = {"cp": _cp, "si": _si, "opt": _opt, "opt_published": _opt_published}
-OPTSPACE_METHODS = ("opt", "opt_published")  # OptSpace in R: ``rank="true"`` passes the true rank
+@dataclass(frozen=True)
+class Method:
+    """A baseline method, everything the planner, the workflow, the figures and the claims need of it: a new
+    baseline is one function and one entry of :data:`BASELINES` (``tests/test_labels.py`` checks the rest)."""
+
+    complete: CompleteFn
+    label: str
+    """Printed label (figures, tables, claims): the paper's short name."""
+    plain: str
+    """The label in words, for readers (``SoftImpute``)."""
+    color: str | None = None
+    """Its colour in every figure (:mod:`matcomp.report.style`); None: a shade of the method its label
+    starts with, else one picked by a hash of the label."""
+    env: str = "baselines.yaml"
+    """The conda env (``envs/``) its jobs run in under ``--use-conda``."""
+    cran: bool = False
+    """Runs CRAN's ROptSpace where it is installed: its jobs wait for the workflow's ``roptspace`` rule
+    (which installs it into ``results/R/library`` when CRAN is reachable) and are handed that library."""
+    true_rank: bool = False
+    """Takes ``rank: "true"`` (the problem's true rank) among its options."""
+    implementation: str | None = None
+    """Its fixed implementation (OptSpace published: ``builtin-published``), None where it has no choice or
+    takes the config's."""
+    implementation_key: str | None = None
+    """The top-level config key whose value is its implementation (``optspace`` for the paper's OPT)."""
+    check_implementation: Callable[[str], str] | None = None
+    """Validates an ``implementation`` option (raises ValueError naming the valid ones); None: it takes none."""
+    in_paper: bool = True
+    """One of the paper's methods (claims over "all other methods" mean these)."""
+
+
+def _optspace_implementation(implementation: str) -> str:
+    from .optspace import check_implementation
+
+    return check_implementation(implementation)
+
+
+PUBLISHED_LABEL = "OPT (published)"
+BASELINES: dict[str, Method] = {
+    "cp": Method(_cp, "CP", "minimum nuclear norm", color="#029e73"),
+    "si": Method(_si, "SI", "SoftImpute", color="#ca9161"),
+    "opt": Method(_opt, "OPT", "OptSpace", color="#de8f05", env="r.yaml", cran=True, true_rank=True,
+                  implementation_key="optspace", check_implementation=_optspace_implementation),
+    "opt_published": Method(_opt_published, PUBLISHED_LABEL, "OptSpace, the published algorithm", env="r.yaml",
+                            true_rank=True, implementation=PUBLISHED, check_implementation=_optspace_implementation,
+                            in_paper=False),
+}  # fmt: skip
+"""Method name -> :class:`Method` (colours: the paper's green, brown and orange of seaborn's colorblind palette)."""
 
 
 def _check_method(method: str) -> CompleteFn:
     try:
-        return BASELINES[method]
+        return BASELINES[method].complete
     except (KeyError, TypeError):
         raise ValueError(f"unknown baseline {method!r}; valid: {', '.join(BASELINES)}") from None
 
@@ -97,7 +144,7 @@ def run_baseline(method: str, problem: Problem, **options: Any) -> dict[str, Any
 
     Keys: method, implementation, test_error (all entries), test_error_unobserved, train_error,
     effective_rank, singular_values, seconds, status, message, options, info (method details),
-    settings (the problem's), provenance.  For the OptSpace methods (:data:`OPTSPACE_METHODS`),
+    settings (the problem's), provenance.  For a method that takes it (``true_rank``, the OptSpace ones),
     ``rank="true"`` passes the problem's true rank
     (OptSpace's own estimate, ``rank=None``, tends to under-estimate at low sampling rates).
     """
@@ -107,7 +154,7 @@ def run_baseline(method: str, problem: Problem, **options: Any) -> dict[str, Any
     fn = _check_method(method)
     w, mask = observed_input(problem.w_star, problem.mask)
     call_options = dict(options)
-    if method in OPTSPACE_METHODS and call_options.get("rank") == "true":
+    if BASELINES[method].true_rank and call_options.get("rank") == "true":
         call_options["rank"] = int(problem.settings["rank"])  # hand OptSpace the true rank
     t0 = time.perf_counter()
     w_hat, info = fn(w, mask, **call_options)
@@ -143,4 +190,4 @@ def run_baseline(method: str, problem: Problem, **options: Any) -> dict[str, Any
     )
 
 
-__all__ = ["BASELINES", "OPTSPACE_METHODS", "complete", "run_baseline"]
+__all__ = ["BASELINES", "Method", "complete", "run_baseline"]

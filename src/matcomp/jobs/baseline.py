@@ -20,11 +20,11 @@ def run_baseline_job(
     job: dict[str, Any], data_files: Sequence[str], out: str, r_lib: str | None = None
 ) -> None:
     """Run one baseline method on every seed of one (rank, n_obs); one result file (atomic)."""
-    from ..baselines import run_baseline
+    from ..baselines import BASELINES, run_baseline
     from ..provenance import provenance
 
     options = dict(job["options"])
-    if job["method"] == "opt" and r_lib:
+    if BASELINES[job["method"]].cran and r_lib:
         options["r_lib"] = r_lib
     runs = []
     for path, seed in zip(data_files, job["seeds"], strict=True):

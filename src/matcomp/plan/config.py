@@ -556,16 +556,19 @@ def _check_spectral(config: dict[str, Any], exp: dict[str, Any], where: str) -> 
             raise ConfigError(f"config key '{key}' (with {where}): {err}") from None
 
 
-def _check_optspace(key: str, implementation: Any, method: str = "opt") -> None:
-    """An OptSpace implementation valid for ``method`` (opt_published runs builtin-published only)."""
-    from ..baselines.optspace import check_implementation
+def _check_implementation(key: str, method: str, implementation: Any) -> None:
+    """An ``implementation`` valid for baseline ``method`` (the registry's: its validator, its fixed one)."""
+    from ..baselines import BASELINES
 
+    spec = BASELINES[method]
+    if spec.check_implementation is None:
+        raise ConfigError(f"config key '{key}': {method} takes no implementation option")
     try:
-        check_implementation(implementation)
+        spec.check_implementation(implementation)
     except ValueError as err:
         raise ConfigError(f"config key '{key}': {err}") from None
-    if method == "opt_published" and implementation != "builtin-published":
-        raise ConfigError(f"config key '{key}': opt_published runs 'builtin-published' only")
+    if spec.implementation is not None and implementation != spec.implementation:
+        raise ConfigError(f"config key '{key}': {method} runs {spec.implementation!r} only")
 
 
 def _check_training(config: dict[str, Any], name: str, exp: dict[str, Any]) -> None:
@@ -616,8 +619,8 @@ def _check_labels(where: str, exp: dict[str, Any]) -> None:
 def _check_methods(name: str, exp: dict[str, Any]) -> None:
     where = f"experiments.{name}.methods"
     for method, opts in (exp.get("methods") or {}).items():
-        if method in ("opt", "opt_published") and "implementation" in (opts or {}):
-            _check_optspace(f"{where}.{method}.implementation", opts["implementation"], method)
+        if "implementation" in (opts or {}):
+            _check_implementation(f"{where}.{method}.implementation", method, opts["implementation"])
     valid = [*(net["label"] for net in exp.get("networks", [])), *(exp.get("methods") or {})]
     for i, label in enumerate(exp.get("plot", [])):
         if label not in valid:
@@ -629,8 +632,11 @@ def _check_methods(name: str, exp: dict[str, Any]) -> None:
 
 def check_semantics(config: dict[str, Any]) -> None:
     """The checks the JSON schema cannot express (module docstring, item 4); each error names its key."""
-    if "optspace" in config:
-        _check_optspace("optspace", config["optspace"])
+    from ..baselines import BASELINES
+
+    for method, spec in BASELINES.items():
+        if spec.implementation_key and spec.implementation_key in config:
+            _check_implementation(spec.implementation_key, method, config[spec.implementation_key])
     for name, exp in config["experiments"].items():
         _needs(name, exp)
         if exp["kind"] in SYNTHETIC_KINDS:

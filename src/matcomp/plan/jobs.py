@@ -281,16 +281,16 @@ class BaselineJob:
 
 
 def baseline_options(method: str, exp: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    """A method's options: the experiment's, plus the OptSpace implementation for the OPT methods.
+    """A method's options: the experiment's, plus its implementation where the registry names one (fixed,
+    as the published OptSpace's, or read from a config key, as ``optspace`` for the paper's OPT)."""
+    from ..baselines import BASELINES
 
-    ``opt`` (the paper's curve) takes the top-level ``optspace`` choice; ``opt_published`` always runs the
-    published algorithm (``builtin-published``).
-    """
     opts = dict((exp.get("methods") or {}).get(method) or {})
-    if method == "opt":
-        opts.setdefault("implementation", config.get("optspace", "auto"))
-    elif method == "opt_published":
-        opts.setdefault("implementation", "builtin-published")
+    spec = BASELINES[method]
+    if spec.implementation:
+        opts.setdefault("implementation", spec.implementation)
+    elif spec.implementation_key:
+        opts.setdefault("implementation", config.get(spec.implementation_key, "auto"))
     return opts
 
 

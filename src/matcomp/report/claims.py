@@ -64,7 +64,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..labels import PLAN_COLUMNS
+from ..baselines import BASELINES
+from ..labels import PAPER_METHODS, PLAN_COLUMNS
 from ..movielens.readings import READING_NOTES
 from .cells import flag, stop_set, typed
 from .paper import ERR_FLOOR
@@ -841,8 +842,20 @@ def prepare(claims: list[dict[str, Any]], where: str = "claims") -> list[dict[st
         for chk in checks:
             if chk.get("type") not in CHECKS:
                 raise ValueError(f"{where}: claim {claim['id']}: unknown check type {chk.get('type')!r}")
+        checks = [with_paper_methods(chk) for chk in checks]
         out.append({**{k: v for k, v in claim.items() if k != "check"}, "checks": checks})
     return expand_variants(expand_readings(out))
+
+
+def with_paper_methods(node: Any) -> Any:
+    """``node`` with each :data:`matcomp.labels.PAPER_METHODS` in a list of methods replaced by the paper's
+    baselines from their registry (CP, SI, OPT): "all other methods" takes a new one without an edit here."""
+    if isinstance(node, dict):
+        return {k: with_paper_methods(v) for k, v in node.items()}
+    if isinstance(node, list):
+        paper = [m.label for m in BASELINES.values() if m.in_paper]
+        return [x for item in node for x in (paper if item == PAPER_METHODS else [with_paper_methods(item)])]
+    return node
 
 
 def load_untested(path: str | Path = DEFAULT_CLAIMS) -> list[dict[str, Any]]:

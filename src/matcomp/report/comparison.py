@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from .. import results
+from ..baselines import BASELINES
 from ..io import write_with
 from ..labels import METHOD_LABELS
 from .style import method_color
@@ -101,8 +102,8 @@ def plot_order(experiment: dict[str, Any], df: pd.DataFrame) -> list[str]:
     return [m for m in dict.fromkeys(wanted) if m in present]
 
 
-PLAIN = {"CP": "minimum nuclear norm", "SI": "SoftImpute", "OPT": "OptSpace",
-         "OPT (published)": "OptSpace, the published algorithm"}  # fmt: skip
+PLAIN = {method.label: method.plain for method in BASELINES.values()}
+"""A baseline's label in words (the registry's ``plain``)."""
 
 
 def plain_label(method: str) -> str:

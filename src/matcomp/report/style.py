@@ -16,6 +16,7 @@ import zlib
 from collections.abc import Iterable
 from typing import Any
 
+from ..baselines import BASELINES
 from .cells import stop_set
 
 # seaborn's "colorblind" palette, in its order
@@ -32,9 +33,9 @@ METHOD_COLORS: dict[str, str] = {
     "GD:3": DEPTH_COLORS[3],
     "GD:4": DEPTH_COLORS[4],
     "GD:5": DEPTH_COLORS[5],
-    "CP": _GREEN,
-    "OPT": _ORANGE,
-    "SI": _BROWN,
+    **{
+        method.label: method.color for method in BASELINES.values() if method.color
+    },  # CP green, SI brown, OPT orange
 }
 # seaborn `dashes` for σ_1, σ_r and any further singular value: solid, dotted, dashed, dash-dot
 DASHES: list[str | tuple[float, ...]] = ["", (1, 1.5), (4, 1.5), (4, 1.5, 1, 1.5)]
