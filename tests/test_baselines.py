@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from matcomp.baselines import BASELINES, complete, run_baseline
+from matcomp.baselines import BASELINES
 from matcomp.baselines import optspace as opt
+from matcomp.baselines.run import complete, run_baseline
 from matcomp.data import Problem, make_problem
 from matcomp.metrics import test_error
 

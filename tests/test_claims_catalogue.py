@@ -19,13 +19,8 @@ import pytest
 
 from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import load, read_yaml
-from matcomp.report.claims import (
-    NOT_REACHED,
-    _matches,
-    _unplanned_filters,
-    evaluate,
-    load_claims,
-)
+from matcomp.report.claims import NOT_REACHED, evaluate, load_claims
+from matcomp.report.claims.verdicts import _matches, _unplanned_filters
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER_TEXT = ROOT.parent / "shared" / "paper" / "zhao2022.txt"

@@ -51,7 +51,7 @@ def _comment_and_docstring_edit(text: str) -> str:
 def test_comments_docstrings_and_layout_do_not_count(tmp_path: Path) -> None:
     pkg, scripts = _package_copy(tmp_path)
     before = _hashes(pkg, scripts)
-    for name in ("penalties.py", "train.py", "report/figures.py", "report/claims.py"):
+    for name in ("penalties.py", "train.py", "report/figures.py", "report/claims/verdicts.py"):
         path = pkg / name
         path.write_text(_comment_and_docstring_edit(path.read_text()))
     claims = pkg / "report/claims.yaml"
@@ -98,7 +98,7 @@ REPORT_ONLY = {"data", "train", "baseline", "movielens"}
         # the report: every module of report/ reruns only reports, never a cached job
         ("report/figures.py", {"figure"}, REPORT_ONLY | {"table", "comparison", "claims", "table2"}),
         ("report/tables.py", {"table", "figure", "comparison"}, REPORT_ONLY),
-        ("report/claims.py", {"claims"}, REPORT_ONLY | {"table", "figure", "comparison", "table2"}),
+        ("report/claims/verdicts.py", {"claims"}, REPORT_ONLY | {"table", "figure", "comparison", "table2"}),
         ("report/comparison.py", {"comparison"}, REPORT_ONLY | {"table", "figure"}),
         ("report/style.py", {"figure", "comparison", "robustness"}, REPORT_ONLY | {"table"}),
         # the claims step reads Table 2's model names only through the budgets planning hands it (params)
@@ -315,7 +315,7 @@ EDITS = {  # id: (file, edit, the rules a dry run then executes)
     "figures": ("src/matcomp/report/figures.py", _add_function, {"dynamics_figure", "claims", "all"}),
     "tables": ("src/matcomp/report/tables.py", _add_function, {"table", "robustness", "dynamics_figure", "comparison_figure", "claims", "all"}),
     "style": ("src/matcomp/report/style.py", _add_function, {"dynamics_figure", "comparison_figure", "robustness", "claims", "all"}),
-    "claims": ("src/matcomp/report/claims.py", _add_function, {"claims", "all"}),
+    "claims": ("src/matcomp/report/claims/verdicts.py", _add_function, {"claims", "all"}),
     "table2": ("src/matcomp/report/table2.py", _add_function, set()),  # no Table 2 at smoke; claims: params
     "planner": ("src/matcomp/plan/jobs.py", _add_function, set()),
     "data": ("src/matcomp/data.py", _add_function, AFTER_TRAINING | {"ground_truth", "baseline"}),

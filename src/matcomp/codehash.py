@@ -64,7 +64,13 @@ STEPS: dict[str, Step] = {
         ("matcomp.checkout", "matcomp.jobs.train", "matcomp.placement"),
         upstream=("data",),
     ),
-    "baseline": Step(("baseline.py",), ("matcomp.checkout", "matcomp.jobs.baseline"), ("R/*.R",), ("data",)),
+    # the solvers are imported by name from the registry (matcomp.baselines.run): every module there counts
+    "baseline": Step(
+        ("baseline.py",),
+        ("matcomp.checkout", "matcomp.jobs.baseline"),
+        ("R/*.R", "baselines/*.py"),
+        ("data",),
+    ),
     "movielens": Step(
         ("movielens_run.py",), ("matcomp.checkout", "matcomp.jobs.movielens", "matcomp.placement")
     ),

@@ -20,7 +20,8 @@ def run_baseline_job(
     job: dict[str, Any], data_files: Sequence[str], out: str, r_lib: str | None = None
 ) -> None:
     """Run one baseline method on every seed of one (rank, n_obs); one result file (atomic)."""
-    from ..baselines import BASELINES, run_baseline
+    from ..baselines import BASELINES
+    from ..baselines.run import run_baseline
     from ..provenance import provenance
 
     options = dict(job["options"])

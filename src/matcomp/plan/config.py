@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import importlib
 import math
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -561,10 +562,10 @@ def _check_implementation(key: str, method: str, implementation: Any) -> None:
     from ..baselines import BASELINES
 
     spec = BASELINES[method]
-    if spec.check_implementation is None:
+    if not spec.takes_implementation:
         raise ConfigError(f"config key '{key}': {method} takes no implementation option")
     try:
-        spec.check_implementation(implementation)
+        importlib.import_module(f"matcomp.baselines.{spec.solver}").check_implementation(implementation)
     except ValueError as err:
         raise ConfigError(f"config key '{key}': {err}") from None
     if spec.implementation is not None and implementation != spec.implementation:
