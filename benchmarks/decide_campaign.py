@@ -468,12 +468,12 @@ def builds(entries: Sequence[Entry], done: Sequence[str]) -> dict[str, list[Entr
     return out
 
 
-def rebuild(cores: int, verdicts: Path = VERDICTS, figures: Path = FIGURES) -> None:
+def rebuild(cores: int, verdicts: Path = VERDICTS, figures: Path = FIGURES, queue: Path = QUEUE) -> None:
     """Tables, figures and verdicts of every done entry, from the evidence, with today's report code; a
     part's table holds its cells only, and its experiment's claims other than the part's are not judged."""
     import decide_verdicts  # noqa: PLC0415
 
-    config, doc = decide_config(), read_queue()
+    config, doc = decide_config(), read_queue(queue)
     entries = check_queue(doc, config)
     ok, stale = rebuildable(doc, queue_parts(entries, plan(config)))
     for name, why in stale:

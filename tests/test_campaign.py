@@ -9,6 +9,7 @@ from pathlib import Path
 
 import decide_campaign as dc
 import pytest
+import yaml
 
 
 def job(name: str, hours: float, exp: str = "fig3") -> dc.Job:
@@ -182,3 +183,25 @@ def test_the_committed_verdicts_are_what_todays_rule_gives_on_the_committed_evid
     dc.rebuild(1, out, tmp_path / "figures")
     assert _verdict_rows(out.read_text()) == _verdict_rows(dc.VERDICTS.read_text())
     assert sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+
+
+def test_a_done_part_is_rebuilt_with_its_cut_and_judges_only_its_claims(tmp_path):
+    """Table 1's unpenalised Adam and GD cells are in the evidence (Figure 1's jobs): a part made of them
+    rebuilds Table 1 from them alone, judges the two claims it names and no other claim on Table 1."""
+    queue = tmp_path / "queue.yaml"
+    queue.write_text(yaml.safe_dump({"queue": [{"name": "t1_none", "experiment": "table1", "claims": [
+        "T1-gd-d3-none", "T1-adam-none-d1"], "only": {"optimizers": ["adam", "gd"], "penalties": ["none"]}}],
+        "done": {"t1_none": {"jobs": 2}}}))  # fmt: skip
+    if dc.rebuildable(dc.read_queue(queue), dc.queue_parts(dc.check_queue(dc.read_queue(queue), dc.decide_config()),
+                                                          dc.plan(dc.decide_config())))[1]:  # fmt: skip
+        pytest.skip("Figure 1's jobs are not in the committed evidence under today's names")
+    out = tmp_path / "verdicts.md"
+    dc.rebuild(1, out, tmp_path / "figures", queue)
+    rows = {
+        line.split(" | ")[0].lstrip("| "): line.split(" | ")[1] for line in _verdict_rows(out.read_text())
+    }
+    assert rows["T1-gd-d3-none"] in ("held", "not held") and "T1-adam-none-d1" in rows
+    assert not [
+        cid for cid in rows if cid.startswith("T1-") and cid not in ("T1-gd-d3-none", "T1-adam-none-d1")
+    ]
+    assert "part of table1: optimizers adam, gd; penalties none only" in out.read_text()
