@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-VOLATILE = ("seconds", "file", "device")
-"""Columns that differ between two runs of the same code (wall time, a result's hash-named path)."""
+VOLATILE = ("file", "device")
+"""Columns that differ between two runs of the same code (a result's hash-named path; and every column whose
+name starts with ``seconds``: wall time)."""
 
 
 def differences(old: Path, new: Path) -> list[str]:
@@ -33,7 +34,7 @@ def differences(old: Path, new: Path) -> list[str]:
             out.append(f"{name}: only in {'new' if b.is_file() else 'old'}")
             continue
         da, db = pd.read_csv(a), pd.read_csv(b)
-        cols = [c for c in da.columns if c not in VOLATILE]
+        cols = [c for c in da.columns if c not in VOLATILE and not c.startswith("seconds")]
         if list(da.columns) != list(db.columns):
             out.append(f"{name}: columns differ: {sorted(set(da.columns) ^ set(db.columns))}")
             cols = [c for c in cols if c in db.columns]
@@ -45,7 +46,7 @@ def differences(old: Path, new: Path) -> list[str]:
             if pd.api.types.is_numeric_dtype(x) and pd.api.types.is_numeric_dtype(y):
                 same = np.isclose(x.to_numpy(float), y.to_numpy(float), rtol=0, atol=0, equal_nan=True)
             else:
-                same = (x.astype(str) == y.astype(str)).to_numpy()
+                same = ((x.astype(str) == y.astype(str)) | (x.isna() & y.isna())).to_numpy()
             for i in np.flatnonzero(~same)[:3]:
                 out.append(f"{name} row {i} {col}: {x.iloc[i]!r} -> {y.iloc[i]!r}")
     return out
