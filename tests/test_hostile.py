@@ -1022,3 +1022,20 @@ def test_a_depth_far_beyond_the_papers_and_a_width_below_the_rank_each_get_a_not
     proc = subprocess.run([sys.executable, "-m", "matcomp.cli", "config", "--directory", str(ROOT), "--configfile",
                            str(overlay), "--config", "scale=smoke"], capture_output=True, text=True)  # fmt: skip
     assert proc.returncode == 0 and "note: experiments.fig3: depth 1000" in proc.stderr, proc.stderr
+
+
+def test_a_result_the_plan_no_longer_reads_is_not_an_orphan(tmp_path: Path) -> None:
+    """Item 3's check flags only a result the plan still reads: one of older code, removed by `matcomp clean`,
+    changes the table's inputs, and Snakemake remakes the table by itself."""
+    from matcomp.plan import orphans
+
+    table = tmp_path / "results/tables/fig3.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("experiment,file\nfig3,results/cells/old.json\nfig3,results/cells/now.json\n")
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "figures/fig3.pdf").write_text("pdf")
+    found = orphans.orphaned(tmp_path, {"fig3": ["results/cells/now.json"]})
+    assert found == {"fig3": (["results/cells/now.json"], ["results/tables/fig3.csv", "figures/fig3.pdf"])}
+    (tmp_path / "results/cells").mkdir()
+    (tmp_path / "results/cells/now.json").write_text("{}")
+    assert orphans.orphaned(tmp_path, {"fig3": ["results/cells/now.json"]}) == {}  # old.json: not planned

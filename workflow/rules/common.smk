@@ -103,7 +103,13 @@ def _refuse_damaged_results():
 def _refuse_orphaned_products():
     """Stop before any job if a table or figure was made from a result that is gone: Snakemake would keep
     it as it is and never remake the result (matcomp.plan.orphans)."""
-    found = orphans.orphaned(Path("."), PRODUCT_OWNERS)
+    planned = {
+        name: [
+            p for p, job in {**JOBS, **BASELINE_JOBS}.items() if name in job.experiments
+        ]
+        for name in PRODUCT_OWNERS
+    }
+    found = orphans.orphaned(Path("."), planned)
     if found:
         made = [p for _, products in found.values() for p in products]
         raise ValueError(

@@ -11,7 +11,7 @@ that removes them (the rerun then remakes the results and the products).
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from .. import paths
@@ -36,12 +36,16 @@ def sources(table: Path) -> set[str]:
         return set()
 
 
-def orphaned(root: Path, names: Iterable[str]) -> dict[str, tuple[list[str], list[str]]]:
-    """For each experiment of ``names`` whose table names a result missing under ``root``: (the missing
-    results, its products that exist)."""
+def orphaned(root: Path, planned: Mapping[str, Iterable[str]]) -> dict[str, tuple[list[str], list[str]]]:
+    """For each experiment of ``planned`` (name -> the results it reads now) whose table names one of them
+    that is missing under ``root``: (the missing results, its products that exist).  A result the table
+    names that the plan no longer reads (older code or settings, removed by ``matcomp clean``) is not an
+    orphan: the table's inputs changed, so Snakemake remakes it."""
     out = {}
-    for name in names:
-        missing = sorted(f for f in sources(root / paths.table(name)) if not (root / f).is_file())
+    for name, wanted in planned.items():
+        wanted = set(wanted)
+        named = sources(root / paths.table(name)) & wanted
+        missing = sorted(f for f in named if not (root / f).is_file())
         if missing:
             out[name] = (missing, [p for p in products(name) if (root / p).exists()])
     return out
