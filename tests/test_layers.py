@@ -60,8 +60,8 @@ def test_layers_import_one_way(layer: str, forbidden: set[str]) -> None:
 
 def test_the_graph_sees_function_level_imports() -> None:
     """The check is not vacuous: a function-level import is an edge (the planner's config check imports
-    the OptSpace implementations inside a function), and an added back edge is found as a circle."""
-    assert "matcomp.baselines.optspace" in GRAPH["matcomp.plan.config"]
+    the trainer's settings inside a function), and an added back edge is found as a circle."""
+    assert "matcomp.settings" in GRAPH["matcomp.plan.config"]
     assert "matcomp.report.claims" in GRAPH["matcomp.report.check"]
     with pytest.raises(graphlib.CycleError):
         list(graphlib.TopologicalSorter({**GRAPH, "matcomp.labels": {"matcomp.report.check"}}).static_order())

@@ -214,7 +214,7 @@ def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
         assert opt_impl["OPT (published)"] == {"builtin-published"}
     console = (smoke / "console.txt").read_text()  # the run says what it will cost, then what it found
     assert re.search(
-        r"planned: \d+ of \d+ training jobs to run, \d+ networks; at their full budgets", console
+        r"planned: \d+ training jobs to run for these targets \(\d+ in the config\), \d+ networks; at their full budgets", console
     )
     assert "Verdicts:" in console and "results/REPORT.md" in console
     # after Snakemake's "N of M steps done": first no pace, then a time left at the pace of the run

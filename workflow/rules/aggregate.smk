@@ -113,9 +113,9 @@ rule not_planned:
     output:
         "{product}",
     log:
-        "logs/not_planned/{product}.log",
+        paths.log_of("not_planned/{product}"),
     benchmark:
-        "benchmarks/logs/not_planned/{product}.tsv"
+        paths.log_of("not_planned/{product}", ".tsv")
     wildcard_constraints:
         product=not_planned_products(),
     conda:
