@@ -20,7 +20,9 @@ from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import effective_config, read_yaml
 from matcomp.report import style
 from matcomp.report.cells import read_tables
-from matcomp.report.claims import evaluate, load_claims
+from matcomp.report.claims import evaluate, load_claims, with_decisions
+from matcomp.report.paper import synthetic
+from matcomp.report.paper import to_markdown as paper_markdown
 from matcomp.report.sensitivity import claim_experiments, defaults_only, sensitivity
 from matcomp.report.sensitivity import to_markdown as sensitivity_markdown
 
@@ -90,6 +92,23 @@ def _reading_rows(sens: pd.DataFrame, readings: dict) -> list[str]:
     return ["", *("#" + line if line.startswith("#") else line for line in text.splitlines())]
 
 
+def _paper_rows(workdir: Path, cells: pd.DataFrame) -> list[str]:
+    """The paper's printed numbers of Tables 1, 3 and 4 beside ours (:mod:`matcomp.report.paper`), for the
+    cells that ran: agrees / differs only where our cell is decided."""
+    config_file = workdir / "config.yaml"
+    config = effective_config({**read_yaml(config_file), "scale": "decide"})
+    df = with_decisions(defaults_only(cells), claim_budgets(config, config_file))
+    ran = synthetic(df)
+    ran = ran[ran["mark"] != "not run"]
+    if ran.empty:
+        return []
+    counts = ran["mark"].map(lambda m: m.split(" ")[0]).value_counts().to_dict()
+    body = paper_markdown(ran, pd.DataFrame()).splitlines()[2:]
+    return ["", "## The paper's printed numbers beside ours (Tables 1, 3, 4: the cells that ran)", "",
+            f"Of {len(ran)} printed cells that ran: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())),
+            "", *body]  # fmt: skip
+
+
 def markdown(
     workdir: Path, sources: list[str] | None = None, parts: dict[str, set[str]] | None = None
 ) -> str:
@@ -118,6 +137,7 @@ def markdown(
     for _, j in judged.iterrows():
         lines.append(f"| {j['id']} | {j['verdict']} | {j['leaning'] or '–'} | {j['cells'] or '–'} |")
     lines += _reading_rows(sens, readings)
+    lines += _paper_rows(workdir, cells)
     lines += [
         "",
         "## The cells",

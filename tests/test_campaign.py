@@ -205,3 +205,5 @@ def test_a_done_part_is_rebuilt_with_its_cut_and_judges_only_its_claims(tmp_path
         cid for cid in rows if cid.startswith("T1-") and cid not in ("T1-gd-d3-none", "T1-adam-none-d1")
     ]
     assert "part of table1: optimizers adam, gd; penalties none only" in out.read_text()
+    said = out.read_text().split("## The paper's printed numbers beside ours")[1]  # Table 1's cells that ran
+    assert "| table1 | gd | 3 | none | 1e-5 / 5 |" in said and "| table1 | adamax |" not in said
