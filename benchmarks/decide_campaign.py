@@ -34,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -332,12 +332,23 @@ def worktree(workdir: Path) -> Path:
     return workdir
 
 
-def snakemake(workdir: Path, targets: Sequence[str], cores: int, extra: Sequence[str] = ()) -> int:
+def snakemake(
+    workdir: Path, targets: Sequence[str], cores: int, extra: Sequence[str] = (),
+    every: Callable[[], None] | None = None, seconds: float = 120.0,
+) -> int:  # fmt: skip
     """Snakemake at scale decide in ``workdir``, at the lowest CPU priority (work beside it keeps its pace);
-    the targets first (an option such as ``--allowed-rules`` takes every word after it)."""
+    the targets first (an option such as ``--allowed-rules`` takes every word after it).  ``every``: called
+    each ``seconds`` while it runs (the runner harvests each job as it finishes, so that a run cut short,
+    a session's end, keeps every finished job)."""
     cmd = ["nice", "-n", "19", "snakemake", *targets, "--cores", str(cores), *extra, "--config", "scale=decide"]  # fmt: skip
     print("+", " ".join(cmd), f"(in {workdir})", flush=True)
-    return subprocess.run(cmd, cwd=workdir).returncode
+    proc = subprocess.Popen(cmd, cwd=workdir)
+    while True:
+        try:
+            return proc.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            if every is not None:
+                every()
 
 
 def commit_of(folder: Path) -> str:
@@ -383,8 +394,8 @@ def mark_complete(
 
 
 def run(hours: float, workdir: Path, cores: int) -> None:
-    """Run the queue's next jobs that fit in ``hours`` (module docstring), harvesting after each batch and
-    marking done each entry whose jobs are all in the evidence (``rebuild`` draws its figure)."""
+    """Run the queue's next jobs that fit in ``hours`` (module docstring), harvesting each job as it finishes
+    and marking done each entry whose jobs are all in the evidence (``rebuild`` draws its figure)."""
     deadline = time.monotonic() + hours * 3600
     config = decide_config()
     jobs = plan(config)
@@ -402,7 +413,14 @@ def run(hours: float, workdir: Path, cores: int) -> None:
             print(f"stop: {owner[todo[0].path]}'s next job ({todo[0].path}, ≤ {todo[0].hours:.2f} CPU-h) does not "
                   f"fit in the {left:.2f} h left", flush=True)  # fmt: skip
             return
-        snakemake(workdir, [j.path for j in batch], cores, ["--keep-going"])
+
+        def collect(batch: list[Job] = batch) -> None:
+            fresh = harvest(workdir, pending(batch))
+            if fresh:
+                print(f"kept as they finished: {', '.join(j.path for j in fresh)}", flush=True)
+                mark_complete(parts, workdir)
+
+        snakemake(workdir, [j.path for j in batch], cores, ["--keep-going"], every=collect)
         kept = harvest(workdir, batch)
         print(f"{len(kept)} of {len(batch)} job(s) kept in {EVIDENCE}", flush=True)
         failed = pending(batch)

@@ -207,3 +207,12 @@ def test_a_done_part_is_rebuilt_with_its_cut_and_judges_only_its_claims(tmp_path
     assert "part of table1: optimizers adam, gd; penalties none only" in out.read_text()
     said = out.read_text().split("## The paper's printed numbers beside ours")[1]  # Table 1's cells that ran
     assert "| table1 | gd | 3 | none | 1e-5 / 5 |" in said and "| table1 | adamax |" not in said
+
+
+def test_snakemake_calls_back_while_it_runs(monkeypatch, tmp_path):
+    """The runner harvests while Snakemake runs (a session that ends mid-batch keeps every finished job)."""
+    calls = []
+    popen = dc.subprocess.Popen
+    monkeypatch.setattr(dc.subprocess, "Popen", lambda cmd, cwd: popen(["sleep", "0.35"]))
+    assert dc.snakemake(tmp_path, ["x"], 1, every=lambda: calls.append(1), seconds=0.1) == 0
+    assert len(calls) >= 2
