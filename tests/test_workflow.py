@@ -214,7 +214,8 @@ def test_smoke_run_builds_every_synthetic_target(smoke: Path) -> None:
         assert opt_impl["OPT (published)"] == {"builtin-published"}
     console = (smoke / "console.txt").read_text()  # the run says what it will cost, then what it found
     assert re.search(
-        r"planned: \d+ training jobs to run for these targets \(\d+ in the config\), \d+ networks; at their full budgets", console
+        r"planned: \d+ training jobs to run for these targets \(\d+ in the config\), \d+ networks; at their full budgets",
+        console,
     )
     assert "Verdicts:" in console and "results/REPORT.md" in console
     # after Snakemake's "N of M steps done": first no pace, then a time left at the pace of the run
@@ -380,3 +381,24 @@ def test_table2_from_a_local_movielens_folder(tmp_path) -> None:
     for _, rows in lnn_pen.groupby("row"):
         assert rows.loc[rows["val_rmse_mean"].idxmin(), "selected"] and rows["selected"].sum() == 1
     assert all(p.exists() for p in before)  # the earlier (non-sweep) results are kept
+
+
+def test_the_rules_make_every_product_the_registry_names(smoke: Path) -> None:
+    """`matcomp.plan.orphans.PRODUCTS` (the targets of a full run, what planning checks) is what the rules
+    make: every enabled experiment's tables and figures exist after the smoke run, and no table or figure
+    of an experiment is made that the registry does not name."""
+    from matcomp.plan.config import SYNTHETIC_KINDS, enabled_experiments
+    from matcomp.plan.orphans import products
+
+    cfg = load(_config(scale="smoke"))
+    names = enabled_experiments(cfg, SYNTHETIC_KINDS)
+    named = {p for n in names for p in products(n, cfg["experiments"][n]["kind"])}
+    assert all((smoke / p).is_file() for p in named), sorted(p for p in named if not (smoke / p).is_file())
+    made = {
+        str(p.relative_to(smoke))
+        for folder in ("figures", "results/tables")
+        for p in (smoke / folder).iterdir()
+    }
+    ours = {p for p in made if any(p.startswith((f"figures/{n}.", f"results/tables/{n}.", f"results/tables/{n}_"))
+                                   for n in names)}  # fmt: skip
+    assert ours <= named, sorted(ours - named)

@@ -149,7 +149,9 @@ def _refuse_blocked_folders():
         f for job in [*JOBS.values(), *BASELINE_JOBS.values()] for f in job.data_paths()
     ]
     outputs += [log_of(p) for p in outputs]
-    outputs += [p for name in PRODUCT_OWNERS for p in orphans.products(name)]
+    outputs += [
+        p for n in PRODUCT_OWNERS for p in orphans.products(n, EXPERIMENTS[n]["kind"])
+    ]
     found = disk.blocked_folder(outputs)
     if found:
         blocker, inside = found
@@ -165,7 +167,9 @@ def _refuse_future_files():
     own code may be dated anyhow: its rules rerun on its hash (the profiles leave out the code trigger).
     """
     made = [*JOBS, *(str(results.trajectory_path(p)) for p in JOBS), *BASELINE_JOBS]
-    made += [p for name in PRODUCT_OWNERS for p in orphans.products(name)]
+    made += [
+        p for n in PRODUCT_OWNERS for p in orphans.products(n, EXPERIMENTS[n]["kind"])
+    ]
     users = {}  # a ground-truth file: the results made from it
     for path, job in [*JOBS.items(), *BASELINE_JOBS.items()]:
         for f in job.data_paths():
@@ -391,14 +395,13 @@ def all_targets():
         paths.PAPER_VS_OURS.format(ext="md"),
         paths.READINGS.format(ext="md"),
     ]
-    for name in experiments_of("table"):
-        targets += expand(paths.TABLE, name=name, ext=["csv", "md", "tex"])
-    for name in experiments_of("dynamics"):
-        targets += expand(paths.FIGURE, name=name, ext=["pdf", "png"])
-        targets.append(paths.table(name))
-    for name in experiments_of("baselines"):
-        targets += expand(paths.FIGURE, name=name, ext=["pdf", "png"])
-        targets += [paths.table(name), paths.table(f"{name}_summary")]
+    for (
+        kind
+    ) in (
+        orphans.PRODUCTS
+    ):  # each experiment's tables and figures (matcomp.plan.orphans)
+        for name in experiments_of(kind):
+            targets += orphans.products(name, kind)
     if table2_wanted():
         targets += [paths.table("table2", ext) for ext in ("csv", "md", "tex")]
     if robustness_tables():
