@@ -224,7 +224,10 @@ _refuse_unwritable_workdir()
 _refuse_blocked_folders()
 _refuse_damaged_results()
 _refuse_orphaned_products()
-_refuse_future_files()
+if getattr(
+    workflow, "is_main_process", True
+):  # a job on another node: its clock is not the planner's
+    _refuse_future_files()
 _refuse_unusable_lock_folder()
 _refuse_unwritable_outputs()
 
