@@ -139,9 +139,7 @@ def test_a_part_judges_only_the_claims_it_names():
     claims = load_claims()
     kept = {c["id"] for c in judgeable(claims, {"table1": {"T1-adam-ratio-d1"}})}
     assert "T1-adam-ratio-d1" in kept and "T1-gd-d1-fails" not in kept and "I1-only-adam-gd" not in kept
-    assert "F3-adam-ratio-recovers" in kept or any(
-        c.startswith("F3-") for c in kept
-    )  # other experiments stay
+    assert "F3-adam-ratio-d1" in kept  # claims on other experiments stay
     assert {c["id"] for c in judgeable(claims, None)} == {c["id"] for c in claims}
 
 

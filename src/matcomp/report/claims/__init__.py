@@ -2,7 +2,7 @@
 
 The package's modules, by concern: :mod:`.outcomes` (what a check yields, the numbers it reads),
 :mod:`.decided` (when a cell is decided), :mod:`.checks` (the check types), :mod:`.verdicts` (outcomes to
-verdicts, the claims file), :mod:`.markdown` (the report); their names are re-exported here.
+verdicts, the claims file), :mod:`.markdown` (the report); what other modules use is re-exported here.
 
 **Cells and when they are decided.**  A cell is a row of a results table (one optimizer × penalty × λ ×
 depth × data setting over its seeds; a baseline at one n_obs; a Table 2 row).  It is *decided* when more
@@ -56,65 +56,24 @@ not in this run.  A claim takes the first of ``not held``, ``not reached``, ``no
 
 from __future__ import annotations
 
-from .checks import (  # noqa: F401
-    CHECKS,
-    MIXED,
-    READING_WORDS,
-)
-from .decided import (  # noqa: F401
-    STOP_WORDS,
-    cell_label,
-    decision,
-    value_text,
-)
-from .markdown import (  # noqa: F401
-    FOLD,
-    HEADER,
-    claim_group,
-    legend,
-    to_markdown,
-    verdict_counts,
-)
-from .outcomes import (  # noqa: F401
-    COUNTS,
-    HOW_SEP,
-    NOT_REACHED,
-    OPS,
-    PRECEDENCE,
-    SEEDED,
-    SETTLING,
-    SPREAD_METRICS,
-    UNINFORMATIVE,
-    VERDICT_ORDER,
-    Outcome,
-    cell_decision,
-    combine,
-    interval,
-    interval_text,
-    number_text,
-    rank_undefined,
-    seed_ids,
-    seed_intervals,
-    seed_word,
-    select,
-    settles,
-    untrained_guard,
-)
-from .verdicts import (  # noqa: F401
+from .decided import decision
+from .markdown import FOLD, to_markdown, verdict_counts
+from .outcomes import NOT_REACHED, UNINFORMATIVE, select
+from .verdicts import (
     DEFAULT_CLAIMS,
     SELECTIONS,
-    Members,
-    check_verdict,
     evaluate,
-    expand_readings,
-    expand_variants,
     judge,
     load_claims,
     load_untested,
     members_of,
-    missing_members,
-    missing_planned,
     prepare,
     with_decisions,
     with_paper_methods,
 )
+
+__all__ = [
+    "DEFAULT_CLAIMS", "FOLD", "NOT_REACHED", "SELECTIONS", "UNINFORMATIVE", "decision", "evaluate", "judge",
+    "load_claims", "load_untested", "members_of", "prepare", "select", "to_markdown", "verdict_counts",
+    "with_decisions", "with_paper_methods",
+]  # fmt: skip
