@@ -36,9 +36,10 @@ def judgeable(claims: list[dict], parts: dict[str, set[str]] | None) -> list[dic
 
 def verdicts(
     workdir: Path, parts: dict[str, set[str]] | None = None
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict]:
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict, dict]:
     """(the claims the run's default tables reach, the tables' cells, every claim under each reading whose
-    experiments ran (:mod:`matcomp.report.sensitivity`), those readings); ``parts``: :func:`judgeable`."""
+    experiments ran (:mod:`matcomp.report.sensitivity`), those readings, the decide scale's budgets);
+    ``parts``: :func:`judgeable`."""
     config_file = workdir / "config.yaml"
     config = effective_config({**read_yaml(config_file), "scale": "decide"})
     tables = sorted((workdir / "results/tables").glob("*.csv"))
@@ -57,7 +58,7 @@ def verdicts(
     cols = [c for c in sens.columns if c == "defaults" or c in readings]
     ran = sens[cols].isin(["not run", "–"]).all(axis=1) if cols else pd.Series(True, index=sens.index)
     keep = set(judged.loc[judged["verdict"] != "not run", "id"]) | set(sens.loc[~ran, "id"])  # any reading
-    return judged[judged["id"].isin(keep)], cells, sens[sens["id"].isin(keep)], readings
+    return judged[judged["id"].isin(keep)], cells, sens[sens["id"].isin(keep)], readings, budget
 
 
 def _cpu() -> str:
@@ -92,12 +93,10 @@ def _reading_rows(sens: pd.DataFrame, readings: dict) -> list[str]:
     return ["", *("#" + line if line.startswith("#") else line for line in text.splitlines())]
 
 
-def _paper_rows(workdir: Path, cells: pd.DataFrame) -> list[str]:
+def _paper_rows(cells: pd.DataFrame, budget: dict) -> list[str]:
     """The paper's printed numbers of Tables 1, 3 and 4 beside ours (:mod:`matcomp.report.paper`), for the
-    cells that ran: agrees / differs only where our cell is decided."""
-    config_file = workdir / "config.yaml"
-    config = effective_config({**read_yaml(config_file), "scale": "decide"})
-    df = with_decisions(defaults_only(cells), claim_budgets(config, config_file))
+    cells that ran: agrees / differs only where our cell is decided (``budget``: :func:`verdicts`')."""
+    df = with_decisions(defaults_only(cells), budget)
     ran = synthetic(df)
     ran = ran[ran["mark"] != "not run"]
     if ran.empty:
@@ -115,7 +114,7 @@ def markdown(
     """The verdicts report of ``workdir``'s tables; ``sources``: where each experiment's evidence was made
     (``benchmarks/decide_campaign.py rebuild`` names the committed evidence it rebuilt them from);
     ``parts``: the experiments of which only a part ran, with the claims that part decides."""
-    judged, cells, sens, readings = verdicts(workdir, parts)
+    judged, cells, sens, readings, budget = verdicts(workdir, parts)
     where = (
         ["Rebuilt by `python benchmarks/decide_campaign.py rebuild` from the committed evidence "
          "(`benchmarks/decide/results/`), with the report code of this commit:", "",
@@ -137,7 +136,7 @@ def markdown(
     for _, j in judged.iterrows():
         lines.append(f"| {j['id']} | {j['verdict']} | {j['leaning'] or '–'} | {j['cells'] or '–'} |")
     lines += _reading_rows(sens, readings)
-    lines += _paper_rows(workdir, cells)
+    lines += _paper_rows(cells, budget)
     lines += [
         "",
         "## The cells",

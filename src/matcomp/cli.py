@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import results
+from . import paths, results
 from .data import Problem, ProblemError, load_problem, make_problem, validate_settings
 from .optimizers import OPTIMIZERS, UnknownOptimizerError
 from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
@@ -143,8 +143,14 @@ def refuse_overwrite(out: str | Path, force: bool = False) -> None:
                      f"overwrite {out} and {traj.name}")  # fmt: skip
 
 
-PIPELINE_DATA = re.compile(r"(^|/)results/data/m\d+_n\d+_r\d+_o\d+_s\d+(_raw)?_[0-9a-f]{10}\.npz$")
-"""A ground-truth file's name as the workflow makes it (matcomp.paths.DATA_FILE)."""
+PIPELINE_DATA = re.compile(
+    "(^|/)"
+    + paths.DATA_FILE.replace(".", r"\.").format(
+        m=r"\d+", n=r"\d+", rank=r"\d+", n_obs=r"\d+", seed=r"\d+", norm="(_raw)?", code="[0-9a-f]{10}"
+    )
+    + "$"
+)
+"""A ground-truth file's name as the workflow makes it (:data:`matcomp.paths.DATA_FILE`, its fields as patterns)."""
 
 
 def _load_data(path: str) -> Problem:

@@ -92,10 +92,7 @@ def _refuse_damaged_results():
             + (" and what was made from them" if made else "")
             + f" and rerun the same command, which makes them again: rm {' '.join(files + made)}"
         )
-    data = [
-        f for job in [*JOBS.values(), *BASELINE_JOBS.values()] for f in job.data_paths()
-    ]
-    bad = damaged_problems(data)
+    bad = damaged_problems(DATA_USERS)
     if bad:
         raise ValueError(f"{len(bad)} damaged ground-truth file(s): " + "; ".join(bad))
 
@@ -104,11 +101,11 @@ def _refuse_orphaned_products():
     """Stop before any job if a table or figure was made from a result that is gone: Snakemake would keep
     it as it is and never remake the result (matcomp.plan.orphans)."""
     planned = {
-        name: [
-            p for p, job in {**JOBS, **BASELINE_JOBS}.items() if name in job.experiments
-        ]
-        for name in PRODUCT_OWNERS
-    }
+        name: [] for name in PRODUCT_OWNERS
+    }  # each experiment: the results it reads now
+    for path, job in [*JOBS.items(), *BASELINE_JOBS.items()]:
+        for name in job.experiments:
+            planned.setdefault(name, []).append(path)
     found = orphans.orphaned(Path("."), planned)
     if found:
         made = [p for _, products in found.values() for p in products]
@@ -144,15 +141,8 @@ def _refuse_blocked_folders():
     """Stop before any job where a file stands in place of a folder the workflow writes into (Snakemake
     would stop with a NotADirectoryError traceback): the message names it and moves nothing.
     """
-    outputs = [*JOBS, *BASELINE_JOBS, *MOVIELENS_JOBS]
-    outputs += [
-        f for job in [*JOBS.values(), *BASELINE_JOBS.values()] for f in job.data_paths()
-    ]
-    outputs += [log_of(p) for p in outputs]
-    outputs += [
-        p for n in PRODUCT_OWNERS for p in orphans.products(n, EXPERIMENTS[n]["kind"])
-    ]
-    found = disk.blocked_folder(outputs)
+    outputs = [*JOBS, *BASELINE_JOBS, *MOVIELENS_JOBS, *DATA_USERS]
+    found = disk.blocked_folder([*outputs, *(log_of(p) for p in outputs), *PRODUCTS])
     if found:
         blocker, inside = found
         raise ValueError(
@@ -167,21 +157,14 @@ def _refuse_future_files():
     own code may be dated anyhow: its rules rerun on its hash (the profiles leave out the code trigger).
     """
     made = [*JOBS, *(str(results.trajectory_path(p)) for p in JOBS), *BASELINE_JOBS]
-    made += [
-        p for n in PRODUCT_OWNERS for p in orphans.products(n, EXPERIMENTS[n]["kind"])
-    ]
-    users = {}  # a ground-truth file: the results made from it
-    for path, job in [*JOBS.items(), *BASELINE_JOBS.items()]:
-        for f in job.data_paths():
-            users.setdefault(f, []).append(path)
-    found = disk.future_files([*made, *MOVIELENS_JOBS, *users])
+    found = disk.future_files([*made, *PRODUCTS, *MOVIELENS_JOBS, *DATA_USERS])
     if found:
         raise ValueError(
             f"{len(found)} file(s) dated in the future: {', '.join(found[:4])}"
             + (f" and {len(found) - 4} more" if len(found) > 4 else "")
             + ". Snakemake would take what is made from them for out of date, and delete a new result "
             "made from them for clock skew. Date them back and rerun: "
-            + disk.touch_command(disk.back_dates(found, users))
+            + disk.touch_command(disk.back_dates(found, DATA_USERS))
         )
 
 
@@ -220,6 +203,15 @@ def _refuse_unwritable_outputs():
 
 
 PRODUCT_OWNERS = enabled_experiments(config, SYNTHETIC_KINDS)
+PRODUCTS = [
+    p for n in PRODUCT_OWNERS for p in orphans.products(n, EXPERIMENTS[n]["kind"])
+]
+DATA_USERS = (
+    {}
+)  # each ground-truth file the jobs read: the training and baseline results made from it
+for _path, _job in [*JOBS.items(), *BASELINE_JOBS.items()]:
+    for _data in _job.data_paths():
+        DATA_USERS.setdefault(_data, []).append(_path)
 _refuse_unwritable_workdir()
 _refuse_blocked_folders()
 _refuse_damaged_results()

@@ -301,6 +301,8 @@ def notes(config: dict[str, Any]) -> list[str]:
     paper's (a step costs about depth/5 times a depth-5 step: depth 1000 ran at ≈ 1.6 s per iteration on a
     2-core CPU) and a hidden width below the rank (such a network has rank at most its width: it can never
     recover W*)."""
+    from ..settings import effective_train
+
     out = []
     m, n = config["data"]["m"], config["data"]["n"]
     for name, exp in config["experiments"].items():
@@ -308,8 +310,8 @@ def notes(config: dict[str, Any]) -> list[str]:
             continue
         depths = [d for d in exp.get("depths", []) if isinstance(d, int)]
         depths += [net.get("depth") for net in exp.get("networks", []) if isinstance(net.get("depth"), int)]
-        train = deep_merge(config.get("train") or {}, exp.get("train") or {})
-        width, rank = train.get("width") or max(m, n), exp.get("rank", 1)
+        train = effective_train(config, exp)
+        width, rank = train["width"] or max(m, n), exp.get("rank", 1)
         if depths and max(depths) > DEEP:
             out.append(f"experiments.{name}: depth {max(depths)} is far beyond the paper's 1-5; a step costs about "
                        f"{max(depths) / 5:.0f}x a depth-5 step ({train.get('max_iters')} iterations per network)")  # fmt: skip
