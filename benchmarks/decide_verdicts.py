@@ -68,12 +68,12 @@ def _cpu() -> str:
     return platform.processor() or "unknown CPU"
 
 
-READINGS = tuple(style.READINGS)
+SETTINGS = tuple(style.READING_SETTINGS)
 
 
-def _readings(cell: pd.Series) -> str:
+def _settings(cell: pd.Series) -> str:
     """The settings the paper leaves open, as this cell ran them (the tables' columns)."""
-    return ", ".join(f"{k} {cell[k]}" for k in READINGS if k in cell and pd.notna(cell[k]))
+    return ", ".join(f"{k} {cell[k]}" for k in SETTINGS if k in cell and pd.notna(cell[k]))
 
 
 def _cell_rows(cells: pd.DataFrame) -> list[str]:
@@ -81,7 +81,7 @@ def _cell_rows(cells: pd.DataFrame) -> list[str]:
     for _, c in cells[cells["optimizer"].notna()].iterrows():  # the training cells (not baselines)
         rows.append(f"| {c['experiment']} | {c['optimizer']} + {c['penalty']}, depth {c['depth']}, rank {c['rank']}, {c['n_obs']} entries | {int(c['n_seeds'])} "
                     f"| {c['test_error_mean']:.3g} / {c['effective_rank_mean']:.2f} | {c['iterations_mean']:,.0f} "
-                    f"| {c['stop_reasons']} | {c['seconds']:.0f} | {_readings(c)} |")  # fmt: skip
+                    f"| {c['stop_reasons']} | {c['seconds']:.0f} | {_settings(c)} |")  # fmt: skip
     return rows
 
 

@@ -726,7 +726,7 @@ def test_claims_md_groups_by_table_and_figure_decided_first() -> None:
 
     res = pd.DataFrame(
         [{"id": i, "source": src, "quote": "q", "paper": "p", "criterion": "c", "ours": ours, "verdict": v,
-          "leaning": "", "cells": "", "readings": ""}
+          "leaning": "", "cells": "", "settings": ""}
          for i, src, v, ours in (("a", "Figure 2 / §3.3", "not run", "x"), ("b", "Table 1 / §3.5", NOT_REACHED, "x"),
                                  ("c", "Table 1 / §3.5", "held", "; ".join(["cell"] * 200)), ("d", "A.1", "not held", "x"))]
     )  # fmt: skip

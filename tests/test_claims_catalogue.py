@@ -140,7 +140,7 @@ def _reading_rows(c: dict, holds: bool) -> list[dict]:
     rows = _grid(c["where"], {"split": ["90%"], "model": ["Depth 1 LNN"]})
     for r in rows:
         r["paper_rmse"] = 0.9
-        for reading in c["readings"]:
+        for reading in c["checkpoints"]:
             r[f"rmse_mean_{reading}"] = 0.9 if holds else 1.9
     return rows
 
@@ -156,7 +156,7 @@ def _either_rows(c: dict, holds: bool) -> list[dict]:
 
 
 MAKERS = {"either": _either_rows, "threshold": _threshold_rows, "compare": _compare_rows, "spread": _spread_rows,
-          "monotone": _monotone_rows, "agrees_with": _agrees_rows, "reading_match": _reading_rows}  # fmt: skip
+          "monotone": _monotone_rows, "agrees_with": _agrees_rows, "checkpoint_match": _reading_rows}  # fmt: skip
 KEY = ("experiment", "optimizer", "penalty", "depth", "lam", "n_obs", "method", "model", "split", "source")
 
 

@@ -184,9 +184,9 @@ def test_embedding_keeps_best_validation_checkpoint(data: tuple[np.ndarray, ...]
         train_embedding(users, items, ratings, train, test, None, **kw)  # no validation part
 
 
-# --- checkpoint readings -----------------------------------------------------------------------------
+# --- checkpoints -----------------------------------------------------------------------------
 
-# small, unpenalised, fast: the embedding overfits after ~8 epochs, so the readings pick different epochs
+# small, unpenalised, fast: the embedding overfits after ~8 epochs, so the checkpoints pick different epochs
 OVERFIT = dict(lr=3e-2, batch_size=64, dim=16, lam_user=0.0, n_epochs=12, device="cpu")
 CURVES = {"train": "train_mse", "validation": "val_rmse", "test": "test_rmse"}
 
@@ -212,27 +212,30 @@ def by_checkpoint(split3: tuple[np.ndarray, ...]) -> dict[str, dict]:
 def test_each_reading_is_the_argmin_of_its_curve(by_checkpoint: dict[str, dict]) -> None:
     res = by_checkpoint["last"]
     hist = res["history"]
-    assert set(res["readings"]) == {"last", "train", "validation", "test"}
-    assert res["readings"]["last"]["point"] == hist[-1]["epoch"] == res["epochs"]
-    for reading, curve in CURVES.items():
+    assert set(res["checkpoints"]) == {"last", "train", "validation", "test"}
+    assert res["checkpoints"]["last"]["point"] == hist[-1]["epoch"] == res["epochs"]
+    for ckpt, curve in CURVES.items():
         values = [h[curve] for h in hist]
-        got = res["readings"][reading]
-        assert got["point"] == hist[int(np.argmin(values))]["epoch"], reading
+        got = res["checkpoints"][ckpt]
+        assert got["point"] == hist[int(np.argmin(values))]["epoch"], ckpt
         assert got["test_rmse"] == hist[got["point"] - 1]["test_rmse"] and got["curve"] == curve
-    assert res["readings"]["test"]["test_rmse"] == min(h["test_rmse"] for h in hist)
-    assert len({r["point"] for r in res["readings"].values()}) >= 3  # the readings do differ here
-    assert "optimistic" in res["readings"]["test"]["note"] and "test set" in res["readings"]["test"]["note"]
+    assert res["checkpoints"]["test"]["test_rmse"] == min(h["test_rmse"] for h in hist)
+    assert len({r["point"] for r in res["checkpoints"].values()}) >= 3  # the checkpoints do differ here
+    assert (
+        "optimistic" in res["checkpoints"]["test"]["note"]
+        and "test set" in res["checkpoints"]["test"]["note"]
+    )
 
 
 def test_one_run_yields_every_reading_and_the_headline_keeps_its_parameters(
     by_checkpoint: dict[str, dict],
 ) -> None:
     """The checkpoint setting changes only which parameters are kept (headline RMSE, effective rank), never the
-    readings: they all come from the one run's curves."""
-    readings = by_checkpoint["last"]["readings"]
+    checkpoints: they all come from the one run's curves."""
+    checkpoints = by_checkpoint["last"]["checkpoints"]
     for checkpoint, res in by_checkpoint.items():
-        assert res["readings"] == readings and res["history"] == by_checkpoint["last"]["history"]
-        chosen = readings[checkpoint]
+        assert res["checkpoints"] == checkpoints and res["history"] == by_checkpoint["last"]["history"]
+        chosen = checkpoints[checkpoint]
         assert res["best_epoch"] == chosen["point"]
         assert res["test_rmse"] == pytest.approx(chosen["test_rmse"], abs=1e-6)  # the kept parameters
         assert res["val_rmse"] == pytest.approx(chosen["val_rmse"], abs=1e-6)
@@ -247,11 +250,11 @@ def test_validation_reading_never_reads_the_test_split(
     poisoned[test] = np.random.default_rng(0).uniform(-50, 50, len(test))  # nonsense test ratings
     res = _embedding(split3, poisoned, checkpoint="validation")
     clean = by_checkpoint["validation"]
-    for reading in ("last", "train", "validation"):
-        assert res["readings"][reading]["point"] == clean["readings"][reading]["point"], reading
-        assert res["readings"][reading]["val_rmse"] == clean["readings"][reading]["val_rmse"]
+    for ckpt in ("last", "train", "validation"):
+        assert res["checkpoints"][ckpt]["point"] == clean["checkpoints"][ckpt]["point"], ckpt
+        assert res["checkpoints"][ckpt]["val_rmse"] == clean["checkpoints"][ckpt]["val_rmse"]
     assert res["best_epoch"] == clean["best_epoch"] and res["effective_rank"] == clean["effective_rank"]
-    assert res["readings"]["test"]["test_rmse"] > 10  # the test curve did see the poison
+    assert res["checkpoints"]["test"]["test_rmse"] > 10  # the test curve did see the poison
 
 
 def test_lnn_readings_at_its_evaluation_points(data: tuple[np.ndarray, ...]) -> None:
@@ -261,20 +264,20 @@ def test_lnn_readings_at_its_evaluation_points(data: tuple[np.ndarray, ...]) -> 
     res = train_lnn(users, items, ratings, train, test, val, checkpoint="validation", **kw)
     hist = res["history"]
     assert [h["iteration"] for h in hist] == [20, 40, 60, 80, 100, 120, 130]
-    assert res["settings"]["eval_every"] == 20 and res["readings"]["last"]["point"] == 130
-    for reading, curve in {"train": "train_rmse", "validation": "val_rmse", "test": "test_rmse"}.items():
+    assert res["settings"]["eval_every"] == 20 and res["checkpoints"]["last"]["point"] == 130
+    for ckpt, curve in {"train": "train_rmse", "validation": "val_rmse", "test": "test_rmse"}.items():
         assert (
-            res["readings"][reading]["point"] == hist[int(np.argmin([h[curve] for h in hist]))]["iteration"]
+            res["checkpoints"][ckpt]["point"] == hist[int(np.argmin([h[curve] for h in hist]))]["iteration"]
         )
-        assert res["readings"][reading]["unit"] == "step"
-    assert res["best_iteration"] == res["readings"]["validation"]["point"]
-    assert res["test_rmse"] == pytest.approx(res["readings"]["validation"]["test_rmse"], abs=1e-6)
+        assert res["checkpoints"][ckpt]["unit"] == "step"
+    assert res["best_iteration"] == res["checkpoints"]["validation"]["point"]
+    assert res["test_rmse"] == pytest.approx(res["checkpoints"]["validation"]["test_rmse"], abs=1e-6)
     poisoned = ratings.astype(float).copy()
     poisoned[test] = 99.0
     again = train_lnn(users, items, poisoned, train, test, val, checkpoint="validation", **kw)
     assert again["best_iteration"] == res["best_iteration"]
     no_val = train_lnn(users, items, ratings, train, test, **kw)
-    assert no_val["readings"]["validation"] is None and no_val["checkpoint"] == "last"
+    assert no_val["checkpoints"]["validation"] is None and no_val["checkpoint"] == "last"
 
 
 # --- Table 2 -----------------------------------------------------------------------------------------
@@ -314,7 +317,7 @@ def test_train_cell_and_table(ml_dir: Path) -> None:
     assert (not_run.n_seeds == 0).all() and (not_run.rmse == "not run").all()
     assert quoted[quoted.model == "GC-MC"].paper_rmse.item() == 0.910
     assert (quoted.rmse == "quoted").all()
-    # val_frac 0: the headline is the last iterate, there is no validation reading, every run trains on it all
+    # val_frac 0: the headline is the last iterate, there is no validation checkpoint, every run trains on it all
     assert cell.checkpoint.item() == "last" and cell.rmse_last.item() == cell.rmse.item()
     assert cell.rmse_validation.item() == "n/a (no validation part)" and cell.n_val.item() == 0
 
@@ -333,8 +336,8 @@ def test_train_cell_trains_once_for_every_reading(ml_dir: Path, monkeypatch: pyt
     cfg = {"movielens_dir": ml_dir, "model": "embedding", "row": "Adam", "check_sha": False, "device": "cpu"}
     res = train_cell({**cfg, "val_frac": 0.1, "checkpoint": "test", "n_epochs": 3, "dim": 4})
     assert len(calls) == 1 and calls[0]["checkpoint"] == "test"
-    assert set(res["readings"]) == {"last", "train", "validation", "test"}
-    assert all(res["readings"][r]["point"] is not None for r in res["readings"])
+    assert set(res["checkpoints"]) == {"last", "train", "validation", "test"}
+    assert all(res["checkpoints"][r]["point"] is not None for r in res["checkpoints"])
     assert (
         res["checkpoint"] == res["config"]["checkpoint"] == "test" and "optimistic" in res["checkpoint_note"]
     )
@@ -347,12 +350,12 @@ def test_train_cell_trains_once_for_every_reading(ml_dir: Path, monkeypatch: pyt
 
 def _reading_result(model: str, row: str, seed: int, tests: dict[str, float], point: dict[str, int]) -> dict:
     unit = "step" if model == "lnn" else "epoch"
-    readings = {
+    checkpoints = {
         r: {"point": point[r], "unit": unit, "test_rmse": v, "val_rmse": v + 0.01, "train_rmse": 0.5}
         for r, v in tests.items()
     }
     return {"model": model, "row": row, "train_frac": 0.9, "seed": seed, "checkpoint": "validation",
-            "readings": readings, "n_train": 81000, "n_val": 9000}  # fmt: skip
+            "checkpoints": checkpoints, "n_train": 81000, "n_val": 9000}  # fmt: skip
 
 
 # the issue's measurements on the real data (one seed), as result dicts
@@ -385,8 +388,8 @@ def test_table_has_the_readings_as_columns() -> None:
     assert "checkpoint chosen on the test set, as appendix A.1 reads; optimistic" in md
     assert "81000 ratings" in md and "9000 held out" in md
     assert "as appendix A.1 reads; optimistic" in _tex(df)
-    two = [MEASURED[0], {**MEASURED[0], "seed": 1, "readings": {**MEASURED[0]["readings"], "test": {
-        **MEASURED[0]["readings"]["test"], "point": 24, "test_rmse": 0.916}}}]  # fmt: skip
+    two = [MEASURED[0], {**MEASURED[0], "seed": 1, "checkpoints": {**MEASURED[0]["checkpoints"], "test": {
+        **MEASURED[0]["checkpoints"]["test"], "point": 24, "test_rmse": 0.916}}}]  # fmt: skip
     cell = table2(two, splits=[0.9]).query("model == 'User-Item Embedding' and method == 'w. Adam'").iloc[0]
     assert cell.rmse_test == "0.915 ± 0.001" and cell.at_test == "epochs 20–24" and cell.n_seeds == 2
 
@@ -399,8 +402,8 @@ def test_claims_are_judged_under_each_reading() -> None:
     claims = [c for c in yaml.safe_load(DEFAULT_CLAIMS.read_text())["claims"] if c["id"].startswith("T2-")]
     df = table2(MEASURED, splits=[0.9]).assign(experiment="table2")
     res = evaluate(claims, df).set_index("id")
-    for reading in ("last", "train", "validation", "test"):
-        assert f"T2-embedding-adam-penalty [{reading}]" in res.index
+    for ckpt in ("last", "train", "validation", "test"):
+        assert f"T2-embedding-adam-penalty [{ckpt}]" in res.index
     assert res.loc["T2-embedding-adam-penalty [last]", "verdict"] == "not held"  # 1.215
     assert res.loc["T2-embedding-adam-penalty [validation]", "verdict"] == "held"  # 0.922
     assert res.loc["T2-lnn-adam-penalty [test]", "verdict"] == "not held"  # 0.954 > 0.95
@@ -411,7 +414,7 @@ def test_claims_are_judged_under_each_reading() -> None:
     assert "1.27/1.22 = 1.04" in res.loc["T2-penalty-improves-adam [last]", "ours"]
     assert res.loc["T2-penalty-improves-adam [test]", "verdict"] == "not held"  # 0.914 vs 0.916
     assert res.loc["T2-penalty-improves-gd [last]", "verdict"] == "inconclusive"  # no GD rows measured
-    names = res.loc["T2-paper-values-reading", "ours"]
+    names = res.loc["T2-paper-values-checkpoint", "ours"]
     assert (
         "w. Adam: paper 1.282, reached at the last epoch / step (where training ended) and with the checkpoint of the "
         "lowest training error" in names
@@ -421,8 +424,8 @@ def test_claims_are_judged_under_each_reading() -> None:
         "paper 0.906, reached with the checkpoint chosen on the test set, as appendix A.1 reads; optimistic and "
         "with the checkpoint chosen on the validation part" in names
     )
-    assert "Depth 1 LNN/w. Adam: paper 1.844, reached under no reading" in names
-    assert res.loc["T2-paper-values-reading", "verdict"] == "not held"
+    assert "Depth 1 LNN/w. Adam: paper 1.844, reached under no checkpoint" in names
+    assert res.loc["T2-paper-values-checkpoint", "verdict"] == "not held"
 
 
 # --- download and verification (file:// URLs and a patched urlopen only) --------------------------------

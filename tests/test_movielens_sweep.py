@@ -1,5 +1,5 @@
-"""The appendix-A.1 sweep of Table 2: grid expansion, config errors, selection per checkpoint reading (on
-validation RMSE; on test RMSE only for the `test` reading)."""
+"""The appendix-A.1 sweep of Table 2: grid expansion, config errors, selection per checkpoint (on
+validation RMSE; on test RMSE only for the `test` ckpt)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from matcomp.jobs.movielens import run_movielens_job
 from matcomp.movielens.data import UDATA_SHA256, file_digest, make_synthetic_ml100k
 from matcomp.plan.config import ConfigError, load
 from matcomp.plan.movielens import movielens_jobs, sweep_points
-from matcomp.report.table2 import select_by_reading, table2, write_table2
+from matcomp.report.table2 import select_by_checkpoint, table2, write_table2
 
 BASE = {
     "seeds": [0],
@@ -131,12 +131,12 @@ def test_checkpoint_setting_reaches_every_job_and_is_checked() -> None:
 
 
 def _result(model: str, row: str, frac: float, seed: int, lam: float, val: float, test: float) -> dict:
-    """A result whose every reading has the given validation and test RMSE, except ``last`` (worse on both)."""
+    """A result whose every checkpoint has the given validation and test RMSE, except ``last`` (worse on both)."""
     cfg = {"model": model, "row": row, "train_frac": frac, "seed": seed, "lam": lam, "val_frac": 0.1}
-    reading = {"point": 5, "unit": "epoch", "val_rmse": val, "test_rmse": test, "train_rmse": 0.5}
-    readings = {r: dict(reading) for r in ("train", "validation", "test")}
-    readings["last"] = {**reading, "point": 9, "val_rmse": val + 0.5, "test_rmse": test + 0.5}
-    return {"model": model, "row": row, "train_frac": frac, "config": cfg, "readings": readings,
+    ckpt = {"point": 5, "unit": "epoch", "val_rmse": val, "test_rmse": test, "train_rmse": 0.5}
+    checkpoints = {r: dict(ckpt) for r in ("train", "validation", "test")}
+    checkpoints["last"] = {**ckpt, "point": 9, "val_rmse": val + 0.5, "test_rmse": test + 0.5}
+    return {"model": model, "row": row, "train_frac": frac, "config": cfg, "checkpoints": checkpoints,
             "checkpoint": "validation", "n_train": 900, "n_val": 100}  # fmt: skip
 
 
@@ -157,23 +157,23 @@ def _lams(chosen: list[dict]) -> list[tuple[float, int]]:
 
 
 def test_selection_uses_validation_never_test() -> None:
-    chosen, grid = select_by_reading(RESULTS, "validation")
-    for reading in ("last", "train", "validation"):
-        assert _lams(chosen[reading]) == [(1.0, 0), (1.0, 1)], reading
+    chosen, grid = select_by_checkpoint(RESULTS, "validation")
+    for ckpt in ("last", "train", "validation"):
+        assert _lams(chosen[ckpt]) == [(1.0, 0), (1.0, 1)], ckpt
     assert len(grid) == 4 and grid.selected.sum() == 2
     sel = grid[grid.selected & (grid.row == "Adam+penalty")]
     assert sel.val_rmse_mean.item() == pytest.approx(0.91)
     assert sel.test_rmse_mean.item() == pytest.approx(1.15)
     assert sel.test_rmse_mean_last.item() == pytest.approx(1.65) and sel.checkpoint.item() == "validation"
     assert '"lam": 1.0' in sel.settings.item()
-    no_val = [dict(r, readings={**r["readings"], "validation": None}) for r in RESULTS[:4]]
+    no_val = [dict(r, checkpoints={**r["checkpoints"], "validation": None}) for r in RESULTS[:4]]
     with pytest.raises(ValueError, match="val_frac > 0"):
-        select_by_reading(no_val, "validation")
+        select_by_checkpoint(no_val, "validation")
 
 
 def test_the_test_reading_selects_on_test_and_says_so() -> None:
-    """The sweep's selection follows the reading: only the `test` column picks its grid point on the test RMSE."""
-    chosen, grid = select_by_reading(RESULTS, "test")
+    """The sweep's selection follows the checkpoint: only the `test` column picks its grid point on the test RMSE."""
+    chosen, grid = select_by_checkpoint(RESULTS, "test")
     assert _lams(chosen["test"]) == [(2.0, 0), (2.0, 1)]
     assert _lams(chosen["validation"]) == [(1.0, 0), (1.0, 1)]
     sel = grid[grid.selected & (grid.row == "Adam+penalty")]
@@ -215,13 +215,13 @@ def test_sweep_end_to_end_on_synthetic_data(tmp_path: Path) -> None:
     assert bool(best.selected) and str(tmp_path) in best.results_of
     row = df[(df.source == "run") & (df.model == "Depth 1 LNN") & (df.method == "w. Adam+penalty")]
     assert row.rmse_mean.item() == pytest.approx(best.test_rmse_mean)
-    # every reading is a column, each from the grid point it selects, with the step it came from
-    for reading in ("last", "train", "validation", "test"):
-        chosen = grid.loc[grid[f"selected_{reading}"]].iloc[0]
-        assert row[f"rmse_mean_{reading}"].item() == pytest.approx(chosen[f"test_rmse_mean_{reading}"])
-        assert row[f"at_{reading}"].item().startswith("step ")
+    # every checkpoint is a column, each from the grid point it selects, with the step it came from
+    for ckpt in ("last", "train", "validation", "test"):
+        chosen = grid.loc[grid[f"selected_{ckpt}"]].iloc[0]
+        assert row[f"rmse_mean_{ckpt}"].item() == pytest.approx(chosen[f"test_rmse_mean_{ckpt}"])
+        assert row[f"at_{ckpt}"].item().startswith("step ")
     md = (out / "t.md").read_text()
-    assert "test (optimistic)" in md and "each column reports the grid point its own reading selects" in md
+    assert "test (optimistic)" in md and "each column reports the grid point its own checkpoint selects" in md
 
 
 def test_other_data_is_another_result(tmp_path: Path) -> None:

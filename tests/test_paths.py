@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 from matcomp import paths
-from matcomp.movielens.readings import MODELS
+from matcomp.movielens.terms import MODELS
 from matcomp.results import trajectory_path
 
 ROOT = Path(__file__).resolve().parents[1]

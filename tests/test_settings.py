@@ -35,14 +35,14 @@ def test_every_setting_is_an_option_and_every_config_setting_is_in_the_schema() 
 
 def test_the_schemas_names_are_their_owners() -> None:
     """The schema's lists of names come from the modules that own them (or, for the per-method option blocks,
-    agree with them): a model, row, reading or baseline added to its owner is valid config at once."""
+    agree with them): a model, row, checkpoint or baseline added to its owner is valid config at once."""
     from matcomp.baselines import BASELINES
     from matcomp.labels import METHOD_LABELS, MODEL_NAMES
-    from matcomp.movielens.readings import MODELS, READINGS, ROWS
+    from matcomp.movielens.terms import CHECKPOINTS, MODELS, ROWS
 
     exp = schema()["$defs"]["experiment"]["properties"]
     assert exp["models"]["items"]["enum"] == list(MODELS) == list(MODEL_NAMES)
-    assert exp["rows"]["items"]["enum"] == list(ROWS) and exp["checkpoint"]["enum"] == list(READINGS)
+    assert exp["rows"]["items"]["enum"] == list(ROWS) and exp["checkpoint"]["enum"] == list(CHECKPOINTS)
     assert set(exp["methods"]["properties"]) == set(BASELINES) == set(METHOD_LABELS)
 
 

@@ -17,8 +17,8 @@ BASELINE_RESULT = "results/baselines/{method}/r{rank}_o{n_obs}_{hash}.json"
 PACK_FOLDER = "results/packs/{pack}"
 MOVIELENS_RESULT = "results/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.json"
 MOVIELENS_MODELS = ("lnn", "embedding")
-""":data:`matcomp.movielens.readings.MODELS` (spelled here: this module is part of every step's code, which
-should not include the MovieLens readings; ``tests/test_paths.py`` checks the two agree)."""
+""":data:`matcomp.movielens.terms.MODELS` (spelled here: this module is part of every step's code, which
+should not include the MovieLens checkpoints; ``tests/test_paths.py`` checks the two agree)."""
 CACHED = ("cells", "baselines", "data", *(f"movielens/{m}" for m in MOVIELENS_MODELS), "packs")
 """The folders (under ``results/``, ``logs/`` and ``benchmarks/logs/``) of results cached under a settings hash:
 what ``matcomp clean --stale`` looks through."""

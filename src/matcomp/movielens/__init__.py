@@ -4,8 +4,8 @@
   a synthetic stand-in for tests;
 - :mod:`.models`: the depth-1 LNN and Spotlight's user-item embedding model;
 - :mod:`.train`: training either model, and one Table 2 run from a flat config (:func:`.train.train_cell`);
-- :mod:`.readings`: Table 2's rows, models and checkpoint readings (shared with :mod:`matcomp.report.table2`).
+- :mod:`.terms`: Table 2's rows, models and checkpoints (shared with :mod:`matcomp.report.table2`).
 
-This package imports none of its modules, so that importing one (the table imports :mod:`.readings`) does not
+This package imports none of its modules, so that importing one (the table imports :mod:`.terms`) does not
 make the others part of that code (:mod:`matcomp.codehash` counts a package's imports).
 """

@@ -16,16 +16,16 @@ Choices the paper leaves open (documented here and in the result's ``settings``)
 * **Embedding model.**  Loss per minibatch = MSE of the batch + λ_user·R(P) + λ_item·R(Q) on the *whole*
   user / item embedding matrices.  The "training error" of an epoch is the mean data MSE over its
   minibatches (what Spotlight reports); training stops when it rises ``patience`` (3) epochs in a row
-  (A.1's rule, in every reading).  The validation and test RMSE are recorded after every epoch.
-* **Checkpoint readings.**  A.1: "evaluated on the full test set at the end.  The best model is
+  (A.1's rule, whatever the checkpoint).  The validation and test RMSE are recorded after every epoch.
+* **Checkpoints.**  A.1: "evaluated on the full test set at the end.  The best model is
   check-pointed" -- on which split it does not say.  One run records the (train, validation, test) RMSE at
-  every evaluation point (``history``) and derives every reading of :data:`READINGS` from it
+  every evaluation point (``history``) and derives every checkpoint of :data:`CHECKPOINTS` from it
   (:func:`choose_checkpoints`): ``last`` (the last point), ``train`` (lowest training error: the LNN's
   training RMSE, the embedding's epoch training error), ``validation`` (lowest RMSE on the validation part
   of the training split; the test split never takes part) and ``test`` (lowest test RMSE: the paper's text
-  read literally, optimistic).  ``checkpoint`` names the headline reading: the model's parameters at its
+  read literally, optimistic).  ``checkpoint`` names the headline checkpoint: the model's parameters at its
   point are kept (a copy whenever its criterion improves) and give the top-level ``test_rmse``,
-  ``effective_rank`` etc.; ``readings`` holds every reading's point and RMSEs.
+  ``effective_rank`` etc.; ``checkpoints`` holds every checkpoint's point and RMSEs.
 * GD rows use ``torch.optim.SGD`` with the same learning rate as the Adam rows of that model.
 * Predictions are not clipped to 1…5.
 """
@@ -53,8 +53,8 @@ from matcomp.spectral import route_record, value_and_grad
 
 from .data import file_digest, interaction_shape, load_ratings, split_ratings, verify_ml100k
 from .models import DepthOneLNN, EmbeddingModel
-from .readings import MODELS, READING_NOTES, READINGS, ROWS, split_label
 from .settings import PAPER_BEST, ROW_DEFAULTS
+from .terms import CHECKPOINT_NOTES, CHECKPOINTS, MODELS, ROWS, split_label
 
 
 def _sync(device: torch.device) -> None:
@@ -136,9 +136,9 @@ the quantity the three-rises stopping rule reads)."""
 
 
 def check_checkpoint(checkpoint: str, has_val: bool) -> None:
-    """``checkpoint`` must be a reading; ``validation`` needs a validation part."""
-    if checkpoint not in READINGS:
-        raise ValueError(f"checkpoint must be one of {', '.join(READINGS)}, got {checkpoint!r}")
+    """``checkpoint`` must name one of :data:`CHECKPOINTS`; ``validation`` needs a validation part."""
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
     if checkpoint == "validation" and not has_val:
         raise ValueError(
             "checkpoint 'validation' needs a validation part of the training split: val_frac > 0"
@@ -157,36 +157,36 @@ def _first_argmin(values: list[float]) -> int | None:
 def choose_checkpoints(
     history: list[dict[str, float]], point_key: str, curves: Mapping[str, str], has_val: bool
 ) -> dict[str, dict[str, Any] | None]:
-    """Every reading of :data:`READINGS` from one run's evaluation points.
+    """Every checkpoint of :data:`CHECKPOINTS` from one run's evaluation points.
 
     ``last`` is the last recorded point; ``train`` / ``validation`` / ``test`` the first point where the
-    history column ``curves[reading]`` is smallest.  Each reading: ``point`` (the ``point_key`` value: epoch
+    history column ``curves[ckpt]`` is smallest.  Each checkpoint: ``point`` (the ``point_key`` value: epoch
     or step; None when the curve has no finite value), its ``train_rmse`` / ``val_rmse`` / ``test_rmse``,
     the ``curve`` it minimised and a ``note`` in words.  ``validation`` is None without a validation part.
     """
     out: dict[str, dict[str, Any] | None] = {}
-    for reading in READINGS:
-        if reading == "validation" and not has_val:
-            out[reading] = None
+    for ckpt in CHECKPOINTS:
+        if ckpt == "validation" and not has_val:
+            out[ckpt] = None
             continue
-        curve = curves.get(reading)
-        if reading == "last":
+        curve = curves.get(ckpt)
+        if ckpt == "last":
             idx = len(history) - 1 if history else None
         else:
             idx = _first_argmin([float(h.get(curve, nan)) for h in history])  # type: ignore[arg-type]
         row = history[idx] if idx is not None else {}
-        out[reading] = {
+        out[ckpt] = {
             "point": int(row[point_key]) if idx is not None else None,
             "unit": "step" if point_key == "iteration" else "epoch",
             **{k: float(row.get(k, nan)) for k in ("train_rmse", "val_rmse", "test_rmse")},
             "curve": curve,
-            "note": READING_NOTES[reading],
+            "note": CHECKPOINT_NOTES[ckpt],
         }
     return out
 
 
 class _KeptState:
-    """The model's parameters at the headline reading's point: a copy whenever its criterion improves
+    """The model's parameters at the headline checkpoint's point: a copy whenever its criterion improves
     (strictly, so the first argmin -- the point :func:`choose_checkpoints` picks); nothing for ``last``."""
 
     def __init__(self, curve: str | None) -> None:
@@ -229,16 +229,16 @@ def _headline(
     te: Splits,
     has_val: bool,
     checkpoint: str,
-    readings: dict[str, dict[str, Any] | None],
+    checkpoints: dict[str, dict[str, Any] | None],
 ) -> dict[str, Any]:
-    """The result's top-level RMSEs, of the parameters at the headline reading's point, and its readings."""
+    """The result's top-level RMSEs, of the parameters at the headline checkpoint's point, and its checkpoints."""
     return {
         "checkpoint": checkpoint,
-        "checkpoint_note": READING_NOTES[checkpoint],
+        "checkpoint_note": CHECKPOINT_NOTES[checkpoint],
         "test_rmse": _rmse(model, *te),
         "train_rmse": _rmse(model, *tr),
         "val_rmse": _rmse(model, *va) if has_val else None,
-        "readings": readings,
+        "checkpoints": checkpoints,
     }
 
 
@@ -267,9 +267,9 @@ def _fit(
     """The loop both models share: ``rounds`` calls of ``one_round(k)`` (k = 1, 2, …: a step, or an epoch).
 
     A round that returns a row is an evaluation point: a non-finite ``row[finite]`` ends the run as diverged;
-    otherwise the train / validation / test RMSE are added, the headline reading's checkpoint is offered the
+    otherwise the train / validation / test RMSE are added, the headline checkpoint's rule is offered the
     parameters (:class:`_KeptState`, criterion ``curve``) and ``stop(history)`` may end training.  At the end
-    the kept parameters are restored (when the reading keeps any)."""
+    the kept parameters are restored (when the headline checkpoint keeps any: ``last`` keeps none)."""
     history: list[dict[str, float]] = []
     kept = _KeptState(curve)
     k, diverged = 0, False
@@ -307,21 +307,21 @@ def _result(
     name: str, model: torch.nn.Module, splits: tuple[Splits, Splits, Splits], has_val: bool, fit: _Fit,
     settings: dict[str, Any], info: dict[str, Any],
 ) -> dict[str, Any]:  # fmt: skip
-    """What both models return: the headline reading's RMSEs, every reading, the split summary, the run."""
+    """What both models return: the headline checkpoint's RMSEs, every checkpoint, the split summary, the run."""
     point_key, curves = ("iteration", LNN_CURVES) if name == "lnn" else ("epoch", EMBEDDING_CURVES)
-    readings = choose_checkpoints(fit.history, point_key, curves, has_val)
+    checkpoints = choose_checkpoints(fit.history, point_key, curves, has_val)
     checkpoint = settings["checkpoint"]
     return {
         "model": name,
         "optimizer": settings["optimizer"],
-        **_headline(model, *splits, has_val, checkpoint, readings),
+        **_headline(model, *splits, has_val, checkpoint, checkpoints),
         **info,
         "diverged": fit.diverged,
         "seconds": fit.seconds,
         "seed": settings["seed"],
         "settings": settings,
         "history": fit.history,
-        f"best_{point_key}": readings[checkpoint]["point"],  # type: ignore[index]
+        f"best_{point_key}": checkpoints[checkpoint]["point"],  # type: ignore[index]
     }
 
 
@@ -357,7 +357,7 @@ def train_lnn(
 
     ``users``/``items`` are the 1-based ids of :func:`~matcomp.movielens.data.load_ratings`; ``shape``
     defaults to ``(max_user + 1, max_item + 1)``.  ``lam = 0`` skips the SVD altogether.  The evaluation
-    points are every ``eval_every`` steps and the last step; ``readings`` holds every checkpoint reading,
+    points are every ``eval_every`` steps and the last step; ``checkpoints`` holds every checkpoint,
     ``checkpoint`` names the headline one (see the module docstring).
     """
     if reduction not in ("sum", "mean"):
@@ -457,7 +457,7 @@ def train_embedding(
 
     ``effective_rank`` is that of the bilinear part ``P Qᵀ`` of the interaction matrix;
     ``effective_rank_user`` / ``effective_rank_item`` those of the embedding matrices P and Q, all at the
-    headline reading's checkpoint (``checkpoint``); ``readings`` holds every reading (module docstring).
+    headline checkpoint's point (``checkpoint``); ``checkpoints`` holds every checkpoint (module docstring).
     """
     dev, shape, info, gen, splits, has_val = _prepare(
         users,
@@ -517,9 +517,9 @@ def train_cell(config: Mapping[str, Any]) -> dict[str, Any]:
 
     Keys: ``movielens_dir`` (required), ``model`` (``lnn``/``embedding``), ``row`` (``GD``, ``GD+penalty``,
     ``Adam``, ``Adam+penalty``; or ``optimizer`` + ``penalized``), ``train_frac`` (0.9), ``val_frac`` (0:
-    > 0 holds that fraction of the training split out for the ``validation`` reading, and every reading
-    then trains on the rest), ``checkpoint`` (``last``; the headline reading of :data:`READINGS` -- all of
-    them are in ``readings`` whatever it is), ``seed`` (0; also the split seed unless ``split_seed``),
+    > 0 holds that fraction of the training split out for the ``validation`` ckpt, and every checkpoint
+    then trains on the rest), ``checkpoint`` (``last``; the headline checkpoint of :data:`CHECKPOINTS` -- all of
+    them are in ``checkpoints`` whatever it is), ``seed`` (0; also the split seed unless ``split_seed``),
     ``device`` (``auto``), ``check_sha`` (True: ``u.data`` must be the official file), ``data_sha256``
     (the digest of ``u.data`` the job was planned for: a file changed since is refused), and any
     hyper-parameter of :data:`PAPER_BEST` for the model (defaults: the paper's best settings, changed by

@@ -14,7 +14,7 @@ wrong and, for an unknown key, the nearest valid one:
    number is finite (``lr: .nan`` is refused);
 4. what a schema cannot say: each experiment has the keys its kind needs, optimizers and penalties exist,
    the spectral route fits the penalties, rank and n_obs fit the matrix, the OptSpace implementation and the
-   MovieLens checkpoint reading and sweep grid are valid (:func:`check_semantics`).
+   MovieLens checkpoint and sweep grid are valid (:func:`check_semantics`).
 """
 
 from __future__ import annotations
@@ -351,8 +351,8 @@ def not_planned(config: dict[str, Any]) -> dict[str, str]:
 def schema() -> dict[str, Any]:
     """``config.schema.yaml`` with the names it shares with the package filled in from their owners: the
     ``train`` block from the training settings' fields, the experiment kinds (:data:`KINDS`), Table 2's
-    models, rows and checkpoint readings, and the MovieLens LNN's init, reduction and spectral route."""
-    from ..movielens.readings import MODELS, READINGS, ROWS
+    models, rows and checkpoints, and the MovieLens LNN's init, reduction and spectral route."""
+    from ..movielens.terms import CHECKPOINTS, MODELS, ROWS
     from ..settings import INITS, REDUCTIONS, ROUTES, train_schema
 
     out = yaml.safe_load(SCHEMA.read_text())
@@ -364,7 +364,7 @@ def schema() -> dict[str, Any]:
     experiment["kind"]["enum"] = list(KINDS)
     experiment["models"]["items"]["enum"] = list(MODELS)
     experiment["rows"]["items"]["enum"] = list(ROWS)
-    experiment["checkpoint"]["enum"] = list(READINGS)
+    experiment["checkpoint"]["enum"] = list(CHECKPOINTS)
     lnn = experiment["lnn"]["properties"]
     for key, names in (("init", INITS), ("reduction", REDUCTIONS), ("spectral", ROUTES)):
         lnn[key]["enum"] = list(names)
@@ -651,7 +651,7 @@ def check_semantics(config: dict[str, Any]) -> None:
 
 
 def _check_movielens(name: str, exp: dict[str, Any]) -> None:
-    """The checkpoint reading, the validation part it needs, and every sweep grid."""
+    """The checkpoint, the validation part it needs, and every sweep grid."""
     where = f"experiments.{name}"
     sweep = exp.get("sweep") or {}
     sweeping = bool(sweep.get("enabled", False))

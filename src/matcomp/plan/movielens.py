@@ -2,14 +2,14 @@
 cached result file whose path names its settings (plus a hash of the hyper-parameters and the code).
 
 Every run records its (train, validation, test) RMSE at every evaluation point and so yields every checkpoint
-reading (``last``, ``train``, ``validation``, ``test``; see :mod:`matcomp.movielens.train`); Table 2 shows
+(``last``, ``train``, ``validation``, ``test``; see :mod:`matcomp.movielens.train`); Table 2 shows
 them side by side (:mod:`matcomp.report.table2`), and the experiment's ``checkpoint`` names the headline
 one.  With ``val_frac`` > 0 every run trains on the training split minus that fraction (the validation
-part), whatever the reading.
+part), whatever the checkpoint.
 
 With ``sweep.enabled`` every row becomes a grid of such jobs (the search grids of appendix A.1), each
 trained on the training split minus a validation part (``sweep.val_frac``); Table 2 then reports, per
-reading, the grid point that reading selects.
+checkpoint, the grid point it selects.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..codehash import code_info
-from ..movielens.readings import ROWS
+from ..movielens.terms import ROWS
 from ..paths import MOVIELENS_DOWNLOAD as DOWNLOAD_DIR
 from ..paths import MOVIELENS_RESULT
 from ..placement import gpus_planned, movielens_wants_gpu

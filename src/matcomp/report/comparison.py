@@ -21,7 +21,7 @@ from .style import method_color
 def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
     """Long format: method, rank, n_obs, seed, test_error, effective_rank, seconds, implementation, file."""
     from ..penalties import normalize as normalize_penalty
-    from .tables import _readings, data_term_ratios, seed_motion, trained
+    from .tables import _reading_settings, data_term_ratios, seed_motion, trained
 
     rows = []
     nets = {
@@ -46,7 +46,7 @@ def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequ
                              "implementation": f"matcomp/torch {job['optimizer']} depth {cell['depth']}",
                              "iterations": r["iterations"], "stop_reason": r["stop_reason"],
                              "max_iters": job["train"]["max_iters"], "still_moving": moving, "trained": fit,
-                             **_readings(job, cell), "file": str(path)})  # fmt: skip
+                             **_reading_settings(job, cell), "file": str(path)})  # fmt: skip
     for path in baselines:
         doc = results.read(path)
         job = doc["job"]

@@ -85,7 +85,7 @@ def _values(summary: Any, col: str) -> str:
     return "/".join(str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in vals) or "–"
 
 
-READINGS: dict[str, str] = {
+READING_SETTINGS: dict[str, str] = {
     "lr": "lr",
     "init": "init",
     "tol_on": "tolerance on",
@@ -94,13 +94,13 @@ READINGS: dict[str, str] = {
     "route": "route",
     "gd_momentum": "GD momentum",
 }
-"""The named readings behind a cell's numbers: the tables' columns (:func:`matcomp.report.tables.cell_summaries`)
+"""The settings a reading may change, as the cell columns that record them (the tables' columns (:func:`matcomp.report.tables.cell_summaries`)
 and their words in the claims, the figures' footers and ``benchmarks/decide_verdicts.py``."""
 
 
-def readings_text(summary: Any) -> str:
-    """``init end_to_end, tolerance on loss, …``: the readings a summary's cells ran (those it has)."""
-    said = {words: _values(summary, col) for col, words in READINGS.items()}
+def settings_text(summary: Any) -> str:
+    """``init end_to_end, tolerance on loss, …``: the reading settings a summary's cells ran (those it has)."""
+    said = {words: _values(summary, col) for col, words in READING_SETTINGS.items()}
     return ", ".join(f"{words} {values}" for words, values in said.items() if values not in ("?", "–"))
 
 
@@ -110,7 +110,7 @@ LINES = "lines: mean over seeds, bands ± 1 sd; where curves coincide, the wider
 
 def figure_footer(summary: Any, scale: str | None = None, lines: str = LINES) -> str:
     """What a figure shows, in one line, from its cells' summary (a DataFrame: one row per cell): scale,
-    iteration budget and how the runs stopped, seeds, n_obs and the readings (:data:`READINGS`), then how its
+    iteration budget and how the runs stopped, seeds, n_obs and the reading settings (:data:`READING_SETTINGS`), then how its
     ``lines`` are drawn; empty without a summary."""
     if summary.empty or "max_iters" not in summary:
         return ""
@@ -121,5 +121,5 @@ def figure_footer(summary: Any, scale: str | None = None, lines: str = LINES) ->
         (f"scale {scale} · " if scale else "")
         + f"budget {_values(summary, 'max_iters')} iterations, ran {ran.min():,.0f}–{ran.max():,.0f} (stopped by: "
         f"{', '.join(stops) or '?'}) · seeds {_values(summary, 'n_seeds')} · n_obs {_values(summary, 'n_obs')} · "
-        f"{readings_text(summary)} · {lines}"
+        f"{settings_text(summary)} · {lines}"
     )

@@ -125,7 +125,7 @@ def report_markdown(
         "## Readings that change verdicts (`readings.md`)",
         "",
         *_reading_lines(sens),
-        "Detail: `results/claims.md` (every claim with its quote, criterion, cells and readings).",
+        "Detail: `results/claims.md` (every claim with its quote, criterion, cells and their reading settings).",
         "",
     ])  # fmt: skip
 

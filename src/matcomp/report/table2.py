@@ -1,10 +1,10 @@
-"""Table 2: our eight rows per split under every checkpoint reading (RMSE mean ± sd over seeds) beside the
-paper's values and the literature rows it quotes; with a sweep, per reading the grid point it selects.
+"""Table 2: our eight rows per split under every checkpoint (RMSE mean ± sd over seeds) beside the
+paper's values and the literature rows it quotes; with a sweep, per checkpoint the grid point it selects.
 
-Per reading, and per (model, row, split), a sweep's grid point is selected on the lowest mean validation
-RMSE over the seeds at that reading's checkpoints, or, for the ``test`` reading only, the lowest mean test
+Per checkpoint, and per (model, row, split), a sweep's grid point is selected on the lowest mean validation
+RMSE over the seeds at that checkpoint (each seed's own point), or, for the ``test`` checkpoint only, the lowest mean test
 RMSE (the paper's protocol as its text reads; optimistic, and labelled so).  ``table2_sweep.csv`` lists
-every point with its validation and test RMSE under every reading.
+every point with its validation and test RMSE under every checkpoint.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import pandas as pd
 from .. import results as result_files
 from ..io import write_with
 from ..labels import MODEL_NAMES
-from ..movielens.readings import READING_NOTES, READINGS, ROWS, split_label
+from ..movielens.terms import CHECKPOINT_NOTES, CHECKPOINTS, ROWS, split_label
 from .paper import table2_rmse
 
 PAPER_RMSE: dict[tuple[str, str, str], float] = table2_rmse()
@@ -62,11 +62,11 @@ COLUMNS = [
     "reference",
     "n_train",
     "n_val",
-    *(f"{col}_{reading}" for reading in READINGS for col in ("rmse_mean", "rmse_sd", "rmse", "at")),
+    *(f"{col}_{ckpt}" for ckpt in CHECKPOINTS for col in ("rmse_mean", "rmse_sd", "rmse", "at")),
     "checkpoint_note",
 ]
-"""``rmse_*`` are the headline reading's (``checkpoint``); ``rmse_*_{reading}`` / ``at_{reading}`` every
-reading's, with the epochs / steps its checkpoints came from."""
+"""``rmse_*`` are the headline checkpoint's (``checkpoint``); ``rmse_*_{checkpoint}`` / ``at_{checkpoint}``
+every checkpoint's, with the epochs / steps its points came from."""
 
 
 def _fmt(mean: float, sd: float, n: int) -> str:
@@ -83,10 +83,10 @@ def _points(points: list[int], unit: str) -> str:
     return f"{unit} {lo}" if lo == hi else f"{unit}s {lo}–{hi}"
 
 
-def _reading_cells(results: Sequence[Mapping[str, Any]], reading: str) -> dict[str, Any]:
-    """Mean and sample sd of one reading's test RMSE over the seeds present, and its checkpoints' points."""
-    readings = [r["readings"].get(reading) for r in results]
-    got = [x for x in readings if x is not None]
+def _checkpoint_cells(results: Sequence[Mapping[str, Any]], ckpt: str) -> dict[str, Any]:
+    """Mean and sample sd of one checkpoint's test RMSE over the seeds present, and its points."""
+    checkpoints = [r["checkpoints"].get(ckpt) for r in results]
+    got = [x for x in checkpoints if x is not None]
     vals = [float(x["test_rmse"]) for x in got]
     n = len(vals)
     mean = float(sum(vals) / n) if n else float("nan")
@@ -113,22 +113,22 @@ def table2(
     """Table 2 as a DataFrame (columns :data:`COLUMNS`).
 
     For every split in ``splits`` (plus any other ``train_frac`` found in ``results``) come our 8 rows
-    (``source="run"``) with every checkpoint reading's test RMSE (mean and sample sd over the seeds present,
-    ``"not run"`` when none) and the epochs / steps it came from, the headline reading's (``checkpoint``;
+    (``source="run"``) with every checkpoint's test RMSE (mean and sample sd over the seeds present,
+    ``"not run"`` when none) and the epochs / steps it came from, the headline checkpoint's (``checkpoint``;
     default: the setting the results were run under) as ``rmse_mean`` / ``rmse_sd`` / ``rmse``; then the
     literature rows the paper quotes for that split (``source="quoted"``, not run).  ``paper_rmse`` holds the
     paper's value of each row.  ``results`` are :func:`~matcomp.movielens.train.run_table2_row` dicts, or a
-    mapping reading -> the results that reading's column uses (a sweep selects a grid point per reading).
+    mapping checkpoint -> the results that checkpoint's column uses (a sweep selects a grid point per checkpoint).
     """
-    per_reading = (
+    per_checkpoint = (
         {k: list(v) for k, v in results.items()}
         if isinstance(results, Mapping)
-        else dict.fromkeys(READINGS, list(results))
+        else dict.fromkeys(CHECKPOINTS, list(results))
     )
-    everything = [r for rs in per_reading.values() for r in rs]
+    everything = [r for rs in per_checkpoint.values() for r in rs]
     checkpoint = checkpoint or headline_checkpoint(everything)
-    if checkpoint not in READINGS:
-        raise ValueError(f"checkpoint must be one of {', '.join(READINGS)}, got {checkpoint!r}")
+    if checkpoint not in CHECKPOINTS:
+        raise ValueError(f"checkpoint must be one of {', '.join(CHECKPOINTS)}, got {checkpoint!r}")
     labels = [split_label(f) for f in splits]
     for r in everything:
         if split_label(r["train_frac"]) not in labels:
@@ -137,13 +137,13 @@ def table2(
     for split in labels:
         for model, name in MODEL_NAMES.items():
             for row in ROWS:
-                rows.append(_run_row(per_reading, split, model, name, row, checkpoint))
+                rows.append(_run_row(per_checkpoint, split, model, name, row, checkpoint))
         rows += [_quoted_row(q) for q in QUOTED if q[0] == split]
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def _run_row(
-    per_reading: Mapping[str, Sequence[Mapping[str, Any]]],
+    per_checkpoint: Mapping[str, Sequence[Mapping[str, Any]]],
     split: str,
     model: str,
     name: str,
@@ -154,12 +154,12 @@ def _run_row(
         return r["model"] == model and r["row"] == row and split_label(r["train_frac"]) == split
 
     out: dict[str, Any] = {}
-    for reading in READINGS:
-        c = _reading_cells([r for r in per_reading.get(reading, []) if cell(r)], reading)
-        out |= {f"{k}_{reading}": c[k] for k in ("rmse_mean", "rmse_sd", "rmse", "at")}
-        if reading == checkpoint:
+    for ckpt in CHECKPOINTS:
+        c = _checkpoint_cells([r for r in per_checkpoint.get(ckpt, []) if cell(r)], ckpt)
+        out |= {f"{k}_{ckpt}": c[k] for k in ("rmse_mean", "rmse_sd", "rmse", "at")}
+        if ckpt == checkpoint:
             head = c
-    mine = [r for r in per_reading.get(checkpoint, []) if cell(r)]
+    mine = [r for r in per_checkpoint.get(checkpoint, []) if cell(r)]
     return {
         "split": split,
         "model": name,
@@ -176,7 +176,7 @@ def _run_row(
         "n_train": int(mine[0]["n_train"]) if mine else None,
         "n_val": int(mine[0]["n_val"]) if mine else None,
         **out,
-        "checkpoint_note": READING_NOTES[checkpoint],
+        "checkpoint_note": CHECKPOINT_NOTES[checkpoint],
     }
 
 
@@ -205,26 +205,26 @@ def grid_point(result: Mapping[str, Any]) -> str:
     return json.dumps({k: v for k, v in result["config"].items() if k not in _NOT_HYPER}, sort_keys=True)
 
 
-def selection_metric(reading: str) -> str:
-    """What a sweep selects grid points on under a reading: the test RMSE for ``test`` (the paper's protocol
-    as its text reads; optimistic), otherwise the validation RMSE at that reading's checkpoints."""
-    return "test_rmse" if reading == "test" else "val_rmse"
+def selection_metric(ckpt: str) -> str:
+    """What a sweep selects grid points on under a checkpoint: the test RMSE for ``test`` (the paper's protocol
+    as its text reads; optimistic), otherwise the validation RMSE at that checkpoint's points."""
+    return "test_rmse" if ckpt == "test" else "val_rmse"
 
 
-def _mean_of(results: Sequence[Mapping[str, Any]], reading: str, metric: str) -> float:
-    """Mean over the seeds of a reading's ``metric`` (NaN where a reading is missing)."""
-    vals = [float((r["readings"].get(reading) or {}).get(metric, math.nan)) for r in results]
+def _mean_of(results: Sequence[Mapping[str, Any]], ckpt: str, metric: str) -> float:
+    """Mean over the seeds of a checkpoint's ``metric`` (NaN where a checkpoint is missing)."""
+    vals = [float((r["checkpoints"].get(ckpt) or {}).get(metric, math.nan)) for r in results]
     return sum(vals) / len(vals) if vals else math.nan
 
 
-def _criterion(results: Sequence[Mapping[str, Any]], reading: str, where: str) -> float:
-    metric = selection_metric(reading)
-    if metric == "val_rmse" and any(r["readings"].get("validation") is None for r in results):
+def _criterion(results: Sequence[Mapping[str, Any]], ckpt: str, where: str) -> float:
+    metric = selection_metric(ckpt)
+    if metric == "val_rmse" and any(r["checkpoints"].get("validation") is None for r in results):
         raise ValueError(
             f"{where}: several grid points but no validation RMSE; a sweep needs sweep.val_frac > 0 "
-            "(only the 'test' reading selects on the test split)"
+            "(only the 'test' checkpoint selects on the test split)"
         )
-    mean = _mean_of(results, reading, metric)
+    mean = _mean_of(results, ckpt, metric)
     return mean if math.isfinite(mean) else math.inf
 
 
@@ -240,8 +240,8 @@ def _groups(results: Sequence[Mapping[str, Any]]) -> Groups:
     return groups
 
 
-def _best_points(groups: Groups, reading: str) -> dict[tuple[str, str, float], str]:
-    """Per group, the grid point ``reading`` selects (the only one when there is no sweep); diverged points
+def _best_points(groups: Groups, ckpt: str) -> dict[tuple[str, str, float], str]:
+    """Per group, the grid point checkpoint ``ckpt`` selects (the only one when there is no sweep); diverged points
     (non-finite criterion) rank last."""
     best = {}
     for (model, row, frac), points in groups.items():
@@ -249,36 +249,35 @@ def _best_points(groups: Groups, reading: str) -> dict[tuple[str, str, float], s
         best[(model, row, frac)] = (
             next(iter(points))
             if len(points) == 1
-            else min(points, key=lambda p: _criterion(points[p], reading, where))
+            else min(points, key=lambda p: _criterion(points[p], ckpt, where))
         )
     return best
 
 
-def select_by_reading(
+def select_by_checkpoint(
     results: Sequence[Mapping[str, Any]], checkpoint: str
 ) -> tuple[dict[str, list[Mapping[str, Any]]], pd.DataFrame]:
-    """Per reading, and per (model, row, split), the grid point that reading selects (:func:`selection_metric`).
+    """Per checkpoint, and per (model, row, split), the grid point that checkpoint selects (:func:`selection_metric`).
 
-    Returns reading -> the selected results (all seeds of each chosen point), and one row per grid point:
-    its settings, per reading the mean validation and test RMSE at that reading's checkpoints and whether it
-    was selected, and the headline reading's (``checkpoint``) as ``val_rmse_mean`` / ``test_rmse_mean`` /
-    ``selected``.  Without a sweep every result is selected under every reading.  A sweep whose results have
-    no validation part is an error: only the ``test`` reading may select on the test split.
+    Returns checkpoint -> the selected results (all seeds of each chosen point), and one row per grid point:
+    its settings, per checkpoint the mean validation and test RMSE at that checkpoint's points and whether it
+    was selected, and the headline checkpoint's (``checkpoint``) as ``val_rmse_mean`` / ``test_rmse_mean`` /
+    ``selected``.  Without a sweep every result is selected under every checkpoint.  A sweep whose results have
+    no validation part is an error: only the ``test`` checkpoint may select on the test split.
     """
     groups = _groups(results)
-    best = {reading: _best_points(groups, reading) for reading in READINGS}
+    best = {ckpt: _best_points(groups, ckpt) for ckpt in CHECKPOINTS}
     chosen = {
-        reading: [r for key, points in groups.items() for r in points[best[reading][key]]]
-        for reading in READINGS
+        ckpt: [r for key, points in groups.items() for r in points[best[ckpt][key]]] for ckpt in CHECKPOINTS
     }
     rows: list[dict[str, Any]] = []
     for (model, row, frac), points in groups.items():
         for point, rs in points.items():
             per = {}
-            for reading in READINGS:
-                per[f"val_rmse_mean_{reading}"] = _mean_of(rs, reading, "val_rmse")
-                per[f"test_rmse_mean_{reading}"] = _mean_of(rs, reading, "test_rmse")
-                per[f"selected_{reading}"] = point == best[reading][(model, row, frac)]
+            for ckpt in CHECKPOINTS:
+                per[f"val_rmse_mean_{ckpt}"] = _mean_of(rs, ckpt, "val_rmse")
+                per[f"test_rmse_mean_{ckpt}"] = _mean_of(rs, ckpt, "test_rmse")
+                per[f"selected_{ckpt}"] = point == best[ckpt][(model, row, frac)]
             rows.append(
                 {
                     "split": split_label(frac),
@@ -299,69 +298,74 @@ def select_by_reading(
     return chosen, pd.DataFrame(rows)
 
 
-_READING_HEADS = {"last": "last", "train": "train", "validation": "validation", "test": "test (optimistic)"}
+_CHECKPOINT_HEADS = {
+    "last": "last",
+    "train": "train",
+    "validation": "validation",
+    "test": "test (optimistic)",
+}
 
 
 def _trained_on(sub: pd.DataFrame, split: str) -> str:
-    """What every reading of a split was trained on, in words."""
+    """What every checkpoint of a split was trained on, in words."""
     ran = sub[(sub["source"] == "run") & sub["n_train"].notna()]
     if ran.empty:
         return ""
     n_train, n_val = int(ran["n_train"].iloc[0]), int(ran["n_val"].iloc[0])
     if n_val == 0:
         return (
-            f"Every reading trained on the whole {split} training split ({n_train} ratings); no validation "
-            "part, so no validation reading."
+            f"Every run trained on the whole {split} training split ({n_train} ratings); no validation "
+            "part, so no validation checkpoint."
         )
     return (
-        f"Every reading trained on {n_train} ratings: the {split} training split minus {n_val} held out as the "
+        f"Every run trained on {n_train} ratings: the {split} training split minus {n_val} held out as the "
         "validation part (less data than the whole training split)."
     )
 
 
 def _legend(df: pd.DataFrame, sweeping: bool) -> list[str]:
     headline = str(df["checkpoint"].dropna().iloc[0]) if df["checkpoint"].notna().any() else "last"
-    lines = ["Readings of the same runs (one training run per seed gives every column):", ""]
-    lines += [f"- **{_READING_HEADS[r]}**: {READING_NOTES[r]}." for r in READINGS]
+    lines = ["Checkpoints of the same runs (one training run per seed gives every column):", ""]
+    lines += [f"- **{_CHECKPOINT_HEADS[r]}**: {CHECKPOINT_NOTES[r]}." for r in CHECKPOINTS]
     lines += [
         "",
-        "Every reading stops the embedding model where A.1 does (its training error rising three epochs in a "
+        "Every run stops the embedding model where A.1 does (its training error rising three epochs in a "
         "row); the cell's parenthesis is the epoch / step (range over the seeds) its checkpoints came from.",
-        f"Headline reading (the `checkpoint` setting: the csv's `rmse_mean`, the sweep's `selected`): "
-        f"**{headline}** -- {READING_NOTES[headline]}.",
+        f"Headline checkpoint (the `checkpoint` setting: the csv's `rmse_mean`, the sweep's `selected`): "
+        f"**{headline}** -- {CHECKPOINT_NOTES[headline]}.",
     ]
     if sweeping:
         lines.append(
-            "Hyper-parameters: each column reports the grid point its own reading selects (validation RMSE at "
-            "that reading's checkpoints; the test column on the test RMSE, as the paper's text reads; "
+            "Hyper-parameters: each column reports the grid point its own checkpoint selects (validation RMSE at "
+            "that checkpoint's points; the test column on the test RMSE, as the paper's text reads; "
             "optimistic); see table2_sweep.csv."
         )
     return [*lines, ""]
 
 
-def _cell(r: pd.Series, reading: str) -> str:
-    at = r[f"at_{reading}"]
-    return f"{r[f'rmse_{reading}']} ({at})" if isinstance(at, str) and at else str(r[f"rmse_{reading}"])
+def _cell(r: pd.Series, ckpt: str) -> str:
+    at = r[f"at_{ckpt}"]
+    return f"{r[f'rmse_{ckpt}']} ({at})" if isinstance(at, str) and at else str(r[f"rmse_{ckpt}"])
 
 
 def _md(df: pd.DataFrame, sweeping: bool = False) -> str:
     lines = [
-        "# Table 2: MovieLens100K, test RMSE (mean ± sd over seeds) under each checkpoint reading; quoted rows "
+        "# Table 2: MovieLens100K, test RMSE (mean ± sd over seeds) under each checkpoint; quoted rows "
         "are the paper's, not run",
         "",
         *_legend(df, sweeping),
     ]
-    heads = " | ".join(_READING_HEADS[r] for r in READINGS)
+    heads = " | ".join(_CHECKPOINT_HEADS[r] for r in CHECKPOINTS)
     for split, sub in df.groupby("split", sort=False):
         lines += [f"## {split} train split", "", _trained_on(sub, split), ""]
         lines += [
             f"| Model | Uses side info | RMSE (paper) | {heads} | source |",
-            "|---" * (4 + len(READINGS)) + "|",
+            "|---" * (4 + len(CHECKPOINTS)) + "|",
         ]
         for _, r in sub.iterrows():
             name = f"{r['model']} {r['method']}".strip()
             paper = "" if pd.isna(r["paper_rmse"]) else f"{r['paper_rmse']:.3f}"
-            ours = [_cell(r, reading) if r["source"] == "run" else "" for reading in READINGS]
+            ours = [_cell(r, ckpt) if r["source"] == "run" else "" for ckpt in CHECKPOINTS]
             lines.append(f"| {name} | {r['uses_side_info']} | {paper} | {' | '.join(ours)} | {r['source']} |")
         lines.append("")
     return "\n".join(lines)
@@ -369,16 +373,16 @@ def _md(df: pd.DataFrame, sweeping: bool = False) -> str:
 
 def _tex(df: pd.DataFrame) -> str:
     caption = (
-        r"MovieLens100K: test RMSE under each checkpoint reading of the same runs (test: checkpoint chosen on "
+        r"MovieLens100K: test RMSE under each checkpoint of the same runs (test: checkpoint chosen on "
         r"the test set, as appendix A.1 reads; optimistic)"
     )
-    heads = " & ".join(_READING_HEADS[r] for r in READINGS)
-    out = [r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}", r"\begin{tabular}{lll" + "l" * len(READINGS) + "}",
+    heads = " & ".join(_CHECKPOINT_HEADS[r] for r in CHECKPOINTS)
+    out = [r"\begin{table}[t]", r"\centering", rf"\caption{{{caption}}}", r"\begin{tabular}{lll" + "l" * len(CHECKPOINTS) + "}",
            r"\toprule", rf"Split & Model & RMSE (paper) & {heads} \\", r"\midrule"]  # fmt: skip
     for _, r in df.iterrows():
         name = f"{r['model']} {r['method']}".strip().replace("_", r"\_").replace("&", r"\&")
         paper = "" if pd.isna(r["paper_rmse"]) else f"{r['paper_rmse']:.3f}"
-        ours = [_cell(r, x).replace("±", r"$\pm$") if r["source"] == "run" else "" for x in READINGS]
+        ours = [_cell(r, x).replace("±", r"$\pm$") if r["source"] == "run" else "" for x in CHECKPOINTS]
         split = r["split"].replace("%", r"\%")
         out.append(f"{split} & {name} & {paper} & {' & '.join(ours)} \\\\")
     out += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
@@ -388,14 +392,14 @@ def _tex(df: pd.DataFrame) -> str:
 def write_table2(
     results: Sequence[str], splits: Sequence[float], csv: str, md: str, tex: str, sweep_csv: str | None = None
 ) -> pd.DataFrame:
-    """Table 2 from result files: every checkpoint reading side by side (per reading, the grid point it
-    selects where a row has several), the headline reading the one the results were run under."""
+    """Table 2 from result files: every checkpoint side by side (per checkpoint, the grid point it
+    selects where a row has several), the headline checkpoint the one the results were run under."""
     loaded = []
     for path, r in zip(results, result_files.read_all(list(results)), strict=True):
         r["result_file"] = str(path)
         loaded.append(r)
     checkpoint = headline_checkpoint(loaded)
-    chosen, grid = select_by_reading(loaded, checkpoint)
+    chosen, grid = select_by_checkpoint(loaded, checkpoint)
     df = table2(chosen, splits=splits, checkpoint=checkpoint)
     df.insert(0, "experiment", "table2")
     sweeping = bool(len(grid)) and bool((~grid["selected"]).any())

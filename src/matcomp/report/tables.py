@@ -287,9 +287,8 @@ def _counts(arrays: dict[str, np.ndarray], cell: dict[str, Any], rank: int) -> d
     return out
 
 
-def _readings(job: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
-    """The named readings behind a cell's numbers (:data:`matcomp.report.style.READINGS`, and the learning
-    rate): the initialisation, what the tolerance read, the data term's reduction, the stop rule, the spectral
+def _reading_settings(job: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    """The reading settings behind a cell's numbers (:data:`matcomp.report.style.READING_SETTINGS`): the initialisation, what the tolerance read, the data term's reduction, the stop rule, the spectral
     route that ran, GD's momentum (with ``gd_momentum``).  A result written before a setting
     existed ran that setting's earlier only behaviour (``init: layer``, ``tol_on: data``)."""
     train = job["train"]
@@ -306,7 +305,7 @@ def _readings(job: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
 
 def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
     """One row per cell (depth) of a job file: settings, mean/sd over seeds (with diverged seeds counted),
-    iteration counts with their bounds, stop reasons and plateau, the readings behind it, the file.
+    iteration counts with their bounds, stop reasons and plateau, its reading settings, the file.
 
     ``plateaued``: every seed converged, diverged, stopped on a plateau or had plateaued when its budget ran
     out (:func:`matcomp.plateau.still_moving`); ``still_moving``: otherwise why the first such seed had not.
@@ -325,7 +324,7 @@ def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
                 "n_obs": job["n_obs"], **_seed_stats(runs), **_counts(arrays, cell, int(job["rank"])),
                 "stop_reasons": join_stops(r["stop_reason"] for r in runs),
                 "max_iters": job["train"]["max_iters"], "plateaued": not moving,
-                "still_moving": moving[0] if moving else "", **_readings(job, cell),
+                "still_moving": moving[0] if moving else "", **_reading_settings(job, cell),
                 "seconds": cell["provenance"]["seconds"], "device": cell["provenance"]["device"], "file": str(path),
             }
         )  # fmt: skip

@@ -28,7 +28,7 @@ config sets at scale paper (the *configured* budget: the paper states none for t
   (``direction: rises``: at least); a censored count cannot be ordered and leaves its step open;
 * ``agrees_with``: per group of ``by``, every cell is on the same side of ``metric op value`` as the group's
   ``reference`` cell: "no qualitative difference" across λ, learning rates or sample sizes;
-* ``reading_match``: Table 2's cells within ``tol`` of the paper's RMSE under some checkpoint reading;
+* ``checkpoint_match``: Table 2's cells within ``tol`` of the paper's RMSE under some checkpoint;
 * ``either``: per cell of ``where`` (or pair of a compare), one of ``checks`` passes.
 
 Each check yields one *outcome* per cell (or pair, group, step): passes or fails, decided or not.

@@ -1,5 +1,5 @@
 """The check types of a claim (``threshold``, ``compare``, ``spread``, ``monotone``, ``agrees_with``,
-``reading_match``, ``either``): each turns the selected cells into :class:`~.outcomes.Outcome` s."""
+``checkpoint_match``, ``either``): each turns the selected cells into :class:`~.outcomes.Outcome` s."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ...movielens.readings import READING_NOTES
+from ...movielens.terms import CHECKPOINT_NOTES
 from ..paper import ERR_FLOOR
 from .decided import cell_label, value_text
 from .outcomes import (
@@ -300,50 +300,52 @@ def _monotone(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     return out
 
 
-# ---------------------------------------------------------------- Table 2: checkpoint readings
-# Table 2's csv holds our test RMSE under every checkpoint reading of the same runs (``rmse_mean_<reading>``,
-# ``at_<reading>``: see matcomp.movielens.train).  A claim with ``readings: [...]`` is judged once per
-# reading (id ``"<id> [<reading>]"``, each check's metric ``"<metric>_<reading>"``); ``reading_match`` names,
-# per cell, the readings under which ours comes within ``tol`` of the paper's RMSE.
+# ---------------------------------------------------------------- Table 2: checkpoints
+# Table 2's csv holds our test RMSE at every checkpoint of the same runs (``rmse_mean_<checkpoint>``,
+# ``at_<checkpoint>``: see matcomp.movielens.train).  A claim with ``checkpoints: [...]`` is judged once per
+# checkpoint (id ``"<id> [<checkpoint>]"``, each check's metric ``"<metric>_<checkpoint>"``); ``checkpoint_match``
+# names, per cell, the checkpoints at which ours comes within ``tol`` of the paper's RMSE.
 
 MIXED = {"mixed-validation": ("train", "validation"), "mixed-test": ("train", "test")}
-"""Mixed checkpoint readings of Table 2: the unpenalised row at its lowest training error, the penalised one at
+"""Mixed checkpoints of Table 2: the unpenalised row at its lowest training error, the penalised one at
 its best validation (or test) checkpoint, one way the paper's numbers come out on the real data (issue 24)."""
-READING_WORDS = {
+CHECKPOINT_WORDS = {
     "mixed-validation": "mixed: the unpenalised row at its lowest training error, the penalised row at its best "
     "validation checkpoint (each row read its own way)",
     "mixed-test": "mixed: the unpenalised row at its lowest training error, the penalised row at its best test "
     "checkpoint (each row read its own way; optimistic)",
     **{
         r: ("with the " if note.startswith("checkpoint") else "at ") + note
-        for r, note in READING_NOTES.items()
+        for r, note in CHECKPOINT_NOTES.items()
     },
 }
-"""Each reading in words after "reached": the mixed ones here, the runs' own from Table 2's vocabulary."""
+"""Each checkpoint in words after "reached": the mixed ones here, the runs' own from Table 2's vocabulary."""
 
 
-def _reading_match(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
-    """Every selected cell comes within ``tol`` of the paper's RMSE under at least one of ``readings``."""
+def _checkpoint_match(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
+    """Every selected cell comes within ``tol`` of the paper's RMSE at at least one of ``checkpoints``."""
     out = []
     for _, row in select(df, c["where"]).iterrows():
         paper, tol = float(row["paper_rmse"]), float(c["tol"])
         decided, how = cell_decision(row)
         parts, hits = [], []
-        for reading in c["readings"]:
-            v = float(row.get(f"rmse_mean_{reading}", math.nan))
+        for ckpt in c["checkpoints"]:
+            v = float(row.get(f"rmse_mean_{ckpt}", math.nan))
             if not np.isfinite(v):
                 continue
-            at = row.get(f"at_{reading}")
+            at = row.get(f"at_{ckpt}")
             hit = abs(v - paper) <= tol
-            hits += [(abs(v - paper), reading)] if hit else []
+            hits += [(abs(v - paper), ckpt)] if hit else []
             parts.append(
-                f"{reading} {v:.3f}{f', {at}' if isinstance(at, str) and at else ''}{' ✓' if hit else ''}"
+                f"{ckpt} {v:.3f}{f', {at}' if isinstance(at, str) and at else ''}{' ✓' if hit else ''}"
             )
         label = cell_label(row)
         if not parts:
             out.append(Outcome(label, f"{label}: paper {paper:.3f}; n/a", None, decided, [how]))
             continue
-        reached = " and ".join(READING_WORDS[r] for _, r in sorted(hits)) if hits else "under no reading"
+        reached = (
+            " and ".join(CHECKPOINT_WORDS[r] for _, r in sorted(hits)) if hits else "under no checkpoint"
+        )
         text = f"{label}: paper {paper:.3f}, reached {reached} ({'; '.join(parts)})"
         out.append(Outcome(label, text, bool(hits), decided, [how]))
     return out
@@ -375,6 +377,6 @@ CHECKS: dict[str, Callable[[pd.DataFrame, dict[str, Any]], list[Outcome]]] = {
     "spread": _spread,
     "monotone": _monotone,
     "agrees_with": _agrees_with,
-    "reading_match": _reading_match,
+    "checkpoint_match": _checkpoint_match,
     "either": _either,
 }

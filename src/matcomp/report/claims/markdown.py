@@ -57,7 +57,7 @@ def legend() -> list[str]:
         "iterations before it drops. A decision from a plateau below the paper's budget is a judgement (a "
         "run can leave a plateau later); `benchmarks/plateau_validation.md` measures how often it was wrong.",
         "",
-        "Readings (each cell's are in the `readings` column): the initialisation (`init`: end_to_end, the "
+        "Reading settings (each claim's cells' are in the `settings` column): the initialisation (`init`: end_to_end, the "
         "end product's scale as in [7]'s code, or layer, every layer's std, A.1 read literally), what the 1e-7 "
         "tolerance read (`tol_on`: the whole loss as A.1 words it, or the data term alone), the stop rule "
         "(`budget` or `plateau`), the spectral route "
@@ -96,7 +96,7 @@ def to_markdown(res: pd.DataFrame, scale: str, untested: list[dict[str, Any]] | 
     return "\n".join(lines) + "\n"
 
 
-HEADER = "| id | source | claim (verbatim) | paper | criterion | ours | verdict | decided by / still open | readings |"
+HEADER = "| id | source | claim (verbatim) | paper | criterion | ours | verdict | decided by / still open | settings |"
 FOLD = 400
 """Characters of a measurement or cell list shown before the rest is folded (``<details>``)."""
 
@@ -135,5 +135,5 @@ def _row(r: pd.Series) -> str:
     if isinstance(r.get("other_readings"), str) and r["other_readings"]:
         verdict += f"; changes with the reading: {r['other_readings']} (results/readings.md)"
     cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], _fold(r["ours"]), verdict,
-             _fold(r["cells"]), r["readings"]]  # fmt: skip
+             _fold(r["cells"]), r["settings"]]  # fmt: skip
     return "| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |"

@@ -1,5 +1,5 @@
 """From outcomes to verdicts: one check's, a claim's (with the cells its plan names but the run lacks), the
-claims file prepared (readings and variants expanded) and every claim judged on a run's cells."""
+claims file prepared (checkpoints and variants expanded) and every claim judged on a run's cells."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ import yaml
 from ...baselines import BASELINES
 from ...labels import PAPER_METHODS, PLAN_COLUMNS
 from ..cells import typed
-from ..style import READINGS
+from ..style import READING_SETTINGS
 from ..twin import untrained_twin
-from .checks import CHECKS, MIXED, READING_WORDS
+from .checks import CHECKPOINT_WORDS, CHECKS, MIXED
 from .decided import cell_label, decision, value_text
 from .outcomes import NOT_REACHED, PRECEDENCE, UNINFORMATIVE, Outcome, select, untrained_guard
 
@@ -59,12 +59,12 @@ def _labelled(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(_label=[cell_label(r) for _, r in df.iterrows()]) if not df.empty else df
 
 
-def _readings_of(df: pd.DataFrame, outcomes: Iterable[Outcome]) -> str:
-    """The named readings behind the cells a claim read (:data:`matcomp.report.style.READINGS`)."""
+def _settings_of(df: pd.DataFrame, outcomes: Iterable[Outcome]) -> str:
+    """The reading settings of the cells a claim read (:data:`matcomp.report.style.READING_SETTINGS`)."""
     labels = {o.label for o in outcomes}
     rows = [r for _, r in df.iterrows() if r["_label"] in labels or any(r["_label"] in lab for lab in labels)]
     parts = []
-    for col, name in READINGS.items():
+    for col, name in READING_SETTINGS.items():
         vals = sorted({value_text(r[col]) for r in rows if col in r and pd.notna(r[col]) and r[col] != ""})
         if vals:
             parts.append(f"{name} {'/'.join(vals)}")
@@ -175,7 +175,7 @@ def _check_verdict_with_missing(
 
 
 def judge(claim: dict[str, Any], df: pd.DataFrame, members: Members | None = None) -> dict[str, Any]:
-    """One claim's row of the report: verdict, leaning, what we measured, the deciding cells, readings;
+    """One claim's row of the report: verdict, leaning, what we measured, the deciding cells, their reading settings;
     ``members`` (:func:`members_of` of ``df``) names the members of every selection."""
     checks = claim["checks"]
     verdicts, details, deciding, all_outcomes = [], [], [], []
@@ -199,13 +199,13 @@ def judge(claim: dict[str, Any], df: pd.DataFrame, members: Members | None = Non
         "paper": claim["paper"], "criterion": claim["criterion"], "ours": " | ".join(details),
         "verdict": verdict, "leaning": leaning, "structural": claim.get("structural", ""),
         "cells": "; ".join(dict.fromkeys(deciding)),
-        "readings": _readings_of(df, all_outcomes) if not df.empty else "",
+        "settings": _settings_of(df, all_outcomes) if not df.empty else "",
     }  # fmt: skip
 
 
 def prepare(claims: list[dict[str, Any]], where: str = "claims") -> list[dict[str, Any]]:
     """Claims checked for what a verdict needs (an empty ``checks`` list is an error: it would hold vacuously),
-    ``check`` turned into ``checks``, ``readings`` and ``variants`` expanded (already prepared ones pass)."""
+    ``check`` turned into ``checks``, ``checkpoints`` and ``variants`` expanded (already prepared ones pass)."""
     ids = [c["id"] for c in claims]
     if len(ids) != len(set(ids)):
         raise ValueError(f"{where}: duplicate claim ids {sorted({i for i in ids if ids.count(i) > 1})}")
@@ -219,7 +219,7 @@ def prepare(claims: list[dict[str, Any]], where: str = "claims") -> list[dict[st
                 raise ValueError(f"{where}: claim {claim['id']}: unknown check type {chk.get('type')!r}")
         checks = [with_paper_methods(chk) for chk in checks]
         out.append({**{k: v for k, v in claim.items() if k != "check"}, "checks": checks})
-    return expand_variants(expand_readings(out))
+    return expand_variants(expand_checkpoints(out))
 
 
 def with_paper_methods(node: Any) -> Any:
@@ -275,24 +275,24 @@ def evaluate(
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------- readings and variants of a claim
+# ---------------------------------------------------------------- checkpoints and variants of a claim
 
 
-def _check_under(check: dict[str, Any], reading: str) -> dict[str, Any]:
-    """``check`` reading its metric at the checkpoint ``reading``; a mixed reading (:data:`MIXED`) reads a
+def _check_under(check: dict[str, Any], ckpt: str) -> dict[str, Any]:
+    """``check`` reading its metric at the checkpoint ``ckpt``; a mixed one (:data:`MIXED`) reads a
     compare's ``a`` (the unpenalised row) at one checkpoint and ``b`` (the penalised row) at another, and a
     threshold (on a penalised row) at the latter."""
     metric = check["metric"]
-    if reading not in MIXED:
-        return {**check, "metric": f"{metric}_{reading}"}
-    ra, rb = MIXED[reading]
+    if ckpt not in MIXED:
+        return {**check, "metric": f"{metric}_{ckpt}"}
+    ra, rb = MIXED[ckpt]
     return {**check, "metric": f"{metric}_{rb}", "metric_a": f"{metric}_{ra}", "metric_b": f"{metric}_{rb}"}
 
 
 def _one_per(
     claims: list[dict[str, Any]], key: str, each: Callable[[dict[str, Any]], list[tuple[str, str, list[Any]]]]
 ) -> list[dict[str, Any]]:
-    """Claims carrying ``key`` become one claim per (label, reading in words, checks) that ``each(claim)``
+    """Claims carrying ``key`` become one claim per (label, its words, checks) that ``each(claim)``
     gives, its id ``"<id> [label]"``; the others pass unchanged."""
     out: list[dict[str, Any]] = []
     for claim in claims:
@@ -300,15 +300,15 @@ def _one_per(
             out.append(claim)
             continue
         base = {k: v for k, v in claim.items() if k != key}
-        out += [{**base, "id": f"{claim['id']} [{label}]", "criterion": f"{claim['criterion']}; reading: {words}",
+        out += [{**base, "id": f"{claim['id']} [{label}]", "criterion": f"{claim['criterion']}; {key.removesuffix('s')}: {words}",
                  "checks": checks} for label, words, checks in each(claim)]  # fmt: skip
     return out
 
 
-def expand_readings(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Claims with ``readings`` (Table 2's checkpoint readings) become one claim per reading."""
-    return _one_per(claims, "readings", lambda claim: [
-        (r, READING_WORDS[r], [_check_under(c, r) for c in claim["checks"]]) for r in claim["readings"]
+def expand_checkpoints(claims: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Claims with ``checkpoints`` (Table 2's) become one claim per checkpoint."""
+    return _one_per(claims, "checkpoints", lambda claim: [
+        (r, CHECKPOINT_WORDS[r], [_check_under(c, r) for c in claim["checks"]]) for r in claim["checkpoints"]
     ])  # fmt: skip
 
 

@@ -1,4 +1,4 @@
-"""Table 2's vocabulary, shared by the training runs and the table: its rows, models and checkpoint readings.
+"""Table 2's vocabulary, shared by the training runs and the table: its rows, models and checkpoints.
 
 Kept apart from :mod:`matcomp.movielens.train` so that Table 2's code (:mod:`matcomp.report.table2`) does
 not cover the training code, and the other way round (:mod:`matcomp.codehash`).
@@ -16,16 +16,16 @@ ROWS: dict[str, tuple[str, bool]] = {
 
 MODELS = ("lnn", "embedding")
 
-READINGS = ("last", "train", "validation", "test")
-"""The checkpoint readings every run yields (the ``checkpoint`` setting names the headline one)."""
+CHECKPOINTS = ("last", "train", "validation", "test")
+"""The checkpoints every run yields (the ``checkpoint`` setting names the headline one)."""
 
-READING_NOTES: dict[str, str] = {
+CHECKPOINT_NOTES: dict[str, str] = {
     "last": "the last epoch / step (where training ended)",
     "train": "checkpoint of the lowest training error",
     "validation": "checkpoint chosen on the validation part of the training split (the test split never takes part)",
     "test": "checkpoint chosen on the test set, as appendix A.1 reads; optimistic",
 }
-"""Each reading in words, for every output that uses it."""
+"""Each checkpoint in words, for every output that uses it."""
 
 
 def split_label(train_frac: float) -> str:
