@@ -64,6 +64,12 @@ COPIED_FIRST = ("results/R/roptspace.json",)
 """Inputs of cached results that no job's data list names (the OptSpace implementation's record)."""
 BUILD_RULES = ("table", "dynamics_figure", "comparison_figure", "effective_config")
 """The rules a rebuild may run: nothing that trains or solves."""
+README = CHECKOUT / "README.md"
+README_MARKS = ("<!-- decide-scoreboard: written by decide_campaign.py rebuild; do not edit -->",
+                "<!-- /decide-scoreboard -->")  # fmt: skip
+"""Where README's answer holds the decided scoreboard (copied from the verdicts file by ``rebuild``)."""
+SCOREBOARD_HEAD = "### Scoreboard"
+SCOREBOARD_END = "| reading | what it changes |"
 
 
 # ---------------------------------------------------------------- the plan and the queue
@@ -486,9 +492,16 @@ def builds(entries: Sequence[Entry], done: Sequence[str]) -> dict[str, list[Entr
     return out
 
 
-def rebuild(cores: int, verdicts: Path = VERDICTS, figures: Path = FIGURES, queue: Path = QUEUE) -> None:
+def rebuild(
+    cores: int,
+    verdicts: Path = VERDICTS,
+    figures: Path = FIGURES,
+    queue: Path = QUEUE,
+    readme: Path | None = None,
+) -> None:
     """Tables, figures and verdicts of every done entry, from the evidence, with today's report code; a
-    part's table holds its cells only, and its experiment's claims other than the part's are not judged."""
+    part's table holds its cells only, and its experiment's other claims are not judged.  ``readme``: also
+    its decided scoreboard (:func:`write_readme`)."""
     import decide_verdicts  # noqa: PLC0415
 
     config, doc = decide_config(), read_queue(queue)
@@ -515,7 +528,42 @@ def rebuild(cores: int, verdicts: Path = VERDICTS, figures: Path = FIGURES, queu
         judged = {e.base: set(e.claims) for e in built if e.only}
         text = decide_verdicts.markdown(work, sources=decide_sources(doc, built), parts=judged)
         verdicts.write_text(text)
-    print(f"wrote {verdicts} and {len(built)} entries' figures/tables ({', '.join(e.name for e in built)})")
+    if readme is not None:
+        write_readme(verdicts, readme)
+    print(f"wrote {verdicts} and {len(built)} entries' figures/tables ({', '.join(e.name for e in built)})"
+          + (f"; {readme}'s scoreboard" if readme is not None else ""))  # fmt: skip
+
+
+def scoreboard_block(verdicts_text: str) -> str:
+    """The scoreboard of a verdicts file (its per-reading tally of decided claims, the readings that fail no
+    claim another holds, the claims no reading holds), as README shows it: the lines from its heading to
+    the table of what each reading changes, the heading dropped."""
+    lines = verdicts_text.splitlines()
+    try:
+        start = next(i for i, line in enumerate(lines) if line.startswith(SCOREBOARD_HEAD))
+    except StopIteration:
+        return "No reading was decided beside the defaults yet."
+    end = next((i for i in range(start, len(lines)) if lines[i].startswith(SCOREBOARD_END)), len(lines))
+    return "\n".join(lines[start + 1 : end]).strip()
+
+
+def with_scoreboard(readme_text: str, block: str, where: Path = README) -> str:
+    """``readme_text`` with the text between :data:`README_MARKS` replaced by ``block``; an error naming
+    the markers if README lacks them (nothing is written then)."""
+    head, mark, rest = readme_text.partition(README_MARKS[0])
+    _, end, tail = rest.partition(README_MARKS[1])
+    if not mark or not end:
+        raise SystemExit(f"{where}: the markers {README_MARKS[0]!r} … {README_MARKS[1]!r} are missing; put "
+                         "them back where the decided scoreboard goes (git show HEAD:README.md)")  # fmt: skip
+    return f"{head}{mark}\n{block}\n{end}{tail}"
+
+
+def write_readme(verdicts: Path, readme: Path = README) -> None:
+    """README's scoreboard block from ``verdicts``, written atomically."""
+    text = with_scoreboard(readme.read_text(), scoreboard_block(verdicts.read_text()), readme)
+    tmp = readme.with_name(f".{readme.name}.part")
+    tmp.write_text(text)
+    os.replace(tmp, readme)
 
 
 def decide_sources(doc: dict[str, Any], entries: Sequence[Entry]) -> list[str]:
@@ -557,6 +605,7 @@ def main() -> None:
     b.add_argument(
         "--figures", type=Path, default=FIGURES, help="where the figures go (default: %(default)s)"
     )
+    b.add_argument("--no-readme", action="store_true", help="leave README's decided scoreboard as it is")
     a = p.parse_args()
     if a.cmd == "status":
         status()
@@ -574,7 +623,7 @@ def main() -> None:
             f"{len(kept)} finished job(s) are in {EVIDENCE}; done: {', '.join(mark_complete(parts, a.workdir))}"
         )
     else:
-        rebuild(a.cores, a.out, a.figures)
+        rebuild(a.cores, a.out, a.figures, readme=None if a.no_readme else README)
 
 
 if __name__ == "__main__":

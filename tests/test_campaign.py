@@ -214,3 +214,30 @@ def test_snakemake_calls_back_while_it_runs(monkeypatch, tmp_path):
     monkeypatch.setattr(dc.subprocess, "Popen", lambda cmd, cwd: popen(["sleep", "0.35"]))
     assert dc.snakemake(tmp_path, ["x"], 1, every=lambda: calls.append(1), seconds=0.1) == 0
     assert len(calls) >= 2
+
+
+def test_readmes_scoreboard_is_the_committed_verdicts_scoreboard():
+    """README's answer shows the decided scoreboard as benchmarks/decide_verdicts.md has it: a rebuild that
+    changes the verdicts rewrites both (`decide_campaign.py rebuild`), and a hand edit of either fails here."""
+    readme = dc.README.read_text()
+    block = readme.split(dc.README_MARKS[0])[1].split(dc.README_MARKS[1])[0].strip()
+    assert block == dc.scoreboard_block(dc.VERDICTS.read_text())
+    assert "| reading | held | not held | undecided | not planned |" in block
+
+
+def test_the_scoreboard_block_replaces_only_what_lies_between_the_markers(tmp_path):
+    verdicts = "# v\n\n### Scoreboard: is there one?\n\nrow one\n| reading | held |\n\n| reading | what it changes |\nafter\n"
+    assert dc.scoreboard_block(verdicts) == "row one\n| reading | held |"
+    assert dc.scoreboard_block("# no readings ran\n") == "No reading was decided beside the defaults yet."
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{dc.README_MARKS[0]}\nold\nlines\n{dc.README_MARKS[1]}\nafter\n")
+    (tmp_path / "v.md").write_text(verdicts)
+    dc.write_readme(tmp_path / "v.md", readme)
+    assert (
+        readme.read_text()
+        == f"before\n{dc.README_MARKS[0]}\nrow one\n| reading | held |\n{dc.README_MARKS[1]}\nafter\n"
+    )
+    readme.write_text("a README whose markers were deleted\n")
+    with pytest.raises(SystemExit, match="markers .* are missing"):
+        dc.write_readme(tmp_path / "v.md", readme)
+    assert readme.read_text() == "a README whose markers were deleted\n"  # nothing written
