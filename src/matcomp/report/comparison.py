@@ -176,9 +176,8 @@ def comparison_figure(
     name: str, experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str],
     pdf: str, png: str, csv: str, summary_csv: str, scale: str | None = None,
 ) -> None:  # fmt: skip
-    import matplotlib.pyplot as plt
 
-    from .style import figure_footer
+    from .style import figure_footer, save_figure
 
     df = collect(experiment, training, baselines)
     summ = summary(df, name)
@@ -187,10 +186,7 @@ def comparison_figure(
     )
     nets = df[df["max_iters"].notna()] if "max_iters" in df else df.iloc[0:0]
     footer = figure_footer(_footer_frame(nets), scale, "networks only; lines: mean over seeds, bands ± 1 sd")
-    fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=7, color="#555555", wrap=True)
-    write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
-    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")
-    plt.close(fig)
+    save_figure(fig, pdf, png, footer)
     write_with(csv, lambda t: df.to_csv(t, index=False))
     write_with(summary_csv, lambda t: summ.to_csv(t, index=False))
 

@@ -21,7 +21,7 @@ import seaborn as sns  # noqa: E402
 from .. import results  # noqa: E402
 from ..io import write_with  # noqa: E402
 from ..labels import OPTIMIZER_LABELS  # noqa: E402
-from .style import DASHES, depth_color, figure_footer, lam_colors, set_theme  # noqa: E402
+from .style import DASHES, depth_color, figure_footer, lam_colors, save_figure, set_theme  # noqa: E402
 from .tables import summarize  # noqa: E402
 
 ERROR, RANK = "test error", "effective rank"
@@ -155,9 +155,6 @@ def dynamics_figure(
     summary = summarize(cells, experiment)
     footer = figure_footer(summary, scale)
     fig.tight_layout(rect=(0, 0.04, 1, 1))
-    fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=7, color="#555555", wrap=True)
-    write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
-    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")
-    plt.close(fig)
+    save_figure(fig, pdf, png, footer)
     summary.insert(0, "experiment", name)
     write_with(csv, lambda t: summary.to_csv(t, index=False))

@@ -90,7 +90,7 @@ def robustness_figure(
     import numpy as np
     import seaborn as sns
 
-    from .style import set_theme
+    from .style import save_figure, set_theme
 
     set_theme()
     heights = [
@@ -122,10 +122,7 @@ def robustness_figure(
         fontsize=8,
     )
     fig.tight_layout(rect=(0, 0.03, 1, 1))
-    fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=6, color="#555555", wrap=True)
-    write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
-    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")
-    plt.close(fig)
+    save_figure(fig, pdf, png, footer, fontsize=6)
 
 
 def write_robustness(

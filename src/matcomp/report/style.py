@@ -123,3 +123,16 @@ def figure_footer(summary: Any, scale: str | None = None, lines: str = LINES) ->
         f"{', '.join(stops) or '?'}) · seeds {_values(summary, 'n_seeds')} · n_obs {_values(summary, 'n_obs')} · "
         f"{settings_text(summary)} · {lines}"
     )
+
+
+def save_figure(fig: Any, pdf: str, png: str, footer: str, fontsize: float = 7) -> None:
+    """Write ``fig`` with ``footer`` printed under it and stored in both files' metadata (pdf Subject, png
+    Description), each file atomically; the figure is closed."""
+    import matplotlib.pyplot as plt  # noqa: PLC0415  (only the drawing steps load matplotlib)
+
+    from ..io import write_with  # noqa: PLC0415
+
+    fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=fontsize, color="#555555", wrap=True)
+    write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
+    write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")
+    plt.close(fig)
