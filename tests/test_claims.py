@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import effective_config
@@ -509,7 +511,7 @@ def test_a_rank_milestone_is_not_an_untrained_networks_transient_dip() -> None:
     assert _first_rank_hit(dip, 0, 5, 3000) is None
     real = {"iterations": it, "effective_rank": np.array([[40, 9, 4.5, 7.2, 5.2, 5.0, 5.0]]),
             "test_error": np.array([[1.0, 0.99, 0.978, 0.9, 0.1, 1e-3, 1e-5]])}  # fmt: skip
-    assert _first_rank_hit(real, 0, 5, 3000) == 1000
+    assert _first_rank_hit(real, 0, 5, 3000) == (1000, 300)  # and the logged point before it
     assert _first_rank_hit(real, 0, 5, 900) is None  # not reached within the iterations it ran
 
 
@@ -623,10 +625,22 @@ def test_singular_value_timing_is_read_from_the_spectrum_of_a_learned_network() 
         "spectrum": spectrum,
         "test_error": np.array([[1, 1, 0.9, 0.5, 0.1, 1e-3, 1e-5]]),
     }
-    assert _sv_times(learned, 0, 5, 3000) == (200, 1000, 2000, 100, 500)  # with the logged points before
+    assert _sv_times(learned, 0, 5, 3000) == (
+        200,
+        1000,
+        2000,
+        100,
+        500,
+        1000,
+    )  # with the logged points before
     counts = _sv_counts(learned, [{"iterations": 3000}], 5)
     assert (
         counts["sv_gap"] == 800 and counts["iters_to_svr"] == 1000 and counts["iters_to_sv_stable_hi"] == 2000
+    )
+    # per seed, with the logging's resolution: σ₅ developed after 500 and by 1000, stable after 1000 by 2000
+    assert (
+        counts["iters_to_svr_seeds"] == "501.0:1000.0"
+        and counts["iters_to_sv_stable_seeds"] == "1001.0:2000.0"
     )
     untrained = {**learned, "test_error": np.ones((1, 7))}
     assert _sv_times(untrained, 0, 5, 3000) is None
@@ -635,7 +649,48 @@ def test_singular_value_timing_is_read_from_the_spectrum_of_a_learned_network() 
         math.isnan(counts["sv_gap"])
         and counts["iters_to_svr_lo"] == 3000
         and counts["iters_to_svr_hi"] == math.inf
+        and counts["iters_to_svr_seeds"] == "3000.0:inf"  # not reached: censored at the run's iterations
     )
+
+
+def _timed(depth: int, seeds: tuple[float, float]) -> dict:
+    """A decided fig1 Adam cell whose σ_rank developed at exactly ``seeds`` (seeds 0 and 1)."""
+    return _decided("fig1", optimizer="adam", depth=depth, seeds="0;1", iters_to_svr=max(seeds),
+                    iters_to_svr_lo=max(seeds), iters_to_svr_hi=max(seeds),
+                    iters_to_svr_seeds=";".join(f"{v!r}:{v!r}" for v in seeds))  # fmt: skip
+
+
+def test_a_spread_is_judged_seed_by_seed_not_on_the_slowest_seeds() -> None:
+    """Seed 0 develops σ₅ at 100 at depth 2 and at 1000 at depth 5, seed 1 the other way round: the slowest
+    seeds (1000 and 1000) look uniform, but each seed's depths lie 10x apart. Seed by seed it is not held;
+    where both seeds are alike across depths it is."""
+    check = {"type": "spread", "where": {"experiment": "fig1", "optimizer": "adam"}, "metric": "iters_to_svr",
+             "relation": "at_most", "value": 3}  # fmt: skip
+    crossed = pd.DataFrame([_timed(2, (100.0, 1000.0)), _timed(5, (1000.0, 110.0))])
+    verdict, ours = _verdict(crossed, check)
+    assert verdict == "not held" and "0 of 2 seeds meet it" in ours, ours
+    alike = pd.DataFrame([_timed(2, (100.0, 1000.0)), _timed(5, (150.0, 1200.0))])
+    verdict, ours = _verdict(alike, check)
+    assert verdict == "held" and "2 of 2 seeds meet it" in ours, ours
+    # without per-seed values (an older table) the cells' own values are read, as before
+    assert _verdict(crossed.drop(columns="iters_to_svr_seeds"), check)[0] == "held"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(1, 10**5), st.integers(1, 10**5)), min_size=2, max_size=5),
+    st.floats(1.5, 10),
+)
+def test_a_seed_wise_spread_holds_only_if_every_seeds_own_spread_does(cells: list, target: float) -> None:
+    """Property: the spread check holds exactly when, for each seed alone, the largest over the smallest of
+    the cells' values is at most ``target`` (exact counts; ties with the target within rounding excluded)."""
+    df = pd.DataFrame([_timed(d, tuple(map(float, v))) for d, v in zip(range(1, 6), cells)])
+    check = {"type": "spread", "where": {"experiment": "fig1"}, "metric": "iters_to_svr", "relation": "at_most",
+             "value": target}  # fmt: skip
+    per_seed = [max(c[s] for c in cells) / min(c[s] for c in cells) for s in (0, 1)]
+    assume(all(abs(r - target) > 1e-9 * target for r in per_seed))
+    verdict, _ = _verdict(df, check)
+    assert verdict == ("held" if all(r <= target for r in per_seed) else "not held")
 
 
 @pytest.mark.parametrize(("gaps", "want"), [((100, 300, 700, 1000), "held"), ((100, 300, 250, 1000), "not held"),

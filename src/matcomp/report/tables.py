@@ -81,10 +81,10 @@ LEARNED = 0.5
 untrained network's (W₀ ≈ 0 gives ≈ 1), so a transient dip of an untrained network's rank is not one."""
 
 
-def _first_rank_hit(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> int | None:
-    """The first logged iteration (up to ``stop``) from which on seed ``i``'s effective rank rounds to
-    ``rank`` or below at every later logged point, where its test error has fallen to :data:`LEARNED` of
-    its value at iteration 0: when its rank reduction is done, not a transient dip."""
+def _first_rank_hit(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> tuple[int, int] | None:
+    """(the first logged iteration, the logged one before it) (up to ``stop``) from which on seed ``i``'s
+    effective rank rounds to ``rank`` or below at every later logged point, where its test error has fallen
+    to :data:`LEARNED` of its value at iteration 0: when its rank reduction is done, not a transient dip."""
     it = arrays["iterations"]
     logged = (it <= stop) & (it > 0)
     low = arrays["effective_rank"][i] < rank + 0.5
@@ -93,7 +93,23 @@ def _first_rank_hit(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int)
         np.logical_and.accumulate(np.flip(low | ~logged))
     )  # low at every later logged point
     hit = np.flatnonzero(low & learned & logged & holds_after)
-    return int(it[hit[0]]) if hit.size else None
+    return (int(it[hit[0]]), int(it[max(hit[0] - 1, 0)])) if hit.size else None
+
+
+def resolved(at: int, before: int) -> tuple[float, float]:
+    """An event first logged at ``at`` happened after the previous logged point ``before``: its bounds."""
+    return (float(before) + 1, float(at)) if before < at else (float(at), float(at))
+
+
+def seed_counts(hits: Sequence[tuple[int, int] | None], runs: Sequence[dict[str, Any]]) -> str:
+    """Per seed, the bounds of an iteration count ((at, before) per seed, None: not reached, censored at the
+    iterations it ran), as a ``<metric>_seeds`` field: the claims compare cells seed by seed."""
+    return join_seeds(
+        [
+            resolved(*h) if h is not None else (float(r["iterations"]), math.inf)
+            for h, r in zip(hits, runs, strict=True)
+        ]
+    )
 
 
 SV_HALF = 0.5
@@ -105,8 +121,8 @@ distance of its final value (l.92's "taking longer to stabilize")."""
 
 
 def _sv_times(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> tuple[int, ...] | None:
-    """(σ₁ developed, σ_rank developed, the top ``rank`` stabilised, and the logged points before the first
-    two): first logged iterations (up to ``stop``) of seed ``i``'s spectrum, measured against its values at
+    """(σ₁ developed, σ_rank developed, the top ``rank`` stabilised, and the logged point before each of
+    the three): first logged iterations (up to ``stop``) of seed ``i``'s spectrum, measured against its values at
     ``stop``, with the previous logged iteration as the resolution (the event lies between the two); None
     where the network has not learned (test error above :data:`LEARNED` of its initial value: an untrained
     spectrum has nothing to develop)."""
@@ -121,14 +137,14 @@ def _sv_times(arrays: dict[str, np.ndarray], i: int, rank: int, stop: int) -> tu
     near = np.abs(sv - final) <= SV_STABLE * np.abs(final)
     stays = np.flip(np.logical_and.accumulate(np.flip(near.all(axis=1))))
     idx = [int(np.flatnonzero(ok)[0]) for ok in (developed[:, 0], developed[:, -1], stays)]
-    at, before = it[logged], [int(it[logged][max(k - 1, 0)]) for k in idx[:2]]
-    return int(at[idx[0]]), int(at[idx[1]]), int(at[idx[2]]), before[0], before[1]
+    at, before = it[logged], [int(it[logged][max(k - 1, 0)]) for k in idx]
+    return int(at[idx[0]]), int(at[idx[1]]), int(at[idx[2]]), before[0], before[1], before[2]
 
 
 def _sv_counts(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]], rank: int) -> dict[str, float]:
     """The singular values' timing (:func:`_sv_times`) over the seeds: ``iters_to_sv1``, ``iters_to_svr``
     (σ_rank, the data's rank) and ``iters_to_sv_stable`` as counts with bounds (a seed that has not learned
-    has not reached them), and ``sv_gap``, the median over seeds of σ_rank's logged time minus σ₁'s (NaN unless
+    has not reached them), each also per seed (``<name>_seeds``, with the logging's resolution), and ``sv_gap``, the median over seeds of σ_rank's logged time minus σ₁'s (NaN unless
     every seed learned), with ``sv_gap_lo``/``sv_gap_hi`` bounding every seed's true gap by the logging's
     resolution (near 5·10⁵ iterations the log-spaced points are ~3·10⁴ apart: a logged gap of 0 is not 0)."""
     times = [_sv_times(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
@@ -136,6 +152,7 @@ def _sv_counts(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]], ra
     for k, name in enumerate(("iters_to_sv1", "iters_to_svr", "iters_to_sv_stable")):
         hits = [t[k] if t is not None else None for t in times]
         out[name], out[f"{name}_lo"], out[f"{name}_hi"] = count_bounds(hits, runs)
+        out[f"{name}_seeds"] = seed_counts([(t[k], t[3 + k]) if t is not None else None for t in times], runs)
     learned = [t for t in times if t is not None]
     every = len(learned) == len(runs) and bool(learned)
     out["sv_gap"] = float(np.median([t[1] - t[0] for t in learned])) if every else math.nan
@@ -278,8 +295,10 @@ def _counts(arrays: dict[str, np.ndarray], cell: dict[str, Any], rank: int) -> d
     for thr in ERR_LEVELS:  # the first logged crossing, for the figures' readers (no claim reads it)
         hits = [r["iterations_to_test_error"].get(thr) for r in runs]
         out[f"first_err_{thr}"] = count_bounds(hits, runs)[0]
-    hits = [_first_rank_hit(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
+    ranked = [_first_rank_hit(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
+    hits = [h[0] if h is not None else None for h in ranked]
     out["iters_to_rank"], out["iters_to_rank_lo"], out["iters_to_rank_hi"] = count_bounds(hits, runs)
+    out["iters_to_rank_seeds"] = seed_counts(ranked, runs)
     out.update(_sv_counts(arrays, runs, rank))
     out.update(_trained(arrays, runs))
     out["test_error_at_0"] = float(np.median(arrays["test_error"][:, 0]))  # the untrained network's

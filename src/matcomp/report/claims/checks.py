@@ -190,24 +190,52 @@ def _compare(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     return out
 
 
+def _spread_of(intervals: list[tuple[float, float]], target: float, rel: str) -> tuple[bool | None, str]:
+    """(passes, bounds) of the largest over the smallest of ``intervals`` against ``target``."""
+    lo = max(lo for lo, _ in intervals) / min(hi for _, hi in intervals)
+    hi = max(hi for _, hi in intervals) / min(lo for lo, _ in intervals)
+    sure, impossible = (hi <= target, lo > target) if rel == "at_most" else (lo >= target, hi < target)
+    return (True if sure else False if impossible else None), interval_text(lo, hi)
+
+
+def _per_seed(group: pd.DataFrame, metric: str) -> list[list[tuple[float, float]]] | None:
+    """The cells' values seed by seed (one list of intervals per seed, in the cells' order) where every
+    cell has per-seed values of the same seeds (seed s of every cell shares its ground truth and mask);
+    None otherwise (then each cell's own value is read)."""
+    seeds = [seed_intervals(r, metric) for _, r in group.iterrows()]
+    ids = [seed_ids(r) for _, r in group.iterrows()]
+    if (
+        any(s is None or i is None or len(s) != len(i) for s, i in zip(seeds, ids))
+        or len(set(map(tuple, ids))) != 1
+    ):
+        return None
+    return [list(v) for v in zip(*seeds)]
+
+
 def _spread(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
-    """Per group of ``by``: the largest over the smallest of the metric across the selected cells."""
+    """Per group of ``by``: the largest over the smallest of the metric across the selected cells, seed by
+    seed where the cells have per-seed values (every seed's spread must meet it: the slowest seeds of two
+    cells can be alike while each seed's cells are far apart), else over the cells' own values."""
     metric, target, rel = c["metric"], float(c["value"]), c.get("relation", "at_most")
     sel = select(df, c["where"])
     out = []
     for key, group in sel.groupby(c.get("by", []) or (lambda _: "all"), sort=False):
-        intervals = [interval(r, metric) for _, r in group.iterrows()]
         decisions = [cell_decision(r) for _, r in group.iterrows()]
         label = f"{c['where'].get('experiment', '')} {key}"
-        if len(intervals) < 2 or any(math.isnan(lo) or lo <= 0 for lo, _ in intervals):
+        rows = _per_seed(group, metric) or [[interval(r, metric) for _, r in group.iterrows()]]
+        if len(group) < 2 or any(math.isnan(lo) or lo <= 0 for row in rows for lo, _ in row):
             out.append(Outcome(label, f"{label}: n/a", None, all(d for d, _ in decisions)))
             continue
-        lo = max(lo for lo, _ in intervals) / min(hi for _, hi in intervals)
-        hi = max(hi for _, hi in intervals) / min(lo for lo, _ in intervals)
-        sure, impossible = (hi <= target, lo > target) if rel == "at_most" else (lo >= target, hi < target)
-        passes = True if sure else False if impossible else None
+        results = [_spread_of(row, target, rel) for row in rows]
+        passes = combine([r for r, _ in results])
         decided = all(d for d, _ in decisions) or (settles(metric) and passes is not None)
-        text = f"{label}: max/min over {len(intervals)} cells = {interval_text(lo, hi)}"
+        text = f"{label}: max/min over {len(group)} cells = {', '.join(t for _, t in results)}"
+        open_ = sum(r is None for r, _ in results)
+        text += (
+            f" ({seed_word([r for r, _ in results])} seeds meet it{f', {open_} undetermined' if open_ else ''})"
+            if len(rows) > 1
+            else ""
+        )
         out.append(Outcome(label, text, passes, decided, [h for _, h in decisions]))
     return out
 

@@ -76,10 +76,14 @@ SEEDED = ("test_error", "test_error_unobserved", "effective_rank")
 """Metrics whose ``<metric>_mean`` column has a per-seed twin ``<metric>_seeds`` (:mod:`matcomp.report.tables`)."""
 
 
+SEEDED_COUNTS = ("iters_to_err_", "iters_to_sv1", "iters_to_svr", "iters_to_sv_stable", "iters_to_rank")
+"""Iteration counts with a per-seed twin ``<metric>_seeds`` (bounds per seed; :mod:`matcomp.report.tables`)."""
+
+
 def _seed_column(metric: str) -> str | None:
     if metric.endswith("_mean") and metric.removesuffix("_mean") in SEEDED:
         return f"{metric.removesuffix('_mean')}_seeds"
-    return f"{metric}_seeds" if metric.startswith("iters_to_err_") else None
+    return f"{metric}_seeds" if metric.startswith(SEEDED_COUNTS) else None
 
 
 def _split(value: Any) -> list[str] | None:
