@@ -642,6 +642,7 @@ def test_singular_value_timing_is_read_from_the_spectrum_of_a_learned_network() 
         counts["iters_to_svr_seeds"] == "501.0:1000.0"
         and counts["iters_to_sv_stable_seeds"] == "1001.0:2000.0"
     )
+    assert counts["sv_gap_seeds"] == "301.0:899.0"  # σ₅ in (500, 1000], σ₁ in (100, 200]
     untrained = {**learned, "test_error": np.ones((1, 7))}
     assert _sv_times(untrained, 0, 5, 3000) is None
     counts = _sv_counts(untrained, [{"iterations": 3000}], 5)
@@ -824,3 +825,37 @@ def test_a_rank_milestone_of_cells_still_moving_decides_nothing() -> None:
     }
     res = evaluate([claim], pd.DataFrame(rows), budget).loc[0]
     assert res["verdict"] == NOT_REACHED, res["ours"]
+
+
+def _ranked(depth: int, ranks: tuple[float, float]) -> dict:
+    """A decided fig1 GD cell whose two seeds end at effective ranks ``ranks``."""
+    return _decided("fig1", depth=depth, seeds="0;1", effective_rank_mean=sum(ranks) / 2,
+                    effective_rank_seeds=";".join(repr(r) for r in ranks))  # fmt: skip
+
+
+def test_a_trend_over_depths_is_followed_seed_by_seed() -> None:
+    """The mean rank falls 10 → 8 → 6, but seed 1's rises from depth 2 to 3 (6 → 8): not "deeper lowers the
+    rank" for every seed; where both seeds fall it holds.  The test error keeps its noise-margin reading."""
+    check = {"type": "monotone", "where": {"experiment": "fig1"}, "along": "depth", "metric": "effective_rank_mean",
+             "value": 1.05, "overall": 1.2}  # fmt: skip
+    mixed = pd.DataFrame([_ranked(2, (14.0, 6.0)), _ranked(3, (8.0, 8.0)), _ranked(4, (6.0, 6.0))])
+    verdict, ours = _verdict(mixed, check)
+    assert verdict == "not held" and "1 of 2 seeds meet it" in ours, ours
+    falling = pd.DataFrame([_ranked(2, (14.0, 9.0)), _ranked(3, (8.0, 7.0)), _ranked(4, (6.0, 5.0))])
+    assert _verdict(falling, check)[0] == "held"
+    assert _verdict(mixed.drop(columns="effective_rank_seeds"), check)[0] == "held"  # the means alone fall
+
+
+def test_the_gap_grows_seed_by_seed_where_the_seeds_union_overlaps() -> None:
+    """Each seed's σ₁→σ₅ gap grows with depth (seed 0: 100, 300; seed 1: 250, 700), but the union over the
+    seeds ([100, 250] then [300, 700]) cannot order depth 2's worst against depth 3's best under a 3x rise;
+    seed by seed both seeds rise threefold: decided."""
+    check = {"type": "monotone", "where": {"experiment": "fig1"}, "along": "depth", "metric": "sv_gap",
+             "direction": "rises", "value": 1, "overall": 2.5}  # fmt: skip
+    rows = [_decided("fig1", depth=2, seeds="0;1", sv_gap=175.0, sv_gap_lo=100.0, sv_gap_hi=250.0,
+                     sv_gap_seeds="100.0:100.0;250.0:250.0"),
+            _decided("fig1", depth=3, seeds="0;1", sv_gap=500.0, sv_gap_lo=300.0, sv_gap_hi=700.0,
+                     sv_gap_seeds="300.0:300.0;700.0:700.0")]  # fmt: skip
+    df = pd.DataFrame(rows)
+    assert _verdict(df, check)[0] == "held"
+    assert _verdict(df.drop(columns="sv_gap_seeds"), check)[0] != "held"  # the union alone cannot tell

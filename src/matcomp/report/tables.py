@@ -145,7 +145,7 @@ def _sv_counts(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]], ra
     """The singular values' timing (:func:`_sv_times`) over the seeds: ``iters_to_sv1``, ``iters_to_svr``
     (σ_rank, the data's rank) and ``iters_to_sv_stable`` as counts with bounds (a seed that has not learned
     has not reached them), each also per seed (``<name>_seeds``, with the logging's resolution), and ``sv_gap``, the median over seeds of σ_rank's logged time minus σ₁'s (NaN unless
-    every seed learned), with ``sv_gap_lo``/``sv_gap_hi`` bounding every seed's true gap by the logging's
+    every seed learned; ``sv_gap_seeds``: each seed's bounds), with ``sv_gap_lo``/``sv_gap_hi`` bounding every seed's true gap by the logging's
     resolution (near 5·10⁵ iterations the log-spaced points are ~3·10⁴ apart: a logged gap of 0 is not 0)."""
     times = [_sv_times(arrays, i, rank, int(r["iterations"])) for i, r in enumerate(runs)]
     out: dict[str, float] = {}
@@ -158,6 +158,9 @@ def _sv_counts(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]], ra
     out["sv_gap"] = float(np.median([t[1] - t[0] for t in learned])) if every else math.nan
     out["sv_gap_lo"] = float(min(t[4] + 1 - t[0] for t in learned)) if every else math.nan
     out["sv_gap_hi"] = float(max(t[1] - t[3] - 1 for t in learned)) if every else math.nan
+    out["sv_gap_seeds"] = join_seeds(
+        [(t[4] + 1 - t[0], t[1] - t[3] - 1) if t is not None else (math.nan, math.nan) for t in times]
+    )
     return out
 
 

@@ -304,18 +304,35 @@ def _step(
     return passes, text
 
 
+def _seed_step(
+    c: dict[str, Any], seeds: list[list[tuple[float, float]]], i: int, j: int, factor: float
+) -> tuple[bool | None, str]:
+    """``_step`` seed by seed, from cell ``i`` to cell ``j`` (``seeds``: per seed, the cells' intervals): it
+    holds when it holds for every seed, fails when it fails for one."""
+    rises = c.get("direction", "falls") == "rises"
+    results = [_falls(s[i], s[j], factor, rises) for s in seeds]
+    text = ", ".join(f"{interval_text(*s[i])} → {interval_text(*s[j])}" for s in seeds)
+    return combine(results), f"{text} ({seed_word(results)} seeds meet it)"
+
+
 def _monotone(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
     """Along ``along``, each next value at most ``value`` × the previous (up to the seeds' spread of a test
     error); with ``overall``, also the last at most the first / ``overall`` ("improving": a flat or rising
-    curve is not; no noise margin).  ``direction: rises`` turns both round."""
+    curve is not; no noise margin).  ``direction: rises`` turns both round.  A metric with per-seed values
+    other than the test error (ranks, counts, the σ gap) is followed seed by seed: a mean or the slowest
+    seed can rise while a seed falls."""
     factor, along = float(c["value"]), c["along"]
     rises = c.get("direction", "falls") == "rises"
-    rows = [r for _, r in select(df, c["where"]).sort_values(along).iterrows()]
+    cells = select(df, c["where"]).sort_values(along)
+    rows = [r for _, r in cells.iterrows()]
+    seeds = None if c["metric"].startswith("test_error") else _per_seed(cells, c["metric"])
     out = []
-    for prev, nxt in zip(rows, rows[1:]):
+    for k, (prev, nxt) in enumerate(zip(rows, rows[1:])):
         (dp, hp), (dn, hn) = cell_decision(prev), cell_decision(nxt)
         label = f"{cell_label(prev)} → {value_text(nxt[along])}"
-        passes, text = _step(c, prev, nxt, factor, noise=True)
+        passes, text = (
+            _seed_step(c, seeds, k, k + 1, factor) if seeds else _step(c, prev, nxt, factor, noise=True)
+        )
         out.append(Outcome(label, f"{label}: {text}", passes, dp and dn, [hp, hn]))
     if c.get("overall") and len(rows) > 1:
         first, last = rows[0], rows[-1]
@@ -323,7 +340,11 @@ def _monotone(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
         label = f"{cell_label(first)} ⇒ {value_text(last[along])}"
         whole = float(c["overall"]) if rises else 1 / float(c["overall"])
         bound = f"at least {c['overall']:g}×" if rises else f"at most 1/{c['overall']:g} of"
-        passes, text = _step(c, first, last, whole, noise=False)
+        passes, text = (
+            _seed_step(c, seeds, 0, len(rows) - 1, whole)
+            if seeds
+            else _step(c, first, last, whole, noise=False)
+        )
         out.append(Outcome(label, f"{label}: {text} ({bound} it)", passes, d1 and d2, [h1, h2]))
     return out
 

@@ -76,8 +76,16 @@ SEEDED = ("test_error", "test_error_unobserved", "effective_rank")
 """Metrics whose ``<metric>_mean`` column has a per-seed twin ``<metric>_seeds`` (:mod:`matcomp.report.tables`)."""
 
 
-SEEDED_COUNTS = ("iters_to_err_", "iters_to_sv1", "iters_to_svr", "iters_to_sv_stable", "iters_to_rank")
-"""Iteration counts with a per-seed twin ``<metric>_seeds`` (bounds per seed; :mod:`matcomp.report.tables`)."""
+SEEDED_COUNTS = (
+    "iters_to_err_",
+    "iters_to_sv1",
+    "iters_to_svr",
+    "iters_to_sv_stable",
+    "iters_to_rank",
+    "sv_gap",
+)
+"""Iteration counts (and the σ₁→σ_rank gap) with a per-seed twin ``<metric>_seeds`` (bounds per seed;
+:mod:`matcomp.report.tables`)."""
 
 
 def _seed_column(metric: str) -> str | None:
