@@ -3,7 +3,7 @@
 The naive loop follows the cited design's code: one cell at a time, the loss (data term + λ·R through
 autograd of ``torch.linalg.svdvals``) and its backward pass each step, a host-side ``loss < tol`` check
 each step, and the logged metrics (test error, effective rank) from a second SVD at each logging point.
-The batched trainer (``matcomp.train.train_batch``) trains B cells as one tensor program, takes one SVD
+The batched trainer (``matcomp.training.train.train_batch``) trains B cells as one tensor program, takes one SVD
 per step for penalty, gradient and metrics, and decides stopping on the device.
 
     python benchmarks/bench_train.py [--steps 200] [--device cpu] [--batches 1 8 32]
@@ -19,12 +19,12 @@ import time
 import torch
 
 from matcomp.data import make_problem
-from matcomp.metrics import effective_rank_t, relative_error_t
-from matcomp.models import end_product, init_layers
-from matcomp.optimizers import make_optimizer
-from matcomp.penalties import get_penalty
-from matcomp.spectral import ROUTES
-from matcomp.train import TrainConfig, log_points, train_batch
+from matcomp.training.metrics import effective_rank_t, relative_error_t
+from matcomp.training.models import end_product, init_layers
+from matcomp.training.optimizers import make_optimizer
+from matcomp.training.penalties import get_penalty
+from matcomp.training.spectral import ROUTES
+from matcomp.training.train import TrainConfig, log_points, train_batch
 
 
 def naive_cell(problem, depth: int, penalty: str, lam: float, steps: int, log: str, device: str) -> None:

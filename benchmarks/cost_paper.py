@@ -31,13 +31,13 @@ import torch
 import yaml
 
 from matcomp.data import make_problem
-from matcomp.penalties import get_penalty
-from matcomp.placement import resolve_device
 from matcomp.plan.config import load
 from matcomp.plan.jobs import TrainJob as Job
 from matcomp.plan.jobs import training_jobs
 from matcomp.plan.packs import make_packs
-from matcomp.train import TrainConfig, train_batch
+from matcomp.training.penalties import get_penalty
+from matcomp.training.placement import resolve_device
+from matcomp.training.train import TrainConfig, train_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 

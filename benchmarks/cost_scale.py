@@ -32,11 +32,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from matcomp.cost import STEP_TABLE, penalty_class
 from matcomp.data import make_problem
 from matcomp.plan.config import load, read_yaml
+from matcomp.plan.cost import STEP_TABLE, penalty_class
 from matcomp.plan.jobs import TrainJob, training_jobs
-from matcomp.train import TrainConfig, train_batch
+from matcomp.training.train import TrainConfig, train_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 CPU_TABLE = STEP_TABLE  # the table the workflow's start-of-run estimate reads too

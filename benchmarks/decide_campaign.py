@@ -3,7 +3,7 @@
 The full decide scale is ≈ 224 CPU-hours on a 2-core machine (``benchmarks/cost_decide.md``); this runs it in
 pieces that finish.  ``benchmarks/decide/queue.yaml`` lists experiments in order; ``run --hours H`` plans the
 decide scale as the workflow does, takes the queue's next training and baseline jobs whose full-budget
-estimate (``matcomp.cost``: the step table, an upper bound: plateau stops end most runs sooner) fits in what
+estimate (``matcomp.plan.cost``: the step table, an upper bound: plateau stops end most runs sooner) fits in what
 is left of H, and runs them with Snakemake in a work folder (a git worktree of this checkout's HEAD, so that
 editing the checkout meanwhile changes nothing under the running jobs).  A job that would not fit is not
 started.  Each finished job's files (its ground truth, result and trajectory; a baseline's result) are
@@ -46,11 +46,11 @@ sys.path.insert(0, str(CHECKOUT / "src"))
 
 from decide_verdicts import _cpu  # noqa: E402  (beside this file: the machine's name, said once)
 
-from matcomp import paths, results  # noqa: E402
-from matcomp.cost import job_hours  # noqa: E402
 from matcomp.plan.config import deep_merge, load, read_config, read_yaml  # noqa: E402
+from matcomp.plan.cost import job_hours  # noqa: E402
 from matcomp.plan.jobs import baseline_jobs, training_jobs  # noqa: E402
 from matcomp.report.claims import load_claims  # noqa: E402
+from matcomp.store import paths, results  # noqa: E402
 
 EVIDENCE = CHECKOUT / "benchmarks" / "decide"
 QUEUE = EVIDENCE / "queue.yaml"

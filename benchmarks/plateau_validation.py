@@ -33,9 +33,9 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 
-from matcomp import plateau
 from matcomp.plan.budgets import claim_budgets
 from matcomp.report.claims import evaluate, load_claims
+from matcomp.training import plateau
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / "benchmarks" / "plateau_validation"
@@ -45,7 +45,7 @@ SPECS = {"schatten_ratio-1-2-2-3": "schatten_ratio:1/2:2/3"}  # file-name form -
 
 def import_runs(folder: Path, cache: Path) -> None:
     """Compact records of the reference runs found in ``folder`` (run JSON + trajectory, as the CLI writes)."""
-    from matcomp import results
+    from matcomp.store import results
 
     cache.mkdir(parents=True, exist_ok=True)
     for path in sorted(folder.glob("full_*.json")):
@@ -194,7 +194,7 @@ def table_md(
         "",
         "Each cell: λ 0.05, rank 5, 2 000 entries, seeds 0 and 1, float32, CPU, trained to its full budget "
         "(`--stop budget`). *First rule*: the plateau rule without its drift condition; *rule*: the rule as it "
-        "stands (`matcomp.plateau`). Entries: iteration where the rule stops the run: Err / Rk there; agree: "
+        "stands (`matcomp.training.plateau`). Entries: iteration where the rule stops the run: Err / Rk there; agree: "
         "against the run's final values (both ≤ 1e-6, or within the seeds' spread, at least 0.05 in log10 Err "
         f"and 0.5 in Rk). Readings of these references: {readings_of(cache)}.",
         "",

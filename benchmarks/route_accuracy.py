@@ -7,7 +7,7 @@ accuracy half of ``gpu_routes_probe.py``):
    penalty's gradient, for the SVD in W's dtype and the polar route, float32 and float64;
 2. **Schatten penalties, the gesvda route**: the relative error of each Schatten penalty's gradient and of
    σ, for the float32 SVD (the default route) and the float64 shifted SVD of the gesvda route
-   (:func:`matcomp.spectral.shifted_svd`: cuSOLVER's gesvda on a GPU, LAPACK on the CPU).
+   (:func:`matcomp.training.spectral.shifted_svd`: cuSOLVER's gesvda on a GPU, LAPACK on the CPU).
 
 Each matrix is rounded to the working dtype first and the reference is the float64 SVD of that rounded
 matrix, so what is measured is each route's own error.  8 random 100×100 matrices per row, worst case.
@@ -24,8 +24,8 @@ from pathlib import Path
 import torch
 from spectra import matrices, route_errors, spectrum  # this folder's
 
-from matcomp.penalties import get_penalty, spectral_grad
-from matcomp.spectral import shifted_svd
+from matcomp.training.penalties import get_penalty, spectral_grad
+from matcomp.training.spectral import shifted_svd
 
 SCHATTEN = [get_penalty(s) for s in ("schatten:1/2", "schatten:1/3", "schatten_ratio:1/2:2/3", "ratio")]
 KINDS = {"rank 5": (5, False, False), "rank 10": (10, False, False),

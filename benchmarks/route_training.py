@@ -42,9 +42,9 @@ import numpy as np
 import torch
 
 from matcomp.data import make_problem
-from matcomp.penalties import get_penalty
-from matcomp.placement import resolve_route
-from matcomp.train import TrainConfig, train_batch
+from matcomp.training.penalties import get_penalty
+from matcomp.training.placement import resolve_route
+from matcomp.training.train import TrainConfig, train_batch
 
 Config = tuple  # optimizer, penalty, λ, depth, rank, n_obs
 

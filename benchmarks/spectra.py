@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import torch
 
-from matcomp.penalties import get_penalty, spectral_grad
-from matcomp.spectral import polar_factor, value_and_grad
+from matcomp.training.penalties import get_penalty, spectral_grad
+from matcomp.training.spectral import polar_factor, value_and_grad
 
 RATIO = get_penalty("ratio")
 

@@ -21,7 +21,7 @@ from matcomp.baselines import BASELINES
 from matcomp.baselines import optspace as opt
 from matcomp.baselines.run import complete, run_baseline
 from matcomp.data import Problem, make_problem
-from matcomp.metrics import test_error
+from matcomp.training.metrics import test_error
 
 try:
     from threadpoolctl import threadpool_limits

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import effective_config
-from matcomp.plateau import still_moving
 from matcomp.report.claims import NOT_REACHED, evaluate, to_markdown
+from matcomp.training.plateau import still_moving
 
 ROOT = Path(__file__).resolve().parents[1]
 PAPER = 500_000
@@ -287,7 +287,7 @@ def test_cell_rows_carry_the_plateau_flag(tmp_path: Path) -> None:
     from matcomp.jobs.train import train_job
     from matcomp.report.comparison import summary
     from matcomp.report.tables import cell_summaries, motion_columns
-    from matcomp.settings import TRAIN_DEFAULTS
+    from matcomp.training.settings import TRAIN_DEFAULTS
 
     defaults = dict(TRAIN_DEFAULTS)
 

@@ -219,11 +219,11 @@ def test_each_claim_is_open_on_cells_still_moving(claim: dict) -> None:
 
 def test_at_zero_iterations_nothing_is_held_or_not_held(tmp_path: Path) -> None:
     """A real 0-iteration run of every cell the catalogue plans at scale smoke, through the real tables."""
-    from matcomp.codehash import code_info
     from matcomp.jobs.data import make_data
     from matcomp.jobs.train import train_job
     from matcomp.plan.jobs import training_jobs
     from matcomp.report.tables import summarize
+    from matcomp.store.codehash import code_info
 
     raw = read_yaml(ROOT / "config.yaml")
     cfg = load({**raw, "scale": "smoke", "train": {**raw["train"], "max_iters": 0}})

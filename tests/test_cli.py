@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from matcomp.cli import main
-from matcomp.results import load_trajectory
+from matcomp.store.results import load_trajectory
 
 
 def test_train_writes_run_json_and_trajectory(tmp_path, capsys) -> None:

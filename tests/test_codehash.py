@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from matcomp.codehash import NOT_CODE, STEPS, code_info, module_file, normalized_source
+from matcomp.store.codehash import NOT_CODE, STEPS, code_info, module_file, normalized_source
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOUT = ("src", "workflow", "Snakefile", "config.yaml", "envs", "profiles", "README.md")
@@ -51,7 +51,12 @@ def _comment_and_docstring_edit(text: str) -> str:
 def test_comments_docstrings_and_layout_do_not_count(tmp_path: Path) -> None:
     pkg, scripts = _package_copy(tmp_path)
     before = _hashes(pkg, scripts)
-    for name in ("penalties.py", "train.py", "report/figures.py", "report/claims/verdicts.py"):
+    for name in (
+        "training/penalties.py",
+        "training/train.py",
+        "report/figures.py",
+        "report/claims/verdicts.py",
+    ):
         path = pkg / name
         path.write_text(_comment_and_docstring_edit(path.read_text()))
     claims = pkg / "report/claims.yaml"
@@ -74,16 +79,24 @@ REPORT_ONLY = {"data", "train", "baseline", "movielens"}
 @pytest.mark.parametrize(
     ("edited", "changed", "unchanged"),
     [  # an aggregate downstream of a changed step may change too (its inputs' new paths rebuild it anyway)
-        ("penalties.py", {"train", "movielens", "table", "figure", "comparison"}, {"data", "baseline"}),
-        ("train.py", {"train"}, {"data", "baseline", "movielens", "table", "figure", "comparison", "table2"}),
         (
-            "plateau.py",
+            "training/penalties.py",
+            {"train", "movielens", "table", "figure", "comparison"},
+            {"data", "baseline"},
+        ),
+        (
+            "training/train.py",
+            {"train"},
+            {"data", "baseline", "movielens", "table", "figure", "comparison", "table2"},
+        ),
+        (
+            "training/plateau.py",
             {"train", "table", "figure", "comparison", "claims"},
             {"data", "baseline", "movielens"},
         ),
-        ("spectral.py", {"train", "movielens"}, {"data", "baseline", "table2", "claims"}),
+        ("training/spectral.py", {"train", "movielens"}, {"data", "baseline", "table2", "claims"}),
         (
-            "results.py",
+            "store/results.py",
             {"train", "baseline", "movielens", "table", "figure", "comparison", "table2"},
             {"data"},
         ),
@@ -171,7 +184,7 @@ from pathlib import Path
 opened = set()
 sys.addaudithook(lambda event, args: opened.add(str(args[0])) if event == "open" and isinstance(args[0], str) else None)
 tmp = Path(sys.argv[1])
-from matcomp.checkout import redirect_log
+from matcomp.store.checkout import redirect_log
 """
 _PROBE_TAIL = """
 loaded = {getattr(m, "__file__", None) for name, m in list(sys.modules.items()) if name.startswith("matcomp")}
@@ -179,7 +192,7 @@ print(json.dumps(sorted(f for f in loaded | opened if f)))
 """
 _PROBES = {
     "data": """
-from matcomp.codehash import code_info
+from matcomp.store.codehash import code_info
 from matcomp.jobs.data import make_data
 make_data({"m": 10, "n": 10, "rank": 2, "n_obs": 40, "seed": 0, "normalize": True, "code": code_info("data")},
           str(tmp / "p.npz"))
@@ -226,7 +239,11 @@ def test_step_covers_what_its_job_loads(tmp_path: Path, kind: str) -> None:
     used = {p for p in used if p.is_relative_to(pkg) and "__pycache__" not in p.parts}
     assert {module_file(m).resolve() for m in STEPS[kind].entries} <= used  # the probe saw the job run
     covered = set(code_info(kind)["files"])
-    exempt = {p for p in used if p.relative_to(pkg).parts[0] in ("codehash.py", "plan")}
+    exempt = {
+        p
+        for p in used
+        if p.relative_to(pkg).as_posix() == "store/codehash.py" or p.relative_to(pkg).parts[0] == "plan"
+    }
     missing = {p for p in used - exempt if f"matcomp/{p.relative_to(pkg).as_posix()}" not in covered}
     assert not missing, (
         f"{kind} jobs run package files their code hash leaves out: {sorted(map(str, missing))}"
@@ -309,8 +326,8 @@ def _add_function(text: str) -> str:
 
 AFTER_TRAINING = {"train", "table", "robustness", "dynamics_figure", "comparison_figure", "claims", "all"}
 EDITS = {  # id: (file, edit, the rules a dry run then executes)
-    "penalties": ("src/matcomp/penalties.py", _add_function, AFTER_TRAINING),
-    "train": ("src/matcomp/train.py", _add_function, AFTER_TRAINING),
+    "penalties": ("src/matcomp/training/penalties.py", _add_function, AFTER_TRAINING),
+    "train": ("src/matcomp/training/train.py", _add_function, AFTER_TRAINING),
     "baselines": ("src/matcomp/baselines/_common.py", _add_function, {"baseline", "comparison_figure", "claims", "all"}),
     "figures": ("src/matcomp/report/figures.py", _add_function, {"dynamics_figure", "claims", "all"}),
     "tables": ("src/matcomp/report/tables.py", _add_function, {"table", "robustness", "dynamics_figure", "comparison_figure", "claims", "all"}),
@@ -319,8 +336,8 @@ EDITS = {  # id: (file, edit, the rules a dry run then executes)
     "table2": ("src/matcomp/report/table2.py", _add_function, set()),  # no Table 2 at smoke; claims: params
     "planner": ("src/matcomp/plan/jobs.py", _add_function, set()),
     "data": ("src/matcomp/data.py", _add_function, AFTER_TRAINING | {"ground_truth", "baseline"}),
-    "penalties-comment": ("src/matcomp/penalties.py", _comment_and_docstring_edit, set()),
-    "train-docstring": ("src/matcomp/train.py", _comment_and_docstring_edit, set()),
+    "penalties-comment": ("src/matcomp/training/penalties.py", _comment_and_docstring_edit, set()),
+    "train-docstring": ("src/matcomp/training/train.py", _comment_and_docstring_edit, set()),
     "readme": ("README.md", lambda t: t + "\nA new paragraph.\n", set()),
 }  # fmt: skip
 
@@ -372,7 +389,7 @@ def test_clean_stale_lists_results_of_old_code_and_deletes_only_when_asked(built
         for p in (built / top / "cells").rglob("*")
         if p.is_file()
     }
-    edit("src/matcomp/penalties.py", lambda t: t + PROBE_FUNCTION)
+    edit("src/matcomp/training/penalties.py", lambda t: t + PROBE_FUNCTION)
     for args in ((), ("--config", "scale=smoke")):
         assert set(_clean(built, *args).stdout.split()) == cells  # every training file, nothing else
     assert all((built / p).exists() for p in cells)  # listing removes nothing
@@ -381,7 +398,7 @@ def test_clean_stale_lists_results_of_old_code_and_deletes_only_when_asked(built
     for p in (old, old_log):
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text('{"job": {"method": "cp"}}')  # a result names its job: only then is it the pipeline's
-    edit("src/matcomp/penalties.py", lambda t: t.replace(PROBE_FUNCTION, ""))
+    edit("src/matcomp/training/penalties.py", lambda t: t.replace(PROBE_FUNCTION, ""))
     proc = _clean(built, "--delete")
     assert set(proc.stdout.split()) == {"results/baselines/cp/r5_o2000_0123456789.json",
                                         "logs/baselines/cp/r5_o2000_0123456789.log"}  # fmt: skip

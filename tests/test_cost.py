@@ -1,4 +1,4 @@
-"""The start-of-run estimate (matcomp.cost): a job's cost is its start-up plus its cells × steps at the
+"""The start-of-run estimate (matcomp.plan.cost): a job's cost is its start-up plus its cells × steps at the
 measured per-step time, so it is proportional to the budget and to the seeds, and the penalty class counts."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from matcomp.cost import JOB_START, budget_hours, penalty_class
 from matcomp.plan.config import load, read_yaml
+from matcomp.plan.cost import JOB_START, budget_hours, penalty_class
 from matcomp.plan.jobs import training_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def test_the_paper_scale_costs_more_than_quick_and_an_unmeasured_penalty_costs_a
 
 
 def test_per_job_hours_add_up_to_the_estimate_and_name_their_jobs() -> None:
-    from matcomp.cost import jobs_hours
+    from matcomp.plan.cost import jobs_hours
 
     table = {**TABLE, **{f"schatten_ratio/d{d}/b2": 3e-3 for d in range(1, 6)}}
     jobs = training_jobs(load({**read_yaml(ROOT / "config.yaml"), "scale": "quick"}))

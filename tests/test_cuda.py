@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-import matcomp.train as train_module
+import matcomp.training.train as train_module
 from matcomp.data import Problem, make_problem
-from matcomp.train import TrainConfig, train_batch
+from matcomp.training.train import TrainConfig, train_batch
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
@@ -135,7 +135,7 @@ def test_cuda_auto_routes_and_devices() -> None:
 
 def test_cuda_graphed_polar_is_bit_identical_to_eager() -> None:
     """The trainer replays the polar iteration as a CUDA graph: the same kernels, the same bits."""
-    from matcomp.spectral import GraphedPolar, polar_parts
+    from matcomp.training.spectral import GraphedPolar, polar_parts
 
     graphed = GraphedPolar()
     for b in (3, 64):
@@ -155,8 +155,8 @@ def test_cuda_gesvda_is_at_least_as_accurate_as_the_float32_svd(tail: float) -> 
     is rounding noise.  Measured on an H200: 0.29 against 1.04 (tail 1e-4), 0.996 against 1.002 (1e-9);
     LAPACK on the same shifted matrix resolves it (tests/test_spectral.py: below 1e-4), cuSOLVER's
     approximate solver does not."""
-    from matcomp.penalties import get_penalty, spectral_grad
-    from matcomp.spectral import shifted_svd
+    from matcomp.training.penalties import get_penalty, spectral_grad
+    from matcomp.training.spectral import shifted_svd
 
     g = torch.Generator().manual_seed(5)
     sigma = torch.cat([torch.linspace(10, 1, 5), tail * torch.logspace(0, -1, 94), torch.zeros(1)]).double()
@@ -233,8 +233,8 @@ def test_cuda_float32_headline_cell_close_to_cpu() -> None:
 
 
 def test_the_planners_cuda_probe_sees_this_gpu() -> None:
-    """Planning decides ``gpus: auto`` without importing torch (matcomp.placement.cuda_available): torch's
+    """Planning decides ``gpus: auto`` without importing torch (matcomp.training.placement.cuda_available): torch's
     CUDA library and the driver's device count must say what torch says here."""
-    from matcomp.placement import _driver_devices, _torch_has_cuda
+    from matcomp.training.placement import _driver_devices, _torch_has_cuda
 
     assert _torch_has_cuda() and _driver_devices() == torch.cuda.device_count()

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from matcomp.data import ProblemError, load_problem, make_problem
-from matcomp.metrics import effective_rank, effective_rank_t, test_error
+from matcomp.training.metrics import effective_rank, effective_rank_t, test_error
 
 
 def test_problem_is_a_function_of_its_settings() -> None:

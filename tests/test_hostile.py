@@ -23,8 +23,8 @@ import numpy as np
 import pytest
 import yaml
 
-from matcomp import results
 from matcomp.plan.config import ConfigError, load, read_config, read_yaml
+from matcomp.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 CHECKOUT = ("src", "workflow", "Snakefile", "config.yaml", "envs", "profiles")
@@ -167,7 +167,7 @@ def test_cli_refuses_non_finite_numbers(tmp_path: Path, args: list[str], message
 def test_a_job_refuses_a_package_from_elsewhere(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
-    from matcomp.checkout import start_job
+    from matcomp.store.checkout import start_job
 
     scripts = tmp_path / "checkout" / "workflow" / "rules" / ".." / "scripts"
     with pytest.raises(RuntimeError, match=r"this job imported matcomp from .* not from the checkout"):
@@ -203,7 +203,7 @@ def fig3(tmp_path_factory: pytest.TempPathFactory) -> Path:
     fig.write_text(
         fig.read_text().replace("    set_theme()\n", "    raise RuntimeError('the other copy ran')\n", 1)
     )
-    pen = work / "src/matcomp/penalties.py"
+    pen = work / "src/matcomp/training/penalties.py"
     pen.write_text(pen.read_text() + "\n\ndef _a_semantic_edit() -> int:\n    return 1\n")
     proc = _smk(
         work,
@@ -314,7 +314,7 @@ def test_a_damage_only_a_job_can_see_is_named_on_the_console(fig3: Path) -> None
 
 def test_a_swapped_trajectory_of_equal_size_names_its_owner(tmp_path: Path) -> None:
     """Two optimizers' results share a file name (the optimizer is a folder): the npz names the job's path."""
-    from matcomp import results
+    from matcomp.store import results
 
     arrays = {"d1/test_error": np.ones((2, 3))}
     planned = {
@@ -335,7 +335,7 @@ def test_a_swapped_trajectory_of_equal_size_names_its_owner(tmp_path: Path) -> N
 @pytest.mark.workflow
 def test_the_figure_job_itself_refuses_a_swapped_trajectory(fig3: Path, tmp_path: Path) -> None:
     """Readers check the checksum too (a file damaged after planning): the error names the file."""
-    from matcomp import results
+    from matcomp.store import results
 
     ratio = _fig3_results(fig3)
     gd = next(p for k, p in ratio.items() if k.startswith("r5_o2000/gd/"))
@@ -356,7 +356,7 @@ def test_a_number_edited_in_a_result_is_refused(fig3: Path, tmp_path: Path) -> N
     disagrees with the trajectory's last point, and every reader refuses the file, naming seed and value."""
     import json
 
-    from matcomp import results
+    from matcomp.store import results
 
     adam = next(p for k, p in _fig3_results(fig3).items() if k.startswith("r5_o2000/adam/"))
     copy = tmp_path / adam.relative_to(fig3)
@@ -391,7 +391,7 @@ def test_results_honour_the_umask(fig3: Path) -> None:
 
 
 def test_atomic_writes_honour_another_umask(tmp_path: Path) -> None:
-    from matcomp.io import write_json
+    from matcomp.store.io import write_json
 
     old = os.umask(0o077)
     try:
@@ -417,10 +417,10 @@ def test_clean_keeps_either_placement_and_any_movielens_folder(tmp_path: Path) -
     and the pack, and listed the MovieLens results of a movielens_dir run; only other code's are stale."""
     import json
 
-    from matcomp.codehash import code_info
     from matcomp.plan.config import load
     from matcomp.plan.jobs import training_jobs
     from matcomp.plan.stale import stale_with_reasons
+    from matcomp.store.codehash import code_info
 
     gpu = [p for p, j in training_jobs(load({**_raw(), "scale": "smoke", "gpus": True})).items()
            if j.placement == "gpu"]  # fmt: skip
@@ -469,7 +469,7 @@ def test_movielens_ids_and_repeated_pairs(tmp_path: Path, extra: list[str], info
 
 
 def test_an_unwritable_output_folder_is_one_clear_message(tmp_path: Path) -> None:
-    from matcomp.io import OutputFolderError, write_json
+    from matcomp.store.io import OutputFolderError, write_json
 
     folder = tmp_path / "tables"
     folder.mkdir()
@@ -568,8 +568,8 @@ def test_a_misspelt_scale_or_experiment_in_an_overlay_is_named(overlay: dict, me
 
 def test_a_result_named_other_than_json_is_refused_before_training(tmp_path: Path) -> None:
     """Issue 27.6: `--out c.txt` beside c.json overwrote c.trajectory.npz, and c.json failed its checksum."""
-    from matcomp import results
     from matcomp.cli import main
+    from matcomp.store import results
 
     assert main(["train", "--max-iters", "5", "--quiet", "--out", str(tmp_path / "c.json")]) == 0
     before = results.trajectory_path(tmp_path / "c.json").read_bytes()
@@ -611,12 +611,12 @@ def test_each_bad_training_number_is_named(tmp_path: Path, capsys, args: list[st
 def test_a_job_refuses_to_make_an_output_another_process_is_making(tmp_path: Path) -> None:
     """Issue 27.16: after a SIGKILL to Snakemake its orphaned training job runs on, and the rerun trained the
     same job beside it; now the second one stops at once, naming the holder (the lock dies with it)."""
-    from matcomp.io import sole_maker
     from matcomp.jobs.train import train_job
+    from matcomp.store.io import sole_maker
 
     out = tmp_path / "c.json"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom matcomp.io import sole_maker\n"
+        [sys.executable, "-c", "import sys, time\nfrom matcomp.store.io import sole_maker\n"
          f"with sole_maker([{str(out)!r}]):\n    print('held', flush=True)\n    time.sleep(60)"],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )  # fmt: skip
@@ -636,8 +636,8 @@ def test_an_edited_cli_result_is_refused_and_a_diverged_one_is_not(tmp_path: Pat
     stands in for logged) is no edit."""
     import json
 
-    from matcomp import results
     from matcomp.cli import main
+    from matcomp.store import results
 
     assert main(["train", "--max-iters", "20", "--quiet", "--out", str(tmp_path / "ok.json")]) == 0
     assert main(["train", "--optimizer", "gd", "--lr", "50", "--depth", "3", "--max-iters", "300", "--quiet",
@@ -652,8 +652,8 @@ def test_an_edited_cli_result_is_refused_and_a_diverged_one_is_not(tmp_path: Pat
 
 def test_the_cli_sets_gd_momentum_and_refuses_one(tmp_path: Path, capsys) -> None:
     """`--gd-momentum` (issue 28: the CLI lacked the setting) is recorded; momentum 1 never decays and is refused."""
-    from matcomp import results
     from matcomp.cli import main
+    from matcomp.store import results
 
     out = tmp_path / "m.json"
     assert main(["train", "--optimizer", "gd_momentum", "--gd-momentum", "0", "--max-iters", "5", "--quiet",

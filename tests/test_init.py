@@ -11,8 +11,8 @@ import torch
 
 from matcomp.cli import main
 from matcomp.data import make_problem
-from matcomp.models import INITS, end_product, init_layers, init_seed, layer_shapes, layer_stds
-from matcomp.train import TrainConfig, train_batch
+from matcomp.training.models import INITS, end_product, init_layers, init_seed, layer_shapes, layer_stds
+from matcomp.training.train import TrainConfig, train_batch
 
 S = 1e-3
 

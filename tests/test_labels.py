@@ -9,10 +9,10 @@ import pytest
 
 from matcomp.baselines import BASELINES
 from matcomp.labels import METHOD_LABELS, OPTIMIZER_LABELS, PENALTY_LABELS
-from matcomp.optimizers import OPTIMIZERS
-from matcomp.penalties import PENALTIES
 from matcomp.plan.config import ConfigError, load, read_config
 from matcomp.report.tables import penalty_label
+from matcomp.training.optimizers import OPTIMIZERS
+from matcomp.training.penalties import PENALTIES
 
 ROOT = Path(__file__).resolve().parents[1]
 

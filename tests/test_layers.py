@@ -1,6 +1,6 @@
 """Layers one way (issue 28): planning imports neither the report nor the trainer, the report and the jobs
 import no planner, and no module of the package imports itself through others (every import that can run,
-at module level or inside a function, as :mod:`matcomp.codehash` follows them)."""
+at module level or inside a function, as :mod:`matcomp.store.codehash` follows them)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pkgutil
 import pytest
 
 import matcomp
-from matcomp.codehash import imported_modules, module_file
+from matcomp.store.codehash import imported_modules, module_file
 
 MODULES = ["matcomp", *(m.name for m in pkgutil.walk_packages(matcomp.__path__, "matcomp."))]
 
@@ -47,7 +47,7 @@ def test_the_package_imports_no_circle() -> None:
 def test_layers_import_one_way(layer: str, forbidden: set[str]) -> None:
     """Planning decides what runs: it checks names against their registries (penalties, optimizers, the
     OptSpace implementations) but imports neither the trainer nor the report; the report reads results; a
-    job's code never contains the planner (:mod:`matcomp.codehash`)."""
+    job's code never contains the planner (:mod:`matcomp.store.codehash`)."""
     bad = [
         f"{m} -> {t}"
         for m in MODULES
@@ -61,7 +61,7 @@ def test_layers_import_one_way(layer: str, forbidden: set[str]) -> None:
 def test_the_graph_sees_function_level_imports() -> None:
     """The check is not vacuous: a function-level import is an edge (the planner's config check imports
     the trainer's settings inside a function), and an added back edge is found as a circle."""
-    assert "matcomp.settings" in GRAPH["matcomp.plan.config"]
+    assert "matcomp.training.settings" in GRAPH["matcomp.plan.config"]
     assert "matcomp.report.claims" in GRAPH["matcomp.report.check"]
     with pytest.raises(graphlib.CycleError):
         list(graphlib.TopologicalSorter({**GRAPH, "matcomp.labels": {"matcomp.report.check"}}).static_order())

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import torch
 
-from matcomp.lazy import lazy_import, loaded
-from matcomp.placement import _driver_devices, _torch_has_cuda, cuda_available
+from matcomp.training.lazy import lazy_import, loaded
+from matcomp.training.placement import _driver_devices, _torch_has_cuda, cuda_available
 
 ROOT = Path(__file__).resolve().parents[1]
 SMK_IMPORTS = sorted(
@@ -26,12 +26,12 @@ PLAN = f"""
 import sys
 sys.path.insert(0, {str(ROOT / "src")!r})
 {"".join(f"import {m}{chr(10)}" for m in SMK_IMPORTS)}
-from matcomp.lazy import loaded
+from matcomp.training.lazy import loaded
 from matcomp.plan.config import load, read_yaml
 from matcomp.plan.jobs import baseline_jobs, packing, training_jobs
 from matcomp.plan.movielens import movielens_jobs
 from matcomp.plan.packs import make_packs
-from matcomp.cost import budget_hours
+from matcomp.plan.cost import budget_hours
 for scale in ("quick", "paper"):
     cfg = load({{**read_yaml({str(ROOT / "config.yaml")!r}), "scale": scale}})
     packing(cfg)
@@ -42,7 +42,7 @@ print("torch executed:", loaded("torch"), "torch._C" in sys.modules)
 
 
 def test_planning_every_scale_imports_no_torch() -> None:
-    assert {"matcomp.plan.config", "matcomp.plan.jobs", "matcomp.cost"} <= set(SMK_IMPORTS)
+    assert {"matcomp.plan.config", "matcomp.plan.jobs", "matcomp.plan.cost"} <= set(SMK_IMPORTS)
     out = subprocess.run([sys.executable, "-c", PLAN], capture_output=True, text=True, check=True).stdout
     assert "torch executed: False False" in out, out
 
@@ -50,10 +50,10 @@ def test_planning_every_scale_imports_no_torch() -> None:
 def test_the_trainers_modules_still_get_the_real_torch() -> None:
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT / 'src')!r})\n"
-        "from matcomp.penalties import get_penalty\n"
-        "from matcomp.lazy import loaded\n"
+        "from matcomp.training.penalties import get_penalty\n"
+        "from matcomp.training.lazy import loaded\n"
         "assert not loaded('torch')\n"
-        "import matcomp.penalties as p, torch\n"
+        "import matcomp.training.penalties as p, torch\n"
         "w = torch.eye(3, dtype=torch.float64)\n"
         "print(loaded('torch'), p.torch is torch, float(get_penalty('nuclear')(torch.linalg.svdvals(w))))\n"
     )

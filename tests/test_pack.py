@@ -9,7 +9,7 @@ import pytest
 
 from matcomp.data import make_problem
 from matcomp.jobs.train import train_job, train_jobs
-from matcomp.results import load_trajectory, read
+from matcomp.store.results import load_trajectory, read
 
 TRAIN = {"lr": 1e-3, "init_std": 1e-3, "max_iters": 100, "tol": 1e-7, "reduction": "sum", "log": "every:25",
          "dtype": "float64", "width": None, "spectral": "auto"}  # fmt: skip

@@ -1,4 +1,4 @@
-"""Every output path has one owner (matcomp.paths): the rules spell none of their own, every cached result
+"""Every output path has one owner (matcomp.store.paths): the rules spell none of their own, every cached result
 lies in a folder `matcomp clean --stale` looks through, and a result's trajectory, log and benchmark follow
 from its path."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from matcomp import paths
 from matcomp.movielens.terms import MODELS
-from matcomp.results import trajectory_path
+from matcomp.store import paths
+from matcomp.store.results import trajectory_path
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-from matcomp.penalties import (
+from matcomp.training.penalties import (
     PENALTIES,
     UnknownPenaltyError,
     get_penalty,

@@ -1,4 +1,4 @@
-"""Time left in a run (matcomp.progress): pace = wall time over the planned cost of the finished jobs, time
+"""Time left in a run (matcomp.plan.progress): pace = wall time over the planned cost of the finished jobs, time
 left = pace × the planned cost of what remains; read from Snakemake's own log records."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from matcomp.cost import JOB_START
-from matcomp.progress import Eta, ProgressHandler, attach
+from matcomp.plan.cost import JOB_START
+from matcomp.plan.progress import Eta, ProgressHandler, attach
 
 PLANNED = {"results/cells/a.json": 600.0, "results/cells/b.json": 1800.0}
 

@@ -86,7 +86,7 @@ def test_extraction() -> None:
     text = (
         "```bash\n# a comment\nsnakemake --cores 2 \\\n    --config scale=quick   # trailing\n```\n"
         "```\nnot a shell block\n```\n"
-        "Prose with `snakemake figures/fig3.pdf --config\nscale=quick` and `matcomp.penalties`, `snakemake`.\n"
+        "Prose with `snakemake figures/fig3.pdf --config\nscale=quick` and `matcomp.training.penalties`, `snakemake`.\n"
     )
     assert fenced_commands(text) == ["snakemake --cores 2 --config scale=quick"]
     assert inline_commands(text) == ["snakemake figures/fig3.pdf --config scale=quick"]
@@ -308,7 +308,7 @@ def test_readme_command_runs(cmd: str, checkout: Path, tmp_path: Path) -> None:
 def test_command_line_options_named_in_readme_exist() -> None:
     """The options README lists for ``matcomp train`` (prose, not commands) are the parser's."""
     from matcomp.cli import build_parser
-    from matcomp.penalties import get_penalty
+    from matcomp.training.penalties import get_penalty
 
     text = README.read_text()
     assert "### The command line" in text

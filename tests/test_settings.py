@@ -1,4 +1,4 @@
-"""The training settings have one owner (matcomp.settings.TrainConfig): the command line, the config schema's
+"""The training settings have one owner (matcomp.training.settings.TrainConfig): the command line, the config schema's
 ``train:`` block, the checks and the planner derive from its fields, so a new setting is one field plus one
 line of config.yaml (shown end to end on a copy of the package with a dummy setting added)."""
 
@@ -14,7 +14,7 @@ import pytest
 
 from matcomp.cli import build_parser
 from matcomp.plan.config import schema
-from matcomp.settings import TRAIN_DEFAULTS, TRAIN_KEYS, TrainConfig, effective_train, train_schema
+from matcomp.training.settings import TRAIN_DEFAULTS, TRAIN_KEYS, TrainConfig, effective_train, train_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,7 +73,7 @@ sys.path.insert(0, {src!r})
 from matcomp.cli import build_parser
 from matcomp.plan.config import ConfigError, load, read_yaml
 from matcomp.plan.jobs import training_jobs
-from matcomp.settings import TrainConfig
+from matcomp.training.settings import TrainConfig
 
 raw = read_yaml({config!r})
 help_text = build_parser()._subparsers._group_actions[0].choices["train"].format_help()
@@ -94,7 +94,7 @@ except ValueError as err:
 def test_a_new_setting_is_one_field_and_one_config_line(tmp_path: Path) -> None:
     src = tmp_path / "src"
     shutil.copytree(ROOT / "src" / "matcomp", src / "matcomp", ignore=shutil.ignore_patterns("__pycache__"))
-    settings = src / "matcomp" / "settings.py"
+    settings = src / "matcomp" / "training" / "settings.py"
     text = settings.read_text()
     anchor = "\n    def validate(self) -> None:"
     assert anchor in text
@@ -114,18 +114,18 @@ def test_a_new_setting_is_one_field_and_one_config_line(tmp_path: Path) -> None:
     assert "refused config key 'train.dummy_rate'" in out  # the schema bounds it
     assert "checked dummy_rate must be in [0, 1), got -1.0" in out  # and so does validate()
     # ... and removing it again leaves the package as it is: the checkout's settings.py has no dummy
-    assert "dummy_rate" not in (ROOT / "src" / "matcomp" / "settings.py").read_text()
+    assert "dummy_rate" not in (ROOT / "src" / "matcomp" / "training" / "settings.py").read_text()
 
 
 def test_the_tables_read_the_trainers_convergence_levels() -> None:
     from matcomp.report.tables import ERR_LEVELS
-    from matcomp.settings import CONVERGENCE_THRESHOLDS
+    from matcomp.training.settings import CONVERGENCE_THRESHOLDS
 
     assert ERR_LEVELS == tuple(f"{t:g}" for t in CONVERGENCE_THRESHOLDS)  # as train.py keys its results
 
 
 def test_every_kind_of_bound_names_itself() -> None:
-    from matcomp.settings import _out_of_range, setting
+    from matcomp.training.settings import _out_of_range, setting
 
     cls = dataclasses.make_dataclass(
         "Bounds", [("a", float, setting(0.5, "open interval", above=0, below=1)),

@@ -33,7 +33,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from matcomp import results
+from matcomp.store import results
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "tests" / "slurm"

@@ -10,10 +10,10 @@ import torch
 from spectra import matrices, route_errors, spectrum  # benchmarks/spectra.py (conftest)
 
 from matcomp.data import make_problem
-from matcomp.penalties import get_penalty, spectral_grad
-from matcomp.placement import gpu_is_faster, resolve_route
-from matcomp.spectral import polar_factor, polar_schedule, shifted_svd, value_and_grad
-from matcomp.train import TrainConfig, train_batch
+from matcomp.training.penalties import get_penalty, spectral_grad
+from matcomp.training.placement import gpu_is_faster, resolve_route
+from matcomp.training.spectral import polar_factor, polar_schedule, shifted_svd, value_and_grad
+from matcomp.training.train import TrainConfig, train_batch
 
 
 def polar_value_and_grad(penalty, w):  # noqa: ANN001, ANN201
@@ -281,7 +281,7 @@ def test_gesvda_route_trains_like_the_svd_route_in_float64() -> None:
 def test_an_svd_lapack_refuses_takes_the_fallback_and_is_counted(monkeypatch: pytest.MonkeyPatch) -> None:
     """One ill-conditioned matrix must not stop a batch (Adagrad + ratio at depth 1 hit this after ~10⁵
     steps): the batch's other matrices keep LAPACK's default, the refused one takes the float64 SVD."""
-    import matcomp.spectral as sp
+    import matcomp.training.spectral as sp
 
     w = _random((3, 12, 10)).float()
     original = torch.linalg.svd

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import paths, results
 from .data import Problem, ProblemError, load_problem, make_problem, validate_settings
-from .optimizers import OPTIMIZERS, UnknownOptimizerError
-from .penalties import PENALTIES, UnknownPenaltyError, get_penalty
-from .settings import FIELD_TYPES, TrainConfig
-from .train import BatchResult, train_batch
+from .store import paths, results
+from .training.optimizers import OPTIMIZERS, UnknownOptimizerError
+from .training.penalties import PENALTIES, UnknownPenaltyError, get_penalty
+from .training.settings import FIELD_TYPES, TrainConfig
+from .training.train import BatchResult, train_batch
 
 
 def save_result(result: BatchResult, out: str | Path) -> None:
-    """Write ``out`` (settings, runs, provenance) and its trajectory file (:mod:`matcomp.results`)."""
+    """Write ``out`` (settings, runs, provenance) and its trajectory file (:mod:`matcomp.store.results`)."""
     arrays = {**asdict(result.trajectory), "seeds": np.array([r["seed"] for r in result.runs]),
               "lams": np.array([r["lam"] for r in result.runs])}  # fmt: skip
     results.write(
@@ -54,7 +54,7 @@ def _train_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _train_settings(p: argparse.ArgumentParser) -> None:
-    """One option per training setting (:class:`~matcomp.settings.TrainConfig`'s fields and their help)."""
+    """One option per training setting (:class:`~matcomp.training.settings.TrainConfig`'s fields and their help)."""
     names = {"optimizer": ", ".join(OPTIMIZERS), "penalty": ", ".join(PENALTIES)}
     for f in fields(TrainConfig):
         meta = f.metadata
@@ -115,6 +115,20 @@ def _clean_parser(sub: argparse._SubParsersAction) -> None:
     _config_options(p, "scale=NAME (or --scale NAME, repeatable) keeps only that scale's results")
 
 
+def _relabel_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "relabel",
+        help="give cached ground truths and training results the names of today's code, where the code "
+        "changed only in where its modules live (proved file by file first)",
+        description="A result's name holds its code hash, which holds each file's path: a module moved into a "
+        "package renames every result.  This checks that the data and training code of --from differs from "
+        "today's only by moves, then writes each result made by it again under today's name (arrays "
+        "unchanged, a 'relabelled' record added); the old files stay (`matcomp clean --stale` lists them).",
+    )
+    p.add_argument("--from", dest="rev", required=True, help="the git revision whose code made the results")
+    p.add_argument("--root", type=Path, default=Path("."), help="the folder holding results/ (default: .)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="matcomp", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -122,6 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
     _data_parser(sub)
     _clean_parser(sub)
     _config_parser(sub)
+    _relabel_parser(sub)
     return parser
 
 
@@ -150,7 +165,7 @@ PIPELINE_DATA = re.compile(
     )
     + "$"
 )
-"""A ground-truth file's name as the workflow makes it (:data:`matcomp.paths.DATA_FILE`, its fields as patterns)."""
+"""A ground-truth file's name as the workflow makes it (:data:`matcomp.store.paths.DATA_FILE`, its fields as patterns)."""
 
 
 def _load_data(path: str) -> Problem:
@@ -222,7 +237,7 @@ def _in_checkout(a: argparse.Namespace) -> int | None:
     import os
     import subprocess
 
-    from .checkout import runs_from
+    from .store.checkout import runs_from
 
     src = (Path(a.directory) / "src").resolve()
     if not (src / "matcomp").is_dir() or runs_from(src):
@@ -288,6 +303,17 @@ def _cmd_clean(a: argparse.Namespace) -> None:
         )
 
 
+def _cmd_relabel(args: argparse.Namespace) -> None:
+    from .store.relabel import relabel
+
+    done, skipped = relabel(args.root, args.rev, Path(__file__).resolve().parents[2])
+    for old, new in done:
+        print(f"{old} -> {new}")
+    for why in skipped:
+        print(f"left alone: {why}", file=sys.stderr)
+    print(f"{len(done)} file(s) relabelled under {args.root / 'results'}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -300,6 +326,8 @@ def main(argv: list[str] | None = None) -> int:
             _cmd_clean(args)
         elif args.command == "config":
             _cmd_config(args)
+        elif args.command == "relabel":
+            _cmd_relabel(args)
         else:
             validate_settings(args.m, args.n, args.rank, args.n_obs)
             make_problem(args.m, args.n, args.rank, args.n_obs, args.seed, not args.no_normalize).save(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .io import write_with
+from .store.io import write_with
 
 _FORMAT = "matcomp.problem/1"
 
@@ -62,7 +62,7 @@ class Problem:
         return np.where(self.mask, self.w_star, np.nan)
 
     def save(self, path: str | os.PathLike[str]) -> None:
-        """Write an ``.npz`` with the settings inside, atomically (:func:`matcomp.io.write_with`)."""
+        """Write an ``.npz`` with the settings inside, atomically (:func:`matcomp.store.io.write_with`)."""
         settings = np.array(json.dumps({"format": _FORMAT, **self.settings}))
         write_with(
             path,

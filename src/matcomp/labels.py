@@ -25,7 +25,7 @@ OPTIMIZER_LABELS = {
     "rmsprop": "RMSProp", "gd": "GD", "gd_momentum": "GD (w. momentum)", "adadelta": "Adadelta",
     "adamw": "AdamW", "nadam": "NAdam", "radam": "RAdam",
 }  # fmt: skip
-"""Optimizers (:data:`matcomp.optimizers.OPTIMIZERS`) -> printed label, as the paper's tables name them; a
+"""Optimizers (:data:`matcomp.training.optimizers.OPTIMIZERS`) -> printed label, as the paper's tables name them; a
 registered optimizer without one is refused while planning (``tests/test_labels.py`` checks both)."""
 
 PENALTY_LABELS = {
@@ -35,7 +35,7 @@ PENALTY_LABELS = {
     "schatten": "Sch",
     "schatten_ratio": "Sch",
 }
-"""Penalties (:data:`matcomp.penalties.PENALTIES`) -> printed label; a penalty with arguments prints them
+"""Penalties (:data:`matcomp.training.penalties.PENALTIES`) -> printed label; a penalty with arguments prints them
 after it ("Sch 1/2:2/3").  A registered penalty without one is refused while planning."""
 
 READING_SEP = "@"

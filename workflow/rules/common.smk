@@ -14,15 +14,15 @@ sys.path.insert(
     0, str(CHECKOUT_SRC)
 )  # this checkout's package before any installed copy
 
-from matcomp.checkout import require  # noqa: E402
+from matcomp.store.checkout import require  # noqa: E402
 
 require(CHECKOUT_SRC, "the workflow")
 
-from matcomp import paths, results  # noqa: E402
+from matcomp.store import paths, results  # noqa: E402
 from matcomp.baselines import BASELINES  # noqa: E402
 from matcomp.data import damaged_problems  # noqa: E402
-from matcomp.io import LOCKS, unwritable_folder  # noqa: E402
-from matcomp.codehash import code_hash, code_info, file_digest  # noqa: E402
+from matcomp.store.io import LOCKS, unwritable_folder  # noqa: E402
+from matcomp.store.codehash import code_hash, code_info, file_digest  # noqa: E402
 from matcomp.plan.config import (
     ConfigError,
     SYNTHETIC_KINDS,
@@ -32,10 +32,10 @@ from matcomp.plan.config import (
     load,
     read_yaml,
 )  # noqa: E402
-from matcomp.cost import jobs_hours  # noqa: E402
-from matcomp.progress import attach as attach_progress  # noqa: E402
+from matcomp.plan.cost import jobs_hours  # noqa: E402
+from matcomp.plan.progress import attach as attach_progress  # noqa: E402
 
-from matcomp.paths import (  # noqa: E402
+from matcomp.store.paths import (  # noqa: E402
     BASELINE_RESULT,
     DATA_FILE,
     PACK_FOLDER,
@@ -169,7 +169,7 @@ def _refuse_future_files():
 
 
 def _refuse_unusable_lock_folder():
-    """Jobs take a lock in matcomp.io.LOCKS ($TMPDIR/matcomp-locks, shared by every user of the machine):
+    """Jobs take a lock in matcomp.store.io.LOCKS ($TMPDIR/matcomp-locks, shared by every user of the machine):
     made here, it is made for everyone (1777, as /tmp); made by another user without that, every job of ours
     would fail with a raw OSError, so say so now."""
     if not LOCKS.exists():
@@ -225,7 +225,7 @@ _refuse_unwritable_outputs()
 
 
 def script_digest(name):
-    """The normalised hash of a workflow script (matcomp.codehash: comments and docstrings left out), for the
+    """The normalised hash of a workflow script (matcomp.store.codehash: comments and docstrings left out), for the
     rules whose outputs carry no code hash: the profiles rerun on params, not on a script's file time.
     """
     return file_digest(Path(workflow.basedir) / "workflow" / "scripts" / name)[:10]
@@ -328,7 +328,7 @@ def pack_jobs(wildcards):
 
 
 def train_resources_gpu(wildcards):
-    """One GPU for a training job placed on one (matcomp.placement), unless it is packed (it then only
+    """One GPU for a training job placed on one (matcomp.training.placement), unless it is packed (it then only
     copies its files out of its pack, which has the GPU)."""
     job = job_of(wildcards)
     return int(job.placement == "gpu" and job.path not in PACK_OF)

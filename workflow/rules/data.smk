@@ -1,5 +1,5 @@
 # Ground truth W* and observed set Ω, one file per (m, n, rank, n_obs, seed), shared by every method; the
-# name ends in the hash of the data-generation code (matcomp.codehash), so new code never overwrites it.
+# name ends in the hash of the data-generation code (matcomp.store.codehash), so new code never overwrites it.
 rule ground_truth:
     output:
         DATA_FILE,

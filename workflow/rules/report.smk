@@ -91,7 +91,8 @@ onstart:
     todo = training_jobs_to_run()
     costs = jobs_hours(todo)  # CPU-hours by job, the step table read once
     hours = None if costs is None else sum(costs.values())
-    if costs is not None:  # time left after each progress line (matcomp.progress)
+    # time left after each progress line (matcomp.plan.progress)
+    if costs is not None:
         attach_progress({path: h * 3600 for path, h in costs.items()})
     if todo and hours is not None:
         print(

@@ -6,9 +6,9 @@ from pathlib import Path
 # this checkout's package before any installed copy (start_job checks that it won)
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 
-from matcomp.checkout import start_job
-from matcomp.codehash import verify
 from matcomp.jobs.baseline import run_baseline_job
+from matcomp.store.checkout import start_job
+from matcomp.store.codehash import verify
 
 start_job(snakemake)
 verify(snakemake.params.job["code"])

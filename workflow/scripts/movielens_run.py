@@ -8,10 +8,10 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 
 import torch
 
-from matcomp.checkout import start_job
-from matcomp.codehash import verify
 from matcomp.jobs.movielens import run_movielens_job
-from matcomp.placement import run_device
+from matcomp.store.checkout import start_job
+from matcomp.store.codehash import verify
+from matcomp.training.placement import run_device
 
 start_job(snakemake)
 verify(snakemake.params.run["code"])

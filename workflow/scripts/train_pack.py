@@ -6,10 +6,10 @@ from pathlib import Path
 # this checkout's package before any installed copy (start_job checks that it won)
 sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 
-from matcomp.checkout import start_job
-from matcomp.codehash import verify
 from matcomp.jobs.train import train_jobs
-from matcomp.placement import run_device
+from matcomp.store.checkout import start_job
+from matcomp.store.codehash import verify
+from matcomp.training.placement import run_device
 
 start_job(snakemake)
 p = snakemake.params

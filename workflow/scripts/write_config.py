@@ -8,8 +8,8 @@ sys.path.insert(0, str(Path(snakemake.scriptdir).resolve().parents[1] / "src"))
 
 import yaml
 
-from matcomp.checkout import start_job
-from matcomp.io import write_with
+from matcomp.store.checkout import start_job
+from matcomp.store.io import write_with
 
 start_job(snakemake)
 

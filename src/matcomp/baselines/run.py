@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 def _solver(method: str):
     """The method's solver, imported by name (the baseline step's code hash covers every module of
-    ``matcomp/baselines/``: :data:`matcomp.codehash.STEPS`)."""
+    ``matcomp/baselines/``: :data:`matcomp.store.codehash.STEPS`)."""
     spec = check_method(method)
     return importlib.import_module(f"{__package__}.{spec.solver}").complete
 
@@ -51,8 +51,8 @@ def run_baseline(method: str, problem: Problem, **options: Any) -> dict[str, Any
     ``rank="true"`` passes the problem's true rank
     (OptSpace's own estimate, ``rank=None``, tends to under-estimate at low sampling rates).
     """
-    from matcomp.metrics import effective_rank, test_error
-    from matcomp.provenance import provenance
+    from matcomp.store.provenance import provenance
+    from matcomp.training.metrics import effective_rank, test_error
 
     fn, spec = _solver(method), check_method(method)
     w, mask = observed_input(problem.w_star, problem.mask)

@@ -1,5 +1,5 @@
 """Running one workflow job of each kind, and writing its result: exactly what that kind's code hash covers
-(:mod:`matcomp.codehash`).
+(:mod:`matcomp.store.codehash`).
 
 - :mod:`.data`: one ground-truth problem (W*, Ω);
 - :mod:`.train`: one training job, a pack of them, or a packed job's copy;

@@ -1,7 +1,7 @@
 """The baseline jobs: one method on every seed of one (rank, n_obs), and the ROptSpace install.
 
 Kept apart from the figure code of :mod:`matcomp.report.comparison`, so that a baseline result's code hash
-(:mod:`matcomp.codehash`) covers only what computes it: a change of a figure's drawing or colours does
+(:mod:`matcomp.store.codehash`) covers only what computes it: a change of a figure's drawing or colours does
 not rerun the solvers.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .. import results
 from ..data import load_problem
-from ..io import write_json
+from ..store import results
+from ..store.io import write_json
 
 
 def run_baseline_job(
@@ -22,7 +22,7 @@ def run_baseline_job(
     """Run one baseline method on every seed of one (rank, n_obs); one result file (atomic)."""
     from ..baselines import BASELINES
     from ..baselines.run import run_baseline
-    from ..provenance import provenance
+    from ..store.provenance import provenance
 
     options = dict(job["options"])
     if BASELINES[job["method"]].cran and r_lib:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..codehash import verify
 from ..data import make_problem
+from ..store.codehash import verify
 
 
 def make_data(params: dict[str, Any], out: str) -> None:

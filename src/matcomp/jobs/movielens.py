@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .. import results
-from ..io import sole_maker
+from ..store import results
+from ..store.io import sole_maker
 
 PLAN_KEYS = ("experiment", "code", "path", "placement")
 """What :meth:`matcomp.plan.movielens.MovieLensJob.params` adds to the run's own settings."""

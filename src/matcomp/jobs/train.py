@@ -2,10 +2,10 @@
 pack of jobs trained together (one mixed batch per depth), or a packed job's files copied out of its pack.
 
 A job arrives as the dict of :meth:`matcomp.plan.jobs.TrainJob.params` (Snakemake's ``params``: every
-setting its result depends on; its ``train`` entry holds exactly the :class:`~matcomp.settings.TrainConfig`
-fields that cells of one job share) and leaves as one result file (:mod:`matcomp.results`): per depth, the
+setting its result depends on; its ``train`` entry holds exactly the :class:`~matcomp.training.settings.TrainConfig`
+fields that cells of one job share) and leaves as one result file (:mod:`matcomp.store.results`): per depth, the
 cell's settings, per-seed runs and provenance, and the trajectories beside it.  The planner itself is not
-imported here: it is not part of a job's code (:mod:`matcomp.codehash`).
+imported here: it is not part of a job's code (:mod:`matcomp.store.codehash`).
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from .. import results
 from ..data import Problem, load_problem
-from ..io import sole_maker
-from ..provenance import provenance
-from ..train import BatchResult, TrainConfig, train_batch
+from ..store import results
+from ..store.io import sole_maker
+from ..store.provenance import provenance
+from ..training.train import BatchResult, TrainConfig, train_batch
 
 Job = dict[str, Any]
 """A training job's params (:meth:`matcomp.plan.jobs.TrainJob.params`)."""
@@ -38,7 +38,7 @@ def _check_data(job: Job, problems: Sequence[Problem]) -> None:
 
 def _shared_config(jobs: Sequence[Job], depth: int, device: str) -> TrainConfig:
     """The batch settings the jobs trained together share (their ``train`` settings); an error if they
-    differ.  Optimizer and penalty are per run (:func:`matcomp.train.train_batch`); the config's are the
+    differ.  Optimizer and penalty are per run (:func:`matcomp.training.train.train_batch`); the config's are the
     first job's, as defaults only."""
     shared = {tuple(sorted(job["train"].items())) for job in jobs}
     if len(shared) != 1:

@@ -7,5 +7,5 @@
 - :mod:`.terms`: Table 2's rows, models and checkpoints (shared with :mod:`matcomp.report.table2`).
 
 This package imports none of its modules, so that importing one (the table imports :mod:`.terms`) does not
-make the others part of that code (:mod:`matcomp.codehash` counts a package's imports).
+make the others part of that code (:mod:`matcomp.store.codehash` counts a package's imports).
 """

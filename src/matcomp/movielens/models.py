@@ -5,14 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..models import layer_stds
+from ..training.models import layer_stds
 
 
 class DepthOneLNN(nn.Module):
     """A single full matrix ``W`` [n_users, n_items] plus one scalar bias: ``pred(u, i) = W[u, i] + b``.
 
     ``W`` starts Gaussian at the scale ``init_std`` under one of the synthetic experiments' readings
-    (``init``, :mod:`matcomp.models`: ``layer``, std init_std, the LNN's default, or ``end_to_end``, [7]'s
+    (``init``, :mod:`matcomp.training.models`: ``layer``, std init_std, the LNN's default, or ``end_to_end``, [7]'s
     std init_std/√n_users), ``b`` at ``bias_init``.
     """
 

@@ -1,7 +1,7 @@
 """Table 2's vocabulary, shared by the training runs and the table: its rows, models and checkpoints.
 
 Kept apart from :mod:`matcomp.movielens.train` so that Table 2's code (:mod:`matcomp.report.table2`) does
-not cover the training code, and the other way round (:mod:`matcomp.codehash`).
+not cover the training code, and the other way round (:mod:`matcomp.store.codehash`).
 """
 
 from __future__ import annotations

@@ -44,12 +44,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from matcomp.metrics import effective_rank
-from matcomp.optimizers import make_optimizer, optimizer_kernel
-from matcomp.penalties import Penalty, get_penalty
-from matcomp.placement import movielens_device, resolve_device, resolve_route
-from matcomp.provenance import provenance
-from matcomp.spectral import route_record, value_and_grad
+from matcomp.store.provenance import provenance
+from matcomp.training.metrics import effective_rank
+from matcomp.training.optimizers import make_optimizer, optimizer_kernel
+from matcomp.training.penalties import Penalty, get_penalty
+from matcomp.training.placement import movielens_device, resolve_device, resolve_route
+from matcomp.training.spectral import route_record, value_and_grad
 
 from .data import file_digest, interaction_shape, load_ratings, split_ratings, verify_ml100k
 from .models import DepthOneLNN, EmbeddingModel
@@ -214,10 +214,10 @@ def _eval_rmse(model: torch.nn.Module, tr: Splits, va: Splits, te: Splits, has_v
 
 
 def lnn_penalty(pen: Penalty, weight: torch.Tensor, route: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The LNN's penalty R(W) and ∇_W R by the spectral route (:func:`matcomp.spectral.value_and_grad`),
+    """The LNN's penalty R(W) and ∇_W R by the spectral route (:func:`matcomp.training.spectral.value_and_grad`),
     both detached: ``svd`` one SVD of the 944×1683 matrix and Lewis' formula (what autograd through
     ``svdvals`` gives); ``polar`` a polar factor from products with the 944×944 Gram matrix (ratio,
-    nuclear), no SVD; ``gesvda`` the float64 shifted SVD of :func:`matcomp.spectral.shifted_svd`."""
+    nuclear), no SVD; ``gesvda`` the float64 shifted SVD of :func:`matcomp.training.spectral.shifted_svd`."""
     _, value, grad = value_and_grad(pen, weight.detach(), route)
     return value, grad
 

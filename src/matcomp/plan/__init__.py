@@ -5,6 +5,6 @@
 - :mod:`.movielens`: Table 2's jobs; :mod:`.packs`: GPU jobs trained together; :mod:`.stale`: cached
   results no job plans any more (``matcomp clean --stale``).
 
-The planner is never part of a job's code (:mod:`matcomp.codehash`): its decisions reach each job as
+The planner is never part of a job's code (:mod:`matcomp.store.codehash`): its decisions reach each job as
 settings, which are in the job's path.
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..labels import METHOD_LABELS, MODEL_NAMES, PLAN_COLUMNS, split_reading
-from ..settings import effective_train
+from ..training.settings import effective_train
 from .config import SYNTHETIC_KINDS, effective_config, read_yaml
 from .jobs import experiment_cells
 

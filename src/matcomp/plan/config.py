@@ -301,7 +301,7 @@ def notes(config: dict[str, Any]) -> list[str]:
     paper's (a step costs about depth/5 times a depth-5 step: depth 1000 ran at ≈ 1.6 s per iteration on a
     2-core CPU) and a hidden width below the rank (such a network has rank at most its width: it can never
     recover W*)."""
-    from ..settings import effective_train
+    from ..training.settings import effective_train
 
     out = []
     m, n = config["data"]["m"], config["data"]["n"]
@@ -353,7 +353,7 @@ def schema() -> dict[str, Any]:
     ``train`` block from the training settings' fields, the experiment kinds (:data:`KINDS`), Table 2's
     models, rows and checkpoints, and the MovieLens LNN's init, reduction and spectral route."""
     from ..movielens.terms import CHECKPOINTS, MODELS, ROWS
-    from ..settings import INITS, REDUCTIONS, ROUTES, train_schema
+    from ..training.settings import INITS, REDUCTIONS, ROUTES, train_schema
 
     out = yaml.safe_load(SCHEMA.read_text())
     out["$defs"]["train"] = train_schema()
@@ -381,7 +381,7 @@ DEFAULT_KEY = "default"
 def per_optimizer_node(node: dict[str, Any]) -> dict[str, Any]:
     """The schema of a :data:`PER_OPTIMIZER` setting: its own node, or a mapping of optimizers (and
     ``default``, required) to it."""
-    from ..optimizers import OPTIMIZERS
+    from ..training.optimizers import OPTIMIZERS
 
     each = {"type": "object", "properties": {**dict.fromkeys(OPTIMIZERS, node), DEFAULT_KEY: node},
             "required": [DEFAULT_KEY], "additionalProperties": False}  # fmt: skip
@@ -391,7 +391,7 @@ def per_optimizer_node(node: dict[str, Any]) -> dict[str, Any]:
 def _check_per_optimizer(eff: dict[str, Any]) -> None:
     """Each per-optimizer setting names known optimizers and a default (before the schema check, whose
     message for an ``anyOf`` would not say which key is wrong)."""
-    from ..optimizers import OPTIMIZERS
+    from ..training.optimizers import OPTIMIZERS
 
     trains = [("train", eff.get("train"))]
     trains += [(f"experiments.{n}.train", e.get("train")) for n, e in (eff.get("experiments") or {}).items()
@@ -545,9 +545,9 @@ def _named(where: str, check_fn, values: Iterable[Any]) -> None:
 
 def _check_spectral(config: dict[str, Any], exp: dict[str, Any], where: str) -> None:
     """``spectral: polar`` only with penalties that have a polar form (ratio, nuclear, none)."""
-    from ..penalties import get_penalty
-    from ..placement import resolve_route
-    from ..settings import effective_train
+    from ..training.penalties import get_penalty
+    from ..training.placement import resolve_route
+    from ..training.settings import effective_train
 
     route = effective_train(config, exp)["spectral"]
     pens = [*exp.get("penalties", []), *(net.get("penalty", "none") for net in exp.get("networks", []))]
@@ -575,8 +575,8 @@ def _check_implementation(key: str, method: str, implementation: Any) -> None:
 
 
 def _check_training(config: dict[str, Any], name: str, exp: dict[str, Any]) -> None:
-    from ..optimizers import check_optimizer
-    from ..penalties import get_penalty
+    from ..training.optimizers import check_optimizer
+    from ..training.penalties import get_penalty
 
     where = f"experiments.{name}"
     _named(f"{where}.optimizers", check_optimizer, exp.get("optimizers", []))
@@ -606,7 +606,7 @@ def _check_training(config: dict[str, Any], name: str, exp: dict[str, Any]) -> N
 def _check_labels(where: str, exp: dict[str, Any]) -> None:
     """Every optimizer and penalty an experiment runs has its printed label (a new registry entry without one
     is named here, not drawn with a made-up label in the tables and figures)."""
-    from ..penalties import get_penalty
+    from ..training.penalties import get_penalty
 
     nets = exp.get("networks", [])
     for table, names in ((OPTIMIZER_LABELS, [*exp.get("optimizers", []), *(n["optimizer"] for n in nets)]),

@@ -10,13 +10,13 @@ job's path names its main settings and ends in a short hash of everything else i
 * a cell needed by two experiments (same settings) is in one job, trained once;
 * changing any setting gives a new path: nothing already computed is overwritten, and another scale
   (other budgets or seeds) never reuses this one's results;
-* the hash also covers the job's code (:mod:`matcomp.codehash`): editing what a job runs gives new paths,
+* the hash also covers the job's code (:mod:`matcomp.store.codehash`): editing what a job runs gives new paths,
   and results of the older code stay where they are (``matcomp clean --stale`` lists them).
 
 λ is irrelevant without a penalty and a zero λ switches the penalty off, so both are normalised to
 ``penalty="none", λ=0``: Figure 3's λ = 0 curves are Table 1's unpenalised cells.
 
-Every result path is a pattern of :mod:`matcomp.paths` (:data:`~matcomp.paths.TRAIN_RESULT`, …), filled in
+Every result path is a pattern of :mod:`matcomp.store.paths` (:data:`~matcomp.store.paths.TRAIN_RESULT`, …), filled in
 here; the workflow's rules take their outputs, logs and benchmarks from the same patterns.
 """
 
@@ -28,12 +28,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..codehash import code_hash, code_info
-from ..paths import BASELINE_RESULT, DATA_FILE, TRAIN_RESULT
-from ..penalties import get_penalty
-from ..penalties import normalize as normalize_penalty
-from ..placement import gpus_planned, wants_gpu
-from ..settings import TRAIN_DEFAULTS, effective_train
+from ..store.codehash import code_hash, code_info
+from ..store.paths import BASELINE_RESULT, DATA_FILE, TRAIN_RESULT
+from ..training.penalties import get_penalty
+from ..training.penalties import normalize as normalize_penalty
+from ..training.placement import gpus_planned, wants_gpu
+from ..training.settings import TRAIN_DEFAULTS, effective_train
 from .config import SYNTHETIC_KINDS, ConfigError, enabled_experiments
 
 DATA_KEYS = ("m", "n", "normalize")
@@ -106,8 +106,10 @@ class TrainJob:
     seeds: tuple[int, ...]
     depths: tuple[int, ...]
     experiments: tuple[str, ...] = field(default=(), compare=False)
-    code: str = ""  # code hash of training jobs (matcomp.codehash)
-    placement: str = "cpu"  # cpu or gpu: where it runs (matcomp.placement), which can change its numbers
+    code: str = ""  # code hash of training jobs (matcomp.store.codehash)
+    placement: str = (
+        "cpu"  # cpu or gpu: where it runs (matcomp.training.placement), which can change its numbers
+    )
 
     @property
     def settings_hash(self) -> str:
@@ -142,7 +144,7 @@ class TrainJob:
 
     def wants_gpu(self, device: str = "auto", batch: int | None = None) -> bool:
         """Whether this job (alone: its seeds are the batch; ``batch=None``: in a large pack) asks for a GPU
-        (:func:`matcomp.placement.wants_gpu`)."""
+        (:func:`matcomp.training.placement.wants_gpu`)."""
         route = dict(self.train).get("spectral", "auto")
         size = len(self.seeds) if batch is None else batch
         return wants_gpu([get_penalty(self.penalty)], route, size, device)
@@ -257,7 +259,7 @@ class BaselineJob:
     data: tuple[tuple[str, Any], ...]
     seeds: tuple[int, ...]
     experiments: tuple[str, ...] = field(default=(), compare=False)
-    code: str = ""  # code hash of baseline jobs (matcomp.codehash)
+    code: str = ""  # code hash of baseline jobs (matcomp.store.codehash)
 
     @property
     def settings_hash(self) -> str:

@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..codehash import code_info
 from ..movielens.terms import ROWS
-from ..paths import MOVIELENS_DOWNLOAD as DOWNLOAD_DIR
-from ..paths import MOVIELENS_RESULT
-from ..placement import gpus_planned, movielens_wants_gpu
+from ..store.codehash import code_info
+from ..store.paths import MOVIELENS_DOWNLOAD as DOWNLOAD_DIR
+from ..store.paths import MOVIELENS_RESULT
+from ..training.placement import gpus_planned, movielens_wants_gpu
 from .config import PENALIZE, check_sweep_grid, enabled_experiments
 from .jobs import code_record, short_hash
 

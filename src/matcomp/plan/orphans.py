@@ -14,7 +14,7 @@ import csv
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from .. import paths
+from ..store import paths
 
 SOURCE_COLUMN = "file"
 """The column of a table that names the result file each row was read from."""

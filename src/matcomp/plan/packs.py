@@ -3,7 +3,7 @@
 A job of the DAG covers one (optimizer, penalty, λ, rank, n_obs) with its seeds — 5 networks per depth at
 the paper's scale, far too few to keep a GPU busy (a step of 5 networks is launch-bound).  A *pack* is
 every job that shares the training settings and the matrix shape and runs faster on a GPU
-(:func:`matcomp.placement.gpu_is_faster`: no penalty, a penalty with a polar form on the polar route, or a
+(:func:`matcomp.training.placement.gpu_is_faster`: no penalty, a penalty with a polar form on the polar route, or a
 Schatten penalty on the ``gesvda`` route, which only ``spectral: gesvda`` or ``auto-gesvda`` selects):
 for each depth, all their cells train as one mixed batch (:func:`matcomp.jobs.train.train_jobs`), across
 optimizers (each steps its own slice of the batch) and penalties, so one polar factor and one batched SVD
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..paths import PACK_FOLDER
+from ..store.paths import PACK_FOLDER
 from .jobs import TrainJob, short_hash
 
 

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..paths import CACHED, MOVIELENS_MODELS, log_of
-from ..results import trajectory_path
+from ..store.paths import CACHED, MOVIELENS_MODELS, log_of
+from ..store.results import trajectory_path
 from .config import load
 from .jobs import baseline_jobs, training_jobs
 from .movielens import movielens_jobs
@@ -162,7 +162,7 @@ def stale_with_reasons(
 ) -> list[tuple[str, str]]:
     """(file, why it is stale) for :func:`stale_files`; a file the pipeline did not make comes with
     :data:`NOT_OURS` (listed, never removed)."""
-    from ..codehash import code_hash
+    from ..store.codehash import code_hash
 
     keep, movielens_code = current_files(config, scales, base), code_hash("movielens")
     data = named_data(root, config)

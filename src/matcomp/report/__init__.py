@@ -7,6 +7,6 @@
 - :mod:`.table2`: Table 2 (MovieLens) under every checkpoint reading;
 - :mod:`.claims` with ``claims.yaml``: every claim of the paper, judged on decided cells.
 
-Nothing here is part of a training, baseline or MovieLens job's code (:mod:`matcomp.codehash`): editing a
+Nothing here is part of a training, baseline or MovieLens job's code (:mod:`matcomp.store.codehash`): editing a
 report module reruns only the reports.
 """

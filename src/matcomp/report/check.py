@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import write_with
+from ..store.io import write_with
 from .cells import read_tables
 from .claims import judge, load_claims, members_of, to_markdown, with_decisions
 from .paper import write_paper_vs_ours

@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 
-from .. import results
 from ..baselines import BASELINES
-from ..io import write_with
 from ..labels import METHOD_LABELS
+from ..store import results
+from ..store.io import write_with
 from .style import method_color
 
 # "OPT" is the paper's curve (ROptSpace, or matcomp's twin of its steps); "OPT (published)" is the published
@@ -20,7 +20,7 @@ from .style import method_color
 
 def collect(experiment: dict[str, Any], training: Sequence[str], baselines: Sequence[str]) -> pd.DataFrame:
     """Long format: method, rank, n_obs, seed, test_error, effective_rank, seconds, implementation, file."""
-    from ..penalties import normalize as normalize_penalty
+    from ..training.penalties import normalize as normalize_penalty
     from .tables import _reading_settings, data_term_ratios, seed_motion, trained
 
     rows = []

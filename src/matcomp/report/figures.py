@@ -18,9 +18,9 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
-from .. import results  # noqa: E402
-from ..io import write_with  # noqa: E402
 from ..labels import OPTIMIZER_LABELS  # noqa: E402
+from ..store import results  # noqa: E402
+from ..store.io import write_with  # noqa: E402
 from .style import DASHES, depth_color, figure_footer, lam_colors, save_figure, set_theme  # noqa: E402
 from .tables import summarize  # noqa: E402
 

@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from ..io import write_with
+from ..store.io import write_with
 
 PAPER = Path(__file__).with_name("paper_tables.yaml")
 ERR_FACTOR = 3.0

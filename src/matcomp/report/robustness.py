@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import write_with
+from ..store.io import write_with
 from .cells import read_tables
 from .tables import fmt_err, fmt_rank
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..io import write_with
 from ..labels import split_reading
+from ..store.io import write_with
 from .claims import SELECTIONS, evaluate, prepare
 
 NOT_PLANNED = "–"

@@ -130,7 +130,7 @@ def save_figure(fig: Any, pdf: str, png: str, footer: str, fontsize: float = 7) 
     Description), each file atomically; the figure is closed."""
     import matplotlib.pyplot as plt  # noqa: PLC0415  (only the drawing steps load matplotlib)
 
-    from ..io import write_with  # noqa: PLC0415
+    from ..store.io import write_with  # noqa: PLC0415
 
     fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=fontsize, color="#555555", wrap=True)
     write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")

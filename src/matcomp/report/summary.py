@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..io import write_with
+from ..store.io import write_with
 from .claims import verdict_counts
 
 DECIDED = ("held", "not held")

@@ -18,10 +18,10 @@ from typing import Any
 
 import pandas as pd
 
-from .. import results as result_files
-from ..io import write_with
 from ..labels import MODEL_NAMES
 from ..movielens.terms import CHECKPOINT_NOTES, CHECKPOINTS, ROWS, split_label
+from ..store import results as result_files
+from ..store.io import write_with
 from .paper import table2_rmse
 
 PAPER_RMSE: dict[tuple[str, str, str], float] = table2_rmse()

@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import results
-from ..io import write_with
 from ..labels import PENALTY_LABELS
-from ..penalties import get_penalty
-from ..plateau import PLATEAU_FITTED, still_moving
+from ..store import results
+from ..store.io import write_with
+from ..training.penalties import get_penalty
+from ..training.plateau import PLATEAU_FITTED, still_moving
 from .cells import join_stops
 
 
@@ -26,7 +26,7 @@ def penalty_label(spec: str) -> str:
 
 
 ERR_LEVELS = ("0.01", "0.001", "0.0001")
-"""The trainer's test-error levels (:data:`matcomp.settings.CONVERGENCE_THRESHOLDS`) as its results key them:
+"""The trainer's test-error levels (:data:`matcomp.training.settings.CONVERGENCE_THRESHOLDS`) as its results key them:
 the tables report each level's first logged crossing (spelled here so that the report's code does not
 depend on the trainer's; ``tests/test_settings.py`` checks they agree)."""
 
@@ -35,7 +35,7 @@ def seed_motion(
     path: str | Path, cell: dict[str, Any], arrays: dict[str, np.ndarray] | None = None
 ) -> list[str]:
     """Per seed of one cell (depth) of a job file: ``""`` if it converged, diverged or plateaued
-    (:func:`matcomp.plateau.still_moving`), else why it was still moving when its budget ran out
+    (:func:`matcomp.training.plateau.still_moving`), else why it was still moving when its budget ran out
     (``arrays``: the cell's trajectory, if the caller has it)."""
     arrays = results.load_trajectory(path, cell["depth"]) if arrays is None else arrays
     out = []
@@ -241,7 +241,7 @@ def data_term_ratios(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any
 
 def trained(ratio: float) -> bool:
     """A seed trained when it fitted its observed entries (data term at most
-    :data:`matcomp.plateau.PLATEAU_FITTED` of its start) or diverged.  A cell whose seeds did not is an
+    :data:`matcomp.training.plateau.PLATEAU_FITTED` of its start) or diverged.  A cell whose seeds did not is an
     untrained network's numbers, which meet every "fails" criterion and prove nothing."""
     return math.isinf(ratio) or ratio <= PLATEAU_FITTED
 
@@ -330,7 +330,7 @@ def cell_summaries(path: str | Path) -> list[dict[str, Any]]:
     iteration counts with their bounds, stop reasons and plateau, its reading settings, the file.
 
     ``plateaued``: every seed converged, diverged, stopped on a plateau or had plateaued when its budget ran
-    out (:func:`matcomp.plateau.still_moving`); ``still_moving``: otherwise why the first such seed had not.
+    out (:func:`matcomp.training.plateau.still_moving`); ``still_moving``: otherwise why the first such seed had not.
     """
     result = results.read_result(path)
     job = result.doc["job"]

@@ -7,7 +7,7 @@ verdicts, the claims file), :mod:`.markdown` (the report); what other modules us
 **Cells and when they are decided.**  A cell is a row of a results table (one optimizer × penalty × λ ×
 depth × data setting over its seeds; a baseline at one n_obs; a Table 2 row).  It is *decided* when more
 training could not change it under the paper's protocol: every seed stopped by the tolerance, diverged,
-stopped on a plateau, or ran out of budget having plateaued (:mod:`matcomp.plateau`); or the cell ran the
+stopped on a plateau, or ran out of budget having plateaued (:mod:`matcomp.training.plateau`); or the cell ran the
 paper's budget (``config.yaml`` read at scale ``paper``: 5·10⁵ iterations).  Baselines run to their own
 solver's convergence and are decided.  A Table 2 row is decided when it ran the budget the project's
 config sets at scale paper (the *configured* budget: the paper states none for the LNN).

@@ -31,7 +31,7 @@ def verdict_counts(res: pd.DataFrame) -> str:
 
 def legend() -> list[str]:
     """What the verdicts mean, with the decision rule and the plateau rule's numbers."""
-    from ...plateau import PLATEAU_FITTED, PLATEAU_LOG10_ERR, PLATEAU_RANK
+    from ...training.plateau import PLATEAU_FITTED, PLATEAU_LOG10_ERR, PLATEAU_RANK
 
     return [
         "**Decision rule.** A claim is **held** or **not held** only on *decided* cells: cells that ran the "

@@ -10,20 +10,20 @@ One step, for every run at once (each part is a named piece below):
 1. W = W_N ⋯ W_1; data term ``D = ‖P_Ω(W) − P_Ω(W*)‖²`` (``reduction="sum"``, the paper's Eq. 1) or that
    divided by |Ω| (``"mean"``, as in Arora et al.'s code) (:class:`Objective`).
 2. The penalty's value and gradient by the run's spectral route (:class:`SpectralStep`,
-   :func:`matcomp.spectral.value_and_grad`): one thin SVD (``svd``: R(σ), ``U diag(∂R/∂σ) Vᵀ`` and the
+   :func:`matcomp.training.spectral.value_and_grad`): one thin SVD (``svd``: R(σ), ``U diag(∂R/∂σ) Vᵀ`` and the
    spectrum for the logs) or one polar factor from matrix products (``polar``, ratio and nuclear only;
    singular values are then computed only at logging points and for the final result).
 3. Stopping, per run, before its update (:class:`Stopping`): the tolerance (``tol_on: data``: D < tol;
    ``tol_on: loss``: D + λR < tol, A.1's words) ⇒ ``converged``; t = max_iters ⇒ ``max_iters``; a
    non-finite W, D or R ⇒ ``diverged``; with ``stop: plateau``, at a logged point where the plateau rule
-   (:mod:`matcomp.plateau`) holds ⇒ ``plateau``.  A stopped run is frozen: its parameters are restored
+   (:mod:`matcomp.training.plateau`) holds ⇒ ``plateau``.  A stopped run is frozen: its parameters are restored
    after every later optimizer step, so what is recorded for it is exactly what it would get trained
    alone (``tests/test_train.py`` checks this element by element).
 4. ∇_W L = 2 P_Ω(W − W*) (/|Ω|) + λ ∇_W R; for depth > 1 autograd carries it back to the layers
    (``W.backward(∇_W L)``), for depth 1 it is the gradient; then the optimizer steps, and stopped runs
    are put back to where they stopped (:func:`apply_step`).
 
-All the optimizers of :mod:`matcomp.optimizers` act element-wise with scalar hyper-parameters, so the
+All the optimizers of :mod:`matcomp.training.optimizers` act element-wise with scalar hyper-parameters, so the
 batch is exactly B independent runs.  On a GPU, stopping is decided on the device without a host sync and
 the loop checks whether any run is still active only every ``check_every`` steps; on the CPU, where such
 a check is free, it is made every step and the masking work is skipped while every run is active.
@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import Problem
+from ..data import Problem
+from ..store.provenance import provenance
 from .metrics import effective_rank_t, relative_error_t
 from .models import end_product, init_layers
 from .optimizers import (
@@ -55,7 +56,6 @@ from .optimizers import (
 from .penalties import Penalty, get_penalty
 from .placement import resolve_device, resolve_route
 from .plateau import plateaued
-from .provenance import provenance
 from .settings import CONVERGENCE_THRESHOLDS, DTYPE_NAMES, TrainConfig, log_points
 from .spectral import (
     FALLBACKS,
@@ -154,7 +154,7 @@ def svdvals(w: torch.Tensor) -> torch.Tensor:
     """Singular values for the metrics: LAPACK on the host for a CUDA batch (one copy each way).
 
     cuSOLVER loops over a batch of matrices larger than 32×32 (3.8 ms per 100×100 matrix on an H200);
-    the host's LAPACK, split over its threads by :func:`matcomp.spectral.batched_linalg`, is several times
+    the host's LAPACK, split over its threads by :func:`matcomp.training.spectral.batched_linalg`, is several times
     faster.  Only logging points and final results call this, so the copy's sync is paid there only.
     """
     if w.device.type == "cpu":
@@ -166,10 +166,10 @@ class SpectralStep:
     """The penalties' (σ or None, value, gradient or None) for a batch of W, by each run's spectral route.
 
     Runs may carry different penalties (a *mixed* batch, e.g. ratio, nuclear and no penalty sharing an
-    optimizer and a depth): the runs of one route share one :func:`matcomp.spectral.route_parts` (one
+    optimizer and a depth): the runs of one route share one :func:`matcomp.training.spectral.route_parts` (one
     batched SVD, or one polar factor), and each penalty's formula is applied to its own runs
-    (:func:`matcomp.spectral.penalties_from_parts`).  A batch of one penalty takes
-    :func:`matcomp.spectral.value_and_grad` on the whole batch, without any gathering.
+    (:func:`matcomp.training.spectral.penalties_from_parts`).  A batch of one penalty takes
+    :func:`matcomp.training.spectral.value_and_grad` on the whole batch, without any gathering.
     """
 
     def __init__(self, penalties: Sequence[Penalty], routes: dict[str, str], dtype: torch.dtype, device):
@@ -294,7 +294,7 @@ class BatchOptimizers:
     layer's storage, so the whole batch is still one tensor per layer for the forward pass and autograd,
     while Adam's runs and SGD's runs (say) keep their own state and update rule.  A slice starts at a
     run boundary, so each run is updated as it would be alone (the same kernel-exactness rule as a
-    one-optimizer batch, :func:`matcomp.optimizers.fused_is_batch_exact`, checked per slice).
+    one-optimizer batch, :func:`matcomp.training.optimizers.fused_is_batch_exact`, checked per slice).
     """
 
     def __init__(
@@ -326,7 +326,7 @@ class BatchOptimizers:
             opt.step()
 
     def kernels(self) -> dict[str, str]:
-        """``fused``/``foreach`` (:func:`matcomp.optimizers.optimizer_kernel`) by optimizer name."""
+        """``fused``/``foreach`` (:func:`matcomp.training.optimizers.optimizer_kernel`) by optimizer name."""
         return {name: optimizer_kernel(opt) for name, _, _, _, opt in self.groups}
 
 

@@ -2,7 +2,7 @@
 
 ``svd``
     One thin SVD ``W = U diag(σ) Vᵀ`` per step; R(σ) and ``∇R = U diag(∂R/∂σ) Vᵀ`` (Lewis' formula,
-    :func:`matcomp.penalties.spectral_grad`).  Exact for every penalty; the singular values come for free.
+    :func:`matcomp.training.penalties.spectral_grad`).  Exact for every penalty; the singular values come for free.
 ``polar``
     Matrix products only.  The ratio penalty and the nuclear norm depend on W only through its polar
     factor ``Q = U Vᵀ`` and two norms: ``N = ‖W‖_* = ⟨Q, W⟩``, ``F = ‖W‖_F``, ``∇N = Q``,
@@ -24,7 +24,7 @@
     cuSOLVER there: 3.8 ms per matrix on an H200, while a batched product of 1 000 such matrices takes
     0.1 ms), ``svd`` otherwise: on the CPU (MKL's SVD of a 100×100 matrix, ~0.9 ms, is faster than the 50
     products of the polar iteration), and for the other spectral penalties, whose jobs ``device: auto``
-    then runs on the CPU (:func:`matcomp.placement.gpu_is_faster`).
+    then runs on the CPU (:func:`matcomp.training.placement.gpu_is_faster`).
 ``auto-gesvda``
     As ``auto``, but on a CUDA device the penalties without a polar form take ``gesvda`` (their jobs then
     run on the GPU too).
@@ -391,7 +391,7 @@ def value_and_grad(
     penalty: Penalty, w: torch.Tensor, route: str, polar: Callable[[torch.Tensor], tuple] | None = None
 ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor | None]:
     """(σ or None, R(W), ∇_W R or None) of a batch W (or one matrix) by a resolved route
-    (:func:`matcomp.placement.resolve_route`): ``svd``, ``gesvda``, ``polar`` or ``none``.
+    (:func:`matcomp.training.placement.resolve_route`): ``svd``, ``gesvda``, ``polar`` or ``none``.
 
     σ is returned where the route computed it in W's precision (``svd``), for the logs; ``none`` gives
     R = 0 and no gradient."""

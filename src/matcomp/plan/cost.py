@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from .penalties import get_penalty
+from ..training.penalties import get_penalty
 
 if TYPE_CHECKING:
-    from .plan.jobs import TrainJob
+    from .jobs import TrainJob
 
-STEP_TABLE = Path(__file__).resolve().parents[2] / "benchmarks" / "cost_scale_cpu.json"
+STEP_TABLE = Path(__file__).resolve().parents[3] / "benchmarks" / "cost_scale_cpu.json"
 TABLE_CELLS = 2
 """The batch the step table was measured at."""
 JOB_START = 3.5

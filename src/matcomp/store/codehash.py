@@ -36,10 +36,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-PACKAGE_DIR = Path(__file__).resolve().parent  # src/matcomp
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # src/matcomp
 SCRIPTS_DIR = PACKAGE_DIR.parents[1] / "workflow" / "scripts"
 #: modules that are never part of a job's code (see the module docstring)
-NOT_CODE = ("matcomp.codehash", "matcomp.plan")
+NOT_CODE = ("matcomp.store.codehash", "matcomp.plan")
 HASH_LEN = 10
 
 
@@ -58,29 +58,34 @@ class Step:
 
 
 STEPS: dict[str, Step] = {
-    "data": Step(("make_data.py",), ("matcomp.checkout", "matcomp.jobs.data")),
+    "data": Step(("make_data.py",), ("matcomp.store.checkout", "matcomp.jobs.data")),
     "train": Step(
         ("train.py", "train_pack.py"),
-        ("matcomp.checkout", "matcomp.jobs.train", "matcomp.placement"),
+        ("matcomp.store.checkout", "matcomp.jobs.train", "matcomp.training.placement"),
         upstream=("data",),
     ),
     # the solvers are imported by name from the registry (matcomp.baselines.run): every module there counts
     "baseline": Step(
         ("baseline.py",),
-        ("matcomp.checkout", "matcomp.jobs.baseline"),
+        ("matcomp.store.checkout", "matcomp.jobs.baseline"),
         ("R/*.R", "baselines/*.py"),
         ("data",),
     ),
     "movielens": Step(
-        ("movielens_run.py",), ("matcomp.checkout", "matcomp.jobs.movielens", "matcomp.placement")
+        ("movielens_run.py",),
+        ("matcomp.store.checkout", "matcomp.jobs.movielens", "matcomp.training.placement"),
     ),
-    "table": Step(("make_table.py",), ("matcomp.checkout", "matcomp.report.tables")),
-    "figure": Step(("make_figure.py",), ("matcomp.checkout", "matcomp.report.figures")),
-    "comparison": Step(("make_comparison.py",), ("matcomp.checkout", "matcomp.report.comparison")),
-    "claims": Step(("check_claims.py",), ("matcomp.checkout", "matcomp.report.check"), ("report/*.yaml",)),
-    "robustness": Step(("make_robustness.py",), ("matcomp.checkout", "matcomp.report.robustness")),
+    "table": Step(("make_table.py",), ("matcomp.store.checkout", "matcomp.report.tables")),
+    "figure": Step(("make_figure.py",), ("matcomp.store.checkout", "matcomp.report.figures")),
+    "comparison": Step(("make_comparison.py",), ("matcomp.store.checkout", "matcomp.report.comparison")),
+    "claims": Step(
+        ("check_claims.py",), ("matcomp.store.checkout", "matcomp.report.check"), ("report/*.yaml",)
+    ),
+    "robustness": Step(("make_robustness.py",), ("matcomp.store.checkout", "matcomp.report.robustness")),
     "table2": Step(
-        ("make_table2.py",), ("matcomp.checkout", "matcomp.report.table2"), ("report/paper_tables.yaml",)
+        ("make_table2.py",),
+        ("matcomp.store.checkout", "matcomp.report.table2"),
+        ("report/paper_tables.yaml",),
     ),
 }
 
@@ -226,7 +231,7 @@ def _with_upstream(step: str) -> list[str]:
 def code_files(
     step: str, package_dir: Path = PACKAGE_DIR, scripts_dir: Path = SCRIPTS_DIR
 ) -> dict[str, Path]:
-    """Label (``matcomp/train.py``, ``workflow/scripts/train.py``) -> file, for one step and its upstream."""
+    """Label (``matcomp/training/train.py``, ``workflow/scripts/train.py``) -> file, for one step and its upstream."""
     paths = [module_file(m, package_dir) for m in step_modules(step, package_dir)]
     for k in _with_upstream(step):
         paths += sorted(p for pattern in STEPS[k].data_files for p in package_dir.glob(pattern))

@@ -1,5 +1,5 @@
 """The training settings (:class:`TrainConfig`) and their vocabularies, without torch: the planner, the CLI
-and the workflow's DAG read them; the trainer (:mod:`matcomp.train`) runs them."""
+and the workflow's DAG read them; the trainer (:mod:`matcomp.training.train`) runs them."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ TOL_ON = ("loss", "data")
 """What the tolerance reads: the whole loss D + λR (default; A.1: "training loss") or the data term alone."""
 STOP_RULES = ("budget", "plateau")
 """``budget``: a run stops by the tolerance, divergence or its iteration budget; ``plateau``: also at the
-first logged point where the plateau rule (:mod:`matcomp.plateau`) holds."""
+first logged point where the plateau rule (:mod:`matcomp.training.plateau`) holds."""
 
 INITS = ("end_to_end", "layer")
 """The readings of the initial scale: [7]'s end-to-end scale (default) and the literal per-layer std."""
@@ -60,9 +60,11 @@ class TrainConfig:
     setting is one field here (:func:`setting`) and, where it has a config default, one line of
     ``config.yaml``'s ``train:``: the command line, the config schema and the checks derive from it."""
 
-    optimizer: str = setting("adam", "an optimizer of matcomp.optimizers.OPTIMIZERS", config=False)
+    optimizer: str = setting("adam", "an optimizer of matcomp.training.optimizers.OPTIMIZERS", config=False)
     penalty: str = setting(
-        "ratio", "a penalty of matcomp.penalties.PENALTIES (e.g. schatten_ratio:1/2:2/3)", config=False
+        "ratio",
+        "a penalty of matcomp.training.penalties.PENALTIES (e.g. schatten_ratio:1/2:2/3)",
+        config=False,
     )
     depth: int = setting(1, "the number of layers", minimum=1, config=False)
     lr: float = setting(DEFAULT_LR, "the learning rate", above=0)
@@ -105,7 +107,7 @@ class TrainConfig:
         "auto",
         "the penalty gradient's route: svd, polar (matmul-only; ratio, nuclear), gesvda (float64 batched "
         "approximate SVD), auto (CUDA: polar where possible, else svd; CPU: svd) or auto-gesvda (auto, gesvda "
-        "instead of svd on CUDA) (matcomp.spectral)",
+        "instead of svd on CUDA) (matcomp.training.spectral)",
         choices=ROUTES,
     )
 

@@ -1,7 +1,7 @@
 """Time left in a workflow run, said after each of Snakemake's "N of M steps done" lines.
 
 The estimate: each planned training job costs its full-budget CPU time from the measured step table
-(:func:`matcomp.cost.job_hours`), every other job a nominal start-up (:data:`matcomp.cost.JOB_START`); the pace
+(:func:`matcomp.plan.cost.job_hours`), every other job a nominal start-up (:data:`matcomp.plan.cost.JOB_START`); the pace
 is the wall time so far over the planned cost of the jobs that finished, so it absorbs this machine's speed,
 the number of jobs run at once and the runs that converge or plateau early.  Time left = pace × the planned
 cost of what remains.  Until one training job has finished there is no pace to go by, and the line says so.

@@ -177,7 +177,7 @@ class PenaltyInfo:
     polar: Callable[..., tuple[torch.Tensor, torch.Tensor]] | None = None
     """Optional (value, ∇_W) from the polar factor Q and the norms: ``polar(q, w, nuclear, fro)``, for
     penalties that depend on W only through Q, ‖W‖_* and ‖W‖_F (the matmul-only route of
-    :mod:`matcomp.spectral`); tests check it against the SVD route."""
+    :mod:`matcomp.training.spectral`); tests check it against the SVD route."""
     check: Callable[[tuple[Fraction, ...]], str | None] | None = None
     """Optional test of the arguments together: why they make no sense as this penalty, or None."""
 

@@ -1,0 +1,388 @@
+"""Give cached results the names of today's code when the code changed only in where its modules live.
+
+A result's name holds its code hash (:mod:`.codehash`), and the hash holds each file's path: moving a module
+into a package renames every result, though nothing that runs changed.  ``matcomp relabel --from REV``
+proves, file by file, that the data and training code of today differs from REV's only by moves: every
+file of REV's code is matched to one of today's whose statements are the same once imports are set aside,
+and whose imports bind the same names to the same (moved) modules and objects; a file that is new today
+may only be an empty package ``__init__``.  Then each cached ground truth and training result made by REV's
+code is written again under today's name, its arrays unchanged, its records naming today's code and
+keeping where it came from (``relabelled``: the old name, the old hashes, REV).  A ground truth is also made
+again by today's code and must equal the cached one.  The old files are left where they are (``matcomp
+clean --stale`` lists them).  Baseline and MovieLens results are not relabelled: their jobs take seconds
+to minutes, so the workflow simply makes them again.
+
+The module is not part of any job's code (it labels results, it computes none).
+"""
+
+from __future__ import annotations
+
+import ast
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..data import ProblemError
+from . import codehash, results
+
+STEPS = ("data", "train")
+"""The steps whose results are relabelled (the others are cheap to make again)."""
+WHY = "the code differed only in where its modules live (matcomp.store.relabel checked every file)"
+
+
+class RelabelError(RuntimeError):
+    """The code changed in more than where its modules live, or a result does not match its record."""
+
+
+# ---------------------------------------------------------------- the code of a revision
+
+
+def code_at(rev: str, checkout: Path) -> tuple[dict[str, dict[str, Any]], tempfile.TemporaryDirectory]:
+    """Per step of :data:`STEPS`: REV's code hash and files (label -> path in a temporary copy of REV's
+    ``src`` and ``workflow/scripts``, kept alive by the returned directory), as REV's own codehash says."""
+    tmp = tempfile.TemporaryDirectory(prefix="matcomp-relabel-")
+    archive = subprocess.run(
+        ["git", "-C", str(checkout), "archive", "--format=tar", rev, "src", "workflow/scripts"],
+        capture_output=True,
+    )
+    if archive.returncode != 0:
+        tmp.cleanup()
+        raise RelabelError(f"git cannot read revision {rev!r}: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=_bytes_io(archive.stdout)) as tar:
+        tar.extractall(tmp.name, filter="data")
+    probe = (
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(Path(tmp.name) / 'src')!r})\n"
+        "try:\n    from matcomp.store import codehash\nexcept ImportError:\n    from matcomp import codehash\n"
+        f"steps = {list(STEPS)!r}\n"
+        "print(json.dumps({s: {'hash': codehash.code_hash(s), 'files': {k: str(v) for k, v in "
+        "codehash.code_files(s).items()}, 'where': codehash.__file__} for s in steps}))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp.name)
+    if proc.returncode != 0:
+        tmp.cleanup()
+        raise RelabelError(f"revision {rev}'s codehash did not run: {proc.stderr.strip()[-2000:]}")
+    info = json.loads(proc.stdout.splitlines()[-1])
+    if any(not v["where"].startswith(tmp.name) for v in info.values()):
+        tmp.cleanup()
+        raise RelabelError(
+            "the probe imported today's package instead of the revision's (an editable install?)"
+        )
+    return info, tmp
+
+
+def _bytes_io(data: bytes) -> Any:
+    import io
+
+    return io.BytesIO(data)
+
+
+def today() -> dict[str, dict[str, Any]]:
+    """The same for the code of this checkout."""
+    return {s: {"hash": codehash.code_hash(s), "files": {k: str(v) for k, v in codehash.code_files(s).items()}}
+            for s in STEPS}  # fmt: skip
+
+
+# ---------------------------------------------------------------- moves only?
+
+
+def module_of(label: str) -> str:
+    """``matcomp/store/io.py`` -> ``matcomp.store.io``; a package's ``__init__`` is the package; a script is
+    named by its label (it imports absolutely)."""
+    parts = label.removesuffix(".py").split("/")
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(parts)
+
+
+@dataclass(frozen=True)
+class Source:
+    """One Python file: its statements with imports set aside (``body``), the same with every string blanked
+    (``shape``: what pairs files across a move, whose messages may name the moved modules), and its imports,
+    each resolved to absolute module names."""
+
+    label: str
+    body: str
+    shape: str
+    imports: tuple[tuple[str, ...], ...]
+
+    @property
+    def empty(self) -> bool:
+        return self.body.strip() in ("", "pass")
+
+
+def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
+    if not node.level:
+        return node.module or ""
+    parts = module.split(".") if is_package else module.split(".")[:-1]
+    base = ".".join(parts[: len(parts) - node.level + 1])
+    return f"{base}.{node.module}" if node.module else base
+
+
+class _Blank(ast.NodeTransformer):
+    def visit_Constant(self, node: ast.Constant) -> ast.AST:
+        return ast.copy_location(ast.Constant(""), node) if isinstance(node.value, str) else node
+
+
+def read_source(label: str, path: Path, modules: set[str]) -> Source:
+    """``path`` as a :class:`Source`: docstrings dropped (as the code hash drops them), every import taken out
+    of the body and listed as (kind, module, name, bound name).  The imports are compared as a set: a move
+    rewrites them, and import sorting reorders and splits them (their order binds nothing else)."""
+    tree = codehash._strip_docstrings(ast.parse(Path(path).read_text()))  # noqa: SLF001  (the hash's own rule)
+    module, is_package = module_of(label), label.endswith("__init__.py")
+    imports: list[tuple[str, ...]] = []
+
+    class SetAside(ast.NodeTransformer):
+        def visit_Import(self, node: ast.Import) -> None:
+            imports.extend(("import", a.name, a.asname or a.name.split(".")[0]) for a in node.names)
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            base = _resolve(node, module, is_package)
+            for a in node.names:
+                full = f"{base}.{a.name}"
+                kind = ("module", full) if full in modules else ("name", base)
+                imports.append((*kind, a.name, a.asname or a.name))
+
+    tree = SetAside().visit(tree)
+    body = ast.unparse(tree)
+    return Source(label, body, ast.unparse(_Blank().visit(tree)), tuple(sorted(imports)))
+
+
+def package_files(src: Path) -> dict[str, str]:
+    """Label -> path of every module of the package under ``src`` (``src/matcomp``'s parent)."""
+    return {p.relative_to(src).as_posix(): str(p) for p in sorted((src / "matcomp").rglob("*.py"))
+            if "__pycache__" not in p.parts}  # fmt: skip
+
+
+def _sources(files: dict[str, str]) -> dict[str, Source]:
+    py = {k: v for k, v in files.items() if k.endswith(".py")}
+    modules = {module_of(k) for k in py}
+    return {k: read_source(k, Path(v), modules) for k, v in py.items()}
+
+
+def _pair(
+    old: dict[str, Source], new: dict[str, Source], moved: dict[str, str] | None = None
+) -> tuple[dict[str, str], dict[str, Source]]:
+    """Each old file paired with today's file of the same shape (its moved modules' names as today's; the
+    same label first, then the same file name); (the pairs, today's files left over)."""
+    pairs, free = {}, dict(new)
+    for label, src in sorted(old.items()):
+        shape = _renamed_text(src.shape, moved or {})
+        same = [k for k, s in free.items() if s.shape == shape]
+        pick = label if label in same else next((k for k in same if Path(k).name == Path(label).name), None)
+        if pick is not None:
+            pairs[label] = pick
+            del free[pick]
+    return pairs, free
+
+
+def module_moves(old_package: dict[str, str], new_package: dict[str, str]) -> dict[str, str]:
+    """Old module name -> today's, for every module of the package that moved: paired by shape, then a
+    module whose statements changed (one that is no job's code, such as this package's codehash, which
+    finds the package from where it lives) by its file name where that name is left once on each side."""
+    old, new = _sources(old_package), _sources(new_package)
+    moved: dict[str, str] = {}
+    for _ in range(3):  # a module that names a moved one pairs once that move is known
+        pairs, free = _pair(old, new, moved)
+        left = [k for k in old if k not in pairs]
+        for label in left:
+            name = Path(label).name
+            mine = [k for k in left if Path(k).name == name]
+            theirs = [k for k in free if Path(k).name == name]
+            if len(mine) == 1 and len(theirs) == 1:
+                pairs[label] = theirs[0]
+        found = {module_of(a): module_of(b) for a, b in pairs.items() if module_of(a) != module_of(b)}
+        if found == moved:
+            break
+        moved = found
+    return moved
+
+
+def _renamed_text(text: str, moved: dict[str, str]) -> str:
+    """``text`` with each moved module's dotted name as today's (the messages that name a module)."""
+    for old in sorted(moved, key=len, reverse=True):
+        text = re.sub(rf"(?<![\w.]){re.escape(old)}(?![\w])", moved[old], text)
+    return text
+
+
+def _renamed(imp: tuple[str, ...], moved: dict[str, str]) -> tuple[str, ...]:
+    """An import of REV's code with its modules' names as today's (``moved``: old module -> new)."""
+    kind, target, *rest = imp
+    for old in sorted(moved, key=len, reverse=True):
+        if target == old or target.startswith(f"{old}."):
+            target = moved[old] + target[len(old) :]
+            break
+    return (kind, target, *rest)
+
+
+def moves_only(old: dict[str, str], new: dict[str, str], moved: dict[str, str]) -> dict[str, str]:
+    """``old`` -> ``new`` file pairing (labels -> paths) when the two sets of code files differ only by the
+    modules ``moved`` (:func:`module_moves`): the same statements (a message naming a moved module names
+    it as today), imports binding the same names to the same modules and objects, the same data files; a
+    file new today may only be an empty package ``__init__``.  Else :class:`RelabelError` naming each file."""
+    src_old, src_new = _sources(old), _sources(new)
+    pairs, free = _pair(src_old, src_new, moved)
+    problems = [f"{k}: no file of today's code has its statements (changed, not moved)" for k in src_old
+                if k not in pairs]  # fmt: skip
+    problems += [f"{k}: new in today's code (only an empty package __init__ may be new)" for k, s in free.items()
+                 if not (k.endswith("__init__.py") and s.empty)]  # fmt: skip
+    for a, b in pairs.items():
+        if _renamed_text(src_old[a].body, moved) != src_new[b].body:
+            problems.append(f"{a} -> {b}: its statements differ beyond the moved modules' names")
+        if tuple(sorted(_renamed(i, moved) for i in src_old[a].imports)) != src_new[b].imports:
+            problems.append(f"{a} -> {b}: its imports bind other names or modules")
+    others_new = {k: codehash.normalized_source(Path(v)) for k, v in new.items() if not k.endswith(".py")}
+    for k, v in old.items():
+        if k.endswith(".py"):
+            continue
+        match = [n for n, t in others_new.items() if t == codehash.normalized_source(Path(v))]
+        if match:
+            pairs[k] = k if k in match else match[0]
+        else:
+            problems.append(f"{k}: no file of today's code has its content")
+    if problems:
+        raise RelabelError(
+            "the code changed in more than where its modules live:\n  " + "\n  ".join(problems)
+        )
+    return pairs
+
+
+# ---------------------------------------------------------------- relabelling the files
+
+
+@dataclass(frozen=True)
+class Codes:
+    """REV's and today's hash and file labels of the data and training code."""
+
+    rev: str
+    old: dict[str, dict[str, Any]]
+    new: dict[str, dict[str, Any]]
+
+    def mark(self, old_name: str) -> dict[str, Any]:
+        return {"from": old_name, "code": {s: self.old[s]["hash"] for s in STEPS}, "rev": self.rev,
+                "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "why": WHY}  # fmt: skip
+
+
+def _renamed_path(path: str, old_hash: str, new_hash: str) -> str:
+    stem = path.removesuffix(".json").removesuffix(".npz")
+    if not stem.endswith(f"_{old_hash}"):
+        raise RelabelError(f"{path}: its name does not end in the hash {old_hash}")
+    return f"{stem[: -len(old_hash)]}{new_hash}{path[len(stem) :]}"
+
+
+def relabel_data(root: Path, rel: str, codes: Codes) -> str | None:
+    """The ground truth ``rel`` under today's data code's name (made again and compared first); its new
+    name, or None when it was not made by REV's code."""
+    from ..data import load_problem, make_problem  # noqa: PLC0415  (numpy only; kept beside its use)
+
+    problem = load_problem(root / rel)
+    if problem.settings.get("code") != codes.old["data"]["hash"]:
+        return None
+    s = problem.settings
+    again = make_problem(s["m"], s["n"], s["rank"], s["n_obs"], s["seed"], s["normalize"])
+    if not (np.array_equal(again.w_star, problem.w_star) and np.array_equal(again.mask, problem.mask)):
+        raise RelabelError(f"{rel}: today's code makes another ground truth from its settings")
+    new = _renamed_path(rel, codes.old["data"]["hash"], codes.new["data"]["hash"])
+    settings = {**s, "code": codes.new["data"]["hash"], "code_files": list(codes.new["data"]["files"]),
+                "relabelled": [*s.get("relabelled", []), codes.mark(rel)]}  # fmt: skip
+    type(problem)(problem.w_star, problem.mask, settings).save(root / new)
+    return new
+
+
+def _job_hash(job: dict[str, Any]) -> str:
+    from ..plan.jobs import short_hash
+
+    return short_hash({"train": job["train"], "data": job["data"], "seeds": job["seeds"], "depths": job["depths"],
+                       "code": job["code"]["hash"], "placement": job.get("placement", "cpu")})  # fmt: skip
+
+
+def relabel_cells(root: Path, rel: str, codes: Codes) -> str | None:
+    """The training result ``rel`` (and its trajectory) under today's name; its new name, or None when it
+    was not made by REV's code."""
+    res = results.read_result(root / rel)
+    doc, job = res.doc, res.doc.get("job") or {}
+    old_train, old_data = codes.old["train"]["hash"], codes.old["data"]["hash"]
+    if (job.get("code") or {}).get("hash") != old_train or job["data"].get("code") != old_data:
+        return None
+    if not rel.endswith(f"_{_job_hash(job)}.json"):
+        raise RelabelError(f"{rel}: its settings do not give its name (edited by hand?)")
+    data = {**job["data"], "code": codes.new["data"]["hash"]}
+    new_job = {**job, "data": data, "code": {**job["code"], "hash": codes.new["train"]["hash"],
+                                            "files": list(codes.new["train"]["files"])}}  # fmt: skip
+    new = rel.removesuffix(f"{_job_hash(job)}.json") + f"{_job_hash(new_job)}.json"
+    if (root / new).exists():
+        return None  # relabelled before: never overwritten
+    new_job["path"] = new
+    for cell in doc["cells"]:
+        for run in cell["runs"]:
+            run["data"] = {**run["data"], "code": codes.new["data"]["hash"],
+                           "code_files": list(codes.new["data"]["files"])}  # fmt: skip
+    out = {k: v for k, v in doc.items() if k != "trajectory"}
+    out.update(job=new_job, relabelled=[*doc.get("relabelled", []), codes.mark(rel)])
+    results.write(root / new, out, res.arrays if res.arrays else None)
+    return new
+
+
+def relabel(root: Path, rev: str, checkout: Path) -> tuple[list[tuple[str, str]], list[str]]:
+    """Relabel every ground truth and training result under ``root``/results made by REV's code (module
+    docstring): ((old name, new name) of each, ground truths first; the files left alone as unreadable,
+    each with why).  Nothing is written before the code is proved to differ only by moves, and nothing
+    existing is overwritten."""
+    commit = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--verify", f"{rev}^{{commit}}"],
+                            capture_output=True, text=True)  # fmt: skip
+    if commit.returncode != 0:
+        raise RelabelError(f"git cannot find revision {rev!r} in {checkout}: {commit.stderr.strip()}")
+    rev = commit.stdout.strip()
+    old, tmp = code_at(rev, checkout)
+    with tmp:
+        codes = Codes(rev, {s: old[s] for s in STEPS}, today())
+        moved = module_moves(
+            package_files(Path(tmp.name) / "src"), package_files(codehash.PACKAGE_DIR.parent)
+        )
+        for step in STEPS:
+            moves_only(old[step]["files"], codes.new[step]["files"], moved)
+    done: list[tuple[str, str]] = []
+    skipped: list[str] = []
+    if all(codes.old[s]["hash"] == codes.new[s]["hash"] for s in STEPS):
+        return done, skipped
+    for rel, fn in [*((f, relabel_data) for f in _files(root, "results/data", ".npz")),
+                    *((f, relabel_cells) for f in _files(root, "results/cells", ".json"))]:  # fmt: skip
+        new = _target(root, rel, codes)
+        if new is not None and (root / new).exists():
+            continue  # relabelled before (or made by today's code): never overwritten
+        try:
+            made = fn(root, rel, codes)
+        except (results.ResultFileError, ProblemError) as err:
+            skipped.append(f"{rel}: {err}")
+            continue
+        if made is not None:
+            done.append((rel, made))
+    return done, skipped
+
+
+def _target(root: Path, rel: str, codes: Codes) -> str | None:
+    """Where ``rel`` would go, when that can be told from its name alone (a ground truth)."""
+    if rel.endswith(".npz") and rel.removesuffix(".npz").endswith(codes.old["data"]["hash"]):
+        return _renamed_path(rel, codes.old["data"]["hash"], codes.new["data"]["hash"])
+    return None
+
+
+def _files(root: Path, folder: str, suffix: str) -> Iterable[str]:
+    base = root / folder
+    if not base.is_dir():
+        return []
+    return sorted(
+        p.relative_to(root).as_posix()
+        for p in base.rglob(f"*{suffix}")
+        if not p.name.endswith(".trajectory.npz") and not p.name.startswith(".")
+    )
