@@ -68,3 +68,22 @@ def test_every_method_has_an_env_file_and_a_colour_or_a_shade() -> None:
         assert (ROOT / "envs" / method.env).is_file(), name
         assert method_color(method.label).startswith("#")
     assert method_color("OPT (published)") != method_color("OPT")  # a darker shade of OPT's orange
+
+
+def test_every_setting_a_reading_changes_is_a_column_the_report_prints() -> None:
+    """A reading (config.yaml's `readings:`, at every scale) that changes a training setting the tables do not
+    record as a column, or whose column the footers and claims do not print, would run unseen: every such
+    setting is a column of `_reading_settings` and a key of `style.READING_SETTINGS`, and the two agree."""
+    from matcomp.report.style import READING_SETTINGS
+    from matcomp.report.tables import SETTING_COLUMNS, _reading_settings
+
+    raw = read_config(ROOT / "config.yaml")
+    readings = dict(raw.get("readings") or {})
+    for scale in (raw.get("scales") or {}).values():
+        readings.update((scale or {}).get("readings") or {})
+    changed = {key for spec in readings.values() for key in (spec.get("train") or {})}
+    columns = {SETTING_COLUMNS.get(key, key) for key in changed}
+    job = {"train": {}, "optimizer": "gd"}
+    made = set(_reading_settings(job, {"provenance": {}}))
+    assert columns <= made, f"readings change {sorted(columns - made)}, which the tables do not record"
+    assert made == set(READING_SETTINGS), "the tables' setting columns and the printed ones differ"

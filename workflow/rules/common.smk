@@ -44,6 +44,7 @@ from matcomp.store.paths import (  # noqa: E402
 )
 from matcomp.plan.jobs import baseline_jobs, packing, training_jobs  # noqa: E402
 from matcomp.plan import disk, orphans  # noqa: E402
+from matcomp.plan.products import PRODUCTS as PRODUCTS_BY_KIND, products  # noqa: E402
 from matcomp.plan.cluster import slurm_problem  # noqa: E402
 from snakemake.exceptions import WorkflowError  # noqa: E402
 
@@ -203,9 +204,7 @@ def _refuse_unwritable_outputs():
 
 
 PRODUCT_OWNERS = enabled_experiments(config, SYNTHETIC_KINDS)
-PRODUCTS = [
-    p for n in PRODUCT_OWNERS for p in orphans.products(n, EXPERIMENTS[n]["kind"])
-]
+PRODUCTS = [p for n in PRODUCT_OWNERS for p in products(n, EXPERIMENTS[n]["kind"])]
 DATA_USERS = (
     {}
 )  # each ground-truth file the jobs read: the training and baseline results made from it
@@ -393,10 +392,10 @@ def all_targets():
     for (
         kind
     ) in (
-        orphans.PRODUCTS
-    ):  # each experiment's tables and figures (matcomp.plan.orphans)
+        PRODUCTS_BY_KIND
+    ):  # each experiment's tables and figures (matcomp.plan.products)
         for name in experiments_of(kind):
-            targets += orphans.products(name, kind)
+            targets += products(name, kind)
     if table2_wanted():
         targets += [paths.table("table2", ext) for ext in ("csv", "md", "tex")]
     if robustness_tables():

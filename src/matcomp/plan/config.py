@@ -34,9 +34,10 @@ import yaml
 from ..labels import OPTIMIZER_LABELS, PENALTY_LABELS, READING_SEP
 
 SCHEMA = Path(__file__).with_name("config.schema.yaml")
-KINDS = ("table", "dynamics", "baselines", "movielens")
-SYNTHETIC_KINDS = KINDS[:3]
-"""The kinds on the synthetic data (ground truth, masks): the ones a reading can rerun."""
+SYNTHETIC_KINDS = ("table", "dynamics", "baselines")
+"""The kinds on the synthetic data (ground truth, masks): the ones a reading can rerun, each with its products
+(:data:`matcomp.plan.products.PRODUCTS`)."""
+KINDS = (*SYNTHETIC_KINDS, "movielens")
 TRAINING_NEEDS = (
     ("optimizers",),
     ("depths",),

@@ -15,26 +15,10 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from ..store import paths
+from .products import products
 
 SOURCE_COLUMN = "file"
 """The column of a table that names the result file each row was read from."""
-
-
-PRODUCTS: dict[str, tuple[str, ...]] = {
-    "table": (paths.table("{name}", "csv"), paths.table("{name}", "md"), paths.table("{name}", "tex")),
-    "dynamics": (paths.figure("{name}", "pdf"), paths.figure("{name}", "png"), paths.table("{name}", "csv")),
-    "baselines": (paths.figure("{name}", "pdf"), paths.figure("{name}", "png"), paths.table("{name}", "csv"),
-                  paths.table("{name}_summary")),
-}  # fmt: skip
-"""What the workflow makes from an experiment's cells, by the experiment's kind (``{name}``: its name): the
-targets of a full run (``all_targets``) and what a planning check looks for; ``tests/test_workflow.py``
-checks that the rules make exactly these."""
-
-
-def products(name: str, kind: str | None = None) -> list[str]:
-    """The files the workflow makes for experiment ``name`` of ``kind`` (every kind's, without one)."""
-    kinds = [kind] if kind else list(PRODUCTS)
-    return list(dict.fromkeys(p.format(name=name) for k in kinds for p in PRODUCTS[k]))
 
 
 def sources(table: Path) -> set[str]:

@@ -309,6 +309,10 @@ def _counts(arrays: dict[str, np.ndarray], cell: dict[str, Any], rank: int) -> d
     return out
 
 
+SETTING_COLUMNS = {"stop": "stop_rule", "spectral": "route"}
+"""Training settings whose cell column has another name (the others keep theirs)."""
+
+
 def _reading_settings(job: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     """The reading settings behind a cell's numbers (:data:`matcomp.report.style.READING_SETTINGS`): the initialisation, what the tolerance read, the data term's reduction, the stop rule, the spectral
     route that ran, GD's momentum (with ``gd_momentum``).  A result written before a setting
