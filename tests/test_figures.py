@@ -79,7 +79,10 @@ def test_dynamics_figure_draws_sd_bands(tmp_path: Path, monkeypatch, depths: lis
     for words in ("scale quick", "budget 1500 iterations, ran 932–1,500", "converged, max_iters, plateau",
                   "seeds 2", "n_obs 2000", "init end_to_end", "tolerance on loss", "stop rule plateau"):  # fmt: skip
         assert words in said, (words, said)
-    assert any(said == t.get_text() for t in drawn["fig"].texts)
+    printed = [t.get_text() for t in drawn["fig"].texts if "\n" in t.get_text()]  # wrapped to the width
+    assert any(said == " ".join(text.split()) for text in printed)
+    fig_chars = drawn["fig"].get_figwidth() * 72 / (0.6 * 7)
+    assert all(len(line) <= fig_chars for text in printed for line in text.splitlines())
     axes = drawn["fig"].axes
     assert len(axes) == 6
     n_curves = len(depths) * len(lams)

@@ -12,6 +12,7 @@ installed.  :func:`figure_footer` is the line every figure carries about what it
 from __future__ import annotations
 
 import re
+import textwrap
 import zlib
 from collections.abc import Iterable
 from typing import Any
@@ -126,13 +127,17 @@ def figure_footer(summary: Any, scale: str | None = None, lines: str = LINES) ->
 
 
 def save_figure(fig: Any, pdf: str, png: str, footer: str, fontsize: float = 7) -> None:
-    """Write ``fig`` with ``footer`` printed under it and stored in both files' metadata (pdf Subject, png
+    """Write ``fig`` with ``footer`` printed under it (wrapped to the figure's width: matplotlib's own wrap
+    let a centred line run past the left edge) and stored whole in both files' metadata (pdf Subject, png
     Description), each file atomically; the figure is closed."""
     import matplotlib.pyplot as plt  # noqa: PLC0415  (only the drawing steps load matplotlib)
 
     from ..store.io import write_with  # noqa: PLC0415
 
-    fig.text(0.5, 0.005, footer, ha="center", va="bottom", fontsize=fontsize, color="#555555", wrap=True)
+    chars = max(60, int(fig.get_figwidth() * 72 / (0.6 * fontsize)))  # a character is ≈ 0.5-0.6 em wide
+    fig.text(
+        0.5, 0.005, textwrap.fill(footer, chars), ha="center", va="bottom", fontsize=fontsize, color="#555555"
+    )
     write_with(pdf, lambda t: fig.savefig(t, format="pdf", metadata={"Subject": footer}), ".pdf")
     write_with(png, lambda t: fig.savefig(t, format="png", dpi=110, metadata={"Description": footer}), ".png")
     plt.close(fig)
