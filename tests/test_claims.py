@@ -859,3 +859,23 @@ def test_the_gap_grows_seed_by_seed_where_the_seeds_union_overlaps() -> None:
     df = pd.DataFrame(rows)
     assert _verdict(df, check)[0] == "held"
     assert _verdict(df.drop(columns="sv_gap_seeds"), check)[0] != "held"  # the union alone cannot tell
+
+
+def test_a_printed_cell_agrees_only_where_every_seed_does() -> None:
+    """Table 1 prints Err 0.05: seeds at 1e-8 and 0.2 average to 0.1, within the factor 3, but neither seed
+    is near it (differs; the mark says the seeds split only where one seed agrees); seeds at 0.04 and 0.06
+    agree; a cell without per-seed columns is read by its means, as before."""
+    from matcomp.report.paper import _mark
+
+    def row(errs: tuple[float, float], ranks: tuple[float, float] = (5.0, 5.0)) -> pd.Series:
+        return pd.Series({"decided": True, "paper_err": 0.05, "paper_rank": 5.0, "seeds": "0;1",
+                          "test_error_mean": sum(errs) / 2, "effective_rank_mean": sum(ranks) / 2,
+                          "test_error_seeds": ";".join(map(repr, errs)),
+                          "effective_rank_seeds": ";".join(map(repr, ranks))})  # fmt: skip
+
+    assert _mark(row((1e-8, 0.2))) == "differs (Err)"
+    assert _mark(row((0.04, 1e-8))) == "differs (Err; seeds split: 1 of 2 agree)"
+    assert _mark(row((0.04, 0.06))) == "agrees"
+    assert _mark(row((0.04, 0.06), (5.0, 9.0))) == "differs (Rk; seeds split: 1 of 2 agree)"
+    means_only = row((1e-8, 0.2)).drop(["test_error_seeds", "effective_rank_seeds"])
+    assert _mark(means_only) == "agrees"  # what a seed mean alone would have said
