@@ -879,3 +879,25 @@ def test_a_printed_cell_agrees_only_where_every_seed_does() -> None:
     assert _mark(row((0.04, 0.06), (5.0, 9.0))) == "differs (Rk; seeds split: 1 of 2 agree)"
     means_only = row((1e-8, 0.2)).drop(["test_error_seeds", "effective_rank_seeds"])
     assert _mark(means_only) == "agrees"  # what a seed mean alone would have said
+
+
+def test_robustness_agrees_seed_by_seed() -> None:
+    """'Robust over λ': the reference (λ 0.05) recovers W* on both seeds; λ 1e-4 recovers on seed 0 only. Each
+    cell's "every seed meets it" is then False vs True (not held either way), but a cell whose seeds split
+    the other way round from a split reference agrees cell-wise (both "misses") and not seed by seed."""
+    agrees = {"type": "agrees_with", "where": {"experiment": "t"}, "by": ["optimizer"], "reference": {"lam": 0.05},
+              "metric": "test_error_mean", "op": "<=", "value": 1e-3}  # fmt: skip
+
+    def cell(lam: float, errs: tuple[float, float]) -> dict:
+        return _decided("t", penalty="ratio", lam=lam, seeds="0;1", test_error_mean=sum(errs) / 2,
+                        test_error_seeds=";".join(map(repr, errs)))  # fmt: skip
+
+    crossed = pd.DataFrame([cell(0.05, (1e-6, 0.5)), cell(1e-4, (0.5, 1e-6))])
+    verdict, ours = _verdict(crossed, agrees)
+    assert verdict == "not held" and "0 of 2 seeds alike" in ours, ours
+    assert (
+        _verdict(crossed.drop(columns="test_error_seeds"), agrees)[0] == "inconclusive"
+    )  # cell-wise: both miss
+    alike = pd.DataFrame([cell(0.05, (1e-6, 0.5)), cell(1e-4, (2e-6, 0.7))])
+    verdict, ours = _verdict(alike, agrees)
+    assert verdict == "held" and "2 of 2 seeds alike" in ours, ours

@@ -247,7 +247,9 @@ def _side(row: pd.Series, c: dict[str, Any]) -> bool | None:
 
 
 def _agrees_with(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
-    """Per group of ``by``: each cell on the same side of ``metric op value`` as the group's reference cell."""
+    """Per group of ``by``: each cell on the same side of ``metric op value`` as the group's reference cell,
+    seed by seed where both have per-seed values (a cell whose seeds split cannot agree with one whose seeds
+    do not)."""
     sel = select(df, c["where"])
     out = []
     for _, group in sel.groupby(c["by"], sort=False):
@@ -261,14 +263,31 @@ def _agrees_with(df: pd.DataFrame, c: dict[str, Any]) -> list[Outcome]:
                 continue
             r = ref.iloc[0]
             (dr, hr), (dc, hc) = cell_decision(r), cell_decision(row)
-            mine, theirs = _side(row, c), _side(r, c)
-            passes = None if mine is None or theirs is None else mine == theirs
+            sides = _seed_sides(row, r, c) or [(_side(row, c), _side(r, c))]
+            results = [None if m is None or t is None else m == t for m, t in sides]
             word = {True: "meets", False: "misses", None: "n/a"}
-            text = f"{label} {word[mine]} it, reference {cell_label(r)} {word[theirs]} it"
-            alike_failing = mine is False and theirs is False
+            text = (
+                f"{label} "
+                + ", ".join(f"{word[m]} it (reference {word[t]})" for m, t in sides)
+                + f" against {cell_label(r)}"
+            )
+            text += f" ({seed_word(results)} seeds alike)" if len(sides) > 1 else ""
+            alike_failing = all(m is False and t is False for m, t in sides)
             text += " (alike in failing: no evidence)" if alike_failing else ""
-            out.append(Outcome(label, text, passes, dr and dc, [hr, hc], neutral=alike_failing))
+            out.append(Outcome(label, text, combine(results), dr and dc, [hr, hc], neutral=alike_failing))
     return out
+
+
+def _seed_sides(
+    row: pd.Series, ref: pd.Series, c: dict[str, Any]
+) -> list[tuple[bool | None, bool | None]] | None:
+    """Per seed, whether ``row`` and the reference meet ``metric op value`` (seed s of both shares its ground
+    truth and mask), where both have per-seed values of the same seeds; None otherwise."""
+    mine, theirs = seed_intervals(row, c["metric"]), seed_intervals(ref, c["metric"])
+    ids = seed_ids(row)
+    if not (mine and theirs and ids and ids == seed_ids(ref) and len(mine) == len(theirs) == len(ids)):
+        return None
+    return [(_meets(*a, c["op"], c["value"]), _meets(*b, c["op"], c["value"])) for a, b in zip(mine, theirs)]
 
 
 def _log_spread(row: pd.Series, metric: str) -> float:
