@@ -3,9 +3,10 @@
 A result's name holds its code hash (:mod:`.codehash`), and the hash holds each file's path: moving a module
 into a package renames every result, though nothing that runs changed.  ``matcomp relabel --from REV``
 proves, file by file, that the data and training code of today differs from REV's only by moves: every
-file of REV's code is matched to one of today's whose statements are the same once imports are set aside,
-and whose imports bind the same names to the same (moved) modules and objects; a file that is new today
-may only be an empty package ``__init__``.  Then each cached ground truth and training result made by REV's
+file of REV's code is matched to one of today's whose statements are the same once imports are set aside
+(a message that names a moved module names it as today), and whose imports bind the same names to the
+same (moved) modules and objects; a data file is the same; a file that is new today may only be an empty
+package ``__init__``.  Then each cached ground truth and training result made by REV's
 code is written again under today's name, its arrays unchanged, its records naming today's code and
 keeping where it came from (``relabelled``: the old name, the old hashes, REV).  A ground truth is also made
 again by today's code and must equal the cached one.  The old files are left where they are (``matcomp
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import io
 import json
 import re
 import subprocess
@@ -58,7 +60,7 @@ def code_at(rev: str, checkout: Path) -> tuple[dict[str, dict[str, Any]], tempfi
     if archive.returncode != 0:
         tmp.cleanup()
         raise RelabelError(f"git cannot read revision {rev!r}: {archive.stderr.decode().strip()}")
-    with tarfile.open(fileobj=_bytes_io(archive.stdout)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(tmp.name, filter="data")
     probe = (
         "import json, sys\n"
@@ -79,12 +81,6 @@ def code_at(rev: str, checkout: Path) -> tuple[dict[str, dict[str, Any]], tempfi
             "the probe imported today's package instead of the revision's (an editable install?)"
         )
     return info, tmp
-
-
-def _bytes_io(data: bytes) -> Any:
-    import io
-
-    return io.BytesIO(data)
 
 
 def today() -> dict[str, dict[str, Any]]:
