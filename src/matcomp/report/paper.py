@@ -63,13 +63,19 @@ def err_agrees(ours: float, paper: float) -> bool:
     return ours > 0 and abs(math.log10(ours / paper)) <= math.log10(ERR_FACTOR)
 
 
+def _per_seed(row: pd.Series, column: str) -> list[float] | None:
+    """A ``;``-joined per-seed column (:func:`matcomp.report.tables.join_seeds`) as numbers; None without one
+    (one seed's value, which pandas reads as a number, is the cell's mean anyway).  Parsed here, not with the
+    claims' reader, so that Table 2's code (which imports this module) does not cover the claims."""
+    value = row.get(column)
+    return [float(v) for v in value.split(";")] if isinstance(value, str) and value else None
+
+
 def _seeds(row: pd.Series) -> list[tuple[float, float]]:
     """(Err, Rk) of each seed where the table has them per seed, else the cell's means as one."""
-    from .claims.outcomes import seed_intervals  # noqa: PLC0415  (the claims' reading of the same columns)
-
-    errs, ranks = seed_intervals(row, "test_error_mean"), seed_intervals(row, "effective_rank_mean")
+    errs, ranks = _per_seed(row, "test_error_seeds"), _per_seed(row, "effective_rank_seeds")
     if errs and ranks and len(errs) == len(ranks):
-        return [(e, r) for (e, _), (r, _) in zip(errs, ranks, strict=True)]
+        return list(zip(errs, ranks, strict=True))
     return [(float(row["test_error_mean"]), float(row["effective_rank_mean"]))]
 
 
