@@ -10,9 +10,8 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 CHECKOUT_SRC = Path(workflow.basedir).resolve() / "src"
-sys.path.insert(
-    0, str(CHECKOUT_SRC)
-)  # this checkout's package before any installed copy
+# this checkout's package before any installed copy
+sys.path.insert(0, str(CHECKOUT_SRC))
 
 from matcomp.store.checkout import require  # noqa: E402
 
@@ -205,9 +204,8 @@ def _refuse_unwritable_outputs():
 
 PRODUCT_OWNERS = enabled_experiments(config, SYNTHETIC_KINDS)
 PRODUCTS = [p for n in PRODUCT_OWNERS for p in products(n, EXPERIMENTS[n]["kind"])]
-DATA_USERS = (
-    {}
-)  # each ground-truth file the jobs read: the training and baseline results made from it
+# each ground-truth file the jobs read: the training and baseline results made from it
+DATA_USERS = {}
 for _path, _job in [*JOBS.items(), *BASELINE_JOBS.items()]:
     for _data in _job.data_paths():
         DATA_USERS.setdefault(_data, []).append(_path)
@@ -215,9 +213,8 @@ _refuse_unwritable_workdir()
 _refuse_blocked_folders()
 _refuse_damaged_results()
 _refuse_orphaned_products()
-if getattr(
-    workflow, "is_main_process", True
-):  # a job on another node: its clock is not the planner's
+# not in a job on another node: its clock is not the planner's
+if getattr(workflow, "is_main_process", True):
     _refuse_future_files()
 _refuse_unusable_lock_folder()
 _refuse_unwritable_outputs()
@@ -373,9 +370,7 @@ def training_jobs_to_run():
     cannot be read, the config's jobs whose result is missing."""
     try:
         outputs = {str(f) for job in workflow.dag.needrun_jobs() for f in job.output}
-    except (
-        Exception
-    ):  # noqa: BLE001 - Snakemake's internals: fall back, the estimate is only advice
+    except Exception:  # Snakemake's internals: fall back, the estimate is only advice
         return {path: job for path, job in JOBS.items() if not Path(path).exists()}
     return {path: job for path, job in JOBS.items() if path in outputs}
 
@@ -389,11 +384,8 @@ def all_targets():
         paths.PAPER_VS_OURS.format(ext="md"),
         paths.READINGS.format(ext="md"),
     ]
-    for (
-        kind
-    ) in (
-        PRODUCTS_BY_KIND
-    ):  # each experiment's tables and figures (matcomp.plan.products)
+    # each experiment's tables and figures (matcomp.plan.products)
+    for kind in PRODUCTS_BY_KIND:
         for name in experiments_of(kind):
             targets += products(name, kind)
     if table2_wanted():
