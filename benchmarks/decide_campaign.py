@@ -51,6 +51,7 @@ from matcomp.plan.cost import job_hours  # noqa: E402
 from matcomp.plan.jobs import baseline_jobs, training_jobs  # noqa: E402
 from matcomp.report.claims import load_claims  # noqa: E402
 from matcomp.store import paths, results  # noqa: E402
+from matcomp.store.io import write_with  # noqa: E402
 
 EVIDENCE = CHECKOUT / "benchmarks" / "decide"
 QUEUE = EVIDENCE / "queue.yaml"
@@ -561,9 +562,7 @@ def with_scoreboard(readme_text: str, block: str, where: Path = README) -> str:
 def write_readme(verdicts: Path, readme: Path = README) -> None:
     """README's scoreboard block from ``verdicts``, written atomically."""
     text = with_scoreboard(readme.read_text(), scoreboard_block(verdicts.read_text()), readme)
-    tmp = readme.with_name(f".{readme.name}.part")
-    tmp.write_text(text)
-    os.replace(tmp, readme)
+    write_with(readme, lambda tmp: Path(tmp).write_text(text))
 
 
 def decide_sources(doc: dict[str, Any], entries: Sequence[Entry]) -> list[str]:

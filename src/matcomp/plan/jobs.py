@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,16 @@ PACKED = 1 << 30
 def short_hash(settings: dict[str, Any]) -> str:
     """10 hex digits identifying ``settings`` (JSON with sorted keys): the tail of a result path."""
     return hashlib.sha1(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:10]
+
+
+def train_hash(
+    train: dict[str, Any], data: dict[str, Any], seeds: Sequence[int], depths: Sequence[int], code: str,
+    placement: str,
+) -> str:  # fmt: skip
+    """The hash that ends a training result's path: every setting the result depends on (a job's, or one a
+    result records: :mod:`matcomp.store.relabel` renames results by it)."""
+    return short_hash({"train": train, "data": data, "seeds": seeds, "depths": depths, "code": code,
+                       "placement": placement})  # fmt: skip
 
 
 def code_record(kind: str, planned: str) -> dict[str, Any]:
@@ -113,10 +124,9 @@ class TrainJob:
 
     @property
     def settings_hash(self) -> str:
-        return short_hash(
-            {"train": dict(self.train), "data": dict(self.data), "seeds": self.seeds, "depths": self.depths,
-             "code": self.code, "placement": self.placement}
-        )  # fmt: skip
+        return train_hash(
+            dict(self.train), dict(self.data), self.seeds, self.depths, self.code, self.placement
+        )
 
     @property
     def path(self) -> str:

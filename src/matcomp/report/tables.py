@@ -202,8 +202,7 @@ def settled_hit(it: np.ndarray, values: np.ndarray, level: float, stop: int) -> 
         return None
     stays = np.flip(np.logical_and.accumulate(np.flip(below)))
     t = int(np.flatnonzero(stays)[0])
-    hi = float(it[logged][t])
-    return (float(it[logged][t - 1]) + 1, hi) if t > 0 else (hi, hi)
+    return resolved(int(it[logged][t]), int(it[logged][max(t - 1, 0)]))
 
 
 def _settled_counts(arrays: dict[str, np.ndarray], runs: Sequence[dict[str, Any]]) -> dict[str, Any]:

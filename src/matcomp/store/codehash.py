@@ -93,7 +93,7 @@ STEPS: dict[str, Step] = {
 # ---------------------------------------------------------------- normalising one file
 
 
-def _strip_docstrings(tree: ast.AST) -> ast.AST:
+def strip_docstrings(tree: ast.AST) -> ast.AST:
     """Drop every statement that is a bare string (docstrings, string "comments"); empty bodies get ``pass``."""
     for node in ast.walk(tree):
         for name in ("body", "orelse", "finalbody"):
@@ -119,7 +119,7 @@ def normalized_source(path: Path) -> str:
     """The part of a file that decides what runs (see the module docstring)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".py":
-        return ast.unparse(_strip_docstrings(ast.parse(text, filename=str(path))))
+        return ast.unparse(strip_docstrings(ast.parse(text, filename=str(path))))
     if path.suffix in (".yaml", ".yml"):
         import yaml
 

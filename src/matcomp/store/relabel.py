@@ -134,7 +134,7 @@ def read_source(label: str, path: Path, modules: set[str]) -> Source:
     """``path`` as a :class:`Source`: docstrings dropped (as the code hash drops them), every import taken out
     of the body and listed as (kind, module, name, bound name).  The imports are compared as a set: a move
     rewrites them, and import sorting reorders and splits them (their order binds nothing else)."""
-    tree = codehash._strip_docstrings(ast.parse(Path(path).read_text()))  # noqa: SLF001  (the hash's own rule)
+    tree = codehash.strip_docstrings(ast.parse(Path(path).read_text()))  # the hash's own rule
     module, is_package = module_of(label), label.endswith("__init__.py")
     imports: list[tuple[str, ...]] = []
 
@@ -241,7 +241,8 @@ def moves_only(old: dict[str, str], new: dict[str, str], moved: dict[str, str]) 
     for k, v in old.items():
         if k.endswith(".py"):
             continue
-        match = [n for n, t in others_new.items() if t == codehash.normalized_source(Path(v))]
+        text = codehash.normalized_source(Path(v))
+        match = [n for n, t in others_new.items() if t == text]
         if match:
             pairs[k] = k if k in match else match[0]
         else:
@@ -284,11 +285,13 @@ def relabel_data(root: Path, rel: str, codes: Codes) -> str | None:
     problem = load_problem(root / rel)
     if problem.settings.get("code") != codes.old["data"]["hash"]:
         return None
+    new = _renamed_path(rel, codes.old["data"]["hash"], codes.new["data"]["hash"])
+    if (root / new).exists():
+        return None  # relabelled before: never overwritten
     s = problem.settings
     again = make_problem(s["m"], s["n"], s["rank"], s["n_obs"], s["seed"], s["normalize"])
     if not (np.array_equal(again.w_star, problem.w_star) and np.array_equal(again.mask, problem.mask)):
         raise RelabelError(f"{rel}: today's code makes another ground truth from its settings")
-    new = _renamed_path(rel, codes.old["data"]["hash"], codes.new["data"]["hash"])
     settings = {**s, "code": codes.new["data"]["hash"], "code_files": list(codes.new["data"]["files"]),
                 "relabelled": [*s.get("relabelled", []), codes.mark(rel)]}  # fmt: skip
     type(problem)(problem.w_star, problem.mask, settings).save(root / new)
@@ -296,10 +299,11 @@ def relabel_data(root: Path, rel: str, codes: Codes) -> str | None:
 
 
 def _job_hash(job: dict[str, Any]) -> str:
-    from ..plan.jobs import short_hash
+    """The planner's hash (:func:`matcomp.plan.jobs.train_hash`) of the settings a result records."""
+    from ..plan.jobs import train_hash  # noqa: PLC0415  (the planner is no job's code: imported on use)
 
-    return short_hash({"train": job["train"], "data": job["data"], "seeds": job["seeds"], "depths": job["depths"],
-                       "code": job["code"]["hash"], "placement": job.get("placement", "cpu")})  # fmt: skip
+    return train_hash(job["train"], job["data"], job["seeds"], job["depths"], job["code"]["hash"],
+                      job.get("placement", "cpu"))  # fmt: skip
 
 
 def relabel_cells(root: Path, rel: str, codes: Codes) -> str | None:
@@ -353,9 +357,6 @@ def relabel(root: Path, rev: str, checkout: Path) -> tuple[list[tuple[str, str]]
         return done, skipped
     for rel, fn in [*((f, relabel_data) for f in _files(root, "results/data", ".npz")),
                     *((f, relabel_cells) for f in _files(root, "results/cells", ".json"))]:  # fmt: skip
-        new = _target(root, rel, codes)
-        if new is not None and (root / new).exists():
-            continue  # relabelled before (or made by today's code): never overwritten
         try:
             made = fn(root, rel, codes)
         except (results.ResultFileError, ProblemError) as err:
@@ -364,13 +365,6 @@ def relabel(root: Path, rev: str, checkout: Path) -> tuple[list[tuple[str, str]]
         if made is not None:
             done.append((rel, made))
     return done, skipped
-
-
-def _target(root: Path, rel: str, codes: Codes) -> str | None:
-    """Where ``rel`` would go, when that can be told from its name alone (a ground truth)."""
-    if rel.endswith(".npz") and rel.removesuffix(".npz").endswith(codes.old["data"]["hash"]):
-        return _renamed_path(rel, codes.old["data"]["hash"], codes.new["data"]["hash"])
-    return None
 
 
 def _files(root: Path, folder: str, suffix: str) -> Iterable[str]:

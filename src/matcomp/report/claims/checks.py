@@ -282,12 +282,13 @@ def _seed_sides(
     row: pd.Series, ref: pd.Series, c: dict[str, Any]
 ) -> list[tuple[bool | None, bool | None]] | None:
     """Per seed, whether ``row`` and the reference meet ``metric op value`` (seed s of both shares its ground
-    truth and mask), where both have per-seed values of the same seeds; None otherwise."""
-    mine, theirs = seed_intervals(row, c["metric"]), seed_intervals(ref, c["metric"])
-    ids = seed_ids(row)
-    if not (mine and theirs and ids and ids == seed_ids(ref) and len(mine) == len(theirs) == len(ids)):
-        return None
-    return [(_meets(*a, c["op"], c["value"]), _meets(*b, c["op"], c["value"])) for a, b in zip(mine, theirs)]
+    truth and mask), where both have per-seed values of the same seeds (:func:`_per_seed`); None otherwise."""
+    seeds = _per_seed(pd.DataFrame([row, ref]), c["metric"])
+    return (
+        [(_meets(*a, c["op"], c["value"]), _meets(*b, c["op"], c["value"])) for a, b in seeds]
+        if seeds
+        else None
+    )
 
 
 def _log_spread(row: pd.Series, metric: str) -> float:
