@@ -4,11 +4,13 @@ from its path."""
 
 from __future__ import annotations
 
+import ast
 import re
 from pathlib import Path
 
 from matcomp.movielens.terms import MODELS
 from matcomp.store import paths
+from matcomp.store.codehash import strip_docstrings
 from matcomp.store.results import trajectory_path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -18,11 +20,29 @@ def test_the_rules_spell_no_output_path_of_their_own() -> None:
     literal = re.compile(r"""["'](results|figures|logs|benchmarks/logs)/""")
     found = [
         f"{f.name}:{n}: {line.strip()}"
-        for f in sorted((ROOT / "workflow/rules").glob("*.smk"))
+        for f in sorted([*(ROOT / "workflow/rules").glob("*.smk"), ROOT / "Snakefile"])
         for n, line in enumerate(f.read_text().splitlines(), 1)
-        if literal.search(line) and "movielens/download" not in line  # the download's log: one rule's own
+        if literal.search(line)
     ]
     assert not found, found
+
+
+def test_the_output_roots_are_spelled_once() -> None:
+    """Moving results/ (or figures/, logs/) is one edit in matcomp.store.paths: no other module of the
+    package or script spells a root in a string its code uses (docstrings and comments may)."""
+    root = re.compile(r"(?<![\w/.-])(results|figures|logs|benchmarks/logs)/")
+    found = []
+    for f in sorted([*(ROOT / "src/matcomp").rglob("*.py"), *(ROOT / "workflow/scripts").glob("*.py")]):
+        if f.name == "paths.py" and f.parent.name == "store":
+            continue
+        for node in ast.walk(strip_docstrings(ast.parse(f.read_text()))):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and root.search(node.value):
+                found.append(f"{f.relative_to(ROOT)}:{node.lineno}: {node.value[:80]!r}")
+    assert not found, found
+    assert {paths.RESULTS, paths.FIGURES, paths.LOGS, paths.BENCHMARK_LOGS} == set(paths.OUTPUT_ROOTS)
+    for name in ("DATA_FILE", "TRAIN_RESULT", "BASELINE_RESULT", "PACK_FOLDER", "MOVIELENS_RESULT", "TABLE",
+                 "R_LIBRARY", "REPORT", "CLAIMS", "READINGS", "EFFECTIVE_CONFIG"):  # fmt: skip
+        assert getattr(paths, name).startswith(f"{paths.RESULTS}/"), name
 
 
 def test_every_cached_result_lies_where_clean_stale_looks() -> None:

@@ -3,6 +3,7 @@ that the code only moved, and results rewritten under today's names with their n
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def test_a_pure_move_is_recognised(tmp_path: Path) -> None:
     ("label", "edit", "named"),
     [
         ("matcomp/tools/util.py", lambda t: t.replace("2 * x", "3 * x"), "changed, not moved"),
-        ("matcomp/core.py", lambda t: t.replace("see matcomp", "look at matcomp"), "statements differ"),
+        ("matcomp/core.py", lambda t: t.replace("see matcomp", "look at matcomp"), "statements"),
         ("matcomp/core.py", lambda t: t.replace("import double", "import double as run"), "imports bind"),
         ("matcomp/tools/__init__.py", lambda t: t + "X = 1\n", "only an empty package __init__ may be new"),
     ],
@@ -76,6 +77,79 @@ def test_anything_but_a_move_is_refused_and_named(tmp_path: Path, label: str, ed
     with pytest.raises(rl.RelabelError, match=named) as err:
         _check(tmp_path, files)
     assert label.split("/")[-1] in str(err.value)
+
+
+PATHS_OLD = {
+    "matcomp/__init__.py": "",
+    "matcomp/paths.py": (
+        'DATA = "results/data/{m}.npz"\nKINDS = ("results", "logs")\n\n'
+        "def log_of(r):\n    return f\"logs/{r.removeprefix('results/')}\"\n"
+    ),
+    "matcomp/core.py": "from .paths import DATA\n\ndef where(m):\n    return DATA.format(m=m)\n",
+}
+PATHS_NAMED = {  # the roots given a name and used by it: what runs is the same
+    **PATHS_OLD,
+    "matcomp/paths.py": (
+        'ROOT = "results"\nLOGS: str = "logs"\nDATA = ROOT + "/data/{m}.npz"\nKINDS = (ROOT, LOGS)\n\n'
+        "def log_of(r):\n    return f\"{LOGS}/{r.removeprefix(ROOT + '/')}\"\n"
+    ),
+}
+
+
+def _check_paths(tmp: Path, new_files: dict[str, str]) -> dict[str, str]:
+    old, new = _tree(tmp / "old", PATHS_OLD), _tree(tmp / "new", new_files)
+    return rl.moves_only(
+        old, new, rl.module_moves(rl.package_files(tmp / "old"), rl.package_files(tmp / "new"))
+    )
+
+
+def test_a_literal_given_a_name_is_recognised_as_the_same_code(tmp_path: Path) -> None:
+    assert _check_paths(tmp_path, PATHS_NAMED)["matcomp/paths.py"] == "matcomp/paths.py"
+
+
+@pytest.mark.parametrize(
+    ("edit", "named"),
+    [
+        (
+            lambda t: t.replace('ROOT = "results"', 'ROOT = "out"'),
+            "constant DATA is gone or has another value",
+        ),
+        (lambda t: t.replace("KINDS = (ROOT, LOGS)", "KINDS = (LOGS, ROOT)"), "constant KINDS"),
+        (lambda t: t + "\ndef move():\n    global ROOT\n    ROOT = 'out'\n", "statements"),
+        (lambda t: t.replace("ROOT", "len"), "new constant len may bind a name used elsewhere"),
+        (lambda t: t.replace("ROOT + '/'", "'results'"), "statements"),
+    ],
+)
+def test_a_named_constant_that_changes_what_runs_is_refused(tmp_path: Path, edit, named: str) -> None:
+    """Another value, another order, a name rebound elsewhere (then it is no constant: its uses differ), a
+    name that shadows a builtin, a use that folds to another string: each is refused, naming the file."""
+    files = {**PATHS_NAMED, "matcomp/paths.py": edit(PATHS_NAMED["matcomp/paths.py"])}
+    with pytest.raises(rl.RelabelError, match=named) as err:
+        _check_paths(tmp_path, files)
+    assert "paths.py" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("new", "same"),
+    [
+        ('REASONS = ("a", "b")\nA, B = range(len(REASONS))\n', True),
+        ('REASONS = ("a", "b", "c")\nA, B = range(len(REASONS))\n', False),  # 3 != 2: another statement
+        ('REASONS = ("a", "b")\nA, B = range(len(REASONS))\n\ndef len(x):\n    return 2\n', False),
+    ],
+)
+def test_len_of_a_named_constant_is_read_as_its_value(tmp_path: Path, new: str, same: bool) -> None:
+    """``range(len(REASONS))`` is ``range(2)`` while ``len`` is the builtin; not when the module rebinds it."""
+    old, now = (rl.fold_constants(ast.parse(s))[0] for s in ("A, B = range(2)\n", new))
+    assert (ast.unparse(old.body[0]) == ast.unparse(now.body[0])) is same
+
+
+def test_the_workflows_roots_are_named_constants_that_fold_to_the_literals() -> None:
+    """store/paths.py names its roots once; read as the proof reads it, every path is a plain string."""
+    source = (ROOT / "src/matcomp/store/paths.py").read_text()
+    tree, constants = rl.fold_constants(ast.parse(source))
+    named = dict(constants)
+    assert named["RESULTS"] == "'results': " and named["TRAIN_RESULT"].startswith("'results/cells/")
+    assert "RESULTS" not in ast.unparse(tree)  # every use read as its value
 
 
 def _result(root: Path) -> str:

@@ -126,7 +126,9 @@ def _relabel_parser(sub: argparse._SubParsersAction) -> None:
         "unchanged, a 'relabelled' record added); the old files stay (`matcomp clean --stale` lists them).",
     )
     p.add_argument("--from", dest="rev", required=True, help="the git revision whose code made the results")
-    p.add_argument("--root", type=Path, default=Path("."), help="the folder holding results/ (default: .)")
+    p.add_argument(
+        "--root", type=Path, default=Path("."), help=f"the folder holding {paths.RESULTS}/ (default: .)"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -311,7 +313,7 @@ def _cmd_relabel(args: argparse.Namespace) -> None:
         print(f"{old} -> {new}")
     for why in skipped:
         print(f"left alone: {why}", file=sys.stderr)
-    print(f"{len(done)} file(s) relabelled under {args.root / 'results'}", file=sys.stderr)
+    print(f"{len(done)} file(s) relabelled under {args.root / paths.RESULTS}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

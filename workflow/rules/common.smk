@@ -355,7 +355,10 @@ def not_planned_products():
     if not NOT_PLANNED:
         return "(?!)"
     names = "|".join(re.escape(n) for n in NOT_PLANNED)
-    return rf"(results/tables|figures)/({names})(_summary)?\.(csv|md|tex|pdf|png)"
+    folders = "|".join(
+        re.escape(str(Path(p("x")).parent)) for p in (paths.table, paths.figure)
+    )
+    return rf"({folders})/({names})(_summary)?\.(csv|md|tex|pdf|png)"
 
 
 def refuse_not_planned(wildcards):

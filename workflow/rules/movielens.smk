@@ -5,9 +5,9 @@ rule movielens_download:
     output:
         f"{paths.MOVIELENS_DOWNLOAD}/u.data",
     log:
-        "logs/movielens/download.log",
+        f"{paths.LOGS}/movielens/download.log",
     benchmark:
-        "benchmarks/logs/movielens/download.tsv"
+        f"{paths.BENCHMARK_LOGS}/movielens/download.tsv"
     conda:
         "../../envs/torch.yaml"
     resources:

@@ -32,6 +32,7 @@ from typing import Any
 import yaml
 
 from ..labels import OPTIMIZER_LABELS, PENALTY_LABELS, READING_SEP
+from ..store.paths import FIGURE
 
 SCHEMA = Path(__file__).with_name("config.schema.yaml")
 SYNTHETIC_KINDS = ("table", "dynamics", "baselines")
@@ -215,7 +216,7 @@ NAME = re.compile(r"[A-Za-z0-9_]+")
 
 def _check_name(kind: str, name: Any) -> None:
     if not NAME.fullmatch(str(name)):
-        raise ConfigError(f"config key '{kind}.{name}': a name becomes part of file names (figures/<name>.pdf), "
+        raise ConfigError(f"config key '{kind}.{name}': a name becomes part of file names ({FIGURE.format(name='<name>', ext='pdf')}), "
                           "so it may hold only letters, digits and underscores (no '/', '..', spaces); rename it")  # fmt: skip
 
 

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..store.paths import CACHED, MOVIELENS_MODELS, log_of
+from ..store.paths import BENCHMARK_LOGS, CACHED, LOGS, MOVIELENS_MODELS, RESULTS, log_of
 from ..store.results import trajectory_path
 from .config import load
 from .jobs import baseline_jobs, training_jobs
@@ -80,6 +80,7 @@ def current_files(
 
 
 MOVIELENS = tuple(f"movielens/{m}/" for m in MOVIELENS_MODELS)
+LOG_ROOTS = (f"{LOGS}/", f"{BENCHMARK_LOGS}/")
 
 
 def _movielens_current(root: Path, rel: str, code: str) -> bool:
@@ -87,7 +88,7 @@ def _movielens_current(root: Path, rel: str, code: str) -> bool:
     whatever data folder it read (``movielens_dir``, the download, test data), since no config names every
     folder a user ran."""
     stem = next((rel[: -len(s)] for s in (".json", ".log", ".tsv") if rel.endswith(s)), rel)
-    for top in ("logs/", "benchmarks/logs/"):
+    for top in LOG_ROOTS:
         stem = stem[len(top) :] if stem.startswith(top) else stem
     result = root / f"{stem}.json"
     try:
@@ -100,7 +101,7 @@ def _movielens_current(root: Path, rel: str, code: str) -> bool:
 def cached_files(root: Path) -> list[str]:
     """Every file under the cached kinds' folders, relative to ``root``."""
     found = []
-    for top in ("results", "logs", "benchmarks/logs"):  # not figures/: no cached results there
+    for top in (RESULTS, LOGS, BENCHMARK_LOGS):  # not figures/: no cached results there
         for sub in CACHED:
             folder = root / top / sub
             if folder.is_dir():
@@ -115,7 +116,7 @@ NOT_OURS = "not ours, left alone: its name or contents do not say the pipeline m
 
 def _stem(rel: str) -> str:
     name = rel
-    for top in ("logs/", "benchmarks/logs/"):
+    for top in LOG_ROOTS:
         name = name.removeprefix(top)
     return next((name[: -len(x)] for x in (*RESULT_SUFFIXES, ".log", ".tsv") if name.endswith(x)), name)
 
@@ -127,7 +128,7 @@ def made_by_pipeline(root: Path, rel: str) -> bool:
     stem = _stem(rel)
     if not HASHED.search(Path(stem).name) and "/packs/" not in f"/{rel}":
         return False
-    if rel.endswith(".json") and rel.startswith("results/"):
+    if rel.endswith(".json") and rel.startswith(f"{RESULTS}/"):
         if (root / rel).stat().st_size == 0:  # marked done by `snakemake --touch`: the workflow's own
             return True
         try:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..store.io import write_with
+from ..store.paths import CLAIMS, READINGS
 from .claims import verdict_counts
 
 DECIDED = ("held", "not held")
@@ -89,7 +90,11 @@ def _reading_lines(sens: pd.DataFrame | None) -> list[str]:
     board = scoreboard(sens, dict.fromkeys(reading_names(sens)), heading="###")
     changed = sens[sens["changes"] != ""]
     if changed.empty:
-        return [*board, "No claim's verdict changes with the readings that ran (`results/readings.md`).", ""]
+        return [
+            *board,
+            f"No claim's verdict changes with the readings that ran (`{READINGS.format(ext='md')}`).",
+            "",
+        ]
     lines = [*board, "### The claims whose verdict changes", ""]
     for _, r in changed.iterrows():
         others = "; ".join(f"{n}: {r[n]}" for n in r["changes"].split("; "))
@@ -125,7 +130,7 @@ def report_markdown(
         "## Readings that change verdicts (`readings.md`)",
         "",
         *_reading_lines(sens),
-        "Detail: `results/claims.md` (every claim with its quote, criterion, cells and their reading settings).",
+        f"Detail: `{CLAIMS.format(ext='md')}` (every claim with its quote, criterion, cells and their reading settings).",
         "",
     ])  # fmt: skip
 

@@ -5,17 +5,23 @@ every output folder is writable read them here."""
 
 from __future__ import annotations
 
-OUTPUT_ROOTS = ("results", "figures", "logs", "benchmarks/logs")
+RESULTS = "results"
+"""The folder every result lies under: cached results, tables and the answer files (change it here alone)."""
+FIGURES = "figures"
+LOGS = "logs"
+BENCHMARK_LOGS = "benchmarks/logs"
+"""Where each job's log and Snakemake benchmark go (a result's path below its root, :func:`log_of`)."""
+OUTPUT_ROOTS = (RESULTS, FIGURES, LOGS, BENCHMARK_LOGS)
 """The folders the workflow writes under (each existing folder below them is checked before any job)."""
-NOT_WRITTEN = ("results/R",)
+NOT_WRITTEN = (RESULTS + "/R",)
 """Folders under them that no job writes into once made (the R library: thousands of folders)."""
 
 # ---------------------------------------------------------------- cached results (named by their settings)
-DATA_FILE = "results/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz"
-TRAIN_RESULT = "results/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.json"
-BASELINE_RESULT = "results/baselines/{method}/r{rank}_o{n_obs}_{hash}.json"
-PACK_FOLDER = "results/packs/{pack}"
-MOVIELENS_RESULT = "results/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.json"
+DATA_FILE = RESULTS + "/data/m{m}_n{n}_r{rank}_o{n_obs}_s{seed}{norm}_{code}.npz"
+TRAIN_RESULT = RESULTS + "/cells/r{rank}_o{n_obs}/{optimizer}/{penalty}/lam{lam}_{hash}.json"
+BASELINE_RESULT = RESULTS + "/baselines/{method}/r{rank}_o{n_obs}_{hash}.json"
+PACK_FOLDER = RESULTS + "/packs/{pack}"
+MOVIELENS_RESULT = RESULTS + "/movielens/{model}/{row}/split{pct}_s{seed}_{hash}.json"
 MOVIELENS_MODELS = ("lnn", "embedding")
 """:data:`matcomp.movielens.terms.MODELS` (spelled here: this module is part of every step's code, which
 should not include the MovieLens checkpoints; ``tests/test_paths.py`` checks the two agree)."""
@@ -32,21 +38,21 @@ def trajectory_of(result: str) -> str:
 def log_of(result: str, ext: str = ".log") -> str:
     """The log (``.log``) or benchmark (``.tsv``) file of a result path or pattern: ``results/X.json`` ->
     ``logs/X.log`` / ``benchmarks/logs/X.tsv`` (``figures/X.pdf`` -> ``logs/figures/X.log``)."""
-    stem = result.removeprefix("results/").rsplit(".", 1)[0]
-    return f"logs/{stem}{ext}" if ext == ".log" else f"benchmarks/logs/{stem}{ext}"
+    stem = result.removeprefix(RESULTS + "/").rsplit(".", 1)[0]
+    return f"{LOGS}/{stem}{ext}" if ext == ".log" else f"{BENCHMARK_LOGS}/{stem}{ext}"
 
 
 # ---------------------------------------------------------------- aggregates (fixed names)
-TABLE = "results/tables/{name}.{ext}"
-FIGURE = "figures/{name}.{ext}"
-R_LIBRARY = "results/R/library"
-ROPTSPACE_RECORD = "results/R/roptspace.json"
-MOVIELENS_DOWNLOAD = "results/movielens/ml-100k"
-EFFECTIVE_CONFIG = "results/config.effective.yaml"
-REPORT = "results/REPORT.md"
-CLAIMS = "results/claims.{ext}"
-PAPER_VS_OURS = "results/paper_vs_ours.{ext}"
-READINGS = "results/readings.{ext}"
+TABLE = RESULTS + "/tables/{name}.{ext}"
+FIGURE = FIGURES + "/{name}.{ext}"
+R_LIBRARY = RESULTS + "/R/library"
+ROPTSPACE_RECORD = RESULTS + "/R/roptspace.json"
+MOVIELENS_DOWNLOAD = RESULTS + "/movielens/ml-100k"
+EFFECTIVE_CONFIG = RESULTS + "/config.effective.yaml"
+REPORT = RESULTS + "/REPORT.md"
+CLAIMS = RESULTS + "/claims.{ext}"
+PAPER_VS_OURS = RESULTS + "/paper_vs_ours.{ext}"
+READINGS = RESULTS + "/readings.{ext}"
 
 
 def table(name: str, ext: str = "csv") -> str:

@@ -1,13 +1,16 @@
-"""Give cached results the names of today's code when the code changed only in where its modules live.
+"""Give cached results the names of today's code when the code changed only in where its modules live (or
+in names given to its constants).
 
 A result's name holds its code hash (:mod:`.codehash`), and the hash holds each file's path: moving a module
 into a package renames every result, though nothing that runs changed.  ``matcomp relabel --from REV``
-proves, file by file, that the data and training code of today differs from REV's only by moves: every
-file of REV's code is matched to one of today's whose statements are the same once imports are set aside
-(a message that names a moved module names it as today), and whose imports bind the same names to the
-same (moved) modules and objects; a data file is the same; a file that is new today may only be an empty
-package ``__init__``.  Then each cached ground truth and training result made by REV's
-code is written again under today's name, its arrays unchanged, its records naming today's code and
+proves, file by file, that the data and training code of today differs from REV's only by moves and by
+names given to constants: every file of REV's code is matched to one of today's whose statements are the
+same once imports are set aside and each named constant is read as its value (:func:`fold_constants`: a
+literal spelled once as ``ROOT = "results"`` and used as ``ROOT + "/data"`` reads as ``"results/data"``; a
+message that names a moved module names it as today), whose constants keep their values, and whose imports
+bind the same names to the same (moved) modules and objects; a data file is the same; a file that is new
+today may only be an empty package ``__init__``.  Then each cached ground truth and training result made
+by REV's code is written again under today's name, its arrays unchanged, its records naming today's code and
 keeping where it came from (``relabelled``: the old name, the old hashes, REV).  A ground truth is also made
 again by today's code and must equal the cached one.  The old files are left where they are (``matcomp
 clean --stale`` lists them).  Baseline and MovieLens results are not relabelled: their jobs take seconds
@@ -19,6 +22,7 @@ The module is not part of any job's code (it labels results, it computes none).
 from __future__ import annotations
 
 import ast
+import builtins
 import datetime as dt
 import io
 import json
@@ -35,11 +39,14 @@ from typing import Any
 import numpy as np
 
 from ..data import ProblemError
-from . import codehash, results
+from . import codehash, paths, results
 
 STEPS = ("data", "train")
 """The steps whose results are relabelled (the others are cheap to make again)."""
-WHY = "the code differed only in where its modules live (matcomp.store.relabel checked every file)"
+WHY = (
+    "the code differed only in where its modules live and in names given to its constants "
+    "(matcomp.store.relabel checked every file)"
+)
 
 
 class RelabelError(RuntimeError):
@@ -89,6 +96,132 @@ def today() -> dict[str, dict[str, Any]]:
             for s in STEPS}  # fmt: skip
 
 
+# ---------------------------------------------------------------- constants given a name
+
+
+_CONSTANT_TYPES = (str, int, float, bool, type(None))
+
+
+def _is_constant(value: object) -> bool:
+    if isinstance(value, tuple):
+        return all(_is_constant(v) for v in value)
+    return isinstance(value, _CONSTANT_TYPES)
+
+
+def _bound_anywhere(tree: ast.Module) -> dict[str, int]:
+    """How many times each name is bound anywhere in the module: assigned, deleted, a parameter, a def or
+    class, an import, an ``except ... as``, a ``global``/``nonlocal`` or a match capture."""
+    counts: dict[str, int] = {}
+
+    def bind(name: str | None) -> None:
+        if name:
+            counts[name] = counts.get(name, 0) + 1
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bind(node.id)
+        elif isinstance(node, ast.arg):
+            bind(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bind(node.name)
+        elif isinstance(node, ast.alias):
+            bind(node.asname or node.name.split(".")[0])
+        elif isinstance(node, (ast.ExceptHandler, ast.MatchAs, ast.MatchStar)):
+            bind(node.name)
+        elif isinstance(node, (ast.Global, ast.Nonlocal)):
+            for name in node.names:
+                bind(name)
+    return counts
+
+
+class _Fold(ast.NodeTransformer):
+    """Replace each named constant by its value, then fold what became constant: an f-string part, ``+``
+    or ``len`` of constants, a tuple of constants (so that ``A + "/x"`` and ``"a/x"`` read the same)."""
+
+    def __init__(self, known: dict[str, object], bound: dict[str, int]) -> None:
+        self.known, self.bound = known, bound
+
+    def visit_Call(self, node: ast.Call) -> ast.AST:
+        """``len`` of a constant (``range(len(REASONS))`` reads as ``range(5)``) where ``len`` is the builtin."""
+        self.generic_visit(node)
+        if (isinstance(node.func, ast.Name) and node.func.id == "len" and "len" not in self.bound
+                and len(node.args) == 1 and not node.keywords and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, (str, tuple))):  # fmt: skip
+            return ast.copy_location(ast.Constant(len(node.args[0].value)), node)
+        return node
+
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if isinstance(node.ctx, ast.Load) and node.id in self.known:
+            return ast.copy_location(ast.Constant(self.known[node.id]), node)
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        left, right = node.left, node.right
+        if (
+            isinstance(node.op, ast.Add)
+            and isinstance(left, ast.Constant)
+            and isinstance(right, ast.Constant)
+        ):
+            a, b = left.value, right.value
+            if (isinstance(a, str) and isinstance(b, str)) or (isinstance(a, tuple) and isinstance(b, tuple)):
+                return ast.copy_location(ast.Constant(a + b), node)
+        return node
+
+    def visit_Tuple(self, node: ast.Tuple) -> ast.AST:
+        self.generic_visit(node)
+        if isinstance(node.ctx, ast.Load) and all(
+            isinstance(e, ast.Constant) and _is_constant(e.value) for e in node.elts
+        ):
+            return ast.copy_location(ast.Constant(tuple(e.value for e in node.elts)), node)  # type: ignore[attr-defined]
+        return node
+
+    def visit_JoinedStr(self, node: ast.JoinedStr) -> ast.AST:
+        self.generic_visit(node)
+        parts: list[ast.expr] = []
+        for part in node.values:
+            if (isinstance(part, ast.FormattedValue) and part.conversion == -1 and part.format_spec is None
+                    and isinstance(part.value, ast.Constant) and isinstance(part.value.value, str)):  # fmt: skip
+                part = ast.Constant(part.value.value)
+            if parts and isinstance(part, ast.Constant) and isinstance(parts[-1], ast.Constant):
+                parts[-1] = ast.Constant(parts[-1].value + part.value)
+            else:
+                parts.append(part)
+        if all(isinstance(p, ast.Constant) for p in parts):
+            return ast.copy_location(ast.Constant("".join(p.value for p in parts)), node)  # type: ignore[attr-defined]
+        return ast.copy_location(ast.JoinedStr(parts), node)
+
+
+def fold_constants(tree: ast.Module) -> tuple[ast.Module, tuple[tuple[str, str], ...]]:
+    """The module with every *named constant* replaced by its value and its assignment taken out, and the
+    constants themselves ((name, repr of the value and annotation), sorted).  A named constant is a
+    module-level ``NAME = value`` (or ``NAME: T = value``) whose value folds to a string, number, None or
+    tuple of those, built from literals and earlier named constants (``+``, f-strings, tuples), and whose
+    name is bound nowhere else in the module.  So a literal given a name (``ROOT = "results"``, ``DATA =
+    ROOT + "/data"``) reads as before, while a constant whose value changed, or a name rebound anywhere,
+    still differs."""
+    bound = _bound_anywhere(tree)
+    known: dict[str, object] = {}
+    named: list[tuple[str, str]] = []
+    body: list[ast.stmt] = []
+    for stmt in tree.body:
+        target = None
+        if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+            target, annotation = stmt.targets[0].id, ""
+        elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name) and stmt.value is not None:
+            target, annotation = stmt.target.id, ast.unparse(stmt.annotation)
+        if target is not None and bound.get(target) == 1:
+            value = _Fold(known, bound).visit(stmt.value)  # type: ignore[union-attr]
+            if isinstance(value, ast.Constant) and _is_constant(value.value):
+                known[target] = value.value
+                named.append((target, f"{value.value!r}: {annotation}"))
+                continue
+        body.append(stmt)
+    tree = ast.Module(body=body, type_ignores=tree.type_ignores)
+    tree = ast.fix_missing_locations(_Fold(known, bound).visit(tree))
+    return tree, tuple(sorted(named))
+
+
 # ---------------------------------------------------------------- moves only?
 
 
@@ -103,18 +236,20 @@ def module_of(label: str) -> str:
 
 @dataclass(frozen=True)
 class Source:
-    """One Python file: its statements with imports set aside (``body``), the same with every string blanked
-    (``shape``: what pairs files across a move, whose messages may name the moved modules), and its imports,
-    each resolved to absolute module names."""
+    """One Python file: its statements with imports set aside and named constants folded in (``body``,
+    :func:`fold_constants`), the same with every string blanked (``shape``: what pairs files across a move,
+    whose messages may name the moved modules), its imports, each resolved to absolute module names, and
+    its named constants."""
 
     label: str
     body: str
     shape: str
     imports: tuple[tuple[str, ...], ...]
+    constants: tuple[tuple[str, str], ...] = ()
 
     @property
     def empty(self) -> bool:
-        return self.body.strip() in ("", "pass")
+        return self.body.strip() in ("", "pass") and not self.constants
 
 
 def _resolve(node: ast.ImportFrom, module: str, is_package: bool) -> str:
@@ -135,6 +270,7 @@ def read_source(label: str, path: Path, modules: set[str]) -> Source:
     of the body and listed as (kind, module, name, bound name).  The imports are compared as a set: a move
     rewrites them, and import sorting reorders and splits them (their order binds nothing else)."""
     tree = codehash.strip_docstrings(ast.parse(Path(path).read_text()))  # the hash's own rule
+    tree, constants = fold_constants(tree)
     module, is_package = module_of(label), label.endswith("__init__.py")
     imports: list[tuple[str, ...]] = []
 
@@ -151,7 +287,7 @@ def read_source(label: str, path: Path, modules: set[str]) -> Source:
 
     tree = SetAside().visit(tree)
     body = ast.unparse(tree)
-    return Source(label, body, ast.unparse(_Blank().visit(tree)), tuple(sorted(imports)))
+    return Source(label, body, ast.unparse(_Blank().visit(tree)), tuple(sorted(imports)), constants)
 
 
 def package_files(src: Path) -> dict[str, str]:
@@ -221,6 +357,24 @@ def _renamed(imp: tuple[str, ...], moved: dict[str, str]) -> tuple[str, ...]:
     return (kind, target, *rest)
 
 
+def _constant_problems(old: Source, new: Source, moved: dict[str, str], star: bool) -> list[str]:
+    """Why ``new``'s named constants are not ``old``'s: every old one must keep its value (a message naming a
+    moved module names it as today); a new one may only name a value that was spelled out before, so it
+    must not shadow a builtin, and no module of the code may ``import *`` (which would bind it elsewhere)."""
+    mine = {k: _renamed_text(v, moved) for k, v in old.constants}
+    theirs = dict(new.constants)
+    where = f"{old.label} -> {new.label}"
+    problems = [
+        f"{where}: its constant {k} is gone or has another value"
+        for k, v in mine.items()
+        if theirs.get(k) != v
+    ]
+    for k in sorted(theirs.keys() - mine.keys()):
+        if k in dir(builtins) or star:
+            problems.append(f"{where}: its new constant {k} may bind a name used elsewhere")
+    return problems
+
+
 def moves_only(old: dict[str, str], new: dict[str, str], moved: dict[str, str]) -> dict[str, str]:
     """``old`` -> ``new`` file pairing (labels -> paths) when the two sets of code files differ only by the
     modules ``moved`` (:func:`module_moves`): the same statements (a message naming a moved module names
@@ -237,6 +391,8 @@ def moves_only(old: dict[str, str], new: dict[str, str], moved: dict[str, str]) 
             problems.append(f"{a} -> {b}: its statements differ beyond the moved modules' names")
         if tuple(sorted(_renamed(i, moved) for i in src_old[a].imports)) != src_new[b].imports:
             problems.append(f"{a} -> {b}: its imports bind other names or modules")
+        problems += _constant_problems(src_old[a], src_new[b], moved, star=any(
+            i[2] == "*" for s in src_new.values() for i in s.imports))  # fmt: skip
     others_new = {k: codehash.normalized_source(Path(v)) for k, v in new.items() if not k.endswith(".py")}
     for k, v in old.items():
         if k.endswith(".py"):
@@ -249,7 +405,8 @@ def moves_only(old: dict[str, str], new: dict[str, str], moved: dict[str, str]) 
             problems.append(f"{k}: no file of today's code has its content")
     if problems:
         raise RelabelError(
-            "the code changed in more than where its modules live:\n  " + "\n  ".join(problems)
+            "the code changed in more than where its modules live and the names of its constants:\n  "
+            + "\n  ".join(problems)
         )
     return pairs
 
@@ -355,8 +512,8 @@ def relabel(root: Path, rev: str, checkout: Path) -> tuple[list[tuple[str, str]]
     skipped: list[str] = []
     if all(codes.old[s]["hash"] == codes.new[s]["hash"] for s in STEPS):
         return done, skipped
-    for rel, fn in [*((f, relabel_data) for f in _files(root, "results/data", ".npz")),
-                    *((f, relabel_cells) for f in _files(root, "results/cells", ".json"))]:  # fmt: skip
+    for rel, fn in [*((f, relabel_data) for f in _files(root, _above_fields(paths.DATA_FILE), ".npz")),
+                    *((f, relabel_cells) for f in _files(root, _above_fields(paths.TRAIN_RESULT), ".json"))]:  # fmt: skip
         try:
             made = fn(root, rel, codes)
         except (results.ResultFileError, ProblemError) as err:
@@ -365,6 +522,11 @@ def relabel(root: Path, rev: str, checkout: Path) -> tuple[list[tuple[str, str]]
         if made is not None:
             done.append((rel, made))
     return done, skipped
+
+
+def _above_fields(pattern: str) -> str:
+    """The folder of a path pattern above its first field: ``results/cells/r{rank}_…`` -> ``results/cells``."""
+    return pattern.split("{", 1)[0].rsplit("/", 1)[0]
 
 
 def _files(root: Path, folder: str, suffix: str) -> Iterable[str]:

@@ -69,7 +69,7 @@ from .spectral import (
 from .spectral import svdvals as spectral_svdvals
 
 STOP_REASONS = ("running", "converged", "max_iters", "diverged", "plateau")
-_RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED, _PLATEAU = range(5)
+_RUNNING, _CONVERGED, _MAX_ITERS, _DIVERGED, _PLATEAU = range(len(STOP_REASONS))  # in step, or no import
 DTYPES = {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 

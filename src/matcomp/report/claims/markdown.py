@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 
+from ...store.paths import READINGS
 from .outcomes import VERDICT_ORDER
 from .verdicts import load_untested
 
@@ -133,7 +134,7 @@ def _row(r: pd.Series) -> str:
     if isinstance(r.get("structural"), str) and r["structural"]:
         verdict += f" — structural, not evidence: {r['structural']}"
     if isinstance(r.get("other_readings"), str) and r["other_readings"]:
-        verdict += f"; changes with the reading: {r['other_readings']} (results/readings.md)"
+        verdict += f"; changes with the reading: {r['other_readings']} ({READINGS.format(ext='md')})"
     cells = [r["id"], r["source"], r["quote"], r["paper"], r["criterion"], _fold(r["ours"]), verdict,
              _fold(r["cells"]), r["settings"]]  # fmt: skip
     return "| " + " | ".join(str(c).replace("|", "/").replace("\n", " ") for c in cells) + " |"
