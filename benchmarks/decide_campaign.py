@@ -4,7 +4,7 @@ The full decide scale is ≈ 224 CPU-hours on a 2-core machine (``benchmarks/cos
 pieces that finish.  ``benchmarks/decide/queue.yaml`` lists experiments in order; ``run --hours H`` plans the
 decide scale as the workflow does, takes the queue's next training and baseline jobs whose full-budget
 estimate (``matcomp.plan.cost``: the step table, an upper bound: plateau stops end most runs sooner) fits in what
-is left of H, and runs them with Snakemake in a work folder (a git worktree of this checkout's HEAD, so that
+is left of H (in the queue's order; a job that does not fit lets later ones that do go first), and runs them with Snakemake in a work folder (a git worktree of this checkout's HEAD, so that
 editing the checkout meanwhile changes nothing under the running jobs).  A job that would not fit is not
 started.  Each finished job's files (its ground truth, result and trajectory; a baseline's result) are
 checked and copied into ``benchmarks/decide/results/`` (the *evidence*, committed), and an experiment whose
@@ -268,15 +268,15 @@ def pending(jobs: Iterable[Job], evidence: Path = EVIDENCE) -> list[Job]:
 
 
 def fitting(jobs: Sequence[Job], hours: float, cores: int) -> list[Job]:
-    """The longest prefix of ``jobs`` that ``cores`` parallel slots finish within ``hours``: each job at most
-    ``hours``, and together at most ``cores × hours`` (a job too long for what is left is not started, and the
-    ones after it wait, so that the queue's order holds)."""
+    """The jobs, in the queue's order, that ``cores`` parallel slots finish within ``hours``: each job at most
+    ``hours``, and together at most ``cores × hours``.  A job too long for what is left is not started, and
+    the later ones that fit go ahead of it (backfill: its core would idle to the end of the stretch, and it
+    is the first to start in the next one)."""
     chosen, total = [], 0.0
     for job in jobs:
-        if job.hours > hours or total + job.hours > cores * hours:
-            break
-        chosen.append(job)
-        total += job.hours
+        if job.hours <= hours and total + job.hours <= cores * hours:
+            chosen.append(job)
+            total += job.hours
     return chosen
 
 

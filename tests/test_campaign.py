@@ -16,12 +16,15 @@ def job(name: str, hours: float, exp: str = "fig3") -> dc.Job:
     return dc.Job(f"results/baselines/cp/{name}.json", (f"results/data/{name}.npz",), hours, (exp,))
 
 
-def test_fitting_keeps_the_queue_order_and_starts_nothing_too_long():
-    jobs = [job("a", 1.0), job("b", 0.5), job("c", 3.0), job("d", 0.1)]
-    assert [j.path for j in dc.fitting(jobs, 2.0, 1)] == [jobs[0].path, jobs[1].path]
-    # two cores: a and b run beside each other; c (3 h) does not fit in 2 h, so d waits behind it
-    assert dc.fitting(jobs, 2.0, 2) == jobs[:2]
-    assert dc.fitting(jobs, 0.4, 2) == []  # the first job alone is too long: nothing starts
+def test_fitting_keeps_the_queue_order_starts_nothing_too_long_and_backfills():
+    jobs = [job("a", 1.0), job("b", 0.5), job("c", 3.0), job("d", 0.1), job("e", 0.5)]
+    a, b, c, d, e = jobs
+    # one core, 2 h: a and b (1.5 h); c (3 h) is too long; d fits after them, e (0.5 h more) does not
+    assert dc.fitting(jobs, 2.0, 1) == [a, b, d]
+    # two cores, 2 h (4 core-hours): c is still too long for either core; everything else goes
+    assert dc.fitting(jobs, 2.0, 2) == [a, b, d, e]
+    assert dc.fitting(jobs, 0.4, 2) == [d]  # only d fits in 0.4 h
+    assert dc.fitting(jobs, 0.05, 2) == []
     assert dc.fitting(jobs, 10.0, 1) == jobs
 
 
