@@ -331,11 +331,18 @@ def restore(workdir: Path, evidence: Path = EVIDENCE) -> int:
 
 
 def worktree(workdir: Path) -> Path:
-    """A git worktree of this checkout's HEAD at ``workdir`` (made if absent): the campaign's jobs run code
-    that editing the checkout does not change under them."""
+    """A git worktree of this checkout's HEAD at ``workdir`` (made if absent, moved to HEAD if it holds another
+    commit: its ignored results stay): the campaign's jobs run code that editing the checkout does not
+    change under them, and the names the runner plans are the ones its Snakemake plans."""
+    head = subprocess.run(["git", "-C", str(CHECKOUT), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=True).stdout.strip()  # fmt: skip
     if not (workdir / "Snakefile").is_file():
-        subprocess.run(["git", "-C", str(CHECKOUT), "worktree", "add", "--detach", str(workdir), "HEAD"],
+        subprocess.run(["git", "-C", str(CHECKOUT), "worktree", "add", "--detach", str(workdir), head],
                        check=True)  # fmt: skip
+    at = subprocess.run(["git", "-C", str(workdir), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if at.stdout.strip() != head:
+        print(f"moving the work folder {workdir} from {at.stdout.strip()[:10]} to {head[:10]}", flush=True)
+        subprocess.run(["git", "-C", str(workdir), "checkout", "--quiet", "--detach", head], check=True)
     return workdir
 
 

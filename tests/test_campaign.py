@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -244,3 +245,30 @@ def test_the_scoreboard_block_replaces_only_what_lies_between_the_markers(tmp_pa
     with pytest.raises(SystemExit, match="markers .* are missing"):
         dc.write_readme(tmp_path / "v.md", readme)
     assert readme.read_text() == "a README whose markers were deleted\n"  # nothing written
+
+
+def test_the_work_folder_follows_the_checkouts_head_and_keeps_its_results(tmp_path, monkeypatch):
+    """A work folder left at an older commit is moved to HEAD (its Snakemake must plan the names the runner
+    plans); the results there, ignored by git, stay."""
+    repo, work = tmp_path / "repo", tmp_path / "work"
+    repo.mkdir()
+
+    def git(*args: str, cwd: Path = repo) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=cwd, check=True, capture_output=True, text=True
+        ).stdout.strip()
+
+    git("init", "-q")
+    (repo / ".gitignore").write_text("results/\n")
+    (repo / "Snakefile").write_text("# one\n")
+    git("add", ".")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "one")
+    monkeypatch.setattr(dc, "CHECKOUT", repo)
+    dc.worktree(work)
+    (work / "results").mkdir()
+    (work / "results/kept.json").write_text("{}")
+    (repo / "Snakefile").write_text("# two\n")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-am", "two")
+    dc.worktree(work)
+    assert git("rev-parse", "HEAD", cwd=work) == git("rev-parse", "HEAD")
+    assert (work / "Snakefile").read_text() == "# two\n" and (work / "results/kept.json").is_file()
