@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import copy
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matcomp.labels import split_reading
 from matcomp.plan.config import ConfigError, load, read_config
@@ -190,3 +193,69 @@ def test_the_scoreboard_names_the_conflicting_claims_of_each_reading() -> None:
     assert "under **mean**, not held: T1-adam-ratio-d1 (held under defaults)" in text
     assert "Readings that fail no claim another reading holds: **code7**" in text
     assert "Claims not held under any reading that decides them: F1-adam-faster." in text
+    # the pair, by claim: code7 holds F2 and has not run T1's experiment, so it may still hold both
+    assert (
+        "- T1-adam-ratio-d1 (held under defaults) · F2-adam-ratio-depth-invariant (held under mean, code7): "
+        "still open under code7" in text
+    )
+
+
+def test_claims_held_apart_are_named_and_settled_only_where_every_reading_fails_one() -> None:
+    from matcomp.report.sensitivity import scoreboard
+
+    sens = pd.DataFrame(
+        [
+            {"id": "A", "defaults": "held", "mean": "not held", "code7": "held"},
+            {"id": "B", "defaults": "not held", "mean": "held", "code7": "not held"},
+            {"id": "C", "defaults": "held", "mean": "held", "code7": "held"},
+            {"id": "D", "defaults": "held", "mean": "not held", "code7": "held"},
+        ]
+    )
+    text = "\n".join(scoreboard(sens, {"mean": {}, "code7": {}}))
+    assert (
+        "- A, D (held under defaults, code7) · B (held under mean): every reading that ran fails one of them"
+        in text
+    )
+    assert "C (" not in text  # held with everything: apart from nothing
+    together = sens.assign(code7=["held", "held", "held", "held"])
+    assert "Every two claims held somewhere are held together by some reading." in "\n".join(
+        scoreboard(together, {"mean": {}, "code7": {}})
+    )
+
+
+VERDICTS = ["held", "not held", "not reached at this budget", "–"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(VERDICTS), min_size=3, max_size=3), min_size=1, max_size=7))
+def test_held_apart_lists_exactly_the_pairs_no_reading_holds_together(table: list[list[str]]) -> None:
+    """Property: a pair of claims is listed as held apart exactly when each is held somewhere and no
+    reading holds both; it is called settled exactly when every reading fails one of the two."""
+    from matcomp.report.sensitivity import scoreboard
+
+    names = ["defaults", "mean", "code7"]
+    ids = [f"C{i}" for i in range(len(table))]
+    sens = pd.DataFrame(
+        [{"id": c, **dict(zip(names, row, strict=True))} for c, row in zip(ids, table, strict=True)]
+    )
+    text = "\n".join(scoreboard(sens, {"mean": {}, "code7": {}}))
+    v = {c: dict(zip(names, row, strict=True)) for c, row in zip(ids, table, strict=True)}
+
+    def settled(a: str, b: str) -> bool:
+        return all("not held" in (v[a][n], v[b][n]) for n in names)
+
+    listed = set()
+    for line in text.splitlines():
+        m = re.fullmatch(r"- (.+?) \(held under [^)]*\) · (.+?) \(held under [^)]*\): (.+)", line)
+        if m:
+            pairs = {frozenset((a, b)) for a in m.group(1).split(", ") for b in m.group(2).split(", ")}
+            assert m.group(3).startswith("every reading") == all(settled(*sorted(p)) for p in pairs), line
+            listed |= pairs
+    expected = set()
+    for i, a in enumerate(ids):
+        for b in ids[i + 1 :]:
+            held_a = {n for n in names if v[a][n] == "held"}
+            held_b = {n for n in names if v[b][n] == "held"}
+            if held_a and held_b and not held_a & held_b:
+                expected.add(frozenset((a, b)))
+    assert listed == expected

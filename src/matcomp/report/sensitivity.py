@@ -156,8 +156,50 @@ def scoreboard(sens: pd.DataFrame, readings: dict[str, Any], heading: str = "##"
         if conflicts[n]:
             pairs = "; ".join(f"{i} (held under {', '.join(m)})" for i, m in conflicts[n])
             lines.append(f"- under **{n}**, not held: {pairs}")
-    lines += ["", f"Claims not held under any reading that decides them: {', '.join(nowhere) or 'none'}.", ""]
+    lines += ["", *_apart(held, failed, names)]
+    lines += [f"Claims not held under any reading that decides them: {', '.join(nowhere) or 'none'}.", ""]
     return lines
+
+
+def _apart(held: dict[str, set[str]], failed: dict[str, set[str]], names: list[str]) -> list[str]:
+    """The claims that no reading holds together: claims grouped by the readings that hold them; two groups
+    whose readings do not meet are held apart (each claim of the one with each of the other).  A reading
+    that fails neither the whole of one group nor the whole of the other may still hold a claim of each (it
+    left one undecided): named as open."""
+    where: dict[str, frozenset[str]] = {}
+    for n in names:
+        for claim in held[n]:
+            where[claim] = where.get(claim, frozenset()) | {n}
+    groups: dict[frozenset[str], list[str]] = {}
+    for claim, readings in sorted(where.items()):
+        groups.setdefault(readings, []).append(claim)
+    keys = sorted(groups, key=lambda k: [names.index(n) for n in names if n in k])
+    out = []
+    for i, a in enumerate(keys):
+        for b in keys[i + 1 :]:
+            if a & b:
+                continue
+            still = [n for n in names if not (failed[n] >= set(groups[a]) or failed[n] >= set(groups[b]))]
+            out.append(
+                f"- {', '.join(groups[a])} (held under {_in_order(a, names)}) · {', '.join(groups[b])} (held "
+                f"under {_in_order(b, names)}): "
+                + (
+                    f"still open under {', '.join(still)}"
+                    if still
+                    else "every reading that ran fails one of them"
+                )
+            )
+    if not out:
+        return ["Every two claims held somewhere are held together by some reading.", ""]
+    return [
+        "**Held apart** (no reading so far holds a claim of the one side with one of the other):",
+        *out,
+        "",
+    ]
+
+
+def _in_order(readings: frozenset[str], names: list[str]) -> str:
+    return ", ".join(n for n in names if n in readings)
 
 
 def to_markdown(sens: pd.DataFrame, readings: dict[str, Any], scale: str) -> str:
