@@ -163,9 +163,9 @@ def scoreboard(sens: pd.DataFrame, readings: dict[str, Any], heading: str = "##"
 
 def _apart(held: dict[str, set[str]], failed: dict[str, set[str]], names: list[str]) -> list[str]:
     """The claims that no reading holds together: claims grouped by the readings that hold them; two groups
-    whose readings do not meet are held apart (each claim of the one with each of the other).  A reading
-    that fails neither the whole of one group nor the whole of the other may still hold a claim of each (it
-    left one undecided): named as open."""
+    whose readings do not meet are held apart (each claim of the one with each of the other).  *Settled*
+    where every reading fails the whole of one group or of the other (so fails one claim of each pair);
+    else the readings that do neither may still hold a claim of each (they left one undecided): open."""
     where: dict[str, frozenset[str]] = {}
     for n in names:
         for claim in held[n]:
@@ -174,28 +174,23 @@ def _apart(held: dict[str, set[str]], failed: dict[str, set[str]], names: list[s
     for claim, readings in sorted(where.items()):
         groups.setdefault(readings, []).append(claim)
     keys = sorted(groups, key=lambda k: [names.index(n) for n in names if n in k])
-    out = []
+    settled, open_ = [], []
     for i, a in enumerate(keys):
         for b in keys[i + 1 :]:
             if a & b:
                 continue
             still = [n for n in names if not (failed[n] >= set(groups[a]) or failed[n] >= set(groups[b]))]
-            out.append(
-                f"- {', '.join(groups[a])} (held under {_in_order(a, names)}) · {', '.join(groups[b])} (held "
-                f"under {_in_order(b, names)}): "
-                + (
-                    f"still open under {', '.join(still)}"
-                    if still
-                    else "every reading that ran fails one of them"
-                )
-            )
-    if not out:
+            pair = (f"- {', '.join(groups[a])} (held under {_in_order(a, names)}) · {', '.join(groups[b])} "
+                    f"(held under {_in_order(b, names)})")  # fmt: skip
+            (open_ if still else settled).append(f"{pair}: open under {', '.join(still)}" if still else pair)
+    if not settled and not open_:
         return ["Every two claims held somewhere are held together by some reading.", ""]
-    return [
-        "**Held apart** (no reading so far holds a claim of the one side with one of the other):",
-        *out,
-        "",
-    ]
+    out = ["**Held apart** (every reading fails a claim of each pair):", *settled, ""] if settled else [
+        "No two claims are held apart by every reading yet.", ""]  # fmt: skip
+    if open_:
+        out += ["Not yet held together (no reading holds one of each so far; the readings named left one "
+                "side undecided and may still):", *open_, ""]  # fmt: skip
+    return out
 
 
 def _in_order(readings: frozenset[str], names: list[str]) -> str:
