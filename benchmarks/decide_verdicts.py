@@ -21,7 +21,7 @@ from matcomp.plan.config import effective_config, read_yaml
 from matcomp.report import style
 from matcomp.report.cells import read_tables
 from matcomp.report.claims import evaluate, load_claims, with_decisions
-from matcomp.report.paper import synthetic
+from matcomp.report.paper import by_reading, tally
 from matcomp.report.paper import to_markdown as paper_markdown
 from matcomp.report.sensitivity import claim_experiments, defaults_only, sensitivity, under_reading
 from matcomp.report.sensitivity import to_markdown as sensitivity_markdown
@@ -97,26 +97,18 @@ def _paper_rows(cells: pd.DataFrame, budget: dict, readings: dict) -> list[str]:
     """The paper's printed numbers of Tables 1, 3 and 4 beside ours (:mod:`matcomp.report.paper`), for the
     cells that ran, under the defaults and under each reading that reran a table (its ``X@reading`` cells
     read as X): agrees / differs only where our cell is decided (``budget``: :func:`verdicts`')."""
-    out, tally = [], []
-    for name in ["defaults", *readings]:
-        mine = defaults_only(cells) if name == "defaults" else under_reading(cells, name)
-        ran = synthetic(with_decisions(mine, budget)) if not mine.empty else pd.DataFrame(columns=["mark"])
-        ran = ran[ran["mark"] != "not run"]
-        if ran.empty:
-            continue
-        counts = ran["mark"].map(lambda m: m.split(" ")[0]).value_counts().to_dict()
-        said = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-        tally.append(f"| {name} | {len(ran)} | " + " | ".join(str(counts.get(k, 0)) for k in MARKS) + " |")
-        out += ["", f"### Under {name}", "", f"Of {len(ran)} printed cells that ran: {said}", "",
-                *paper_markdown(ran, pd.DataFrame()).splitlines()[4:]]  # fmt: skip
-    if not out:
+    frames = {"defaults": defaults_only(cells), **{r: under_reading(cells, r) for r in readings}}
+    ran = by_reading({n: with_decisions(df, budget) for n, df in frames.items() if not df.empty})
+    ran = ran[ran["mark"] != "not run"]
+    if ran.empty:
         return []
-    head = ["", "## The paper's printed numbers beside ours (Tables 1, 3, 4: the cells that ran)", "",
+    rows = [f"| {r} | {sum(c.values())} | " + " | ".join(str(c.get(k, 0)) for k in MARKS) + " |"
+            for r, c in tally(ran).items()]  # fmt: skip
+    return ["", "## The paper's printed numbers beside ours (Tables 1, 3, 4: the cells that ran)", "",
             "Agreement only where our cell is decided (Err within the factor and |ΔRk| of `paper_vs_ours.md`), "
             "under the defaults and under each reading that reran a table.", "",
-            "| reading | printed cells that ran | " + " | ".join(MARKS) + " |",
-            "|---|---:|" + "---:|" * len(MARKS), *tally]  # fmt: skip
-    return head + out
+            "| reading | printed cells that ran | " + " | ".join(MARKS) + " |", "|---|---:|" + "---:|" * len(MARKS),
+            *rows, "", *paper_markdown(ran, pd.DataFrame()).splitlines()[4:]]  # fmt: skip
 
 
 MARKS = ("agrees", "differs", "undecided")

@@ -208,7 +208,7 @@ def test_a_done_part_is_rebuilt_with_its_cut_and_judges_only_its_claims(tmp_path
     ]
     assert "part of table1: optimizers adam, gd; penalties none only" in out.read_text()
     said = out.read_text().split("## The paper's printed numbers beside ours")[1]  # Table 1's cells that ran
-    assert "| table1 | gd | 3 | none | 1e-5 / 5 |" in said and "| table1 | adamax |" not in said
+    assert "| defaults | table1 | gd | 3 | none | 1e-5 / 5 |" in said and "| table1 | adamax |" not in said
 
 
 def test_snakemake_calls_back_while_it_runs(monkeypatch, tmp_path):

@@ -259,3 +259,32 @@ def test_held_apart_lists_exactly_the_pairs_no_reading_holds_together(table: lis
             if held_a and held_b and not held_a & held_b:
                 expected.add(frozenset((a, b)))
     assert listed == expected
+
+
+def test_the_papers_printed_numbers_are_shown_beside_every_reading_that_reran_a_table(tmp_path: Path) -> None:
+    """Issue 36: is there one reading whose numbers agree with the printed ones?  Table 1's Adam + ratio at
+    depth 1 (printed 4e-7 / 5) agrees under the defaults here and differs under code7; a reading that reran
+    no table adds no rows; the one-page answer tallies each reading apart."""
+    from matcomp.report.paper import write_paper_vs_ours
+    from matcomp.report.summary import _paper_lines
+
+    def cell(err: float) -> dict:
+        return {"experiment": "table1", "optimizer": "adam", "depth": 1, "penalty": "ratio", "test_error_mean": err,
+                "effective_rank_mean": 5.0, "n_seeds": 1, "_decided": True, "_how": "stopped by the tolerance"}  # fmt: skip
+
+    frames = {
+        "defaults": pd.DataFrame([cell(5e-7)]),
+        "code7": pd.DataFrame([cell(3e-3)]),
+        "mean": pd.DataFrame(),
+    }
+    out = write_paper_vs_ours(frames, str(tmp_path / "p.md"), str(tmp_path / "p.csv"))
+    mine = out[(out["table"] == "table1") & (out["optimizer"] == "adam") & (out["depth"] == 1)
+               & (out["penalty"] == "ratio")].set_index("reading")["mark"]  # fmt: skip
+    assert mine.to_dict() == {"defaults": "agrees", "code7": "differs (Err)"}
+    assert set(out.loc[out["reading"] == "code7", "mark"]) == {"differs (Err)"}  # only the cells it ran
+    assert (out["reading"] == "defaults").sum() > 100  # every printed cell, most not run
+    md = (tmp_path / "p.md").read_text()
+    assert "| code7 | table1 | adam | 1 | ratio | 4e-7 / 5 | 3e-3 / 5 | differs (Err) |" in md
+    lines = "\n".join(_paper_lines(out))
+    assert "| defaults | table1 | 1 | 0 |" in lines and "| code7 | table1 | 0 | 1 | 0 | 0 |" in lines
+    assert "table1 (under code7) adam, depth 1, ratio" in lines

@@ -15,7 +15,7 @@ from ..store.io import write_with
 from .cells import read_tables
 from .claims import judge, load_claims, members_of, to_markdown, with_decisions
 from .paper import write_paper_vs_ours
-from .sensitivity import changed_verdicts, defaults_only, sensitivity, write_sensitivity
+from .sensitivity import changed_verdicts, defaults_only, sensitivity, under_reading, write_sensitivity
 from .summary import write_report
 
 
@@ -42,7 +42,11 @@ def check_claims(
         changed = changed_verdicts(sens)
         res["other_readings"] = [changed.get(i, "") for i in res["id"]]
     if paper_md and paper_csv:
-        pvo = write_paper_vs_ours(df, paper_md, paper_csv)
+        frames = {
+            "defaults": df,
+            **{r: with_decisions(under_reading(raw, r), budget) for r in readings or {}},
+        }
+        pvo = write_paper_vs_ours(frames, paper_md, paper_csv)
     res.insert(0, "scale", scale)
     write_with(csv, lambda t: res.to_csv(t, index=False))
     write_with(md, lambda t: Path(t).write_text(to_markdown(res, scale)))

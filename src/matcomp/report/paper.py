@@ -12,6 +12,7 @@ the note says so: nothing is tuned to match.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ ERR_FACTOR = 3.0
 ERR_FLOOR = 1e-4
 RANK_TOL = 1.0
 RMSE_TOL = 0.02
+DEFAULTS = "defaults"
+"""The name of the default protocol among the readings (as the readings report names it)."""
 
 
 @cache
@@ -104,20 +107,42 @@ def _untrained_note(row: pd.Series) -> str:
     return ""
 
 
-def synthetic(df: pd.DataFrame) -> pd.DataFrame:
-    """Tables 1, 3, 4: every printed cell beside ours (``df``: table rows with ``_decided``/``_how``)."""
+def synthetic(df: pd.DataFrame, reading: str = DEFAULTS) -> pd.DataFrame:
+    """Tables 1, 3, 4: every printed cell beside ours (``df``: table rows with ``_decided``/``_how``, the
+    cells of one ``reading``, its experiments named as the defaults')."""
     ours = df[df["experiment"].isin(["table1", "table3", "table4"])]
     keys = ["optimizer", "depth", "penalty"]
     merged = printed().merge(ours.rename(columns={"experiment": "table"}), on=["table", *keys], how="left")
+    merged.insert(0, "reading", reading)
     merged["decided"] = merged["_decided"].fillna(False).astype(bool)
     merged["decided_by"] = merged["_how"].fillna("not run")
     merged["mark"] = [
         _mark(r) if pd.notna(r.get("test_error_mean")) else "not run" for _, r in merged.iterrows()
     ]
     merged["note"] = [_untrained_note(r) for _, r in merged.iterrows()]
-    cols = ["table", *keys, "paper_err", "paper_rank", "test_error_mean", "effective_rank_mean", "n_seeds",
+    cols = ["reading", "table", *keys, "paper_err", "paper_rank", "test_error_mean", "effective_rank_mean", "n_seeds",
             "n_diverged", "mark", "note", "decided_by", "file"]  # fmt: skip
     return merged[[c for c in cols if c in merged]]
+
+
+def by_reading(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Tables 1, 3, 4 beside ours under the defaults (``frames["defaults"]``: every printed cell) and under each
+    other reading that reran one of them (``frames``: each reading's cells, as :func:`synthetic` reads them;
+    a reading shows only the cells it ran)."""
+    out = []
+    for name, df in frames.items():
+        if df.empty or "optimizer" not in df:
+            continue
+        syn = synthetic(df, name)
+        out.append(syn if name == DEFAULTS else syn[syn["mark"] != "not run"])
+    out = [s for s in out if not s.empty]
+    return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["reading", "mark"])
+
+
+def tally(syn: pd.DataFrame) -> dict[str, dict[str, int]]:
+    """Per reading, how many printed cells agree, differ, are undecided or did not run (a mark's first word)."""
+    kinds = syn["mark"].map(lambda m: "not run" if m == "not run" else str(m).split(" ")[0])
+    return {str(r): g.value_counts().to_dict() for r, g in kinds.groupby(syn["reading"], sort=False)}
 
 
 def table2(df: pd.DataFrame) -> pd.DataFrame:
@@ -131,7 +156,7 @@ def table2(df: pd.DataFrame) -> pd.DataFrame:
         mark = (
             "undecided" if not r["_decided"] else "agrees" if abs(v - paper) <= RMSE_TOL else "differs (RMSE)"
         )
-        rows.append({"table": "table2", "split": r["split"], "model": r["model"], "method": r["method"],
+        rows.append({"reading": DEFAULTS, "table": "table2", "split": r["split"], "model": r["model"], "method": r["method"],
                      "paper_rmse": paper, "rmse_mean": v, "checkpoint": r.get("checkpoint"), "mark": mark,
                      "decided_by": r["_how"]})  # fmt: skip
     return pd.DataFrame(rows)
@@ -144,16 +169,19 @@ def _md_line(cells: list[Any]) -> str:
 def to_markdown(syn: pd.DataFrame, t2: pd.DataFrame) -> str:
     from .tables import fmt_err, fmt_rank
 
-    counts = syn["mark"].map(lambda m: m.split(" ")[0]).value_counts().to_dict() if not syn.empty else {}
+    counts = tally(syn) if not syn.empty else {}
+    said = "; ".join(
+        f"{r}: " + ", ".join(f"{k} {v}" for k, v in sorted(c.items())) for r, c in counts.items()
+    )
     lines = [
         "# The paper's printed numbers beside ours",
         "",
         f"Agreement (only where our cell is decided): Err within a factor {ERR_FACTOR:g} or both ≤ {ERR_FLOOR:g}, "
-        f"and |ΔRk| ≤ {RANK_TOL:g}; Table 2: |ΔRMSE| ≤ {RMSE_TOL:g} (headline checkpoint reading). Tables 1, 3, 4: "
-        + ", ".join(f"{k}: {v}" for k, v in sorted(counts.items())),
+        f"and |ΔRk| ≤ {RANK_TOL:g}; Table 2: |ΔRMSE| ≤ {RMSE_TOL:g} (headline checkpoint reading). Tables 1, 3, 4 "
+        f"under the defaults (every printed cell) and under each reading that reran one (the cells it ran): {said}",
         "",
-        "| table | optimizer | depth | penalty | paper Err / Rk | ours Err / Rk | mark | note | decided by |",
-        "|---|---|---:|---|---|---|---|---|---|",
+        "| reading | table | optimizer | depth | penalty | paper Err / Rk | ours Err / Rk | mark | note | decided by |",
+        "|---|---|---|---:|---|---|---|---|---|---|",
     ]
     for _, r in syn.iterrows():
         ours = (
@@ -161,7 +189,7 @@ def to_markdown(syn: pd.DataFrame, t2: pd.DataFrame) -> str:
             if r["mark"] != "not run"
             else ""
         )
-        lines.append(_md_line([r["table"], r["optimizer"], r["depth"], r["penalty"],
+        lines.append(_md_line([r["reading"], r["table"], r["optimizer"], r["depth"], r["penalty"],
                                f"{fmt_err(r['paper_err'])} / {int(r['paper_rank'])}", ours, r["mark"], r["note"],
                                r["decided_by"]]))  # fmt: skip
     if not t2.empty:
@@ -176,9 +204,11 @@ def to_markdown(syn: pd.DataFrame, t2: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_paper_vs_ours(df: pd.DataFrame, md: str, csv: str) -> pd.DataFrame:
-    """``df``: every table row with ``_decided`` and ``_how`` (:func:`matcomp.report.claims.evaluate`'s)."""
-    syn = synthetic(df) if not df.empty and "optimizer" in df else pd.DataFrame(columns=["mark"])
+def write_paper_vs_ours(frames: Mapping[str, pd.DataFrame], md: str, csv: str) -> pd.DataFrame:
+    """``frames``: per reading (``"defaults"`` first), its table rows with ``_decided`` and ``_how``
+    (:func:`matcomp.report.claims.with_decisions`), experiments named as the defaults'."""
+    syn = by_reading(frames)
+    df = frames.get(DEFAULTS, pd.DataFrame())
     t2 = table2(df) if not df.empty else pd.DataFrame()
     out = pd.concat([syn, t2], ignore_index=True)
     write_with(csv, lambda t: out.to_csv(t, index=False))

@@ -62,11 +62,12 @@ def _paper_lines(pvo: pd.DataFrame | None) -> list[str]:
         return ["No printed number of the paper is in this run.", ""]
     # "agrees", "differs (Err, Rk)" -> "differs", "undecided", "not run"
     kinds = pvo["mark"].fillna("not run").map(lambda m: "not run" if m == "not run" else str(m).split(" ")[0])
-    lines = ["| table | agrees | differs | undecided | not run |", "|---|---:|---:|---:|---:|"]
-    for table, group in pvo.assign(kind=kinds).groupby("table", sort=False):
+    pvo = pvo.assign(reading=pvo.get("reading", pd.Series("defaults", index=pvo.index)).fillna("defaults"))
+    lines = ["| reading | table | agrees | differs | undecided | not run |", "|---|---|---:|---:|---:|---:|"]
+    for (reading, table), group in pvo.assign(kind=kinds).groupby(["reading", "table"], sort=False):
         c = group["kind"].value_counts().to_dict()
-        lines.append(f"| {table} | {c.get('agrees', 0)} | {c.get('differs', 0)} | {c.get('undecided', 0)} | "
-                     f"{c.get('not run', 0)} |")  # fmt: skip
+        lines.append(f"| {reading} | {table} | {c.get('agrees', 0)} | {c.get('differs', 0)} | "
+                     f"{c.get('undecided', 0)} | {c.get('not run', 0)} |")  # fmt: skip
     differs = pvo[kinds == "differs"]
     if "test_error_mean" in differs and "paper_err" in differs and not differs.empty:
         gap = [
@@ -77,9 +78,14 @@ def _paper_lines(pvo: pd.DataFrame | None) -> list[str]:
         lines += ["", "Largest decided disagreements (test error, decades apart):", ""]
         for _, r in worst.iterrows():
             if "optimizer" in r and pd.notna(r.get("optimizer")):
-                lines.append(f"- {r['table']} {r['optimizer']}, depth {r['depth']}, {r['penalty']}: paper Err "
+                lines.append(f"- {r['table']}{_under(r['reading'])} {r['optimizer']}, depth {r['depth']}, "
+                             f"{r['penalty']}: paper Err "
                              f"{r['paper_err']:.2g}, ours {r['test_error_mean']:.2g} ({r['_gap']:.1f} decades)")  # fmt: skip
     return [*lines, ""]
+
+
+def _under(reading: str) -> str:
+    return "" if reading == "defaults" else f" (under {reading})"
 
 
 def _reading_lines(sens: pd.DataFrame | None) -> list[str]:
