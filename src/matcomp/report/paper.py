@@ -139,9 +139,14 @@ def by_reading(frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=["reading", "mark"])
 
 
+def mark_kind(mark: Any) -> str:
+    """``agrees``, ``differs``, ``undecided`` or ``not run``: a mark without its reasons ("differs (Err)")."""
+    return "not run" if pd.isna(mark) or mark == "not run" else str(mark).split(" ")[0]
+
+
 def tally(syn: pd.DataFrame) -> dict[str, dict[str, int]]:
-    """Per reading, how many printed cells agree, differ, are undecided or did not run (a mark's first word)."""
-    kinds = syn["mark"].map(lambda m: "not run" if m == "not run" else str(m).split(" ")[0])
+    """Per reading, how many printed cells agree, differ, are undecided or did not run."""
+    kinds = syn["mark"].map(mark_kind)
     return {str(r): g.value_counts().to_dict() for r, g in kinds.groupby(syn["reading"], sort=False)}
 
 

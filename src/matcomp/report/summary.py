@@ -16,6 +16,7 @@ import pandas as pd
 from ..store.io import write_with
 from ..store.paths import CLAIMS, READINGS
 from .claims import verdict_counts
+from .paper import mark_kind
 
 DECIDED = ("held", "not held")
 WIDTH = 160
@@ -60,9 +61,7 @@ def _open_lines(res: pd.DataFrame) -> list[str]:
 def _paper_lines(pvo: pd.DataFrame | None) -> list[str]:
     if pvo is None or pvo.empty or "mark" not in pvo:
         return ["No printed number of the paper is in this run.", ""]
-    # "agrees", "differs (Err, Rk)" -> "differs", "undecided", "not run"
-    kinds = pvo["mark"].fillna("not run").map(lambda m: "not run" if m == "not run" else str(m).split(" ")[0])
-    pvo = pvo.assign(reading=pvo.get("reading", pd.Series("defaults", index=pvo.index)).fillna("defaults"))
+    kinds = pvo["mark"].map(mark_kind)
     lines = ["| reading | table | agrees | differs | undecided | not run |", "|---|---|---:|---:|---:|---:|"]
     for (reading, table), group in pvo.assign(kind=kinds).groupby(["reading", "table"], sort=False):
         c = group["kind"].value_counts().to_dict()

@@ -386,13 +386,13 @@ def moves_only(old: dict[str, str], new: dict[str, str], moved: dict[str, str]) 
                 if k not in pairs]  # fmt: skip
     problems += [f"{k}: new in today's code (only an empty package __init__ may be new)" for k, s in free.items()
                  if not (k.endswith("__init__.py") and s.empty)]  # fmt: skip
+    star = any(i[2] == "*" for s in src_new.values() for i in s.imports)  # an `import *` anywhere
     for a, b in pairs.items():
         if _renamed_text(src_old[a].body, moved) != src_new[b].body:
             problems.append(f"{a} -> {b}: its statements differ beyond the moved modules' names")
         if tuple(sorted(_renamed(i, moved) for i in src_old[a].imports)) != src_new[b].imports:
             problems.append(f"{a} -> {b}: its imports bind other names or modules")
-        problems += _constant_problems(src_old[a], src_new[b], moved, star=any(
-            i[2] == "*" for s in src_new.values() for i in s.imports))  # fmt: skip
+        problems += _constant_problems(src_old[a], src_new[b], moved, star)
     others_new = {k: codehash.normalized_source(Path(v)) for k, v in new.items() if not k.endswith(".py")}
     for k, v in old.items():
         if k.endswith(".py"):
