@@ -287,6 +287,7 @@ def test_cell_rows_carry_the_plateau_flag(tmp_path: Path) -> None:
     from matcomp.jobs.train import train_job
     from matcomp.report.comparison import summary
     from matcomp.report.tables import cell_summaries, motion_columns
+    from matcomp.store import results
     from matcomp.training.settings import TRAIN_DEFAULTS
 
     defaults = dict(TRAIN_DEFAULTS)
@@ -320,6 +321,10 @@ def test_cell_rows_carry_the_plateau_flag(tmp_path: Path) -> None:
     rows = {r["depth"]: r for r in cell_summaries(out)}
     assert rows[3]["plateaued"] is False and rows[3]["still_moving"].startswith("data term"), rows[3]
     assert rows[1]["plateaued"] is True and rows[1]["still_moving"] == "", rows[1]
+    runs = {c["depth"]: c["runs"] for c in results.read_result(out).doc["cells"]}
+    for depth, row in rows.items():  # each seed's stop, as the verdict's "decided by" reads it
+        assert row["iterations_seeds"] == ";".join(str(r["iterations"]) for r in runs[depth])
+        assert row["stop_reason_seeds"] == ";".join(r["stop_reason"] for r in runs[depth])
     per_seed = pd.DataFrame(
         [{"method": "GD:3", "n_obs": 150, "stop_reason": "max_iters", "max_iters": 300, "still_moving": "x"},
          {"method": "CP", "n_obs": 150, "stop_reason": None, "max_iters": math.nan, "still_moving": None}]
@@ -543,6 +548,23 @@ def test_a_decided_cell_says_where_its_seeds_stopped_and_why() -> None:
     assert decision(short, BUDGET)[1].startswith(
         "stopped at 900 iterations (mean over seeds) by the plateau stop"
     )
+
+
+def test_a_decided_cell_says_seed_by_seed_where_it_stopped() -> None:
+    """A verdict is seed by seed, so is its description: not a mean of 5,360 and 500,000 iterations."""
+    from matcomp.report.claims import decision
+
+    cell = _decided("t", iterations_mean=252_680.0, stop_reasons="converged;max_iters", max_iters=PAPER)
+    row = pd.Series({**cell, "seeds": "0;1", "iterations_seeds": "5360;500000",
+                     "stop_reason_seeds": "converged;max_iters"})  # fmt: skip
+    assert decision(row, BUDGET)[1] == (
+        "stopped at 5,360 iterations by the tolerance (seed 0), 500,000 by its budget (seed 1); "
+        "budget: the paper's budget, 500,000 iterations"
+    )
+    both = pd.Series({**row, "iterations_seeds": "900;900", "stop_reason_seeds": "plateau;plateau"})
+    assert decision(both, BUDGET)[1].startswith("stopped at 900 iterations by the plateau stop (both seeds)")
+    one = pd.Series({**row, "seeds": 3, "iterations_seeds": 900, "stop_reason_seeds": "plateau"})  # as read
+    assert decision(one, BUDGET)[1].startswith("stopped at 900 iterations by the plateau stop;")
 
 
 def test_table2_mixed_reading_reads_each_row_its_own_way() -> None:

@@ -266,6 +266,8 @@ def _seed_stats(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
                 [math.inf if d else v for v, d in zip(values, diverged, strict=True)]
             )
     row["seeds"] = SEP.join(str(r.get("seed", i)) for i, r in enumerate(runs))
+    row["iterations_seeds"] = SEP.join(str(int(r["iterations"])) for r in runs)
+    row["stop_reason_seeds"] = SEP.join(str(r["stop_reason"]) for r in runs)
     errs = np.array(
         [v for v, d in zip((r["test_error"] for r in runs), diverged, strict=True) if not d and v], float
     )

@@ -48,8 +48,36 @@ STOP_WORDS = {"converged": "the tolerance", "plateau": "the plateau stop", "max_
               "diverged": "divergence"}  # fmt: skip
 
 
+def split_seeds(value: Any) -> list[str] | None:
+    """A ``;``-joined per-seed field (:func:`matcomp.report.tables.join_seeds`) as its parts (a single seed's
+    number, as pandas reads it, too); None when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    return value.split(";") if isinstance(value, str) else [value_text(value)]
+
+
+def seed_stops(row: pd.Series) -> list[tuple[str, int, str]]:
+    """(seed, iterations, stop reason) of each seed of a training cell (empty for a row without them: a
+    baseline, a table written before these columns)."""
+    seeds, iters, why = (split_seeds(row.get(k)) for k in ("seeds", "iterations_seeds", "stop_reason_seeds"))
+    if not (seeds and iters and why and len(seeds) == len(iters) == len(why)):
+        return []
+    return [(s, int(float(i)), w) for s, i, w in zip(seeds, iters, why, strict=True)]
+
+
 def _stopped(row: pd.Series, stops: set[str], unit: str) -> str:
-    """``stopped at 45,074 iterations (mean over seeds) by the plateau stop``: where and why the seeds ended."""
+    """Where and why the seeds ended, seed by seed: ``stopped at 45,074 iterations by the plateau stop
+    (both seeds)``, ``stopped at 5,360 iterations by the tolerance (seed 0), 500,000 by its budget (seed 1)``;
+    a row without per-seed columns gives the mean over its seeds."""
+    per_seed = seed_stops(row)
+    if per_seed:
+        if len({(i, w) for _, i, w in per_seed}) == 1:
+            _, it, why = per_seed[0]
+            who = {1: "", 2: "both seeds"}.get(len(per_seed), f"all {len(per_seed)} seeds")
+            return f"stopped at {it:,} {unit} by {STOP_WORDS.get(why, why)}" + (f" ({who})" if who else "")
+        parts = [f"{it:,}{f' {unit}' if k == 0 else ''} by {STOP_WORDS.get(w, w)} (seed {s})"
+                 for k, (s, it, w) in enumerate(per_seed)]  # fmt: skip
+        return "stopped at " + ", ".join(parts)
     ran = pd.to_numeric(row.get("iterations_mean", math.nan), errors="coerce")
     at = (
         f"at {ran:,.0f} {unit}{' (mean over seeds)' if row.get('n_seeds', 1) != 1 else ''} "

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .decided import value_text
+from .decided import split_seeds
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 NOT_REACHED = "not reached at this budget"
@@ -94,18 +94,12 @@ def _seed_column(metric: str) -> str | None:
     return f"{metric}_seeds" if metric.startswith(SEEDED_COUNTS) else None
 
 
-def _split(value: Any) -> list[str] | None:
-    """A ``;``-joined per-seed field as its parts (a single seed's number, as pandas reads it, too)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
-        return None
-    return value.split(";") if isinstance(value, str) else [value_text(value)]
-
 
 def seed_intervals(row: pd.Series, metric: str) -> list[tuple[float, float]] | None:
     """The metric per seed (a value v as (v, v), a count as its bounds), in the order of ``seeds``; None where
     the table has no per-seed column for it (then the cell's own value is read)."""
     col = _seed_column(metric)
-    parts = _split(row.get(col)) if col else None
+    parts = split_seeds(row.get(col)) if col else None
     if not parts:
         return None
     out = []
@@ -116,7 +110,7 @@ def seed_intervals(row: pd.Series, metric: str) -> list[tuple[float, float]] | N
 
 
 def seed_ids(row: pd.Series) -> list[str] | None:
-    return _split(row.get("seeds"))
+    return split_seeds(row.get("seeds"))
 
 
 def combine(results: Sequence[bool | None]) -> bool | None:
