@@ -9,7 +9,7 @@ import pytest
 
 from matcomp.plan.config import ConfigError, deep_merge, effective_config
 from matcomp.report.claims import evaluate
-from matcomp.report.tables import fmt_err, penalty_label
+from matcomp.report.tables import fmt_err, paper_layout, penalty_label
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,29 @@ from matcomp.report.tables import fmt_err, penalty_label
 )
 def test_error_format_as_in_the_paper(x: float, s: str) -> None:
     assert fmt_err(x) == s
+
+
+def test_a_table_entry_says_when_its_mean_holds_a_diverged_or_blown_up_seed() -> None:
+    """Adam + ratio at depth 4, averaged data term: one seed's product ran away (Err 8.9e4, finite), so the
+    mean 4.5e+4 is one seed's number; a diverged seed replaces the mean altogether."""
+    cell = {"optimizer": "adam", "penalty": "ratio", "penalty_label": "Adam+R", "lam": 0.05, "n_obs": 2000,
+            "effective_rank_mean": 3.0, "n_seeds": 2}  # fmt: skip
+    rows = [
+        {**cell, "depth": 3, "test_error_mean": 2e-6, "n_diverged": 0, "n_blown_up": 0},
+        {**cell, "depth": 4, "test_error_mean": 4.46e4, "n_diverged": 0, "n_blown_up": 1},
+        {**cell, "depth": 5, "test_error_mean": math.inf, "n_diverged": 1, "n_blown_up": 0},
+    ]
+    err = paper_layout(pd.DataFrame(rows))[("Adam+R", "Err")]
+    assert err.tolist() == ["2e-6", "4.5e+4 (1/2 blew up)", "div. 1/2"]
+
+
+def test_blown_up_is_a_finite_error_past_the_zero_matrix_s_by_its_margin() -> None:
+    from matcomp.report.cells import BLOWN_UP, blown_up
+
+    assert blown_up(8.9e4) and blown_up(BLOWN_UP) and blown_up("12.5")
+    assert not any(
+        blown_up(x) for x in (1.0000001, 0.89, math.inf, math.nan, None, "")
+    )  # untrained, collapsed
 
 
 def test_penalty_labels() -> None:

@@ -564,6 +564,11 @@ def test_a_decided_cell_says_seed_by_seed_where_it_stopped() -> None:
     both = pd.Series({**row, "iterations_seeds": "900;900", "stop_reason_seeds": "plateau;plateau"})
     assert decision(both, BUDGET)[1].startswith("stopped at 900 iterations by the plateau stop (both seeds)")
     one = pd.Series({**row, "seeds": 3, "iterations_seeds": 900, "stop_reason_seeds": "plateau"})  # as read
+    blown = pd.Series({**row, "iterations_seeds": "500000;500000", "stop_reason_seeds": "max_iters;max_iters",
+                       "test_error_seeds": "89000.0;2e-06"})  # fmt: skip
+    assert decision(blown, BUDGET)[1].startswith(
+        "stopped at 500,000 iterations by its budget, its product blown up (seed 0), 500,000 by its budget (seed 1)"
+    )
     assert decision(one, BUDGET)[1].startswith("stopped at 900 iterations by the plateau stop;")
 
 

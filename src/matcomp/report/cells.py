@@ -17,12 +17,34 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-INTEGERS = ("depth", "rank", "n_obs", "n_seeds", "n_diverged", "max_iters", "n_train", "n_val", "seed")
+INTEGERS = (
+    "depth",
+    "rank",
+    "n_obs",
+    "n_seeds",
+    "n_diverged",
+    "n_blown_up",
+    "max_iters",
+    "n_train",
+    "n_val",
+    "seed",
+)
 """Integer columns (a cell without one has it missing, not NaN-as-float)."""
 FLAGS = ("plateaued", "trained")
 """True/False columns (missing where they do not apply: a baseline has no plateau, no training)."""
 TYPES = {**dict.fromkeys(INTEGERS, "Int64"), **dict.fromkeys(FLAGS, "boolean")}
 STOP_SEP = ";"
+BLOWN_UP = 10.0
+"""A seed whose test error ends at or above this has blown up: its product lies √10 times further from W*
+than the zero matrix does (the zero matrix, and so an untrained network, scores 1), while its numbers stay
+finite, so training never stopped it as diverged (Adam + ratio, data term averaged: the scale-invariant
+penalty leaves the product's norm free).  Counted apart (``n_blown_up``), never a stop reason."""
+
+
+def blown_up(test_error: Any) -> bool:
+    """Whether one seed's finite test error says its product blew up (:data:`BLOWN_UP`)."""
+    x = pd.to_numeric(test_error, errors="coerce")
+    return bool(np.isfinite(x) and x >= BLOWN_UP)
 
 
 def join_stops(reasons: Iterable[str]) -> str:

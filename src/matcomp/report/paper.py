@@ -121,7 +121,7 @@ def synthetic(df: pd.DataFrame, reading: str = DEFAULTS) -> pd.DataFrame:
     ]
     merged["note"] = [_untrained_note(r) for _, r in merged.iterrows()]
     cols = ["reading", "table", *keys, "paper_err", "paper_rank", "test_error_mean", "effective_rank_mean", "n_seeds",
-            "n_diverged", "mark", "note", "decided_by", "file"]  # fmt: skip
+            "n_diverged", "n_blown_up", "mark", "note", "decided_by", "file"]  # fmt: skip
     return merged[[c for c in cols if c in merged]]
 
 

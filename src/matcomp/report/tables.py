@@ -15,7 +15,7 @@ from ..store import results
 from ..store.io import write_with
 from ..training.penalties import get_penalty
 from ..training.plateau import PLATEAU_FITTED, still_moving
-from .cells import join_stops
+from .cells import blown_up, join_stops
 
 
 def penalty_label(spec: str) -> str:
@@ -255,7 +255,8 @@ def _seed_stats(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Means and sds over the seeds; a diverged seed's test error counts as +inf (a success claim cannot hold
     on the seeds that survived), its rank is left out of the rank's mean and counted in ``n_diverged``."""
     diverged = [r["stop_reason"] == "diverged" for r in runs]
-    row: dict[str, Any] = {"n_seeds": len(runs), "n_diverged": int(sum(diverged))}
+    row: dict[str, Any] = {"n_seeds": len(runs), "n_diverged": int(sum(diverged)),
+                           "n_blown_up": sum(blown_up(r["test_error"]) for r in runs)}  # fmt: skip
     for key in ("test_error", "test_error_unobserved", "effective_rank", "iterations"):
         values = [r[key] for r in runs]
         if key.startswith("test_error"):
@@ -393,9 +394,16 @@ def _column_label(row: pd.Series, lams: bool, n_obs: bool) -> str:
     return label + (f" n={int(row['n_obs'])}" if n_obs else "")
 
 
+def _err_entry(err: float, diverged: Any, blown: Any, n: Any) -> str:
+    """A table's Err entry: the mean, ``div. 1/2`` for diverged seeds, ``9e+4 (1/2 blew up)``."""
+    if pd.notna(diverged) and diverged:
+        return f"div. {int(diverged)}/{int(n)}"
+    return fmt_err(err) + (f" ({int(blown)}/{int(n)} blew up)" if pd.notna(blown) and blown else "")
+
+
 def paper_layout(df: pd.DataFrame) -> pd.DataFrame:
     """Rows (optimizer, depth); columns (penalty [λ] [n_obs], Err|Rk), in config order; a cell with diverged
-    seeds shows how many."""
+    seeds shows how many, one whose mean error holds blown-up seeds (:data:`.cells.BLOWN_UP`) says so."""
     lams = df.loc[df["penalty"] != "none", "lam"].nunique() > 1
     n_obs = df["n_obs"].nunique() > 1
     df = df.assign(_col=[_column_label(r, lams, n_obs) for _, r in df.iterrows()])
@@ -403,11 +411,13 @@ def paper_layout(df: pd.DataFrame) -> pd.DataFrame:
     cols = {}
     for col in dict.fromkeys(df["_col"]):
         sub = df[df["_col"] == col].set_index(["optimizer", "depth"])
-        div = sub["n_diverged"] if "n_diverged" in sub else pd.Series(0, index=sub.index)
+        div, blown = (
+            sub[c] if c in sub else pd.Series(0, index=sub.index) for c in ("n_diverged", "n_blown_up")
+        )
         cols[(col, "Err")] = pd.Series(
             [
-                fmt_err(e) if not k else f"div. {int(k)}/{int(n)}"
-                for e, k, n in zip(sub["test_error_mean"], div, sub["n_seeds"], strict=True)
+                _err_entry(e, k, b, n)
+                for e, k, b, n in zip(sub["test_error_mean"], div, blown, sub["n_seeds"], strict=True)
             ],
             index=sub.index,
         )

@@ -4,11 +4,11 @@ stopped, and the cell label every verdict names."""
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ..cells import flag, stop_set
+from ..cells import blown_up, flag, stop_set
 
 # ---------------------------------------------------------------- budgets and when a cell is decided
 
@@ -56,13 +56,29 @@ def split_seeds(value: Any) -> list[str] | None:
     return value.split(";") if isinstance(value, str) else [value_text(value)]
 
 
-def seed_stops(row: pd.Series) -> list[tuple[str, int, str]]:
-    """(seed, iterations, stop reason) of each seed of a training cell (empty for a row without them: a
-    baseline, a table written before these columns)."""
-    seeds, iters, why = (split_seeds(row.get(k)) for k in ("seeds", "iterations_seeds", "stop_reason_seeds"))
+class SeedStop(NamedTuple):
+    seed: str
+    iterations: int
+    reason: str
+    blew_up: bool  # its test error says its product's norm ran away (:data:`matcomp.report.cells.BLOWN_UP`)
+
+    def words(self) -> str:
+        return f"by {STOP_WORDS.get(self.reason, self.reason)}" + (
+            ", its product blown up" if self.blew_up else ""
+        )
+
+
+def seed_stops(row: pd.Series) -> list[SeedStop]:
+    """Each seed of a training cell: where and why it stopped, and whether it blew up (empty for a row without
+    per-seed columns: a baseline, a table written before them)."""
+    keys = ("seeds", "iterations_seeds", "stop_reason_seeds", "test_error_seeds")
+    seeds, iters, why, errs = (split_seeds(row.get(k)) for k in keys)
     if not (seeds and iters and why and len(seeds) == len(iters) == len(why)):
         return []
-    return [(s, int(float(i)), w) for s, i, w in zip(seeds, iters, why, strict=True)]
+    errs = errs if errs and len(errs) == len(seeds) else [None] * len(seeds)
+    return [
+        SeedStop(s, int(float(i)), w, blown_up(e)) for s, i, w, e in zip(seeds, iters, why, errs, strict=True)
+    ]
 
 
 def _stopped(row: pd.Series, stops: set[str], unit: str) -> str:
@@ -71,12 +87,13 @@ def _stopped(row: pd.Series, stops: set[str], unit: str) -> str:
     a row without per-seed columns gives the mean over its seeds."""
     per_seed = seed_stops(row)
     if per_seed:
-        if len({(i, w) for _, i, w in per_seed}) == 1:
-            _, it, why = per_seed[0]
+        if len({(s.iterations, s.words()) for s in per_seed}) == 1:
             who = {1: "", 2: "both seeds"}.get(len(per_seed), f"all {len(per_seed)} seeds")
-            return f"stopped at {it:,} {unit} by {STOP_WORDS.get(why, why)}" + (f" ({who})" if who else "")
-        parts = [f"{it:,}{f' {unit}' if k == 0 else ''} by {STOP_WORDS.get(w, w)} (seed {s})"
-                 for k, (s, it, w) in enumerate(per_seed)]  # fmt: skip
+            return f"stopped at {per_seed[0].iterations:,} {unit} {per_seed[0].words()}" + (
+                f" ({who})" if who else ""
+            )
+        parts = [f"{s.iterations:,}{f' {unit}' if k == 0 else ''} {s.words()} (seed {s.seed})"
+                 for k, s in enumerate(per_seed)]  # fmt: skip
         return "stopped at " + ", ".join(parts)
     ran = pd.to_numeric(row.get("iterations_mean", math.nan), errors="coerce")
     at = (
