@@ -10,6 +10,7 @@ becomes float when a table without it is concatenated (depth 3 -> 3.0), a flag c
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,8 @@ FLAGS = ("plateaued", "trained")
 """True/False columns (missing where they do not apply: a baseline has no plateau, no training)."""
 TYPES = {**dict.fromkeys(INTEGERS, "Int64"), **dict.fromkeys(FLAGS, "boolean")}
 STOP_SEP = ";"
+SEEDS_SEP = ";"
+"""Joins a cell's per-seed values in one field (``seeds``, ``<metric>_seeds``: :func:`split_seeds`)."""
 BLOWN_UP = 10.0
 """A seed whose test error ends at or above this has blown up: its product lies √10 times further from W*
 than the zero matrix does (the zero matrix, and so an untrained network, scores 1), while its numbers stay
@@ -55,6 +58,19 @@ def join_stops(reasons: Iterable[str]) -> str:
 def stop_set(field: Any) -> frozenset[str]:
     """The stop reasons in a field written by :func:`join_stops` (empty when missing)."""
     return frozenset(s for s in field.split(STOP_SEP) if s) if isinstance(field, str) else frozenset()
+
+
+def value_text(v: Any) -> str:
+    """A label part: 3.0 -> '3' (columns become float when csvs with gaps are concatenated)."""
+    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
+
+
+def split_seeds(value: Any) -> list[str] | None:
+    """A per-seed field (``;``-joined: :func:`matcomp.report.tables.join_seeds`) as its parts (a single seed's
+    number, as pandas reads it, too); None when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
+        return None
+    return value.split(SEEDS_SEP) if isinstance(value, str) else [value_text(value)]
 
 
 def flag(value: Any) -> bool:

@@ -21,6 +21,7 @@ import pandas as pd
 import yaml
 
 from ..store.io import write_with
+from .cells import split_seeds
 
 PAPER = Path(__file__).with_name("paper_tables.yaml")
 ERR_FACTOR = 3.0
@@ -67,11 +68,11 @@ def err_agrees(ours: float, paper: float) -> bool:
 
 
 def _per_seed(row: pd.Series, column: str) -> list[float] | None:
-    """A ``;``-joined per-seed column (:func:`matcomp.report.tables.join_seeds`) as numbers; None without one
-    (one seed's value, which pandas reads as a number, is the cell's mean anyway).  Parsed here, not with the
-    claims' reader, so that Table 2's code (which imports this module) does not cover the claims."""
+    """A per-seed column (:func:`matcomp.report.cells.split_seeds`) as numbers; None without one (one seed's
+    value, which pandas reads as a number, is the cell's mean anyway)."""
     value = row.get(column)
-    return [float(v) for v in value.split(";")] if isinstance(value, str) and value else None
+    parts = split_seeds(value) if isinstance(value, str) else None
+    return [float(v) for v in parts] if parts else None
 
 
 def _seeds(row: pd.Series) -> list[tuple[float, float]]:

@@ -15,7 +15,7 @@ from ..store import results
 from ..store.io import write_with
 from ..training.penalties import get_penalty
 from ..training.plateau import PLATEAU_FITTED, still_moving
-from .cells import blown_up, join_stops
+from .cells import SEEDS_SEP, blown_up, join_stops
 
 
 def penalty_label(spec: str) -> str:
@@ -176,8 +176,7 @@ def count_bounds(hits: Sequence[int | None], runs: Sequence[dict[str, Any]]) -> 
     return exact, float(max(lo)), float(max(hi))
 
 
-SEP = ";"
-"""Joins a cell's per-seed values in one table field (``seeds``, ``<metric>_seeds``)."""
+SEP = SEEDS_SEP
 
 
 def join_seeds(values: Sequence[Any]) -> str:

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from ...movielens.terms import CHECKPOINT_NOTES
+from ..cells import value_text
 from ..paper import ERR_FLOOR
-from .decided import cell_label, value_text
+from .decided import cell_label
 from .outcomes import (
     OPS,
     SPREAD_METRICS,

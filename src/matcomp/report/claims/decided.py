@@ -8,14 +8,9 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from ..cells import blown_up, flag, stop_set
+from ..cells import blown_up, flag, split_seeds, stop_set, value_text
 
 # ---------------------------------------------------------------- budgets and when a cell is decided
-
-
-def value_text(v: Any) -> str:
-    """A label part: 3.0 -> '3' (columns become float when csvs with gaps are concatenated)."""
-    return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
 
 
 def cell_label(row: pd.Series) -> str:
@@ -46,14 +41,6 @@ def _paper_budget(row: pd.Series, budget: dict[str, Any] | None) -> tuple[dict |
 
 STOP_WORDS = {"converged": "the tolerance", "plateau": "the plateau stop", "max_iters": "its budget",
               "diverged": "divergence"}  # fmt: skip
-
-
-def split_seeds(value: Any) -> list[str] | None:
-    """A ``;``-joined per-seed field (:func:`matcomp.report.tables.join_seeds`) as its parts (a single seed's
-    number, as pandas reads it, too); None when missing."""
-    if value is None or (isinstance(value, float) and math.isnan(value)) or value == "":
-        return None
-    return value.split(";") if isinstance(value, str) else [value_text(value)]
 
 
 class SeedStop(NamedTuple):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .decided import split_seeds
+from ..cells import split_seeds
 
 OPS = {"<=": operator.le, ">=": operator.ge, "<": operator.lt, ">": operator.gt}
 NOT_REACHED = "not reached at this budget"
@@ -92,7 +92,6 @@ def _seed_column(metric: str) -> str | None:
     if metric.endswith("_mean") and metric.removesuffix("_mean") in SEEDED:
         return f"{metric.removesuffix('_mean')}_seeds"
     return f"{metric}_seeds" if metric.startswith(SEEDED_COUNTS) else None
-
 
 
 def seed_intervals(row: pd.Series, metric: str) -> list[tuple[float, float]] | None:

@@ -13,11 +13,11 @@ import yaml
 
 from ...baselines import BASELINES
 from ...labels import PAPER_METHODS, PLAN_COLUMNS
-from ..cells import typed
+from ..cells import typed, value_text
 from ..style import READING_SETTINGS
 from ..twin import untrained_twin
 from .checks import CHECKPOINT_WORDS, CHECKS, MIXED
-from .decided import cell_label, decision, value_text
+from .decided import cell_label, decision
 from .outcomes import NOT_REACHED, PRECEDENCE, UNINFORMATIVE, Outcome, select, untrained_guard
 
 DEFAULT_CLAIMS = Path(__file__).resolve().parents[1] / "claims.yaml"
