@@ -3,8 +3,10 @@
 The full decide scale is ≈ 224 CPU-hours on a 2-core machine (``benchmarks/cost_decide.md``); this runs it in
 pieces that finish.  ``benchmarks/decide/queue.yaml`` lists experiments in order; ``run --hours H`` plans the
 decide scale as the workflow does, takes the queue's next training and baseline jobs whose full-budget
-estimate (``matcomp.plan.cost``: the step table, an upper bound: plateau stops end most runs sooner) fits in what
-is left of H (in the queue's order; a job that does not fit lets later ones that do go first), and runs them with Snakemake in a work folder (a git worktree of this checkout's HEAD, so that
+estimate (``matcomp.plan.cost``: the step table, an idle machine's upper bound: plateau stops end most runs
+sooner; times the slowdown the evidence's full-budget jobs measured here, :func:`slowdown`) fits in what is
+left of H (in the queue's order, as a batch that ends in time in any order: :func:`fitting`; a job that does
+not fit lets later ones that do go first), and runs them with Snakemake in a work folder (a git worktree of this checkout's HEAD, so that
 editing the checkout meanwhile changes nothing under the running jobs).  A job that would not fit is not
 started.  Each finished job's files (its ground truth, result and trajectory; a baseline's result) are
 checked and copied into ``benchmarks/decide/results/`` (the *evidence*, committed), and an experiment whose
@@ -26,10 +28,13 @@ where the evidence was made by other training code (nothing is trained by a rebu
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
+import math
 import os
 import platform
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -384,6 +389,27 @@ def _cpu_seconds(root: Path, jobs: Iterable[Job]) -> float:
     return total
 
 
+def slowdown(jobs: dict[str, Job], evidence: Path = EVIDENCE) -> tuple[float, int]:
+    """(factor, n): how much longer than its estimate a full-budget job took here, the median over the ``n``
+    training jobs of the evidence whose every seed ran its whole budget (a plateau stop ends sooner and says
+    nothing of a step's speed), at least 1.  The estimate is an idle machine's; the campaign's jobs ran at
+    nice 19 beside the work on the code, so ``run`` plans with every estimate times this factor."""
+    ratios = []
+    for job in jobs.values():
+        f = evidence / job.path
+        if job.path.startswith("results/cells/") and f.is_file() and 0 < job.hours < math.inf:
+            doc = results.read(f)
+            budget = int(doc["job"]["train"]["max_iters"])
+            if all(int(r["iterations"]) >= budget for c in doc["cells"] for r in c["runs"]):
+                ratios.append(_cpu_seconds(evidence, [job]) / 3600 / job.hours)
+    return (max(1.0, statistics.median(ratios)) if ratios else 1.0), len(ratios)
+
+
+def calibrated(jobs: dict[str, Job], factor: float) -> dict[str, Job]:
+    """``jobs`` with every estimate times ``factor`` (:func:`slowdown`)."""
+    return {path: dataclasses.replace(j, hours=j.hours * factor) for path, j in jobs.items()}
+
+
 def queue_parts(entries: Sequence[Entry], jobs: dict[str, Job]) -> dict[str, list[Job]]:
     """Each entry's jobs by its name, in queue order."""
     return {e.name: entry_jobs(e, jobs) for e in entries}
@@ -416,7 +442,11 @@ def run(hours: float, workdir: Path, cores: int) -> None:
     and marking done each entry whose jobs are all in the evidence (``rebuild`` draws its figure)."""
     deadline = time.monotonic() + hours * 3600
     config = decide_config()
-    jobs = plan(config)
+    factor, n = slowdown(plan(config))
+    jobs = calibrated(plan(config), factor)
+    print(
+        f"estimates × {factor:.2f}: the median slowdown of the evidence's {n} full-budget job(s)", flush=True
+    )
     parts = queue_parts(check_queue(read_queue(), config), jobs)
     worktree(workdir)
     print(f"restored {restore(workdir)} evidence file(s) into {workdir}", flush=True)
@@ -590,11 +620,15 @@ def decide_sources(doc: dict[str, Any], entries: Sequence[Entry]) -> list[str]:
 
 def status() -> None:
     config, doc = decide_config(), read_queue()
-    for name, mine in queue_parts(check_queue(doc, config), plan(config)).items():
+    factor, n = slowdown(plan(config))
+    print(
+        f"CPU-h to go: full-budget estimates × {factor:.2f} (the median slowdown of {n} full-budget jobs here)"
+    )
+    for name, mine in queue_parts(check_queue(doc, config), calibrated(plan(config), factor)).items():
         todo = pending(mine)
         state = "done" if name in doc["done"] else f"{len(mine) - len(todo)}/{len(mine)} jobs in the evidence"
         est = sum(j.hours for j in todo)
-        print(f"{name:22s} {state:32s} ≤ {est:6.2f} CPU-h to go (full budgets)")
+        print(f"{name:22s} {state:32s} ≤ {est:6.2f} CPU-h to go")
 
 
 def main() -> None:

@@ -55,6 +55,39 @@ def test_a_fitting_batch_ends_in_time_in_any_order(lengths, hours, cores, rnd):
     assert list_schedule(batch, cores) <= hours + 1e-9
 
 
+def test_estimates_are_scaled_by_the_slowdown_the_evidences_full_budget_jobs_measured(tmp_path, monkeypatch):
+    """The step table's estimate is an idle machine's; the median full-budget job here took longer."""
+    docs = {}
+
+    def cell_job(name: str, hours: float, ran_h: float, iters: list[int]) -> dc.Job:
+        j = dc.Job(f"results/cells/{name}.json", (), hours, ("fig3",))
+        (tmp_path / j.path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / j.path).write_text("{}")
+        docs[str(tmp_path / j.path)] = {
+            "job": {"train": {"max_iters": 500}},
+            "cells": [{"provenance": {"seconds": ran_h * 1800}, "runs": [{"iterations": i} for i in iters]}]
+            * 2,
+        }
+        return j
+
+    monkeypatch.setattr(dc.results, "read", lambda p: docs[str(p)])
+    full = [
+        cell_job("a", 1.0, 2.0, [500, 500]),
+        cell_job("b", 2.0, 3.0, [500]),
+        cell_job("c", 1.0, 3.0, [500]),
+    ]
+    early = cell_job("d", 1.0, 0.1, [500, 120])  # a plateau stop: says nothing of the step's speed
+    missing = dc.Job("results/cells/e.json", (), 1.0, ("fig3",))
+    jobs = {j.path: j for j in [*full, early, missing, job("cp", 0.05)]}
+    assert dc.slowdown(jobs, tmp_path) == (2.0, 3)  # median of 2.0, 1.5, 3.0
+    assert dc.calibrated(jobs, 2.0)["results/cells/e.json"].hours == 2.0
+    assert dc.slowdown({early.path: early}, tmp_path) == (1.0, 0)  # nothing measured: the estimate
+    assert dc.slowdown({full[0].path: dc.Job(full[0].path, (), 5.0, ("fig3",))}, tmp_path) == (
+        1.0,
+        1,
+    )  # floor
+
+
 def write_result(root: Path, j: dc.Job, mtime: float) -> None:
     for rel in j.data:
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
