@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import yaml
 
 CHECKOUT = Path(__file__).resolve().parents[1]
@@ -55,6 +56,7 @@ from matcomp.plan.config import deep_merge, load, read_config, read_yaml  # noqa
 from matcomp.plan.cost import job_hours  # noqa: E402
 from matcomp.plan.jobs import baseline_jobs, training_jobs  # noqa: E402
 from matcomp.report.claims import load_claims  # noqa: E402
+from matcomp.report.tables import cell_summaries  # noqa: E402
 from matcomp.store import paths, results  # noqa: E402
 from matcomp.store.io import write_with  # noqa: E402
 
@@ -548,7 +550,8 @@ def rebuild(
 
     config, doc = decide_config(), read_queue(queue)
     entries = check_queue(doc, config)
-    ok, stale = rebuildable(doc, queue_parts(entries, plan(config)))
+    parts = queue_parts(entries, plan(config))
+    ok, stale = rebuildable(doc, parts)
     for name, why in stale:
         print(f"not rebuilt: {name}: {why}", file=sys.stderr)
     if not ok:
@@ -568,7 +571,8 @@ def rebuild(
             shutil.copy2(png, figures / png.name)
         built = [e for group in groups.values() for e in group]
         judged = {e.base: set(e.claims) for e in built if e.only}
-        text = decide_verdicts.markdown(work, sources=decide_sources(doc, built), parts=judged)
+        kept = kept_toward(doc, parts)
+        text = decide_verdicts.markdown(work, sources=decide_sources(doc, built), parts=judged, kept=kept)
         verdicts.write_text(text)
     if readme is not None:
         write_readme(verdicts, readme)
@@ -604,6 +608,22 @@ def write_readme(verdicts: Path, readme: Path = README) -> None:
     """README's scoreboard block from ``verdicts``, written atomically."""
     text = with_scoreboard(readme.read_text(), scoreboard_block(verdicts.read_text()), readme)
     write_with(readme, lambda tmp: Path(tmp).write_text(text))
+
+
+def kept_toward(doc: dict[str, Any], parts: dict[str, list[Job]], evidence: Path = EVIDENCE) -> pd.DataFrame:
+    """The cells of every training job the evidence holds for an entry not yet done (under the first such
+    entry that lists it; a job of a done entry is already among the verdicts' cells), read from the evidence
+    with today's table code."""
+    done = {j.path for name, mine in parts.items() if name in doc["done"] for j in mine}
+    rows, seen = [], set(done)
+    for name, mine in parts.items():
+        for job in mine:
+            if job.path.startswith("results/cells/") and job.path not in seen and in_evidence(job, evidence):
+                seen.add(job.path)
+                rows += [
+                    {"experiment": name, **r, "file": job.path} for r in cell_summaries(evidence / job.path)
+                ]
+    return pd.DataFrame(rows)
 
 
 def decide_sources(doc: dict[str, Any], entries: Sequence[Entry]) -> list[str]:

@@ -19,8 +19,9 @@ import pandas as pd
 from matcomp.plan.budgets import claim_budgets
 from matcomp.plan.config import effective_config, read_yaml
 from matcomp.report import style
-from matcomp.report.cells import read_tables
+from matcomp.report.cells import read_tables, split_seeds
 from matcomp.report.claims import evaluate, load_claims, with_decisions
+from matcomp.report.claims.decided import seed_stops
 from matcomp.report.paper import by_reading, tally
 from matcomp.report.paper import to_markdown as paper_markdown
 from matcomp.report.sensitivity import claim_experiments, defaults_only, sensitivity, under_reading
@@ -76,13 +77,54 @@ def _settings(cell: pd.Series) -> str:
     return ", ".join(f"{k} {cell[k]}" for k in SETTINGS if k in cell and pd.notna(cell[k]))
 
 
+def _seeds_text(c: pd.Series) -> tuple[str, str]:
+    """(``0: 3.8e-08 / 4.94; 1: 2.8e-08 / 4.94``, ``0: 175,602 plateau; 1: 500,000 max_iters``): a cell seed
+    by seed, as its verdicts read it (a blown-up seed says so)."""
+    errs, ranks = split_seeds(c.get("test_error_seeds")), split_seeds(c.get("effective_rank_seeds"))
+    stops = seed_stops(c)
+    if not (errs and ranks and stops and len(errs) == len(ranks) == len(stops)):
+        return f"{c['test_error_mean']:.3g} / {c['effective_rank_mean']:.2f} (mean)", str(
+            c.get("stop_reasons", "")
+        )
+    values = "; ".join(
+        f"{s.seed}: {float(e):.2g} / {float(r):.2f}" for s, e, r in zip(stops, errs, ranks, strict=True)
+    )
+    ends = "; ".join(
+        f"{s.seed}: {s.iterations:,} {s.reason}" + (" (blew up)" if s.blew_up else "") for s in stops
+    )
+    return values, ends
+
+
+def _file(c: pd.Series) -> str:
+    """The cell's result file as the evidence names it (``results/cells/…``)."""
+    f = str(c.get("file", ""))
+    return f[f.index("results/") :] if "results/" in f else f
+
+
 def _cell_rows(cells: pd.DataFrame) -> list[str]:
     rows = []
     for _, c in cells[cells["optimizer"].notna()].iterrows():  # the training cells (not baselines)
-        rows.append(f"| {c['experiment']} | {c['optimizer']} + {c['penalty']}, depth {c['depth']}, rank {c['rank']}, {c['n_obs']} entries | {int(c['n_seeds'])} "
-                    f"| {c['test_error_mean']:.3g} / {c['effective_rank_mean']:.2f} | {c['iterations_mean']:,.0f} "
-                    f"| {c['stop_reasons']} | {c['seconds']:.0f} | {_settings(c)} |")  # fmt: skip
+        values, ends = _seeds_text(c)
+        rows.append(f"| {c['experiment']} | {c['optimizer']} + {c['penalty']}, depth {c['depth']}, λ {c['lam']:g}, rank {c['rank']}, "
+                    f"{c['n_obs']} entries | {values} | {ends} | {c['seconds']:.0f} | {_settings(c)} | `{_file(c)}` |")  # fmt: skip
     return rows
+
+
+CELLS_HEAD = [
+    "| experiment | cell | seed: Err / Rk | seed: iterations, stop reason | seconds | readings | file |",
+    "|---|---|---|---|---:|---|---|",
+]
+
+
+def kept_rows(kept: pd.DataFrame) -> list[str]:
+    """The section on the cells kept toward entries not yet done (``kept``: their rows, ``experiment`` the
+    entry's name): numbers only, no verdict (an entry's claims are judged once all its jobs are in)."""
+    if kept.empty:
+        return []
+    return ["", "## Kept toward entries not yet done (no verdict yet)", "",
+            "The training cells the evidence holds for queue entries that still wait for other jobs (baselines "
+            "are not listed), seed by seed; their claims are judged once the entry is done.", "",
+            *CELLS_HEAD, *_cell_rows(kept)]  # fmt: skip
 
 
 def _reading_rows(sens: pd.DataFrame, readings: dict) -> list[str]:
@@ -116,11 +158,15 @@ MARKS = ("agrees", "differs", "undecided")
 
 
 def markdown(
-    workdir: Path, sources: list[str] | None = None, parts: dict[str, set[str]] | None = None
+    workdir: Path,
+    sources: list[str] | None = None,
+    parts: dict[str, set[str]] | None = None,
+    kept: pd.DataFrame | None = None,
 ) -> str:
     """The verdicts report of ``workdir``'s tables; ``sources``: where each experiment's evidence was made
     (``benchmarks/decide_campaign.py rebuild`` names the committed evidence it rebuilt them from);
-    ``parts``: the experiments of which only a part ran, with the claims that part decides."""
+    ``parts``: the experiments of which only a part ran, with the claims that part decides; ``kept``: the
+    cells kept toward entries not yet done (:func:`kept_rows`)."""
     judged, cells, sens, readings, budget = verdicts(workdir, parts)
     where = (
         ["Rebuilt by `python benchmarks/decide_campaign.py rebuild` from the committed evidence "
@@ -144,14 +190,8 @@ def markdown(
         lines.append(f"| {j['id']} | {j['verdict']} | {j['leaning'] or '–'} | {j['cells'] or '–'} |")
     lines += _reading_rows(sens, readings)
     lines += _paper_rows(cells, budget, readings)
-    lines += [
-        "",
-        "## The cells",
-        "",
-        "| experiment | cell | seeds | Err / Rk | iterations (mean) | stop reasons | seconds | readings |",
-        "|---|---|---:|---|---:|---|---:|---|",
-        *_cell_rows(cells),
-    ]
+    lines += ["", "## The cells", "", *CELLS_HEAD, *_cell_rows(cells)]
+    lines += kept_rows(kept if kept is not None else pd.DataFrame())
     return "\n".join(lines) + "\n"
 
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import decide_campaign as dc
+import pandas as pd
 import pytest
 import yaml
 from hypothesis import given
@@ -244,6 +245,28 @@ def test_the_committed_verdicts_are_what_todays_rule_gives_on_the_committed_evid
     dc.rebuild(1, out, tmp_path / "figures")
     assert _verdict_rows(out.read_text()) == _verdict_rows(dc.VERDICTS.read_text())
     assert sorted(p.name for p in (tmp_path / "figures").glob("*.png"))
+
+
+def test_cells_kept_toward_an_entry_not_yet_done_are_shown_seed_by_seed_without_a_verdict():
+    """A job in the evidence whose entry still waits for others: its cells are listed (each seed's Err / Rk
+    and stop, its file), once, and not at all once the entry is done (its cells are the verdicts')."""
+    import decide_verdicts
+
+    jobs = dc.plan(dc.decide_config())
+    fig1 = [j for j in dc.entry_jobs(next(e for e in dc.check_queue(dc.read_queue(), dc.decide_config())
+                                          if e.name == "fig1"), jobs) if dc.in_evidence(j)]  # fmt: skip
+    if not fig1:
+        pytest.skip("Figure 1's jobs are not in the committed evidence under today's names")
+    parts = {"waiting": fig1, "also_waiting": fig1[:1]}  # a shared job: under its first entry only
+    kept = dc.kept_toward({"done": {}}, parts)
+    assert set(kept["experiment"]) == {"waiting"} and set(kept["file"]) == {j.path for j in fig1}
+    assert len(kept) == len(kept[["file", "depth"]].drop_duplicates())
+    text = "\n".join(decide_verdicts.kept_rows(kept))
+    for _, row in kept.iterrows():
+        errs = row["test_error_seeds"].split(";")
+        assert f"0: {float(errs[0]):.2g} / " in text and f"`{row['file']}`" in text
+    assert dc.kept_toward({"done": {"waiting": {}}}, parts).empty
+    assert decide_verdicts.kept_rows(pd.DataFrame()) == []
 
 
 def test_a_done_part_is_rebuilt_with_its_cut_and_judges_only_its_claims(tmp_path):
