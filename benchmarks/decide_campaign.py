@@ -444,8 +444,9 @@ def run(hours: float, workdir: Path, cores: int) -> None:
     and marking done each entry whose jobs are all in the evidence (``rebuild`` draws its figure)."""
     deadline = time.monotonic() + hours * 3600
     config = decide_config()
-    factor, n = slowdown(plan(config))
-    jobs = calibrated(plan(config), factor)
+    planned = plan(config)
+    factor, n = slowdown(planned)
+    jobs = calibrated(planned, factor)
     print(
         f"estimates × {factor:.2f}: the median slowdown of the evidence's {n} full-budget job(s)", flush=True
     )
@@ -640,11 +641,12 @@ def decide_sources(doc: dict[str, Any], entries: Sequence[Entry]) -> list[str]:
 
 def status() -> None:
     config, doc = decide_config(), read_queue()
-    factor, n = slowdown(plan(config))
+    planned = plan(config)
+    factor, n = slowdown(planned)
     print(
         f"CPU-h to go: full-budget estimates × {factor:.2f} (the median slowdown of {n} full-budget jobs here)"
     )
-    for name, mine in queue_parts(check_queue(doc, config), calibrated(plan(config), factor)).items():
+    for name, mine in queue_parts(check_queue(doc, config), calibrated(planned, factor)).items():
         todo = pending(mine)
         state = "done" if name in doc["done"] else f"{len(mine) - len(todo)}/{len(mine)} jobs in the evidence"
         est = sum(j.hours for j in todo)
