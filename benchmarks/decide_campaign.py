@@ -381,14 +381,16 @@ def commit_of(folder: Path) -> str:
     return out.stdout.strip() or "unknown"
 
 
+def _recorded_seconds(doc: dict[str, Any]) -> float:
+    """Seconds a training job's cells recorded."""
+    return sum(float(c["provenance"]["seconds"]) for c in doc["cells"])
+
+
 def _cpu_seconds(root: Path, jobs: Iterable[Job]) -> float:
     """Seconds the jobs' cells recorded (training; baselines are not counted)."""
-    total = 0.0
-    for job in jobs:
-        if job.path.startswith("results/cells/"):
-            doc = results.read(root / job.path)
-            total += sum(float(c["provenance"]["seconds"]) for c in doc["cells"])
-    return total
+    return sum(
+        _recorded_seconds(results.read(root / j.path)) for j in jobs if j.path.startswith("results/cells/")
+    )
 
 
 def slowdown(jobs: dict[str, Job], evidence: Path = EVIDENCE) -> tuple[float, int]:
@@ -403,7 +405,7 @@ def slowdown(jobs: dict[str, Job], evidence: Path = EVIDENCE) -> tuple[float, in
             doc = results.read(f)
             budget = int(doc["job"]["train"]["max_iters"])
             if all(int(r["iterations"]) >= budget for c in doc["cells"] for r in c["runs"]):
-                ratios.append(_cpu_seconds(evidence, [job]) / 3600 / job.hours)
+                ratios.append(_recorded_seconds(doc) / 3600 / job.hours)
     return (max(1.0, statistics.median(ratios)) if ratios else 1.0), len(ratios)
 
 

@@ -176,9 +176,6 @@ def count_bounds(hits: Sequence[int | None], runs: Sequence[dict[str, Any]]) -> 
     return exact, float(max(lo)), float(max(hi))
 
 
-SEP = SEEDS_SEP
-
-
 def join_seeds(values: Sequence[Any]) -> str:
     """Per-seed values (numbers, or (lo, hi) intervals of a count) as one field: ``1.2e-07;inf``,
     ``300:300;1500:inf``."""
@@ -188,7 +185,7 @@ def join_seeds(values: Sequence[Any]) -> str:
             return ":".join(repr(float(x)) for x in v)
         return "nan" if v is None else repr(float(v))
 
-    return SEP.join(one(v) for v in values)
+    return SEEDS_SEP.join(one(v) for v in values)
 
 
 def settled_hit(it: np.ndarray, values: np.ndarray, level: float, stop: int) -> tuple[float, float] | None:
@@ -265,9 +262,9 @@ def _seed_stats(runs: Sequence[dict[str, Any]]) -> dict[str, Any]:
             row[f"{key}_seeds"] = join_seeds(
                 [math.inf if d else v for v, d in zip(values, diverged, strict=True)]
             )
-    row["seeds"] = SEP.join(str(r.get("seed", i)) for i, r in enumerate(runs))
-    row["iterations_seeds"] = SEP.join(str(int(r["iterations"])) for r in runs)
-    row["stop_reason_seeds"] = SEP.join(str(r["stop_reason"]) for r in runs)
+    row["seeds"] = SEEDS_SEP.join(str(r.get("seed", i)) for i, r in enumerate(runs))
+    row["iterations_seeds"] = SEEDS_SEP.join(str(int(r["iterations"])) for r in runs)
+    row["stop_reason_seeds"] = SEEDS_SEP.join(str(r["stop_reason"]) for r in runs)
     errs = np.array(
         [v for v, d in zip((r["test_error"] for r in runs), diverged, strict=True) if not d and v], float
     )
